@@ -1,0 +1,50 @@
+import type { CampaignEvent } from './campaign.events';
+import type { ControlEvent } from './control.events';
+import type { DeclarationEvent } from './declaration.events';
+import type { DoctorEvent } from './doctor.events';
+
+export * from './vocabulary';
+export * from './campaign.events';
+export * from './doctor.events';
+export * from './declaration.events';
+export * from './control.events';
+
+/** Every event of the system: a discriminated union on `type`, whose string the store keeps. */
+export type DomainEvent = CampaignEvent | DoctorEvent | DeclarationEvent | ControlEvent;
+export type DomainEventType = DomainEvent['type'];
+
+/** Current schema version of each event type; an older stored version is upcast on read. */
+export const CURRENT_SCHEMA_VERSION: { readonly [T in DomainEventType]: number } = {
+  CampaignOpened: 1,
+  CampaignDeadlineExtended: 1,
+  CampaignRuleAmended: 1,
+  CampaignClosed: 1,
+  CampaignCalculationCompleted: 1,
+  DoctorProfileRecorded: 1,
+  IndicatorPrefilled: 1,
+  IndicatorDeclared: 1,
+  DeclarationTransmitted: 1,
+  MeasureRecorded: 1,
+  JustificatifSubmitted: 1,
+  JustificatifValidated: 1,
+  JustificatifRejected: 1,
+  EntitlementCalculated: 1,
+  PaymentRecorded: 1,
+  ControlOpened: 1,
+  ControlEvidenceRequested: 1,
+  ControlFindingRecorded: 1,
+  ControlClosed: 1,
+  ContestationFiled: 1,
+  ContestationDecided: 1,
+};
+
+export function isDomainEventType(type: string): type is DomainEventType {
+  return Object.prototype.hasOwnProperty.call(CURRENT_SCHEMA_VERSION, type);
+}
+
+/** Stream names (architecture.md, "Streams"). */
+export const streams = {
+  campaign: (year: number) => `campaign-${year}`,
+  doctor: (rpps: string) => `doctor-${rpps}`,
+  declaration: (rpps: string, year: number) => `declaration-${rpps}-${year}`,
+} as const;

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './canonical';
+export * from './envelope';
+export * from './hash';
+export * from './catalogue';
+export * from './upcasting';

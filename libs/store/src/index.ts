@@ -1,0 +1,64 @@
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Clock } from '@forfait/platform';
+import { EsdbEventStore } from './eventstoredb/esdb-event-store';
+import type { EventStore } from './port';
+import { PGliteDatabase, PgDatabase, type SqlDatabase } from './sql/sql-client';
+import { SqlEventStore } from './sql/sql-event-store';
+
+export * from './port';
+export * from './integrity';
+export * from './sql/sql-client';
+export * from './sql/sql-event-store';
+export * from './sql/event-store.schema';
+export { EsdbEventStore, encodePosition, decodePosition } from './eventstoredb/esdb-event-store';
+
+/** Opens the embedded database: PGlite files under `<dataDir>/pglite`. */
+export async function openEmbeddedDatabase(dataDir: string): Promise<PGliteDatabase> {
+  const dir = resolve(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return PGliteDatabase.open(dir);
+}
+
+export interface StoreSettings {
+  store: 'embedded' | 'postgres' | 'eventstore';
+  dataDir: string;
+  databaseUrl?: string;
+  databaseSchema: string;
+  eventstoreConnectionString?: string;
+  clock: Clock;
+}
+
+/**
+ * The event store and the SQL database of the read models for a configuration. Embedded: both in
+ * one PGlite under DATA_DIR. postgres: both in DATABASE_URL. eventstore: events in EventStoreDB,
+ * read models in DATABASE_URL.
+ */
+export async function openStores(settings: StoreSettings): Promise<{ store: EventStore; readDb: SqlDatabase }> {
+  switch (settings.store) {
+    case 'embedded': {
+      const db = await openEmbeddedDatabase(settings.dataDir);
+      const store = await SqlEventStore.open({ db, clock: settings.clock, schema: settings.databaseSchema, ownsDatabase: false });
+      return { store, readDb: db };
+    }
+    case 'postgres': {
+      const db = new PgDatabase(requireSetting(settings.databaseUrl, 'DATABASE_URL'));
+      const store = await SqlEventStore.open({ db, clock: settings.clock, schema: settings.databaseSchema, ownsDatabase: false });
+      return { store, readDb: db };
+    }
+    case 'eventstore': {
+      const store = new EsdbEventStore({
+        connectionString: requireSetting(settings.eventstoreConnectionString, 'EVENTSTORE_CONNECTION_STRING'),
+        clock: settings.clock,
+      });
+      return { store, readDb: new PgDatabase(requireSetting(settings.databaseUrl, 'DATABASE_URL')) };
+    }
+  }
+}
+
+function requireSetting(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`${name} is required for this STORE`);
+  return value;
+}
+
+export const embeddedDataPath = (dataDir: string, ...parts: string[]): string => join(resolve(dataDir), ...parts);

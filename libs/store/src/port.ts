@@ -1,0 +1,69 @@
+import type { NewEvent, RecordedEvent } from '@forfait/events';
+
+/**
+ * What the writer believes the stream's last revision is: a 0-based revision, `no_stream`
+ * (the stream must not exist), `stream_exists`, or `any` (no check).
+ */
+export type ExpectedRevision = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface AppendResult {
+  streamId: string;
+  /** Revision of the last event appended: the stream's new revision (an ETag for the API). */
+  revision: number;
+  /** Global position of the last event appended: wait for projections to reach it. */
+  position: bigint;
+  events: RecordedEvent[];
+}
+
+export interface ReadStreamOptions {
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. 0n (the default) reads from the start. */
+  after?: bigint;
+  maxCount: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive checkpoint: the position of the last event already handled (0n: from the start). */
+  after: bigint;
+  /** Largest batch handed to the handler at once. */
+  batchSize?: number;
+}
+
+/**
+ * A catch-up subscription: hands every committed event after the checkpoint to the handler, in
+ * global order, exactly once, batch by batch; the next batch waits for the handler's promise.
+ */
+export interface Subscription {
+  /** Position of the last event the handler finished with. */
+  readonly position: bigint;
+  /** Resolves when stopped; rejects with the handler's (or the store's) error, which stops it. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type BatchHandler = (batch: RecordedEvent[]) => Promise<void>;
+
+export type StoreKind = 'embedded' | 'postgres' | 'eventstore';
+
+/** The event-store port (architecture.md, "Event store"). Every adapter passes one contract suite. */
+export interface EventStore {
+  readonly kind: StoreKind;
+  append(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  /** The stream's events in revision order; [] for a stream that does not exist. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** The stream's current revision, or null when it does not exist. */
+  streamRevision(streamId: string): Promise<number | null>;
+  /** Events of every stream in global order. */
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Position of the last committed event (0n for an empty store). */
+  headPosition(): Promise<bigint>;
+  subscribeAll(options: SubscribeOptions, handler: BatchHandler): Subscription;
+  close(): Promise<void>;
+}
+
+/** Default limit on one event's serialised size (data and metadata): 1 MiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;

@@ -1,0 +1,70 @@
+import type { RecordedEvent } from '@forfait/events';
+import type { BatchHandler, Subscription } from '../port';
+
+export interface PollingSubscriptionOptions {
+  after: bigint;
+  batchSize: number;
+  pollIntervalMs: number;
+  read: (after: bigint, maxCount: number) => Promise<RecordedEvent[]>;
+  /** Registers a wake-up listener (an append happened); returns its removal. */
+  onSignal: (listener: () => void) => () => void;
+  handler: BatchHandler;
+}
+
+/**
+ * Catch-up subscription over a store whose global order is gap-free: read after the checkpoint,
+ * hand the batch over, move the checkpoint, repeat; when caught up, wait for a signal or the poll
+ * interval. A signal that arrives while reading is remembered, so no wake-up is lost.
+ */
+export class PollingSubscription implements Subscription {
+  readonly done: Promise<void>;
+  private current: bigint;
+  private stopped = false;
+  private signalled = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: PollingSubscriptionOptions) {
+    this.current = options.after;
+    this.done = this.run();
+  }
+
+  get position(): bigint {
+    return this.current;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.done.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const removeListener = this.options.onSignal(() => {
+      this.signalled = true;
+      this.wake?.();
+    });
+    try {
+      while (!this.stopped) {
+        this.signalled = false;
+        const batch = await this.options.read(this.current, this.options.batchSize);
+        if (this.stopped) break;
+        if (batch.length > 0) {
+          await this.options.handler(batch);
+          this.current = batch[batch.length - 1]!.position;
+          continue;
+        }
+        if (this.signalled) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.pollIntervalMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      removeListener();
+    }
+  }
+}
