@@ -63,7 +63,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STREAM_ID = /^[a-z][a-z0-9]*(-[A-Za-z0-9_.:]+)+$/;
 
 export function isInstantWithOffset(value: string): boolean {
-  return INSTANT_WITH_OFFSET.test(value) && !Number.isNaN(Date.parse(value));
+  return INSTANT_WITH_OFFSET.test(value) && !Number.isNaN(Date.parse(value)) && isCalendarDate(value.slice(0, 10));
+}
+
+/** YYYY-MM-DD that exists in the calendar (Date.parse would roll 2024-02-31 over to March). */
+export function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
 /** Normalises an ISO-8601 instant with offset to UTC with milliseconds (the stored form). */

@@ -82,7 +82,6 @@ class Collector {
 
 export function describeEventStoreContract(target: ContractTarget): void {
   if (target.unavailable) {
-    // eslint-disable-next-line no-console
     console.warn(`[contract] ${target.name}: SKIPPED, ${target.unavailable}`);
     describe(`event-store contract: ${target.name}`, () => {
       // The adapter's server is absent here; the reason is printed above and in the test name.

@@ -1,0 +1,2 @@
+// Pure rules and deciders (rulesets per year, entitlement, campaign, control): see issue "Rules engine".
+export {};

@@ -1,0 +1,51 @@
+import type { RecordedEvent } from './envelope';
+import { UpcasterRegistry, UnknownEventError, defaultUpcasters } from './upcasting';
+
+const stored = (type: string, schemaVersion: number, data: unknown): RecordedEvent => ({
+  eventId: 'e',
+  streamId: 'campaign-2023',
+  revision: 0,
+  position: 1n,
+  type,
+  schemaVersion,
+  data,
+  metadata: {
+    recordedAt: '2024-01-01T00:00:00.000Z',
+    effectiveAt: '2024-01-01T00:00:00.000Z',
+    actor: { sub: 's', role: 'system' },
+    channel: 'system',
+    correlationId: 'c',
+    causationId: null,
+  },
+  prevHash: '0',
+  hash: 'h',
+});
+
+describe('upcasting on read', () => {
+  // A catalogue where Thing went v1 {n} → v2 {count} → v3 {count, unit}.
+  const registry = new UpcasterRegistry(
+    [
+      { type: 'Thing', from: 1, upcast: (d) => ({ count: (d as { n: number }).n }) },
+      { type: 'Thing', from: 2, upcast: (d) => ({ ...(d as object), unit: 'points' }) },
+    ],
+    (type) => (type === 'Thing' ? 3 : undefined),
+  );
+
+  it('brings an old shape to the current one step by step, leaving the envelope and hash alone', () => {
+    const e = stored('Thing', 1, { n: 4 });
+    const up = registry.upcast(e);
+    expect(up).toMatchObject({ type: 'Thing', schemaVersion: 3, data: { count: 4, unit: 'points' }, hash: 'h' });
+    expect(e.data).toEqual({ n: 4 });
+  });
+
+  it('refuses a type outside the catalogue, a missing step, and a version from the future', () => {
+    expect(() => registry.upcast(stored('Other', 1, {}))).toThrow(UnknownEventError);
+    expect(() => new UpcasterRegistry([], () => 2).upcast(stored('Thing', 1, {}))).toThrow(/no upcaster/);
+    expect(() => registry.upcast(stored('Thing', 4, {}))).toThrow(/newer than this software knows/);
+  });
+
+  it('passes current events of the real catalogue through unchanged', () => {
+    const e = stored('CampaignOpened', 1, { year: 2023 });
+    expect(defaultUpcasters.upcast(e)).toEqual(e);
+  });
+});

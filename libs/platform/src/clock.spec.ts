@@ -1,0 +1,30 @@
+import { ManualClock, RunningClock, SystemClock, clockFromSetting } from './clock';
+
+describe('server clock', () => {
+  it('CLOCK=<instant> starts there and then runs forward', async () => {
+    const clock = clockFromSetting('2024-02-04T23:59:59.900+01:00');
+    expect(clock).toBeInstanceOf(RunningClock);
+    const first = clock.now().getTime();
+    expect(first).toBeGreaterThanOrEqual(Date.parse('2024-02-04T22:59:59.900Z'));
+    expect(first).toBeLessThan(Date.parse('2024-02-04T23:00:00.900Z'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(clock.now().getTime()).toBeGreaterThan(first);
+  });
+
+  it('unset CLOCK is the system clock, which never answers an earlier instant than before', () => {
+    const clock = clockFromSetting(undefined);
+    expect(clock).toBeInstanceOf(SystemClock);
+    let last = 0;
+    for (let i = 0; i < 1000; i += 1) {
+      const now = clock.now().getTime();
+      expect(now).toBeGreaterThanOrEqual(last);
+      last = now;
+    }
+  });
+
+  it('a manual clock moves only when told', () => {
+    const clock = new ManualClock('2024-01-01T00:00:00Z');
+    clock.advance(1500);
+    expect(clock.now().toISOString()).toBe('2024-01-01T00:00:01.500Z');
+  });
+});
