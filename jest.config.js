@@ -20,7 +20,7 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
-    '^@forfait/(events|domain|store|platform)$': '<rootDir>/libs/$1/src',
+    '^@forfait/(events|domain|store|platform|read-models)$': '<rootDir>/libs/$1/src',
   },
   maxWorkers: 2,
   testTimeout: 30000,

@@ -106,3 +106,27 @@ export type Measure =
     }
   | { kind: 'count'; numerator: number }
   | { kind: 'participation'; participates: boolean };
+
+/**
+ * RPPS: 11 digits whose last is a Luhn check digit (architecture.md, "Security").
+ */
+export function isValidRpps(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{11}$/.test(value)) return false;
+  let sum = 0;
+  for (let i = 0; i < 11; i += 1) {
+    let digit = Number(value[10 - i]);
+    if (i % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/** Completes 10 digits with their Luhn check digit (demo data, generators, tests). */
+export function withRppsCheckDigit(first10: string): string {
+  if (!/^\d{10}$/.test(first10)) throw new TypeError('an RPPS stem is 10 digits');
+  for (let d = 0; d <= 9; d += 1) if (isValidRpps(`${first10}${d}`)) return `${first10}${d}`;
+  throw new Error('unreachable: one check digit always fits');
+}

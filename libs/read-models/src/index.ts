@@ -1,0 +1,9 @@
+import { auditTrailProjection } from './projections/audit-trail.projection';
+import type { Projection } from './projection';
+
+export * from './projection';
+export * from './projection-runner';
+export * from './projections/audit-trail.projection';
+
+/** Every projection the projector runs. */
+export const PROJECTIONS: readonly Projection[] = [auditTrailProjection];

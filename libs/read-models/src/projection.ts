@@ -1,0 +1,17 @@
+import type { RecordedEvent } from '@forfait/events';
+import type { SqlExecutor } from '@forfait/store';
+
+/**
+ * A read model fed by the event stream: `apply` is `evolve(readModel, events)` written as SQL,
+ * idempotent (applying a batch twice leaves the same rows), run in the transaction that also moves
+ * the projection's checkpoint.
+ */
+export interface Projection {
+  /** Stable name, also the checkpoint's key. */
+  readonly name: string;
+  /** Bumped when the read model's shape changes; a new version is rebuilt from zero. */
+  readonly version: number;
+  /** Creates the read model's tables in `schema` when missing. */
+  setup(tx: SqlExecutor, schema: string): Promise<void>;
+  apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]): Promise<void>;
+}
