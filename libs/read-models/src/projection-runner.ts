@@ -99,7 +99,7 @@ export class ProjectionRunner {
   }
 
   private async applyBatch(projection: Projection, batch: RecordedEvent[]): Promise<void> {
-    const from = await this.checkpointOfSubscription(projection.name);
+    const from = this.checkpointOfSubscription(projection.name);
     const to = batch[batch.length - 1]!.position;
     await this.db.transaction(async (tx) => {
       await projection.apply(tx, this.schema, batch);
