@@ -41,9 +41,9 @@ class Environment {
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'must be an integer port number' })
-  @Min(0)
-  @Max(65535)
+  @IsInt({ message: 'must be an integer port number between 0 and 65535' })
+  @Min(0, { message: 'must be an integer port number between 0 and 65535' })
+  @Max(65535, { message: 'must be an integer port number between 0 and 65535' })
   PORT?: number;
 
   @IsOptional()
@@ -162,7 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const errors = validateSync(parsed, { whitelist: true, forbidUnknownValues: true });
   const problems = errors.map((e) => ({
     variable: e.property,
-    message: `${Object.values(e.constraints ?? {}).join('; ')} (got "${String(raw[e.property] ?? '')}")`,
+    message: `${[...new Set(Object.values(e.constraints ?? {}))].join('; ')} (got "${String(raw[e.property] ?? '')}")`,
   }));
 
   const nodeEnv = (parsed.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];

@@ -4,6 +4,7 @@ import type { Projection } from './projection';
 export * from './projection';
 export * from './projection-runner';
 export * from './projections/audit-trail.projection';
+export * from './runtime';
 
 /** Every projection the projector runs. */
 export const PROJECTIONS: readonly Projection[] = [auditTrailProjection];

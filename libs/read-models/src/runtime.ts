@@ -1,0 +1,53 @@
+import type { AppConfig } from '@forfait/platform';
+import { clockFromSetting, probeRedis, type Clock, type RedisStatus } from '@forfait/platform';
+import { openStores, type EventStore, type SqlDatabase } from '@forfait/store';
+import { ProjectionRunner } from './projection-runner';
+import type { Projection } from './projection';
+
+/** Everything an app process holds open: the clock, the store, the read-model database, Redis' state. */
+export interface Runtime {
+  config: AppConfig;
+  clock: Clock;
+  store: EventStore;
+  readDb: SqlDatabase;
+  redis: RedisStatus;
+  readModelSchema: string;
+  /** Set in the process that runs the projections. */
+  projector?: ProjectionRunner;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(
+  config: AppConfig,
+  options: { runProjector: boolean; projections: readonly Projection[]; onProjectorError?: (name: string, e: Error) => void },
+): Promise<Runtime> {
+  const clock = clockFromSetting(config.clock);
+  const { store, readDb } = await openStores({
+    store: config.store,
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    eventstoreConnectionString: config.eventstoreConnectionString,
+    clock,
+  });
+  const redis = await probeRedis(config.redisUrl);
+  const readModelSchema = config.databaseSchema === 'public' ? 'rm' : `${config.databaseSchema}_rm`;
+  const projector = options.runProjector
+    ? new ProjectionRunner(store, readDb, options.projections, readModelSchema, { onError: options.onProjectorError })
+    : undefined;
+  if (projector) await projector.start();
+  return {
+    config,
+    clock,
+    store,
+    readDb,
+    redis,
+    readModelSchema,
+    projector,
+    close: async () => {
+      await projector?.stop();
+      await store.close();
+      await readDb.close();
+    },
+  };
+}
