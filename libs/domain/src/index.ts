@@ -1,2 +1,12 @@
-// Pure rules and deciders (rulesets per year, entitlement, campaign, control): see issue "Rules engine".
-export {};
+export * from './arithmetic/rational';
+export * from './errors';
+export * from './events';
+export * from './ruleset/ruleset';
+export * from './ruleset/fs-2023';
+export * from './ruleset/fs-2024';
+export * from './ruleset/registry';
+export * from './ruleset/amend';
+export * from './campaign/campaign.state';
+export * from './entitlement/entitlement';
+export * from './entitlement/entitlement.view';
+export * from './entitlement/format';

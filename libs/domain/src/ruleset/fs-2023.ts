@@ -1,0 +1,213 @@
+import type { Provenance, Ruleset } from './ruleset';
+
+const guide = (ref: string, note?: string): Provenance => ({ source: 'guide-2023', ref, ...(note ? { note } : {}) });
+const letter = (note: string): Provenance => ({ source: 'letter-2023', ref: 'lettre aux présidents de CPAM, campagne 2023', note });
+const interp = (ref: string, note: string): Provenance => ({ source: 'interpretation', ref, note });
+
+/** End of a day in Europe/Paris (CET in winter), inclusive. */
+const endOfDayParis = (date: string) => `${date}T23:59:59.999+01:00`;
+
+const LAP_EXEMPT = [
+  'anesthesie-reanimation-chirurgicale',
+  'chirurgie-generale',
+  'radiodiagnostic-imagerie-medicale',
+  'neurochirurgie',
+  'ophtalmologie',
+  'chirurgie-urologique',
+  'stomatologie',
+  'reanimation-medicale',
+  'nephrologie',
+  'anatomo-cyto-pathologie',
+  'biologie-medicale',
+  'chirurgie-orthopedique-traumatologie',
+  'chirurgie-infantile',
+  'chirurgie-maxillo-faciale',
+  'chirurgie-maxillo-faciale-stomatologie',
+  'chirurgie-plastique-reconstructrice-esthetique',
+  'chirurgie-thoracique-cardio-vasculaire',
+  'chirurgie-vasculaire',
+  'chirurgie-viscerale-digestive',
+  'medecine-bucco-dentaire',
+  'chirurgie-orale',
+  'hematologie',
+  'medecine-nucleaire',
+  'oncologie-medicale',
+  'oncologie-radiotherapie',
+  'radiotherapie',
+  'medecine-genetique',
+];
+
+const OTHER_SPECIALTIES = [
+  'medecine-generale',
+  'cardiologie',
+  'dermatologie',
+  'gastro-enterologie',
+  'endocrinologie',
+  'gynecologie-obstetrique',
+  'gynecologie-medicale',
+  'pediatrie',
+  'psychiatrie',
+  'pneumologie',
+  'rhumatologie',
+  'neurologie',
+  'orl',
+  'medecine-interne',
+  'geriatrie',
+];
+
+/**
+ * FS-2023: the *Guide méthodologique Forfait structure 2023* with the letter's adjustments
+ * (seed 004) and this project's interpretations I-1…I-6 (spec forfait-structure-2023.md).
+ * Immutable once a campaign uses it: changes during the campaign are CampaignRuleAmended events.
+ */
+export const FS_2023: Ruleset = {
+  id: 'FS-2023',
+  version: '1',
+  year: 2023,
+  status: 'primary',
+  provenance: [guide('whole guide'), letter('ajustements de la campagne 2023')],
+  pointValueCents: 700, // guide §IV: valeur du point 7 €
+  assessedOn: '2023-12-31', // guide §IV: apprécié au 31/12/2023, pas de proratisation
+  volet1: {
+    points: 280, // guide §I: 280 points, tous prérequis
+    indicators: [
+      {
+        code: 'V1_SEGUR_LAP',
+        kind: 'segur-lap',
+        label: 'Logiciel référencé Ségur avec LAP certifié HAS (messagerie sécurisée intégrée)',
+        provenance: [guide('§I.1'), guide('§I.2', 'MSSanté intégrée à l’indicateur 1 à compter de 2023'), letter('équipement et justificatifs jusqu’au 31/01/2024')],
+      },
+      {
+        code: 'V1_SESAM_VITALE',
+        kind: 'automated-neutralised',
+        mode: 'deemed-met',
+        label: 'Version du cahier des charges SESAM-Vitale 1.40 addendum 8',
+        provenance: [guide('§I.3', 'neutralisé cette année'), letter('reporté au 31/12/2024, pas de pénalisation'), interp('I-3', 'réputé atteint pour le prérequis')],
+      },
+      {
+        code: 'V1_TELETRANSMISSION',
+        kind: 'teletransmission',
+        target: { fse: 2, total: 3 }, // guide §I.4: FSE / total ≥ 2/3, comparé en entiers
+        label: 'Taux de télétransmission ≥ 2/3',
+        provenance: [guide('§I.4')],
+      },
+      {
+        code: 'V1_HORAIRES',
+        kind: 'horaires',
+        label: 'Affichage des horaires d’ouverture du cabinet dans Annuaire santé',
+        provenance: [guide('§I.5')],
+      },
+    ],
+  },
+  volet2: {
+    indicators: [
+      { code: 'V2_AAT', kind: 'rate', points: 30.5, target: { num: 70, den: 1 }, label: 'Taux d’AAT dématérialisés', provenance: [guide('§II.1', 'objectif 70 %'), letter('objectif AAT ajusté à 70 % au lieu de 90 %')] },
+      { code: 'V2_CMATMP', kind: 'rate', points: 30.5, target: { num: 45, den: 1 }, label: 'Taux de CM AT/MP dématérialisés', provenance: [guide('§II.1')] },
+      { code: 'V2_PSE', kind: 'rate', points: 30.5, target: { num: 80, den: 1 }, label: 'Taux de protocoles de soins électroniques', provenance: [guide('§II.1')] },
+      {
+        code: 'V2_DCMT',
+        kind: 'rate',
+        points: 22.5,
+        target: { num: 90, den: 1 },
+        label: 'Taux de déclarations médecin traitant dématérialisées',
+        provenance: [guide('§II.1')],
+        neutralisedFor: {
+          specialties: ['medecine-generale'],
+          mode: 'deemed-met',
+          provenance: interp('I-2', '« neutralisé » pour les généralistes (guide §II.1, lettre) : réputé atteint, « pour ne pas pénaliser »'),
+        },
+      },
+      { code: 'V2_SPE', kind: 'rate', points: 18, target: { num: 20, den: 1 }, label: 'Taux de prescriptions de transport dématérialisées', provenance: [guide('§II.1')] },
+      { code: 'V2_DSG', kind: 'rate', points: 18, target: { num: 10, den: 1 }, label: 'Taux de déclarations de grossesse dématérialisées', provenance: [guide('§II.1', 'nouveauté 2023')] },
+      { code: 'V2_DMP', kind: 'rate', points: 48, target: { num: 10, den: 1 }, label: 'Alimentation du DMP', provenance: [guide('§II.1', 'autres usages'), letter('objectif DMP réajusté à 10 % au lieu de 20 %')] },
+      { code: 'V2_MSS', kind: 'rate', points: 40, target: { num: 5, den: 1 }, label: 'Usage de la messagerie de santé de Mon espace santé', provenance: [guide('§II.1', 'autres usages')] },
+      { code: 'V2_ORDONNANCE_NUMERIQUE', kind: 'rate', points: 40, target: { num: 30, den: 1 }, label: 'Usage de l’ordonnance numérique', provenance: [guide('§II.1', 'nouveauté 2023')] },
+      { code: 'V2_APCV', kind: 'count', points: 40, atLeast: 1, label: 'Usage de l’application carte Vitale (au moins une FSE)', provenance: [guide('§II.1', 'nouveauté 2023')] },
+      { code: 'V2_CODAGE', kind: 'declared', points: 50, label: 'Capacité à coder des données médicales', provenance: [guide('§II.2')] },
+      {
+        code: 'V2_COORDINATION',
+        kind: 'declared',
+        points: 120,
+        label: 'Implication dans des démarches de prise en charge coordonnée',
+        provenance: [guide('§II.3'), letter('reste optionnel dans le volet 2')],
+        allowed: {
+          field: 'modalities',
+          values: ['MSP', 'ESP', 'ESS', 'CPTS', 'RCP', 'RESEAU', 'HAD_EHPAD', 'ASALEE'],
+          refused: ['GROUPE_QUALITE', 'PAERPA', 'DAC', 'PRADO'],
+        },
+      },
+      {
+        code: 'V2_SERVICES_PATIENTS',
+        kind: 'declared',
+        points: 70,
+        label: 'Amélioration du service offert aux patients (parcours complexes)',
+        provenance: [guide('§II.4')],
+        allowed: {
+          field: 'modalities',
+          values: ['RESSOURCE_COORDINATION', 'MAIA', 'PFIDASS', 'CLIC', 'ASALEE', 'AUTRE_PARCOURS_COMPLEXE'],
+          refused: ['PLATEFORME_RDV'],
+        },
+      },
+      { code: 'V2_MAITRE_STAGE', kind: 'declared', points: 50, label: 'Encadrement d’étudiants en médecine (maître de stage)', provenance: [guide('§II.5')] },
+      { code: 'V2_VIDEO', kind: 'declared', points: 50, label: 'Équipement de vidéotransmission sécurisée', provenance: [guide('§II.6', 'solutions grand public gratuites exclues')] },
+      {
+        code: 'V2_EQUIPEMENT_CONNECTE',
+        kind: 'declared',
+        points: 25,
+        label: 'Équipement médical connecté',
+        provenance: [guide('§II.7')],
+        allowed: {
+          field: 'devices',
+          values: ['OXYMETRE', 'STETHOSCOPE', 'DERMATOSCOPE', 'OTOSCOPE', 'GLUCOMETRE', 'ECG', 'DOPPLER', 'ECHOGRAPHE', 'TENSIOMETRE', 'CAMERA', 'TESTS_VISUELS_AUDIOGRAMME', 'EFR_SPIROMETRE_TYMPANOMETRE'],
+          refused: ['BALANCE', 'TOISE', 'THERMOMETRE', 'APPLICATION_NON_MEDICALE'],
+        },
+      },
+      { code: 'V2_SAS', kind: 'sas', points: 200, label: 'Participation au Service d’accès aux soins (SAS)', provenance: [guide('§II.8', 'plateforme SAS, ou attestation du président de CPTS')] },
+    ],
+  },
+  deadlines: {
+    segurAcquiredBy: endOfDayParis('2024-01-31'),
+    segurJustificatifBy: endOfDayParis('2024-01-31'),
+    horairesServiceBy: endOfDayParis('2023-12-31'),
+    horairesBackOfficeBy: endOfDayParis('2024-01-31'),
+    provenance: [guide('§I.1', 'apprécié au 31 janvier 2024'), letter('justificatifs Ségur jusqu’au 31 janvier 2024'), guide('§I.5', 'service horaires au 31/12/2023, back office au 31/01/2024')],
+  },
+  specialties: {
+    catalogue: [...OTHER_SPECIALTIES, ...LAP_EXEMPT],
+    generalPractice: 'medecine-generale',
+    lapExempt: LAP_EXEMPT,
+    provenance: [guide('annexe 1', 'spécialités exonérées de LAP pour 2023')],
+  },
+  interpretations: {
+    segurJustificatif: {
+      whenNotPrefilled: true,
+      whenSoftwareChanged: true,
+      whenFirstYear: true,
+      carryOverEarlierValidation: true,
+      sameSoftwareFields: ['editor', 'name'],
+      provenance: interp('I-1', 'guide §I.1.c-d; « celle que vous avez déjà envoyée fera foi » (seed 000); seuls les justificatifs validés par la CPAM comptent'),
+    },
+    sesamVitale: { provenance: interp('I-3', 'neutralisé 2023 : réputé atteint pour le prérequis') },
+    mssReport: {
+      enabled: true,
+      from: 'V2_MSS',
+      over: ['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG', 'V2_DMP', 'V2_ORDONNANCE_NUMERIQUE', 'V2_APCV'],
+      provenance: interp('I-4', 'report des 40 points MSS au prorata des points de base des neuf autres items de l’indicateur 1 (lettre, guide §II.1)'),
+    },
+    asaleeExclusive: {
+      enabled: true,
+      modality: 'ASALEE',
+      provenance: interp('I-5', 'guide §II.4 : ASALEE « si pas déclaré pour l’indicateur prise en charge coordonnée »'),
+    },
+    firstYearWithoutHistory: {
+      value: false,
+      provenance: interp('I-6', 'l’absence d’historique dans ce système ne prouve pas une première année : seule la fiche du médecin (firstDeclarationYear) ou une campagne antérieure enregistrée en décide'),
+    },
+  },
+  controls: {
+    contestationMonths: 2,
+    recoveryLimitYears: 3,
+    fraudExempt: true,
+    provenance: [interp('spec « After the campaign »', 'recours amiable sous 2 mois ; prescription de 3 ans après paiement hors fraude (base légale incertaine pour ce forfait)')],
+  },
+};
