@@ -10,3 +10,7 @@ export * from './campaign/campaign.state';
 export * from './entitlement/entitlement';
 export * from './entitlement/entitlement.view';
 export * from './entitlement/format';
+export * from './campaign/campaign.decider';
+export * from './declaration/declaration.state';
+export * from './declaration/declaration.decider';
+export * from './control/control.decider';
