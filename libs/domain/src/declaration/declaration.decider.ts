@@ -66,17 +66,18 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
       }
       const value = checkValue(indicator, command.value, ctx.ruleset);
       // Every volet-2 declaration is an attestation sur l'honneur (guide §II.2–II.7, api.md).
-      if (indicator.startsWith('V2_') && command.attestation !== true) {
+      const attested = ctx.ruleset.volet2.indicators.some((r) => r.code === indicator && r.kind === 'declared');
+      if (attested && command.attestation !== true) {
         return refuse('ATTESTATION_REQUIRED', `${indicator} is declared on honour: attestation must be true`);
       }
       return [{ type: 'IndicatorDeclared', data: { ...dy, indicator, value: value as never, attestation: command.attestation === true } }];
     }
     case 'Prefill': {
       requireCampaign(ctx);
-      // guide §I.1: the Ségur software from SONS; §I.5: the hours from the Annuaire santé service.
-      const expected: Record<string, PrefillSource> = { V1_SEGUR_LAP: 'SONS', V1_HORAIRES: 'ANNUAIRE_SANTE' };
-      const source = expected[command.indicator];
-      if (!source) return refuse('INDICATOR_NOT_DECLARATIVE', `${command.indicator} is not pre-filled (only V1_SEGUR_LAP and V1_HORAIRES)`);
+      const source = ctx.ruleset.prefillSources.find((p) => p.indicator === command.indicator)?.source as PrefillSource | undefined;
+      if (!source) {
+        return refuse('INDICATOR_NOT_DECLARATIVE', `${command.indicator} is not pre-filled (only ${ctx.ruleset.prefillSources.map((p) => p.indicator).join(', ')})`);
+      }
       if (command.source !== source) return refuse('PREFILL_SOURCE_INVALID', `${command.indicator} is pre-filled from ${source}, not ${command.source}`);
       const indicator = command.indicator as 'V1_SEGUR_LAP' | 'V1_HORAIRES';
       const value = checkValue(indicator, command.value, ctx.ruleset);

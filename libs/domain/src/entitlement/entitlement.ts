@@ -282,8 +282,9 @@ function sameSoftware(ctx: Context, a: SegurLapValue['segurSoftware'], b: SegurL
 /** guide §I.1 and I-1: Ségur software acquired by 31/01/2024, LAP certified or exempt, justificatif when needed. */
 function segurLap(ctx: Context): Outcome {
   const rules = ctx.ruleset.interpretations.segurJustificatif;
+  const sources = ctx.ruleset.prefillSources.filter((p) => p.indicator === 'V1_SEGUR_LAP').map((p) => p.source);
   const prefill = latestEffective(
-    ofType(ctx.declaration, 'IndicatorPrefilled').filter((e) => e.data.indicator === 'V1_SEGUR_LAP' && e.data.source === 'SONS'),
+    ofType(ctx.declaration, 'IndicatorPrefilled').filter((e) => e.data.indicator === 'V1_SEGUR_LAP' && sources.includes(e.data.source)),
   );
   const declared = latestEffective(declarationsOf(ctx, 'V1_SEGUR_LAP'));
   const current = (declared ?? prefill) as KnownEvent & { data: { value: SegurLapValue } } | undefined;

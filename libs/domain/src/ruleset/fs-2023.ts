@@ -172,6 +172,10 @@ export const FS_2023: Ruleset = {
     horairesBackOfficeBy: endOfDayParis('2024-01-31'),
     provenance: [guide('§I.1', 'apprécié au 31 janvier 2024'), letter('justificatifs Ségur jusqu’au 31 janvier 2024'), guide('§I.5', 'service horaires au 31/12/2023, back office au 31/01/2024')],
   },
+  prefillSources: [
+    { indicator: 'V1_SEGUR_LAP', source: 'SONS', provenance: guide('§I.1.b', 'pré-remplissage à partir du dispositif SONS') },
+    { indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', provenance: guide('§I.5', 'service de saisie des horaires de cabinet') },
+  ],
   specialties: {
     catalogue: [...OTHER_SPECIALTIES, ...LAP_EXEMPT],
     generalPractice: 'medecine-generale',

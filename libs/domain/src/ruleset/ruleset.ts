@@ -42,6 +42,7 @@ export type Volet2Rule = RuleBase & { points: number } & (
         neutralisedFor?: { specialties: string[]; mode: NeutralisationMode; provenance: Provenance };
       }
     | { kind: 'count'; atLeast: number }
+    /** Declared yes, attested on honour (the attestation is required at declaration). */
     | { kind: 'declared'; allowed?: { field: 'modalities' | 'devices'; values: string[]; refused: string[] } }
     | { kind: 'sas' }
   );
@@ -65,6 +66,8 @@ export interface Ruleset {
     horairesBackOfficeBy: string;
     provenance: Provenance[];
   };
+  /** Which source pre-fills which indicator (guide §I.1: SONS; §I.5: Annuaire santé hours service). */
+  prefillSources: { indicator: IndicatorCode; source: string; provenance: Provenance }[];
   specialties: { catalogue: string[]; generalPractice: string; lapExempt: string[]; provenance: Provenance[] };
   /** The interpretations of the spec (I-1…I-6), each a named parameter. */
   interpretations: {
