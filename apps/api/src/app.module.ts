@@ -1,22 +1,48 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { Runtime } from '@forfait/read-models';
+import { AuthGuard } from './auth/auth.guard';
+import { TokenVerifier } from './auth/token-verifier';
+import { CalculationService } from './campaigns/calculation.service';
+import { CampaignsController } from './campaigns/campaigns.controller';
+import { CommandExecutor } from './core/command-executor';
+import { EntitlementService } from './core/entitlement.service';
+import { correlationMiddleware } from './core/request-context';
+import { Scope } from './core/scope';
+import { StreamReader } from './core/stream-reader';
+import { DoctorsController } from './doctors/doctors.controller';
 import { AppErrorFilter } from './errors/app-error.filter';
 import { HealthController } from './health/health.controller';
+import { ImportsController } from './imports/imports.controller';
+import { ImportsService } from './imports/imports.service';
+import { JustificatifsController } from './justificatifs/justificatifs.controller';
+import { QueriesController } from './queries/queries.controller';
 import { RUNTIME } from './runtime.token';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
   static register(runtime: Runtime): DynamicModule {
     return {
       module: AppModule,
       global: true,
-      controllers: [HealthController],
+      controllers: [HealthController, CampaignsController, DoctorsController, ImportsController, JustificatifsController, QueriesController],
       providers: [
         { provide: RUNTIME, useValue: runtime },
+        { provide: TokenVerifier, useValue: new TokenVerifier(runtime.config.auth) },
         { provide: APP_FILTER, useClass: AppErrorFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        StreamReader,
+        CommandExecutor,
+        Scope,
+        EntitlementService,
+        CalculationService,
+        ImportsService,
       ],
       exports: [RUNTIME],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(correlationMiddleware).forRoutes('*');
   }
 }

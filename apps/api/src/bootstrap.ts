@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@forfait/platform';
 import { PROJECTIONS, openRuntime, type Runtime } from '@forfait/read-models';
@@ -35,10 +36,12 @@ export async function startSystem(config: AppConfig, options: { logger?: false }
     })
     class SystemModule {}
 
-    const app = await NestFactory.create(SystemModule, {
+    const app = await NestFactory.create<NestExpressApplication>(SystemModule, {
       logger: options.logger === false ? false : ['log', 'warn', 'error'],
-      bodyParser: true,
+      bodyParser: false,
     });
+    // JSON bodies are small; files go through multipart (10 Mo) and CSV extracts as text.
+    app.useBodyParser('json', { limit: '5mb' });
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()

@@ -55,3 +55,13 @@ export const HASH_ALGORITHM_DESCRIPTION = [
   'every later event has prevHash = the hash of the event at revision - 1 of the same stream.',
   'Revisions start at 0 and have no gaps. A chain is intact when every hash recomputes and every prevHash links.',
 ].join(' ');
+
+/**
+ * A UUID derived from content (RFC 9562 version 8: custom), so that the same import item always
+ * gets the same event id and a re-sent batch appends nothing new.
+ */
+export function contentUuid(content: unknown): string {
+  const h = createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -105,6 +105,12 @@ class Environment {
   @IsOptional()
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case SQL identifier' })
   DATABASE_SCHEMA?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  JUSTIFICATIF_DIR?: string;
 }
 
 export type StoreKind = 'embedded' | 'postgres' | 'eventstore';
@@ -114,6 +120,8 @@ export interface AppConfig {
   port: number;
   store: StoreKind;
   dataDir: string;
+  /** Where justificatif files are stored by SHA-256 (default `<DATA_DIR>/justificatifs`). */
+  justificatifDir: string;
   databaseUrl?: string;
   databaseSchema: string;
   eventstoreConnectionString?: string;
@@ -143,6 +151,7 @@ const KNOWN = [
   'DATA_DIR',
   'DATABASE_URL',
   'DATABASE_SCHEMA',
+  'JUSTIFICATIF_DIR',
   'EVENTSTORE_CONNECTION_STRING',
   'REDIS_URL',
   'AUTH_JWT_SECRET',
@@ -193,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     port: parsed.PORT ?? 3000,
     store,
     dataDir: parsed.DATA_DIR ?? './var',
+    justificatifDir: parsed.JUSTIFICATIF_DIR ?? `${parsed.DATA_DIR ?? './var'}/justificatifs`,
     databaseUrl: parsed.DATABASE_URL,
     databaseSchema: parsed.DATABASE_SCHEMA ?? 'public',
     eventstoreConnectionString: parsed.EVENTSTORE_CONNECTION_STRING,

@@ -1,10 +1,12 @@
 import { auditTrailProjection } from './projections/audit-trail.projection';
+import { registryProjection } from './projections/registry.projection';
 import type { Projection } from './projection';
 
 export * from './projection';
 export * from './projection-runner';
 export * from './projections/audit-trail.projection';
+export * from './projections/registry.projection';
 export * from './runtime';
 
 /** Every projection the projector runs. */
-export const PROJECTIONS: readonly Projection[] = [auditTrailProjection];
+export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection];

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { probeRedis } from '@forfait/platform';
 import { projectionStatus, type Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
+import { Public } from '../auth/auth.guard';
 import { RUNTIME } from '../runtime.token';
 
 export interface HealthReport {
@@ -16,6 +17,7 @@ export interface HealthReport {
 }
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  justificatifIdOf,
   streams,
   withRppsCheckDigit,
   type Actor,
@@ -177,7 +178,7 @@ export function demoCampaign(): SeedLine[] {
       stream: decl(b.rpps),
       event: {
         type: 'JustificatifSubmitted',
-        data: { rpps: b.rpps, year, justificatifId: randomUUID(), indicator: 'V1_SEGUR_LAP', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', size: 48213, mediaType: 'application/pdf' },
+        data: { rpps: b.rpps, year, justificatifId: justificatifIdOf(year, b.rpps, randomUUID().replace(/-/g, '').slice(0, 12)), indicator: 'V1_SEGUR_LAP', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', size: 48213, mediaType: 'application/pdf' },
       },
       effectiveAt: '2024-01-29T21:45:00+01:00',
       channel: 'amelipro',

@@ -130,3 +130,9 @@ export function withRppsCheckDigit(first10: string): string {
   for (let d = 0; d <= 9; d += 1) if (isValidRpps(`${first10}${d}`)) return `${first10}${d}`;
   throw new Error('unreachable: one check digit always fits');
 }
+
+/** Justificatif ids name their doctor-year (`jf-<year>-<rpps>-<12 hex>`), so a decision finds its stream. */
+export const JUSTIFICATIF_ID = /^jf-(\d{4})-(\d{11})-([0-9a-f]{12})$/;
+export function justificatifIdOf(year: number, rpps: string, random12hex: string): string {
+  return `jf-${year}-${rpps}-${random12hex}`;
+}
