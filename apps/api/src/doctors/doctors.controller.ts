@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { streams, type Channel, type DomainEvent } from '@forfait/events';
+import { canonicalJson, streams, type Channel, type DomainEvent } from '@forfait/events';
 import {
   amendRuleset,
   campaignFrom,
@@ -53,7 +53,7 @@ export class DoctorsController {
       streams.doctor(rpps),
       (events) => {
         const current = latestEffective(ofType(events, 'DoctorProfileRecorded'))?.data;
-        const same = current && JSON.stringify({ ...current, rpps }) === JSON.stringify(profile);
+        const same = current !== undefined && canonicalJson({ ...current, rpps }) === canonicalJson(profile);
         return same ? [] : [{ type: 'DoctorProfileRecorded', data: profile }];
       },
       { actor: actorOf(req.principal), channel: req.principal.role === 'system' ? 'import' : 'back-office', correlationId: req.correlationId, effectiveAt: this.now() },
