@@ -89,7 +89,13 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
         live: true,
         ready: true,
         store: { kind: 'embedded', ok: true, headPosition: '21' },
-        readModels: { ok: true, projections: [{ name: 'audit_trail', checkpoint: '21', lagEvents: 0, behind: false }] },
+        readModels: {
+          ok: true,
+          projections: [
+            { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+            { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+          ],
+        },
       });
       expect(first.output()).toMatch(/seeded 21 events/);
       expect((await fetch(`${first.url}/docs`)).status).toBe(200);
@@ -165,6 +171,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       const after = await untilReady(api.url);
       expect(after.readModels.projections).toEqual([
         { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+        { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
       ]);
     } finally {
       if (projector) expect(await stop(projector)).toBe(0);
