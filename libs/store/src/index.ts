@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@forfait/platform';
 import { EsdbEventStore } from './eventstoredb/esdb-event-store';
 import type { EventStore } from './port';
@@ -13,11 +13,52 @@ export * from './sql/sql-event-store';
 export * from './sql/event-store.schema';
 export { EsdbEventStore, encodePosition, decodePosition } from './eventstoredb/esdb-event-store';
 
-/** Opens the embedded database: PGlite files under `<dataDir>/pglite`. */
+export class EmbeddedStoreBusyError extends Error {
+  readonly code = 'EMBEDDED_STORE_BUSY';
+}
+
+/**
+ * Opens the embedded database: PGlite files under `<dataDir>/pglite`. PGlite is one process's
+ * database: a lock file with the owner's pid refuses a second process (the CLI while `npm start`
+ * runs), and a lock left by a dead process is taken over.
+ */
 export async function openEmbeddedDatabase(dataDir: string): Promise<PGliteDatabase> {
   const dir = resolve(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return PGliteDatabase.open(dir);
+  const lock = `${dir}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const owner = Number(readFileSync(lock, 'utf8').trim());
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new EmbeddedStoreBusyError(`the embedded store under ${dir} is in use by process ${owner} (npm start?): stop it, or go through its HTTP API`);
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  try {
+    const db = await PGliteDatabase.open(dir);
+    const close = db.close.bind(db);
+    db.close = async () => {
+      await close();
+      rmSync(lock, { force: true });
+    };
+    return db;
+  } catch (error) {
+    rmSync(lock, { force: true });
+    throw error;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface StoreSettings {

@@ -1,0 +1,160 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
+import { formatPoints, toEntitlementView } from '@forfait/domain';
+import { ConfigError, loadConfig, type AppConfig } from '@forfait/platform';
+import { openRuntime, type Runtime } from '@forfait/read-models';
+import { verifyIntegrity } from '@forfait/store';
+import { signDevToken } from '../../api/src/auth/token-verifier';
+import { EntitlementService } from '../../api/src/core/entitlement.service';
+import { StreamReader } from '../../api/src/core/stream-reader';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+class UsageError extends Error {}
+
+interface Command {
+  summary: string;
+  usage: string;
+  help: string;
+  run(args: string[], config: AppConfig): Promise<number>;
+}
+
+const euros = (cents: number) =>
+  `${(cents / 100).toLocaleString('fr-FR', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} €`;
+
+/** Opens the stores of the configuration, without projector, seed or HTTP. */
+async function withRuntime<T>(config: AppConfig, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(config, { runProjector: false, projections: [] });
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  token: {
+    summary: 'print a development token (HS256, AUTH_JWT_SECRET or the embedded development secret)',
+    usage: 'token --role <role> [--rpps <rpps>] [--caisse <code>] [--sub <subject>] [--expires 8h]',
+    help: `Roles: ${ROLES.join(', ')}. A doctor needs --rpps, an agent or a controller --caisse.\nRefused with NODE_ENV=production or when only a JWKS is configured.`,
+    async run(args, config) {
+      const { values } = parseArgs({ args, options: { role: { type: 'string' }, rpps: { type: 'string' }, caisse: { type: 'string' }, sub: { type: 'string' }, expires: { type: 'string', default: '8h' } } });
+      if (config.nodeEnv === 'production') throw new UsageError('development tokens are refused in production');
+      if (!config.auth.jwtSecret) throw new UsageError('no AUTH_JWT_SECRET configured (a JWKS issues production tokens)');
+      const role = values.role as Role | undefined;
+      if (!role || !(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role is one of ${ROLES.join(', ')}`);
+      if (role === 'doctor' && !isValidRpps(values.rpps)) throw new UsageError('a doctor token needs --rpps <11 digits with a Luhn check digit>');
+      if ((role === 'agent' || role === 'controller') && !/^\d{3}$/.test(values.caisse ?? '')) throw new UsageError(`an ${role} token needs --caisse <3 digits>`);
+      out(
+        await signDevToken(
+          config.auth.jwtSecret,
+          { role, ...(values.sub ? { sub: values.sub } : {}), ...(role === 'doctor' ? { rpps: values.rpps } : {}), ...(role === 'agent' || role === 'controller' ? { caisse: values.caisse } : {}) },
+          values.expires,
+        ),
+      );
+      return 0;
+    },
+  },
+  verify: {
+    summary: 'recompute every hash chain and name the first broken link',
+    usage: 'verify [--json]',
+    help: 'Exit status 0 when every chain verifies, 2 when a link is broken.\nIn embedded mode, stop `npm start` first (PGlite is one process\'s database).',
+    async run(args, config) {
+      const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+      return withRuntime(config, async (runtime) => {
+        const report = await verifyIntegrity(runtime.store, { onProgress: (n) => !values.json && process.stderr.write(`\r${n} events checked`) });
+        if (!values.json) process.stderr.write('\n');
+        if (values.json) out(JSON.stringify(report, null, 2));
+        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies`);
+        else {
+          const b = report.firstBroken!;
+          out(`BROKEN: ${b.reason} at ${b.streamId} revision ${b.revision} (event ${b.eventId}, position ${b.position})`);
+          out(`  expected ${b.expected}`);
+          out(`  found    ${b.actual}`);
+        }
+        return report.ok ? 0 : 2;
+      });
+    },
+  },
+  replay: {
+    summary: "replay a doctor-year's entitlement with its reasons, now or as known at an instant",
+    usage: 'replay <rpps> <year> [--known-at <instant>] [--json]',
+    help: 'The same pure function as the API and the projector (libs/domain computeEntitlement).',
+    async run(args, config) {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'known-at': { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const [rpps, yearText] = positionals;
+      if (!isValidRpps(rpps)) throw new UsageError('<rpps> is 11 digits with a Luhn check digit');
+      const year = Number(yearText);
+      if (!/^\d{4}$/.test(yearText ?? '')) throw new UsageError('<year> is a campaign year, e.g. 2023');
+      const knownAt = values['known-at'];
+      if (knownAt !== undefined && !isInstantWithOffset(knownAt)) throw new UsageError('--known-at is an ISO-8601 instant with an offset');
+      return withRuntime(config, async (runtime) => {
+        const service = new EntitlementService(runtime, new StreamReader(runtime));
+        const { entitlement: e } = await service.compute(rpps, year, knownAt ? new Date(knownAt).toISOString() : undefined);
+        if (values.json) {
+          out(JSON.stringify(toEntitlementView(e), null, 2));
+          return 0;
+        }
+        out(`Médecin ${e.rpps}, campagne ${e.year} (${e.ruleset} v${e.rulesetVersion}), connu au ${e.knownAt}`);
+        if (e.profile) out(`Profil : ${e.profile.specialty}, caisse ${e.profile.caisse}, département ${e.profile.department}`);
+        if (e.campaign) out(`Fenêtre de déclaration : ${e.campaign.opensAt} → ${e.campaign.closesAt}`);
+        out();
+        out(`Volet 1 (prérequis) : ${e.volet1.met ? 'atteint' : 'NON atteint'}, ${formatPoints(e.volet1.points)} points`);
+        for (const i of e.volet1.indicators) out(`  ${i.met ? '✔' : '✘'} ${i.code.padEnd(24)} ${i.reason}`);
+        out(`Volet 2 : ${formatPoints(e.volet2.points)} points`);
+        for (const i of e.volet2.indicators) out(`  ${i.met ? '✔' : '✘'} ${i.code.padEnd(24)} ${formatPoints(i.points).padStart(8)}  ${i.reason}`);
+        out();
+        out(`Total : ${formatPoints(e.totalPoints)} points (${e.totalPoints.toString()} exact) = ${euros(e.amountCents)}`);
+        out(`Payé : ${euros(e.paidCents)}   Solde : ${euros(e.balanceCents)}${e.balanceCents < 0 ? ' (indu à recouvrer)' : e.balanceCents > 0 ? ' (complément à payer)' : ''}`);
+        if (e.amendments.length > 0) out(`Amendements appliqués : ${e.amendments.join(', ')}`);
+        return 0;
+      });
+    },
+  },
+};
+
+function usage(): string {
+  return [
+    'Usage: npm run cli -- <command> [options]   (after npm run build, or npm start once)',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`),
+    '',
+    'Each command takes --help. Configuration comes from the environment (README, "Configuration").',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}\n`);
+    return 1;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    out(`Usage: npm run cli -- ${command.usage}\n\n${command.summary}.\n${command.help}`);
+    return 0;
+  }
+  try {
+    return await command.run(args, loadConfig(process.env));
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`${(error as Error).message}\n\nUsage: npm run cli -- ${command.usage}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).message ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
