@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { UnauthenticatedError } from './auth.errors';
 import { signDevToken, TokenVerifier } from './token-verifier';
 
@@ -22,10 +22,10 @@ describe('token verification', () => {
   describe('JWKS (production)', () => {
     let server: Server;
     let url: string;
-    let privateKey: CryptoKey;
+    let privateKey: KeyLike;
     beforeAll(async () => {
       const pair = await generateKeyPair('RS256');
-      privateKey = pair.privateKey as CryptoKey;
+      privateKey = pair.privateKey;
       const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
       server = createServer((_req, res) => {
         res.setHeader('content-type', 'application/json');
