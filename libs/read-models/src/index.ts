@@ -1,12 +1,14 @@
 import { auditTrailProjection } from './projections/audit-trail.projection';
 import { registryProjection } from './projections/registry.projection';
+import { entitlementProjection } from './projections/entitlement.projection';
 import type { Projection } from './projection';
 
 export * from './projection';
 export * from './projection-runner';
 export * from './projections/audit-trail.projection';
 export * from './projections/registry.projection';
+export * from './projections/entitlement.projection';
 export * from './runtime';
 
 /** Every projection the projector runs. */
-export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection];
+export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection, entitlementProjection];

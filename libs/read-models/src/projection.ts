@@ -11,6 +11,8 @@ export interface Projection {
   readonly name: string;
   /** Bumped when the read model's shape changes; a new version is rebuilt from zero. */
   readonly version: number;
+  /** The tables it owns, moved together when a rebuild is swapped in. */
+  readonly tables: readonly string[];
   /** Creates the read model's tables in `schema` when missing. */
   setup(tx: SqlExecutor, schema: string): Promise<void>;
   apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]): Promise<void>;

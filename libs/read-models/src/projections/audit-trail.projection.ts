@@ -19,6 +19,7 @@ export function doctorOfStream(streamId: string): { rpps: string | null; year: n
 export const auditTrailProjection: Projection = {
   name: 'audit_trail',
   version: 1,
+  tables: ['audit_trail'],
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.audit_trail (

@@ -11,6 +11,7 @@ import { doctorOfStream } from './audit-trail.projection';
 export const registryProjection: Projection = {
   name: 'registry',
   version: 1,
+  tables: ['doctors', 'doctor_years', 'justificatifs'],
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.doctors (

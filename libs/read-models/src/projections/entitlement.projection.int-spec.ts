@@ -1,0 +1,145 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { PGlite } from '@electric-sql/pglite';
+import { defaultUpcasters, streams, type Actor, type Channel, type DomainEvent } from '@forfait/events';
+import { computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
+import { ManualClock } from '@forfait/platform';
+import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
+import { ProjectionRunner } from '../projection-runner';
+import { entitlementProjection, readEntitlement } from './entitlement.projection';
+
+const YEAR = 2023;
+const DOCTORS = ['10000000017', '10000000025', '10000000033'];
+const RATES = ['V2_AAT', 'V2_DMP', 'V2_MSS', 'V2_DCMT', 'V2_PSE'] as const;
+
+interface Write {
+  stream: string;
+  event: DomainEvent;
+  effectiveAt: string;
+  channel: Channel;
+  actor: Actor;
+}
+
+const system: Actor = { sub: 's', role: 'system' };
+const at = (day: number) => new Date(Date.parse('2023-12-12T10:00:00+01:00') + day * 86_400_000).toISOString();
+
+/** A doctor's random facts, in an order that a caisse could have recorded them. */
+const doctorFacts = (rpps: string) =>
+  fc
+    .record({
+      specialty: fc.constantFrom('medecine-generale', 'cardiologie', 'ophtalmologie'),
+      segur: fc.option(fc.record({ prefilled: fc.boolean(), lap: fc.boolean(), justificatif: fc.constantFrom('none', 'pending', 'validated', 'rejected') })),
+      horaires: fc.option(fc.boolean()),
+      tele: fc.option(fc.tuple(fc.nat(10), fc.integer({ min: 1, max: 10 }))),
+      rates: fc.array(fc.tuple(fc.constantFrom(...RATES), fc.nat(30), fc.nat(30)), { maxLength: 5 }),
+      declarations: fc.array(fc.tuple(fc.constantFrom('V2_CODAGE', 'V2_VIDEO', 'V2_MAITRE_STAGE'), fc.boolean(), fc.integer({ min: -5, max: 65 })), { maxLength: 4 }),
+      control: fc.option(fc.constantFrom('invalidated', 'reversed')),
+      paid: fc.option(fc.nat(900_000)),
+    })
+    .map((r): Write[] => {
+      const decl = streams.declaration(rpps, YEAR);
+      const dy = { rpps, year: YEAR };
+      const w = (event: DomainEvent, day: number, channel: Channel = 'import', actor: Actor = system, stream = decl): Write => ({ stream, event, effectiveAt: at(day), channel, actor });
+      const out: Write[] = [w({ type: 'DoctorProfileRecorded', data: { rpps, specialty: r.specialty, caisse: '441', department: '44' } }, -300, 'import', system, streams.doctor(rpps))];
+      const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
+      if (r.segur) {
+        const value = { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' }, lapCertified: r.segur.lap };
+        out.push(r.segur.prefilled ? w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value } }, 0) : w({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, 10, 'amelipro', doctor));
+        if (r.segur.justificatif !== 'none') {
+          const justificatifId = `jf-${YEAR}-${rpps}-${'0'.repeat(12)}`;
+          out.push(w({ type: 'JustificatifSubmitted', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', sha256: 'a'.repeat(64), size: 10, mediaType: 'application/pdf' } }, 11, 'amelipro', doctor));
+          if (r.segur.justificatif === 'validated') out.push(w({ type: 'JustificatifValidated', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP' } }, 20, 'back-office'));
+          if (r.segur.justificatif === 'rejected') out.push(w({ type: 'JustificatifRejected', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', reason: 'illisible' } }, 20, 'back-office'));
+        }
+      }
+      if (r.horaires !== null) out.push(w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: r.horaires } } }, -20));
+      if (r.tele) out.push(w({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V1_TELETRANSMISSION', source: 'S', measure: { kind: 'teletransmission', numerator: Math.min(r.tele[0], r.tele[1]), denominator: r.tele[1], teletransmittedPreviousYear: true } } }, 30));
+      for (const [indicator, n, d] of r.rates) out.push(w({ type: 'MeasureRecorded', data: { ...dy, indicator, source: 'S', measure: { kind: 'rate', numerator: n, denominator: d } } }, 30));
+      for (const [indicator, answer, day] of r.declarations) out.push(w({ type: 'IndicatorDeclared', data: { ...dy, indicator, value: { answer }, attestation: true } }, day, 'amelipro', doctor));
+      if (r.paid !== null) out.push(w({ type: 'PaymentRecorded', data: { ...dy, amountCents: r.paid, paidAt: at(120) } }, 120, 'system'));
+      if (r.control) {
+        const ref = { controlId: `c-${rpps}`, ...dy };
+        out.push(w({ type: 'ControlOpened', data: { ...ref, indicators: ['V1_HORAIRES'], reason: 'ciblage' } }, 200, 'back-office'));
+        out.push(w({ type: 'ControlFindingRecorded', data: { ...ref, indicator: 'V1_HORAIRES', outcome: 'invalidated', reason: 'non affichés' } }, 210, 'back-office'));
+        if (r.control === 'reversed') out.push(w({ type: 'ContestationDecided', data: { ...ref, outcome: 'reversed', indicators: ['V1_HORAIRES'] } }, 260, 'back-office'));
+      }
+      return out;
+    });
+
+/** Campaign events, then the doctors' facts interleaved at random (each doctor's own order kept). */
+const historyArb = fc
+  .tuple(fc.boolean(), fc.boolean(), doctorFacts(DOCTORS[0]!), doctorFacts(DOCTORS[1]!), doctorFacts(DOCTORS[2]!), fc.array(fc.nat(2), { minLength: 120, maxLength: 120 }))
+  .map(([extended, amended, a, b, c, picks]) => {
+    const admin: Actor = { sub: 'admin', role: 'admin' };
+    const campaign = streams.campaign(YEAR);
+    const out: Write[] = [
+      { stream: campaign, event: { type: 'CampaignOpened', data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } }, effectiveAt: at(-1), channel: 'back-office', actor: admin },
+    ];
+    const queues = [a, b, c].map((q) => [...q]);
+    for (const pick of picks) {
+      const q = queues[pick]!.length > 0 ? queues[pick]! : queues.find((x) => x.length > 0);
+      if (!q) break;
+      out.push(q.shift()!);
+      if (out.length === 8 && extended) {
+        out.push({ stream: campaign, event: { type: 'CampaignDeadlineExtended', data: { year: YEAR, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' } }, effectiveAt: at(40), channel: 'back-office', actor: admin });
+      }
+      if (out.length === 12 && amended) {
+        out.push({ stream: campaign, event: { type: 'CampaignRuleAmended', data: { year: YEAR, indicator: 'V2_DMP', changes: { target: 20 }, reason: 'amendement' } }, effectiveAt: at(45), channel: 'back-office', actor: admin });
+      }
+    }
+    for (const q of queues) out.push(...q);
+    return out;
+  });
+
+const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
+let n = 0;
+
+async function check(db: SqlDatabase, history: Write[]): Promise<void> {
+  n += 1;
+  const esSchema = `ent_es_${runId}_${n}`;
+  const rmSchema = `ent_rm_${runId}_${n}`;
+  const clock = new ManualClock('2023-12-12T08:00:00Z');
+  const store = await SqlEventStore.open({ db, clock, schema: esSchema, ownsDatabase: false, pollIntervalMs: 20 });
+  try {
+    for (const write of history) {
+      clock.advance(3_600_000);
+      await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata: { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+    }
+    const runner = new ProjectionRunner(store, db, [entitlementProjection], rmSchema, { batchSize: 7 });
+    await runner.start();
+    await runner.waitFor(await store.headPosition());
+    await runner.stop();
+    for (const rpps of DOCTORS) {
+      const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
+      const [campaign, doctor, declaration] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR))]);
+      const all = [...campaign, ...doctor, ...declaration];
+      const knownAt = all.reduce((m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m), '');
+      const expected = toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor, declaration, earlier: [] }));
+      expect(await readEntitlement(db, rmSchema, rpps, YEAR)).toEqual(expected);
+    }
+  } finally {
+    await store.close();
+    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(esSchema)} CASCADE`);
+    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(rmSchema)} CASCADE`);
+  }
+}
+
+describe('the entitlement read model equals the pure function, for random histories', () => {
+  it('on PGlite', async () => {
+    const db = new PGliteDatabase(await PGlite.create());
+    try {
+      await fc.assert(fc.asyncProperty(historyArb, (history) => check(db, history)), { numRuns: 12 });
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it('on PostgreSQL', async () => {
+    const db = new PgDatabase({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
+    try {
+      await fc.assert(fc.asyncProperty(historyArb, (history) => check(db, history)), { numRuns: 8 });
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+});
