@@ -111,6 +111,13 @@ class Environment {
   @IsString()
   @MinLength(1)
   JUSTIFICATIF_DIR?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer between 1 and 10000' })
+  @Min(1, { message: 'must be an integer between 1 and 10000' })
+  @Max(10000, { message: 'must be an integer between 1 and 10000' })
+  PROJECTOR_BATCH_SIZE?: number;
 }
 
 export type StoreKind = 'embedded' | 'postgres' | 'eventstore';
@@ -131,6 +138,8 @@ export interface AppConfig {
   seedDemo: boolean;
   /** Run the projector inside the API process (always so in embedded mode: PGlite is one process). */
   runProjectorInProcess: boolean;
+  /** Events per read-model transaction. */
+  projectorBatchSize: number;
 }
 
 /** A configuration the app must not start with; the message names every offending variable. */
@@ -159,6 +168,7 @@ const KNOWN = [
   'CLOCK',
   'SEED_DEMO',
   'RUN_PROJECTOR',
+  'PROJECTOR_BATCH_SIZE',
 ] as const;
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -211,5 +221,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     clock: parsed.CLOCK,
     seedDemo: parsed.SEED_DEMO ?? store === 'embedded',
     runProjectorInProcess: store === 'embedded' ? true : (parsed.RUN_PROJECTOR ?? true),
+    projectorBatchSize: parsed.PROJECTOR_BATCH_SIZE ?? 500,
   };
 }

@@ -33,7 +33,7 @@ export async function openRuntime(
   const redis = await probeRedis(config.redisUrl);
   const readModelSchema = config.databaseSchema === 'public' ? 'rm' : `${config.databaseSchema}_rm`;
   const projector = options.runProjector
-    ? new ProjectionRunner(store, readDb, options.projections, readModelSchema, { onError: options.onProjectorError })
+    ? new ProjectionRunner(store, readDb, options.projections, readModelSchema, { batchSize: config.projectorBatchSize, onError: options.onProjectorError })
     : undefined;
   if (projector) await projector.start();
   return {
