@@ -39,7 +39,7 @@ describe('npm run cli', () => {
 
   it('replay and verify work on the embedded store, refuse it while the server holds it, and name a tampered link', async () => {
     const env = { DATA_DIR: dataDir };
-    const system = await startSystem(loadConfig({ ...env, PORT: '0', SEED_DEMO: 'true' }), { logger: false });
+    const system = await startSystem(loadConfig({ ...env, PORT: '0', SEED_DEMO: 'true', CLOCK: '2024-01-20T10:00:00+01:00' }), { logger: false });
     try {
       expect(cli(['verify'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/in use by process \d+/) });
     } finally {

@@ -82,7 +82,8 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('answers /health, seeds the demo campaign once, and keeps it across a restart', async () => {
-    const first = await start(MAIN, { DATA_DIR: dataDir });
+    // Inside the campaign: the demo's deadline (11 Feb 2024) is ahead, so no closing job fires.
+    const first = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-01-20T10:00:00+01:00' });
     try {
       const body = await untilReady(first.url);
       expect(body).toMatchObject({
@@ -93,12 +94,18 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
           ok: true,
           projections: [
             { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+            { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
             { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
           ],
+          reactors: [{ name: 'deadline_scheduler', version: 1, checkpoint: '21', lagEvents: 0, behind: false }],
         },
       });
       expect(first.output()).toMatch(/seeded 21 events/);
       expect((await fetch(`${first.url}/docs`)).status).toBe(200);
+      const metrics = await (await fetch(`${first.url}/health/metrics`)).text();
+      expect(metrics).toMatch(/^forfait_store_head_position 21$/m);
+      expect(metrics).toMatch(/^forfait_projection_lag_events\{projection="entitlement"\} 0$/m);
+      expect(metrics).toMatch(/^forfait_ready 1$/m);
       const missing = await fetch(`${first.url}/v1/nothing-here`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
@@ -106,7 +113,7 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
       expect(await stop(first)).toBe(0);
     }
 
-    const second = await start(MAIN, { DATA_DIR: dataDir });
+    const second = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-01-21T10:00:00+01:00' });
     try {
       const body = await untilReady(second.url);
       expect(body.store.headPosition).toBe('21');
@@ -160,6 +167,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       AUTH_JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-0123456789',
       SEED_DEMO: 'true',
       RUN_PROJECTOR: 'false',
+      CLOCK: '2024-01-20T10:00:00+01:00',
     };
     const api = await start(MAIN, env);
     let projector: Running | undefined;
@@ -171,6 +179,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       const after = await untilReady(api.url);
       expect(after.readModels.projections).toEqual([
         { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+        { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
         { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
       ]);
     } finally {

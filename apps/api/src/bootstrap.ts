@@ -8,6 +8,7 @@ import { PROJECTIONS, openRuntime, type Runtime } from '@forfait/read-models';
 import { ProjectorModule } from '../../projector/src/projector.module';
 import { AppModule } from './app.module';
 import { seedDemoIfEmpty } from './seed/demo-seed';
+import { startApiWorkers } from './jobs/api-workers';
 
 export interface StartedSystem {
   app: INestApplication;
@@ -52,6 +53,8 @@ export async function startSystem(config: AppConfig, options: { logger?: false }
         .build(),
     );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+    await app.init();
+    startApiWorkers(app, runtime);
     await app.listen(config.port, '0.0.0.0');
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://localhost:${address.port}`;

@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
 import { formatPoints, toEntitlementView } from '@forfait/domain';
-import { ConfigError, loadConfig, type AppConfig } from '@forfait/platform';
-import { openRuntime, type Runtime } from '@forfait/read-models';
+import { ConfigError, Jobs, QUEUES, loadConfig, probeRedis, type AppConfig } from '@forfait/platform';
+import { PROJECTIONS, REBUILD_JOB, openRuntime, type RebuildProgress, type Runtime } from '@forfait/read-models';
 import { verifyIntegrity } from '@forfait/store';
 import { signDevToken } from '../../api/src/auth/token-verifier';
 import { EntitlementService } from '../../api/src/core/entitlement.service';
@@ -33,7 +33,119 @@ async function withRuntime<T>(config: AppConfig, fn: (runtime: Runtime) => Promi
   }
 }
 
+/** Opens the job queues of the configuration; jobs need Redis. */
+async function withJobs<T>(config: AppConfig, fn: (jobs: Jobs) => Promise<T>): Promise<T> {
+  const redis = await probeRedis(config.redisUrl);
+  if (!redis.ok) throw new UsageError(`Redis is unreachable at ${redis.url} (${redis.detail}): jobs are unavailable`);
+  const jobs = new Jobs(config.redisUrl, Jobs.prefixFor(config));
+  try {
+    return await fn(jobs);
+  } finally {
+    await jobs.close();
+  }
+}
+
+const bar = (percent: number, width = 30) => {
+  const filled = Math.max(0, Math.min(width, Math.round((percent / 100) * width)));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}%`;
+};
+
+/** Follows a job until it ends (bounded), drawing its progress on stderr; returns its result. */
+async function follow(jobs: Jobs, queue: (typeof QUEUES)[keyof typeof QUEUES], id: string, render: (progress: unknown) => string, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let warned = false;
+  const started = Date.now();
+  for (;;) {
+    const job = await jobs.queue(queue).getJob(id);
+    if (!job) throw new UsageError(`job ${id} disappeared`);
+    const state = await job.getState();
+    process.stderr.write(`\r${render(job.progress)} ${state.padEnd(10)}`);
+    if (state === 'completed') {
+      process.stderr.write('\n');
+      return job.returnvalue;
+    }
+    if (state === 'failed') {
+      process.stderr.write('\n');
+      throw new Error(`job ${id} failed: ${job.failedReason}`);
+    }
+    if (!warned && state === 'waiting' && Date.now() - started > 10_000) {
+      process.stderr.write('\n(waiting for a worker: npm start, or the projector and the API, must be running)\n');
+      warned = true;
+    }
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${state} after ${timeoutMs} ms (it goes on; see GET /v1/jobs/${id})`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 const COMMANDS: Record<string, Command> = {
+  rebuild: {
+    summary: 'rebuild projections from zero beside the live ones, swap when caught up (a job, with progress)',
+    usage: `rebuild [projection ...] [--timeout <seconds>]`,
+    help: `Projections: ${PROJECTIONS.map((p) => p.name).join(', ')} (none named: all). The live ones keep serving meanwhile.\nNeeds Redis and a running projector (npm start, or npm run start:projector).`,
+    async run(args, config) {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { timeout: { type: 'string', default: '600' } } });
+      const known = PROJECTIONS.map((p) => p.name);
+      const unknown = positionals.filter((n) => !known.includes(n));
+      if (unknown.length > 0) throw new UsageError(`unknown projection(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+      return withJobs(config, async (jobs) => {
+        const id = `rebuild-${positionals.join('+') || 'all'}-${Date.now()}`;
+        await jobs.queue(QUEUES.rebuilds).add(REBUILD_JOB, { projections: positionals }, { jobId: id, attempts: 1 });
+        out(`job ${id} queued`);
+        const result = (await follow(
+          jobs,
+          QUEUES.rebuilds,
+          id,
+          (p) => {
+            const r = p as Partial<RebuildProgress>;
+            return `${bar(r.percent ?? 0)} ${r.position ?? 0}/${r.head ?? '?'} ${r.phase ?? 'queued'} ${(r.projections ?? positionals).join(', ')}`;
+          },
+          Number(values.timeout) * 1000,
+        )) as { projections: string[]; position: string; ms: number };
+        out(`rebuilt ${result.projections.join(', ')} up to position ${result.position} in ${(result.ms / 1000).toFixed(1)} s, swapped in`);
+        return 0;
+      });
+    },
+  },
+  import: {
+    summary: 'import a CSV extract of measures (a job: streamed, line-numbered errors, idempotent)',
+    usage: 'import <file.csv> [--source <name>] [--timeout <seconds>]',
+    help: 'Columns: rpps, year, indicator, numerator, denominator, participates, teletransmittedPreviousYear, firstFseOn,\nmonths ("2023-01:80/100;2023-02:70/100"). The same file sent twice imports nothing twice.\nNeeds Redis and a running API (npm start) sharing DATA_DIR.',
+    async run(args, config) {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { source: { type: 'string', default: 'CSV' }, timeout: { type: 'string', default: '3600' } } });
+      const file = positionals[0];
+      if (!file) throw new UsageError('<file.csv> is required');
+      if (!/^[A-Za-z0-9_.-]{1,40}$/.test(values.source!)) throw new UsageError('--source is 1 to 40 letters, digits, _ . -');
+      const { createHash } = await import('node:crypto');
+      const { createReadStream } = await import('node:fs');
+      const { copyFile, mkdir } = await import('node:fs/promises');
+      const { join, resolve } = await import('node:path');
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      const sha256 = hash.digest('hex');
+      const dir = resolve(config.dataDir, 'imports');
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, `${sha256}.csv`);
+      await copyFile(file, path);
+      return withJobs(config, async (jobs) => {
+        const id = `import-${values.source}-${sha256}`;
+        await jobs.queue(QUEUES.imports).add('measures-csv', { path, source: values.source, sha256, correlationId: `cli-${id}` }, { jobId: id, attempts: 3 });
+        out(`job ${id} queued`);
+        const result = (await follow(
+          jobs,
+          QUEUES.imports,
+          id,
+          (p) => {
+            const r = (p ?? {}) as { lines?: number; appended?: number; duplicates?: number; rejected?: number };
+            return `${r.lines ?? 0} lines: ${r.appended ?? 0} appended, ${r.duplicates ?? 0} already there, ${r.rejected ?? 0} rejected`;
+          },
+          Number(values.timeout) * 1000,
+        )) as { received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { line?: number; code: string; message: string }[] };
+        out(`${result.received} lines: ${result.appended} appended, ${result.duplicates} already imported, ${result.rejectedCount} rejected`);
+        for (const r of result.rejected.slice(0, 20)) out(`  line ${r.line}: ${r.code} ${r.message}`);
+        return result.rejectedCount > 0 ? 3 : 0;
+      });
+    },
+  },
   token: {
     summary: 'print a development token (HS256, AUTH_JWT_SECRET or the embedded development secret)',
     usage: 'token --role <role> [--rpps <rpps>] [--caisse <code>] [--sub <subject>] [--expires 8h]',

@@ -9,6 +9,8 @@ export * from './projections/audit-trail.projection';
 export * from './projections/registry.projection';
 export * from './projections/entitlement.projection';
 export * from './runtime';
+export * from './reactors/deadline-scheduler';
+export * from './rebuild';
 
 /** Every projection the projector runs. */
 export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection, entitlementProjection];

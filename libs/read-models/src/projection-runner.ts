@@ -63,23 +63,41 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await this.setup();
-    for (const p of this.projections) {
-      const checkpoint = await this.checkpointOf(p.name);
-      const subscription = this.store.subscribeAll(
-        { after: checkpoint, batchSize: this.options.batchSize ?? 500 },
-        (batch) => this.applyBatch(p, batch),
-      );
-      this.subscriptions.set(p.name, subscription);
-      subscription.done.catch((error: Error) => {
-        this.failure = error;
-        this.options.onError?.(p.name, error);
-      });
-    }
+    for (const p of this.projections) await this.startOne(p.name);
+  }
+
+  get names(): string[] {
+    return this.projections.map((p) => p.name);
+  }
+
+  projection(name: string): Projection {
+    const p = this.projections.find((x) => x.name === name);
+    if (!p) throw new Error(`unknown projection ${name}`);
+    return p;
+  }
+
+  /** (Re)starts one projection's subscription from its committed checkpoint. */
+  async startOne(name: string): Promise<void> {
+    const p = this.projection(name);
+    if (this.subscriptions.has(name)) return;
+    const checkpoint = await this.checkpointOf(p.name);
+    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch(p, batch));
+    this.subscriptions.set(p.name, subscription);
+    subscription.done.catch((error: Error) => {
+      this.failure = error;
+      this.options.onError?.(p.name, error);
+    });
+  }
+
+  /** Stops one projection after its current batch; its checkpoint stays where that batch committed it. */
+  async stopOne(name: string): Promise<void> {
+    const subscription = this.subscriptions.get(name);
+    this.subscriptions.delete(name);
+    await subscription?.stop();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
-    this.subscriptions.clear();
+    await Promise.all([...this.subscriptions.keys()].map((name) => this.stopOne(name)));
   }
 
   /** Resolves when every projection has applied the event at `position` (or fails after `ms`). */

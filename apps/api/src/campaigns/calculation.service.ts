@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { streams, type Actor, type Channel } from '@forfait/events';
-import { campaignFrom, decideCampaign, ofType, toEntitlementView } from '@forfait/domain';
-import { listDoctorsOfYear, type Runtime } from '@forfait/read-models';
+import { AppError, streams, type Actor, type Channel } from '@forfait/events';
+import { campaignFrom, decideCampaign, toEntitlementView } from '@forfait/domain';
+import { QUEUES } from '@forfait/platform';
+import { PROJECTIONS, listCaissesOfYear, listDoctorsOfYear, projectionStatus, type Runtime } from '@forfait/read-models';
 import { RUNTIME } from '../runtime.token';
 import { CommandExecutor } from '../core/command-executor';
 import { EntitlementService, rulesetHash } from '../core/entitlement.service';
@@ -59,24 +60,65 @@ export class CalculationService {
     return { rpps, year, recorded: !!recorded, eventId: recorded?.eventId ?? null, totalPoints: view.totalPoints, amountCents: view.amountCents, rulesetVersion: ruleset.version, lastPosition: lastPosition.toString() };
   }
 
+  /**
+   * Every doctor of the campaign: fanned out as one job per caisse, under a parent job that records
+   * the campaign's completion (202), or run inline when Redis is not there.
+   */
   async calculateAll(year: number, meta: Meta) {
-    // Read models must have seen everything written so far before they list the doctors.
-    await this.runtime.projector?.waitFor(await this.runtime.store.headPosition(), 30_000);
+    const head = await this.runtime.store.headPosition();
+    // The read models list the doctors: they must have seen everything written so far.
+    await waitForReadModels(this.runtime, head, 30_000);
+    const caisses = await listCaissesOfYear(this.runtime.readDb, this.runtime.readModelSchema, year);
+    const jobs = this.runtime.jobs;
+    if (jobs) {
+      const queueName = QUEUES.calculations;
+      // Ids derive from the position seen: a re-run with nothing new is the same job, a no-op.
+      const base = `calc-${year}-${head}`;
+      const flow = await jobs.flowProducer().add({
+        name: 'calculation-complete',
+        queueName,
+        data: { year, correlationId: meta.correlationId },
+        opts: { jobId: base },
+        children: caisses.map((c) => ({ name: 'calculate-caisse', queueName, data: { year, caisse: c.caisse, correlationId: meta.correlationId }, opts: { jobId: `${base}-${c.caisse}` } })),
+      });
+      return { mode: 'jobs' as const, year, jobId: flow.job.id!, statusUrl: `/v1/jobs/${encodeURIComponent(flow.job.id!)}`, caisses };
+    }
     const doctors = await listDoctorsOfYear(this.runtime.readDb, this.runtime.readModelSchema, year);
     const results: Awaited<ReturnType<CalculationService['calculateOne']>>[] = [];
     for (const rpps of doctors) results.push(await this.calculateOne(rpps, year, meta));
+    await this.complete(year, doctors.length, results.some((r) => r.recorded), meta);
+    return { mode: 'inline' as const, year, doctors: doctors.length, recorded: results.filter((r) => r.recorded).length, unchanged: results.filter((r) => !r.recorded).length, results };
+  }
+
+  /** Records that the yearly calculation ran (extensions are refused afterwards), once unless something changed. */
+  async complete(year: number, doctors: number, anyRecorded: boolean, meta: Meta): Promise<void> {
     const now = this.runtime.clock.now().toISOString();
     const head = await this.runtime.store.headPosition();
     await this.executor.execute(
       streams.campaign(year),
       (events) => {
         const c = campaignFrom(events);
-        const done = ofType(events, 'CampaignCalculationCompleted').at(-1);
-        if (c.status !== 'none' && c.calculated && done && results.every((r) => !r.recorded)) return [];
-        return decideCampaign({ type: 'CompleteCalculation', doctors: doctors.length, lastPosition: head.toString() }, c);
+        if (c.status !== 'none' && c.calculated && !anyRecorded) return [];
+        return decideCampaign({ type: 'CompleteCalculation', doctors, lastPosition: head.toString() }, c);
       },
       { ...meta, effectiveAt: now },
     );
-    return { year, doctors: doctors.length, recorded: results.filter((r) => r.recorded).length, unchanged: results.filter((r) => !r.recorded).length, results };
   }
+}
+
+/** Waits (bounded) until every projection's checkpoint, as the read-model database says, reaches `position`. */
+export async function waitForReadModels(runtime: Runtime, position: bigint, ms: number): Promise<void> {
+  if (runtime.projector) return runtime.projector.waitFor(position, ms);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = await projectionStatus(runtime.readDb, runtime.store, runtime.readModelSchema);
+    const mine = status.filter((s) => PROJECTIONS.some((p) => p.name === s.name));
+    if (mine.length === PROJECTIONS.length && mine.every((s) => BigInt(s.checkpoint) >= position)) return;
+    if (Date.now() > deadline) throw new ReadModelsBehindError(`read models did not reach position ${position} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export class ReadModelsBehindError extends AppError {
+  readonly code = 'READ_MODELS_BEHIND';
 }

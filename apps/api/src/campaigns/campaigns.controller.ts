@@ -75,9 +75,13 @@ export class CampaignsController {
   @Roles('system')
   @HttpCode(201)
   @ApiOperation({ summary: 'Compute and record entitlements (one doctor, or every doctor of the campaign)' })
-  async calculate(@Param('year', YearPipe) year: number, @Body(validationPipe) body: CalculationDto, @Req() req: Req_) {
+  async calculate(@Param('year', YearPipe) year: number, @Body(validationPipe) body: CalculationDto, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
     const meta = { actor: actorOf(req.principal), channel: 'system' as const, correlationId: req.correlationId };
-    return body.rpps ? this.calculations.calculateOne(body.rpps, year, meta) : this.calculations.calculateAll(year, meta);
+    if (body.rpps) return this.calculations.calculateOne(body.rpps, year, meta);
+    const result = await this.calculations.calculateAll(year, meta);
+    // Fanned out as jobs: accepted, follow it at statusUrl; inline (no Redis): done.
+    if (result.mode === 'jobs') res.status(202);
+    return result;
   }
 
   private async view(year: number, at?: string) {

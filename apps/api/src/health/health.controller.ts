@@ -1,7 +1,7 @@
-import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { probeRedis } from '@forfait/platform';
-import { projectionStatus, type Runtime } from '@forfait/read-models';
+import { PROJECTIONS, projectionStatus, type Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.guard';
 import { RUNTIME } from '../runtime.token';
@@ -12,7 +12,7 @@ export interface HealthReport {
   ready: boolean;
   now: string;
   store: { kind: string; ok: boolean; headPosition?: string; detail?: string };
-  readModels: { ok: boolean; projections: Awaited<ReturnType<typeof projectionStatus>> };
+  readModels: { ok: boolean; projections: Awaited<ReturnType<typeof projectionStatus>>; reactors: Awaited<ReturnType<typeof projectionStatus>> };
   redis: { ok: boolean; jobs: 'on' | 'off'; url: string; detail: string };
 }
 
@@ -39,18 +39,51 @@ export class HealthController {
     return report;
   }
 
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Prometheus metrics: store head, projection checkpoints and lag, Redis' })
+  async metrics(): Promise<string> {
+    const r = await this.report();
+    const lines = [
+      '# HELP forfait_store_up Whether the event store answers.',
+      '# TYPE forfait_store_up gauge',
+      `forfait_store_up ${r.store.ok ? 1 : 0}`,
+      '# HELP forfait_store_head_position Global position of the last committed event.',
+      '# TYPE forfait_store_head_position gauge',
+      `forfait_store_head_position ${r.store.headPosition ?? 0}`,
+      '# HELP forfait_projection_lag_events Events committed but not yet applied by a projection.',
+      '# TYPE forfait_projection_lag_events gauge',
+      ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_lag_events{projection="${p.name}"} ${p.lagEvents ?? (p.behind ? 1 : 0)}`),
+      '# HELP forfait_projection_checkpoint Position of the last event a projection applied.',
+      '# TYPE forfait_projection_checkpoint gauge',
+      ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_checkpoint{projection="${p.name}"} ${p.checkpoint}`),
+      '# HELP forfait_ready Whether the read models are caught up (readiness).',
+      '# TYPE forfait_ready gauge',
+      `forfait_ready ${r.ready ? 1 : 0}`,
+      '# HELP forfait_jobs_up Whether Redis (and so the jobs) is reachable.',
+      '# TYPE forfait_jobs_up gauge',
+      `forfait_jobs_up ${r.redis.ok ? 1 : 0}`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+
   private async report(): Promise<HealthReport> {
     const { store, readDb, config, readModelSchema, clock } = this.runtime;
     let storeReport: HealthReport['store'];
     let projections: HealthReport['readModels']['projections'] = [];
+    let reactors: HealthReport['readModels']['reactors'] = [];
     try {
       storeReport = { kind: store.kind, ok: true, headPosition: (await store.headPosition()).toString() };
-      projections = await projectionStatus(readDb, store, readModelSchema);
+      const all = await projectionStatus(readDb, store, readModelSchema);
+      // Readiness is about the read models that queries use; reactors (job schedulers) are listed apart.
+      const names = new Set(PROJECTIONS.map((p) => p.name));
+      projections = all.filter((p) => names.has(p.name));
+      reactors = all.filter((p) => !names.has(p.name));
     } catch (error) {
       storeReport = { kind: store.kind, ok: false, detail: (error as Error).message };
     }
     const redis = await probeRedis(config.redisUrl, 500);
-    const readModelsOk = projections.length > 0;
+    const readModelsOk = projections.length === PROJECTIONS.length;
     const ready = storeReport.ok && readModelsOk && projections.every((p) => !p.behind);
     return {
       status: !storeReport.ok ? 'down' : ready && redis.ok ? 'ok' : 'degraded',
@@ -58,7 +91,7 @@ export class HealthController {
       ready,
       now: clock.now().toISOString(),
       store: storeReport,
-      readModels: { ok: readModelsOk, projections },
+      readModels: { ok: readModelsOk, projections, reactors },
       redis: { ok: redis.ok, jobs: redis.ok ? 'on' : 'off', url: redis.url, detail: redis.detail },
     };
   }

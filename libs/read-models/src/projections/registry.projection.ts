@@ -72,6 +72,25 @@ export async function listDoctorsOfYear(db: SqlDatabase, schema: string, year: n
   return rows.map((r) => r.rpps);
 }
 
+export async function listDoctorsOfYearInCaisse(db: SqlDatabase, schema: string, year: number, caisse: string): Promise<string[]> {
+  const s = quoteIdent(schema);
+  const { rows } = await db.query<{ rpps: string }>(
+    `SELECT y.rpps FROM ${s}.doctor_years y JOIN ${s}.doctors d ON d.rpps = y.rpps WHERE y.year = $1 AND d.caisse = $2 ORDER BY y.rpps`,
+    [year, caisse],
+  );
+  return rows.map((r) => r.rpps);
+}
+
+/** The caisses of a campaign's doctors (the yearly calculation fans out per caisse). */
+export async function listCaissesOfYear(db: SqlDatabase, schema: string, year: number): Promise<{ caisse: string; doctors: number }[]> {
+  const s = quoteIdent(schema);
+  const { rows } = await db.query<{ caisse: string; doctors: string }>(
+    `SELECT d.caisse, count(*)::text AS doctors FROM ${s}.doctor_years y JOIN ${s}.doctors d ON d.rpps = y.rpps WHERE y.year = $1 GROUP BY d.caisse ORDER BY d.caisse`,
+    [year],
+  );
+  return rows.map((r) => ({ caisse: r.caisse, doctors: Number(r.doctors) }));
+}
+
 export interface JustificatifRow {
   id: string;
   rpps: string;
