@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -14,6 +14,21 @@ const cli = (args: string[], env: Record<string, string> = {}) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
+/** The CLI run without blocking this process (where the system under test runs its workers). */
+const cliAsync = (args: string[], env: Record<string, string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+
 describe('npm run cli', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-cli-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -21,7 +36,7 @@ describe('npm run cli', () => {
   it('lists its commands, and each has --help', () => {
     const help = cli(['--help']);
     expect(help.code).toBe(0);
-    for (const name of ['token', 'verify', 'replay']) {
+    for (const name of ['token', 'verify', 'replay', 'rebuild', 'import']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
       expect(cli([name, '--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^Usage: npm run cli -- ${name}`)) });
     }
@@ -35,6 +50,30 @@ describe('npm run cli', () => {
     expect(payload).toMatchObject({ role: 'agent', caisse: '441', sub: 'agent-441' });
     expect(cli(['token', '--role', 'doctor', '--rpps', '10000000018'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/Luhn/) });
     expect(cli(['token', '--role', 'admin'], { NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40) })).toMatchObject({ code: 1, stderr: expect.stringMatching(/refused in production/) });
+  });
+
+  it('rebuild and import run as jobs of the running system, with progress, while it serves', async () => {
+    const env = { DATA_DIR: join(dataDir, 'jobs'), CLOCK: '2024-01-20T10:00:00+01:00' };
+    const system = await startSystem(loadConfig({ ...env, PORT: '0', SEED_DEMO: 'true' }), { logger: false });
+    try {
+      const rebuild = await cliAsync(['rebuild', 'entitlement'], env);
+      expect(rebuild.code).toBe(0);
+      expect(rebuild.stdout).toMatch(/^rebuilt entitlement up to position 21 in [\d.]+ s, swapped in$/m);
+      expect(rebuild.stderr).toMatch(/\[#{30}\] 100% 21\/21 done entitlement/);
+      expect(await cliAsync(['rebuild', 'nope'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown projection\(s\) nope/) });
+
+      const csv = join(dataDir, 'extract.csv');
+      writeFileSync(csv, ['rpps,year,indicator,numerator,denominator', '10000000017,2023,V2_PSE,85,100', '10000000017,2023,V2_PSE,x,100', '10000000025,2023,V2_AAT,71,100'].join('\n'));
+      const first = await cliAsync(['import', csv, '--source', 'SNDS'], env);
+      expect(first.code).toBe(3);
+      expect(first.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m);
+      expect(first.stdout).toMatch(/^  line 3: VALIDATION_FAILED /m);
+      const again = await cliAsync(['import', csv, '--source', 'SNDS'], env);
+      expect(again.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m); // the same job, not run twice
+      expect(await system.runtime.store.headPosition()).toBe(23n);
+    } finally {
+      await system.close();
+    }
   });
 
   it('replay and verify work on the embedded store, refuse it while the server holds it, and name a tampered link', async () => {

@@ -136,11 +136,11 @@ const COMMANDS: Record<string, Command> = {
           id,
           (p) => {
             const r = (p ?? {}) as { lines?: number; appended?: number; duplicates?: number; rejected?: number };
-            return `${r.lines ?? 0} lines: ${r.appended ?? 0} appended, ${r.duplicates ?? 0} already there, ${r.rejected ?? 0} rejected`;
+            return `${r.lines ?? 0} data lines: ${r.appended ?? 0} appended, ${r.duplicates ?? 0} already there, ${r.rejected ?? 0} rejected`;
           },
           Number(values.timeout) * 1000,
         )) as { received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { line?: number; code: string; message: string }[] };
-        out(`${result.received} lines: ${result.appended} appended, ${result.duplicates} already imported, ${result.rejectedCount} rejected`);
+        out(`${result.received} data lines: ${result.appended} appended, ${result.duplicates} already imported, ${result.rejectedCount} rejected`);
         for (const r of result.rejected.slice(0, 20)) out(`  line ${r.line}: ${r.code} ${r.message}`);
         return result.rejectedCount > 0 ? 3 : 0;
       });

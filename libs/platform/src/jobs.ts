@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { FlowProducer, Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import Redis from 'ioredis';
 
@@ -33,7 +34,7 @@ export class Jobs {
   }
 
   static prefixFor(settings: { store: string; databaseSchema: string; dataDir: string }): string {
-    const where = settings.store === 'embedded' ? createHash('sha256').update(settings.dataDir).digest('hex').slice(0, 12) : settings.databaseSchema;
+    const where = settings.store === 'embedded' ? createHash('sha256').update(resolve(settings.dataDir)).digest('hex').slice(0, 12) : settings.databaseSchema;
     return `forfait:${settings.store}:${where}`;
   }
 
@@ -41,13 +42,18 @@ export class Jobs {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: { removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } } });
+      // Errors surface on the calls that fail; an unheard 'error' event would crash the process.
+      q.on('error', () => undefined);
       this.queues.set(name, q);
     }
     return q;
   }
 
   flowProducer(): FlowProducer {
-    this.flow ??= new FlowProducer({ connection: this.connection, prefix: this.prefix });
+    if (!this.flow) {
+      this.flow = new FlowProducer({ connection: this.connection, prefix: this.prefix });
+      this.flow.on('error', () => undefined);
+    }
     return this.flow;
   }
 
@@ -71,6 +77,10 @@ export class Jobs {
   }
 
   async close(): Promise<void> {
+    // A queue closed before its connection was ready would report the closing as an error later,
+    // on an emitter nobody listens to any more: let each get ready (or fail) first.
+    const ready = (x: { waitUntilReady(): Promise<unknown> }) => x.waitUntilReady().catch(() => undefined);
+    await Promise.all([...this.workers, ...this.queues.values(), ...(this.flow ? [this.flow] : [])].map(ready));
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.flow?.close();
