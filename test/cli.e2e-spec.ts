@@ -67,7 +67,7 @@ describe('npm run cli', () => {
       const first = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(first.code).toBe(3);
       expect(first.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m);
-      expect(first.stdout).toMatch(/^  line 3: VALIDATION_FAILED /m);
+      expect(first.stdout).toMatch(/^ {2}line 3: VALIDATION_FAILED /m);
       const again = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(again.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m); // the same job, not run twice
       expect(await system.runtime.store.headPosition()).toBe(23n);
