@@ -217,6 +217,16 @@ describe.each(targets)('HTTP API on $name', (target) => {
     expect(paid.status).toBe(201);
     const after = await call('GET', `/v1/doctors/${GP}/campaigns/${YEAR}/entitlement`, tokens.agent441!);
     expect(after.body).toMatchObject({ amountCents: 618_100, paidCents: 618_100, balanceCents: 0 });
+
+    // The campaign dashboard, per caisse: the agent sees its own.
+    await system.runtime.projector!.waitFor(await head());
+    const dashboard = await call('GET', `/v1/campaigns/${YEAR}/dashboard`, tokens.agent441!);
+    expect(dashboard.body.caisses).toEqual([
+      expect.objectContaining({ caisse: '441', doctors: 1, transmitted: 1, declarations: expect.objectContaining({ V2_VIDEO: { doctors: 1, paperOrBackOffice: 1 }, V2_CODAGE: { doctors: 1, paperOrBackOffice: 0 } }) }),
+    ]);
+    expect((await call('GET', '/v1/controls?status=open', tokens.controller441!)).body).toEqual({ caisse: '441', status: 'open', items: [] });
+    await refused(403, 'FORBIDDEN', () => call('GET', `/v1/campaigns/${YEAR}/dashboard?caisse=751`, tokens.agent441!));
+    await refused(403, 'FORBIDDEN', () => call('GET', '/v1/contestations', tokens.gp!));
   });
 
   it('refuses with 401/403 and a reason, and writes nothing', async () => {

@@ -96,6 +96,7 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
             { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
             { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
             { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+            { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
           ],
           reactors: [{ name: 'deadline_scheduler', version: 1, checkpoint: '21', lagEvents: 0, behind: false }],
         },
@@ -181,6 +182,7 @@ describe('STORE=postgres with the projector in its own process', () => {
         { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
         { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
         { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+        { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
       ]);
     } finally {
       if (projector) expect(await stop(projector)).toBe(0);

@@ -18,6 +18,7 @@ import { ImportsService } from './imports/imports.service';
 import { JustificatifsController } from './justificatifs/justificatifs.controller';
 import { QueriesController } from './queries/queries.controller';
 import { RUNTIME } from './runtime.token';
+import { WorklistsController } from './worklists/worklists.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -25,7 +26,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      controllers: [HealthController, CampaignsController, DoctorsController, ImportsController, JustificatifsController, QueriesController],
+      controllers: [HealthController, CampaignsController, DoctorsController, ImportsController, JustificatifsController, QueriesController, WorklistsController],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: TokenVerifier, useValue: new TokenVerifier(runtime.config.auth) },

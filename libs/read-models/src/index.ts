@@ -1,6 +1,7 @@
 import { auditTrailProjection } from './projections/audit-trail.projection';
 import { registryProjection } from './projections/registry.projection';
 import { entitlementProjection } from './projections/entitlement.projection';
+import { worklistsProjection } from './projections/worklists.projection';
 import type { Projection } from './projection';
 
 export * from './projection';
@@ -8,9 +9,10 @@ export * from './projection-runner';
 export * from './projections/audit-trail.projection';
 export * from './projections/registry.projection';
 export * from './projections/entitlement.projection';
+export * from './projections/worklists.projection';
 export * from './runtime';
 export * from './reactors/deadline-scheduler';
 export * from './rebuild';
 
 /** Every projection the projector runs. */
-export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection, entitlementProjection];
+export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection, entitlementProjection, worklistsProjection];
