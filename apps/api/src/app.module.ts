@@ -19,6 +19,8 @@ import { JustificatifsController } from './justificatifs/justificatifs.controlle
 import { QueriesController } from './queries/queries.controller';
 import { RUNTIME } from './runtime.token';
 import { WorklistsController } from './worklists/worklists.controller';
+import { ControlsController } from './controls/controls.controller';
+import { AuditController } from './audit/audit.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -26,7 +28,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       global: true,
-      controllers: [HealthController, CampaignsController, DoctorsController, ImportsController, JustificatifsController, QueriesController, WorklistsController],
+      controllers: [HealthController, CampaignsController, DoctorsController, ImportsController, JustificatifsController, QueriesController, WorklistsController, ControlsController, AuditController],
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: TokenVerifier, useValue: new TokenVerifier(runtime.config.auth) },

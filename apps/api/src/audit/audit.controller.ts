@@ -1,0 +1,74 @@
+import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { toEntitlementView, type EntitlementView } from '@forfait/domain';
+import type { Runtime } from '@forfait/read-models';
+import { verifyIntegrity } from '@forfait/store';
+import { Roles, type AuthedRequest } from '../auth/auth.guard';
+import { parseInstant, RequestValidationError, RppsPipe, YearPipe } from '../common/validation';
+import { EntitlementService } from '../core/entitlement.service';
+import { Scope } from '../core/scope';
+import { StreamReader } from '../core/stream-reader';
+import { RUNTIME } from '../runtime.token';
+
+type IndicatorView = { code: string; met: boolean; points?: number; reason: string; evidence: string[] };
+
+const READERS = ['doctor', 'agent', 'controller', 'auditor'] as const;
+
+/** The tools of disputes: integrity of every chain, and what changed between two instants, and why. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1')
+export class AuditController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+    @Inject(EntitlementService) private readonly entitlements: EntitlementService,
+    @Inject(StreamReader) private readonly reader: StreamReader,
+    @Inject(Scope) private readonly scope: Scope,
+  ) {}
+
+  @Get('integrity')
+  @Roles('auditor', 'admin')
+  @ApiOperation({ summary: 'Recompute every hash chain: { ok, streams, events, firstBroken? }' })
+  async integrity() {
+    const report = await verifyIntegrity(this.runtime.store);
+    return { ...report, checkedAt: this.runtime.clock.now().toISOString(), headPosition: (await this.runtime.store.headPosition()).toString() };
+  }
+
+  @Get('doctors/:rpps/campaigns/:year/entitlement/diff')
+  @Roles(...READERS)
+  @ApiQuery({ name: 'from', required: true })
+  @ApiQuery({ name: 'to', required: false, description: 'omitted: now' })
+  @ApiOperation({ summary: 'What changed in the entitlement between two instants, and the events that changed it' })
+  async diff(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('from') fromText: string | undefined, @Query('to') toText: string | undefined, @Req() req: AuthedRequest) {
+    await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
+    const from = parseInstant(fromText, 'from');
+    if (!from) throw new RequestValidationError('from is required', { field: 'from' }, 'INVALID_INSTANT');
+    const to = parseInstant(toText, 'to') ?? this.runtime.clock.now().toISOString();
+    if (Date.parse(from) >= Date.parse(to)) throw new RequestValidationError('from must be before to', {}, 'INVALID_INSTANT');
+    const [before, after] = await Promise.all([this.view(rpps, year, from), this.view(rpps, year, to)]);
+    const index = (v: EntitlementView | null) => new Map<string, IndicatorView>(v ? [...v.volet1.indicators, ...v.volet2.indicators].map((i) => [i.code, i]) : []);
+    const a = index(before);
+    const b = index(after);
+    const indicators = [...new Set([...a.keys(), ...b.keys()])]
+      .map((code) => ({ code, from: a.get(code) ?? null, to: b.get(code) ?? null }))
+      .filter((c) => JSON.stringify(c.from && { met: c.from.met, points: c.from.points, reason: c.from.reason }) !== JSON.stringify(c.to && { met: c.to.met, points: c.to.points, reason: c.to.reason }));
+    const totals = (v: EntitlementView | null) => (v ? { volet1Met: v.volet1.met, totalPoints: v.totalPoints, amountCents: v.amountCents, paidCents: v.paidCents, balanceCents: v.balanceCents } : null);
+    const streams = await Promise.all([this.reader.campaign(year), this.reader.doctor(rpps), this.reader.declaration(rpps, year)]);
+    const events = streams
+      .flatMap((s) => s.raw)
+      .filter((e) => Date.parse(e.metadata.recordedAt) > Date.parse(from) && Date.parse(e.metadata.recordedAt) <= Date.parse(to))
+      .sort((x, y) => (x.position < y.position ? -1 : 1))
+      .map((e) => ({ eventId: e.eventId, streamId: e.streamId, type: e.type, recordedAt: e.metadata.recordedAt, effectiveAt: e.metadata.effectiveAt, actor: e.metadata.actor, channel: e.metadata.channel, data: e.data }));
+    return { rpps, year, from, to, totals: { from: totals(before), to: totals(after) }, indicators, events };
+  }
+
+  /** The view at an instant, or null when the campaign was not known yet. */
+  private async view(rpps: string, year: number, at: string): Promise<EntitlementView | null> {
+    try {
+      return toEntitlementView((await this.entitlements.compute(rpps, year, at)).entitlement);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'CAMPAIGN_NOT_FOUND') return null;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { loadConfig } from '@forfait/platform';
+import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
+import { signDevToken } from '../apps/api/src/auth/token-verifier';
+
+const SECRET = 'dispute-e2e-secret-dispute-e2e-secret-01';
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const GP = '10000000017';
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A whole dispute, the server restarted with its clock moved on between phases (as the caisse's
+ * system lives through a year): campaign, payment, control, finding, indu, contestation, reversal.
+ */
+describe('a dispute, from the campaign to the reversal of a finding', () => {
+  const schema = `dispute_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'forfait-dispute-'));
+  let system: StartedSystem | undefined;
+  const tokens: Record<string, string> = {};
+
+  const at = async (clock: string) => {
+    await system?.close();
+    system = await startSystem(loadConfig({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', CLOCK: clock, REDIS_URL: 'redis://127.0.0.1:1' }), { logger: false });
+  };
+  const call = async (method: string, path: string, who: string, body?: unknown) => {
+    const res = await fetch(`${system!.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[who]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const now = async () => (await (await fetch(`${system!.url}/health`)).json() as Json).now as string;
+
+  beforeAll(async () => {
+    for (const [name, claims] of Object.entries({ admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' } })) {
+      tokens[name] = await signDevToken(SECRET, claims as never);
+    }
+  });
+  afterAll(async () => {
+    await system?.close();
+    const pg = new Client({ connectionString: DATABASE_URL });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}_rm" CASCADE`);
+    await pg.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps every step in the timeline, and answers what was known the day it paid', async () => {
+    // January 2024: the campaign, the doctor's pre-fills, measures and declarations.
+    await at('2024-01-15T10:00:00+01:00');
+    expect((await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
+    await call('PUT', `/v1/doctors/${GP}`, 'system', { specialty: 'medecine-generale', caisse: '441', department: '44' });
+    await call('POST', '/v1/imports/prefills', 'system', { source: 'SONS', items: [{ rpps: GP, year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-01-01' }, lapCertified: true } }] });
+    await call('POST', '/v1/imports/prefills', 'system', { source: 'ANNUAIRE_SANTE', items: [{ rpps: GP, year: 2023, indicator: 'V1_HORAIRES', value: { displayed: true }, effectiveAt: '2023-11-20T10:00:00+01:00' }] });
+    await call('POST', '/v1/imports/measures', 'system', { source: 'SNDS', items: [{ rpps: GP, year: 2023, indicator: 'V1_TELETRANSMISSION', numerator: 90, denominator: 100, teletransmittedPreviousYear: true }, { rpps: GP, year: 2023, indicator: 'V2_MSS', numerator: 5, denominator: 100 }] });
+    for (const body of [
+      { indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP'] }, attestation: true },
+      { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true },
+    ]) expect((await call('POST', `/v1/doctors/${GP}/campaigns/2023/declarations`, 'gp', body)).status).toBe(201);
+
+    // April: the yearly calculation and the payment. 280 + DCMT 22.5 + MSS 40 + coordination 120 + codage 50.
+    await at('2024-04-15T10:00:00+02:00');
+    const calc = await call('POST', '/v1/campaigns/2023/calculations', 'system', { rpps: GP });
+    expect(calc.body).toMatchObject({ recorded: true, totalPoints: 512.5, amountCents: 358_750 });
+    expect((await call('POST', `/v1/doctors/${GP}/campaigns/2023/payments`, 'system', { amountCents: 358_750, paidAt: '2024-04-15T10:00:00+02:00' })).status).toBe(201);
+    const paidDay = await now();
+
+    // September: a controller of 441 opens a control, asks for evidence, invalidates two indicators, closes.
+    await at('2024-09-02T09:00:00+02:00');
+    expect((await call('POST', '/v1/controls', 'controller751', { rpps: GP, year: 2023, indicators: ['V2_COORDINATION'], reason: 'ciblage' })).body).toMatchObject({ code: 'FORBIDDEN' });
+    const c1 = await call('POST', '/v1/controls', 'controller', { rpps: GP, year: 2023, indicators: ['V2_COORDINATION'], reason: 'contrôle ciblé exercice coordonné' });
+    expect(c1.status).toBe(201);
+    const id1 = c1.body.controlId as string;
+    expect(id1).toMatch(/^ctl-2023-10000000017-[0-9a-f]{12}$/);
+    expect((await call('POST', `/v1/controls/${id1}/evidence-requests`, 'controller', { items: ['statuts de la MSP'], dueAt: '2024-10-01T00:00:00+02:00' })).status).toBe(201);
+    expect((await call('POST', `/v1/controls/${id1}/findings`, 'controller', { indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'hors contrôle' })).body.code).toBe('INDICATOR_NOT_CONTROLLED');
+    expect((await call('POST', `/v1/controls/${id1}/findings`, 'controller', { indicator: 'V2_COORDINATION', outcome: 'invalidated', reason: 'aucune MSP au nom du médecin' })).status).toBe(201);
+    const closed = await call('POST', `/v1/controls/${id1}/closure`, 'controller');
+    expect(closed.body).toMatchObject({ notification: 'recovery', paidCents: 358_750, recomputedAmountCents: 274_750, balanceCents: -84_000 });
+    const c2 = await call('POST', '/v1/controls', 'controller', { rpps: GP, year: 2023, indicators: ['V2_CODAGE'], reason: 'contrôle codage' });
+    const id2 = c2.body.controlId as string;
+    await call('POST', `/v1/controls/${id2}/findings`, 'controller', { indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'aucun registre' });
+    expect((await call('POST', `/v1/controls/${id2}/closure`, 'controller')).body).toMatchObject({ notification: 'recovery', balanceCents: -119_000 });
+    const afterControls = await now();
+
+    // What the caisse knew the day it paid, what changed since, and why.
+    const paid = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement?knownAt=${encodeURIComponent(paidDay)}`, 'auditor');
+    expect(paid.body).toMatchObject({ amountCents: 358_750, paidCents: 358_750, balanceCents: 0 });
+    const diff = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement/diff?from=${encodeURIComponent(paidDay)}&to=${encodeURIComponent(afterControls)}`, 'auditor');
+    expect(diff.status).toBe(200);
+    expect(diff.body.totals).toEqual({
+      from: { volet1Met: true, totalPoints: 512.5, amountCents: 358_750, paidCents: 358_750, balanceCents: 0 },
+      to: { volet1Met: true, totalPoints: 342.5, amountCents: 239_750, paidCents: 358_750, balanceCents: -119_000 },
+    });
+    expect((diff.body.indicators as Json[]).map((i) => [i.code, i.from.met, i.to.met])).toEqual([
+      ['V2_CODAGE', true, false],
+      ['V2_COORDINATION', true, false],
+    ]);
+    expect((diff.body.indicators as Json[])[1]!.to.reason).toBe('invalidé par le contrôle a posteriori : aucune MSP au nom du médecin');
+    expect((diff.body.events as Json[]).map((e) => e.type)).toEqual(['ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ControlOpened', 'ControlFindingRecorded', 'ControlClosed']);
+
+    // October, within two months of the notification: the doctor contests the first control.
+    await at('2024-10-20T10:00:00+02:00');
+    expect((await call('POST', `/v1/controls/${id1}/contestations`, 'gp', { reason: 'je suis membre de la MSP depuis 2019' })).status).toBe(201);
+    expect((await call('POST', `/v1/controls/${id1}/contestations`, 'gp', { reason: 'bis' })).body.code).toBe('CONTESTATION_EXISTS');
+
+    // January 2025: the second control can no longer be contested; the first is reversed.
+    await at('2025-01-10T10:00:00+01:00');
+    const late = await call('POST', `/v1/controls/${id2}/contestations`, 'gp', { reason: 'trop tard' });
+    expect(late).toMatchObject({ status: 409, body: { code: 'CONTESTATION_TOO_LATE' } });
+    const decision = await call('POST', `/v1/controls/${id1}/contestations/decision`, 'controller', { outcome: 'reversed' });
+    expect(decision.body).toMatchObject({ outcome: 'reversed', indicators: ['V2_COORDINATION'] });
+    const end = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, 'gp');
+    expect(end.body).toMatchObject({ amountCents: 323_750, paidCents: 358_750, balanceCents: -35_000 });
+
+    // Every step is in the timeline, and nothing was altered.
+    const history = await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'auditor');
+    const types = (history.body.events as Json[]).map((e) => e.type);
+    for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
+    const integrity = await call('GET', '/v1/integrity', 'auditor');
+    expect(integrity.body).toMatchObject({ ok: true, events: Number(integrity.body.headPosition) });
+    expect((await call('GET', '/v1/integrity', 'gp')).status).toBe(403);
+  });
+});
