@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -10,6 +11,7 @@ import { signDevToken } from '../apps/api/src/auth/token-verifier';
 const SECRET = 'dispute-e2e-secret-dispute-e2e-secret-01';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const GP = '10000000017';
+const VERIFY = join(__dirname, '..', 'scripts', 'verify-bundle.mjs');
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
@@ -123,6 +125,45 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     const history = await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'auditor');
     const types = (history.body.events as Json[]).map((e) => e.type);
     for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
+    // The audit bundle: the whole story, verifiable offline by a script that shares no code with the system.
+    const bundle = await call('GET', `/v1/doctors/${GP}/campaigns/2023/audit-bundle`, 'auditor');
+    expect(bundle.status).toBe(200);
+    expect(bundle.body).toMatchObject({ format: 'forfait-structure-audit-bundle/1', rpps: GP, year: 2023, verification: { ok: true }, entitlement: { amountCents: 323_750, balanceCents: -35_000 } });
+    expect(bundle.body.hashing.description).toMatch(/RFC 8785/);
+    const coordination = (bundle.body.timeline as Json[]).filter((t) => (t.changed as Json[]).some((c) => c.code === 'V2_COORDINATION'));
+    expect(coordination.map((t) => [t.type, (t.changed as Json[]).find((c) => c.code === 'V2_COORDINATION')!.met])).toEqual([
+      ['CampaignOpened', false],
+      ['IndicatorDeclared', true],
+      ['ControlFindingRecorded', false],
+      ['ContestationDecided', true],
+    ]);
+    const why = (bundle.body.explanation.indicators as Json[]).find((i) => i.code === 'V2_COORDINATION')!;
+    expect(why).toMatchObject({ met: true, points: 120, euros: 840, rule: { kind: 'declared', points: 120 } });
+    expect((why.evidence as Json[])[0]).toMatchObject({ type: 'IndicatorDeclared' });
+    const file = join(dataDir, 'bundle.json');
+    writeFileSync(file, JSON.stringify(bundle.body));
+    const ok = spawnSync(process.execPath, [VERIFY, file], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: \d+ events in 3 streams of 10000000017\/2023, every hash chain verifies/);
+    const tampered = JSON.parse(JSON.stringify(bundle.body)) as Json;
+    const decl = (tampered.streams as Json[]).find((st) => st.streamId === `declaration-${GP}-2023`)!;
+    const payment = (decl.events as Json[]).find((e) => e.type === 'PaymentRecorded')!;
+    payment.data.amountCents = 999_999;
+    writeFileSync(file, JSON.stringify(tampered));
+    const broken = spawnSync(process.execPath, [VERIFY, file], { encoding: 'utf8' });
+    expect(broken.status).toBe(2);
+    expect(broken.stdout).toMatch(new RegExp(`^BROKEN: declaration-${GP}-2023 revision ${payment.revision} \\(event ${payment.eventId}\\): hash .* does not match its content`));
+
+    // Staff reads were journaled: who, when, what. A doctor reading their own is not.
+    await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'gp');
+    const journal = await call('GET', `/v1/access-journal?rpps=${GP}`, 'auditor');
+    expect((journal.body.reads as Json[]).map((r) => [r.actor.role, r.resource])).toEqual([
+      ['auditor', 'entitlement-diff'],
+      ['auditor', 'history'],
+      ['auditor', 'audit-bundle'],
+    ]);
+    expect((await call('GET', `/v1/access-journal?rpps=${GP}`, 'controller')).status).toBe(403);
+
     const integrity = await call('GET', '/v1/integrity', 'auditor');
     expect(integrity.body).toMatchObject({ ok: true, events: Number(integrity.body.headPosition) });
     expect((await call('GET', '/v1/integrity', 'gp')).status).toBe(403);

@@ -21,6 +21,8 @@ import { RUNTIME } from './runtime.token';
 import { WorklistsController } from './worklists/worklists.controller';
 import { ControlsController } from './controls/controls.controller';
 import { AuditController } from './audit/audit.controller';
+import { AccessJournal } from './audit/access-journal';
+import { AuditBundleService } from './audit/audit-bundle.service';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -40,6 +42,8 @@ export class AppModule implements NestModule {
         EntitlementService,
         CalculationService,
         ImportsService,
+        AccessJournal,
+        AuditBundleService,
       ],
       exports: [RUNTIME],
     };

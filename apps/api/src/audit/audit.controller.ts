@@ -8,7 +8,10 @@ import { parseInstant, RequestValidationError, RppsPipe, YearPipe } from '../com
 import { EntitlementService } from '../core/entitlement.service';
 import { Scope } from '../core/scope';
 import { StreamReader } from '../core/stream-reader';
+import type { ContextRequest } from '../core/request-context';
 import { RUNTIME } from '../runtime.token';
+import { AccessJournal } from './access-journal';
+import { AuditBundleService } from './audit-bundle.service';
 
 type IndicatorView = { code: string; met: boolean; points?: number; reason: string; evidence: string[] };
 
@@ -24,7 +27,30 @@ export class AuditController {
     @Inject(EntitlementService) private readonly entitlements: EntitlementService,
     @Inject(StreamReader) private readonly reader: StreamReader,
     @Inject(Scope) private readonly scope: Scope,
+    @Inject(AccessJournal) private readonly journal: AccessJournal,
+    @Inject(AuditBundleService) private readonly bundles: AuditBundleService,
   ) {}
+
+  @Get('doctors/:rpps/campaigns/:year/audit-bundle')
+  @Roles(...READERS)
+  @ApiQuery({ name: 'knownAt', required: false })
+  @ApiOperation({ summary: 'The audit bundle (JSON): history with hash chains, entitlement timeline, explanation of every euro, controls; verifiable offline' })
+  async bundle(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest & ContextRequest) {
+    await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
+    const at = parseInstant(knownAt, 'knownAt');
+    const bundle = await this.bundles.build(rpps, year, at, `${req.principal.role}:${req.principal.sub}`);
+    await this.journal.record(req.principal, req.correlationId, { rpps, year, resource: 'audit-bundle', ...(at ? { knownAt: at } : {}) });
+    return bundle;
+  }
+
+  @Get('access-journal')
+  @Roles('auditor')
+  @ApiQuery({ name: 'rpps', required: true })
+  @ApiOperation({ summary: 'Staff reads of a doctor’s history, diffs and bundles: who, when, what' })
+  async accessJournal(@Query('rpps') rpps: string | undefined) {
+    const valid = new RppsPipe().transform(rpps ?? '');
+    return { rpps: valid, reads: await this.journal.list(valid) };
+  }
 
   @Get('integrity')
   @Roles('auditor', 'admin')
@@ -39,7 +65,7 @@ export class AuditController {
   @ApiQuery({ name: 'from', required: true })
   @ApiQuery({ name: 'to', required: false, description: 'omitted: now' })
   @ApiOperation({ summary: 'What changed in the entitlement between two instants, and the events that changed it' })
-  async diff(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('from') fromText: string | undefined, @Query('to') toText: string | undefined, @Req() req: AuthedRequest) {
+  async diff(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('from') fromText: string | undefined, @Query('to') toText: string | undefined, @Req() req: AuthedRequest & ContextRequest) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const from = parseInstant(fromText, 'from');
     if (!from) throw new RequestValidationError('from is required', { field: 'from' }, 'INVALID_INSTANT');
@@ -59,6 +85,7 @@ export class AuditController {
       .filter((e) => Date.parse(e.metadata.recordedAt) > Date.parse(from) && Date.parse(e.metadata.recordedAt) <= Date.parse(to))
       .sort((x, y) => (x.position < y.position ? -1 : 1))
       .map((e) => ({ eventId: e.eventId, streamId: e.streamId, type: e.type, recordedAt: e.metadata.recordedAt, effectiveAt: e.metadata.effectiveAt, actor: e.metadata.actor, channel: e.metadata.channel, data: e.data }));
+    await this.journal.record(req.principal, req.correlationId, { rpps, year, resource: 'entitlement-diff', knownAt: to });
     return { rpps, year, from, to, totals: { from: totals(before), to: totals(after) }, indicators, events };
   }
 

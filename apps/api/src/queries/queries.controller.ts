@@ -8,6 +8,8 @@ import { EntitlementService } from '../core/entitlement.service';
 import { Scope } from '../core/scope';
 import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
+import { AccessJournal } from '../audit/access-journal';
+import type { ContextRequest } from '../core/request-context';
 
 const READERS = ['doctor', 'agent', 'controller', 'auditor'] as const;
 
@@ -21,6 +23,7 @@ export class QueriesController {
     @Inject(EntitlementService) private readonly entitlements: EntitlementService,
     @Inject(StreamReader) private readonly reader: StreamReader,
     @Inject(Scope) private readonly scope: Scope,
+    @Inject(AccessJournal) private readonly journal: AccessJournal,
   ) {}
 
   @Get(':rpps/campaigns/:year/entitlement')
@@ -38,12 +41,13 @@ export class QueriesController {
   @ApiQuery({ name: 'year', required: false })
   @ApiQuery({ name: 'knownAt', required: false })
   @ApiOperation({ summary: 'The audit trail: every event about the doctor (and year), in recorded order' })
-  async history(@Param('rpps', RppsPipe) rpps: string, @Query('year') year: string | undefined, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest) {
+  async history(@Param('rpps', RppsPipe) rpps: string, @Query('year') year: string | undefined, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest & ContextRequest) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const y = year === undefined || year === '' ? undefined : new YearPipe().transform(year);
     const at = parseInstant(knownAt, 'knownAt');
     if (at && Date.parse(at) > this.runtime.clock.now().getTime() + 1000) throw new RequestValidationError('knownAt is in the future', {}, 'INVALID_INSTANT');
     const events = (await this.reader.doctorHistory(rpps, y)).filter((e) => !at || Date.parse(e.metadata.recordedAt) <= Date.parse(at));
+    await this.journal.record(req.principal, req.correlationId, { rpps, resource: 'history', ...(y !== undefined ? { year: y } : {}), ...(at ? { knownAt: at } : {}) });
     return {
       rpps,
       year: y ?? null,

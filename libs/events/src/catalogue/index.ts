@@ -1,3 +1,4 @@
+import type { AccessEvent } from './access.events';
 import type { CampaignEvent } from './campaign.events';
 import type { ControlEvent } from './control.events';
 import type { DeclarationEvent } from './declaration.events';
@@ -8,9 +9,10 @@ export * from './campaign.events';
 export * from './doctor.events';
 export * from './declaration.events';
 export * from './control.events';
+export * from './access.events';
 
 /** Every event of the system: a discriminated union on `type`, whose string the store keeps. */
-export type DomainEvent = CampaignEvent | DoctorEvent | DeclarationEvent | ControlEvent;
+export type DomainEvent = CampaignEvent | DoctorEvent | DeclarationEvent | ControlEvent | AccessEvent;
 export type DomainEventType = DomainEvent['type'];
 
 /** Current schema version of each event type; an older stored version is upcast on read. */
@@ -36,6 +38,7 @@ export const CURRENT_SCHEMA_VERSION: { readonly [T in DomainEventType]: number }
   ControlClosed: 1,
   ContestationFiled: 1,
   ContestationDecided: 1,
+  StaffReadRecorded: 1,
 };
 
 export function isDomainEventType(type: string): type is DomainEventType {
@@ -47,4 +50,5 @@ export const streams = {
   campaign: (year: number) => `campaign-${year}`,
   doctor: (rpps: string) => `doctor-${rpps}`,
   declaration: (rpps: string, year: number) => `declaration-${rpps}-${year}`,
+  access: (rpps: string) => `access-${rpps}`,
 } as const;

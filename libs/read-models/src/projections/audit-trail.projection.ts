@@ -6,7 +6,7 @@ import type { Projection } from '../projection';
 export function doctorOfStream(streamId: string): { rpps: string | null; year: number | null } {
   const declaration = /^declaration-(\d{11})-(\d{4})$/.exec(streamId);
   if (declaration) return { rpps: declaration[1]!, year: Number(declaration[2]) };
-  const doctor = /^doctor-(\d{11})$/.exec(streamId);
+  const doctor = /^(?:doctor|access)-(\d{11})$/.exec(streamId);
   if (doctor) return { rpps: doctor[1]!, year: null };
   const campaign = /^campaign-(\d{4})$/.exec(streamId);
   return { rpps: null, year: campaign ? Number(campaign[1]) : null };
