@@ -14,6 +14,20 @@ const GP = '10000000017';
 const VERIFY = join(__dirname, '..', 'scripts', 'verify-bundle.mjs');
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The text of a PDF, page after page, as a reader would extract it (Mozilla's pdf.js). */
+async function pdfText(data: Buffer): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as { getDocument(o: object): { promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }> } };
+  const doc = await pdfjs.getDocument({ data: new Uint8Array(data), disableWorker: true, verbosity: 0, standardFontDataUrl: join(__dirname, '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/' }).promise;
+  let out = '';
+  for (let n = 1; n <= doc.numPages; n += 1) {
+    const content = await (await doc.getPage(n)).getTextContent();
+    out += content.items.map((i) => i.str + (i.hasEOL ? '\n' : '')).join('') + '\n';
+  }
+  // Lines wrap where the page ends them: compare with white space folded, as a reader reads.
+  return out.replace(/\s+/g, ' ');
+}
+
 /**
  * A whole dispute, the server restarted with its clock moved on between phases (as the caisse's
  * system lives through a year): campaign, payment, control, finding, indu, contestation, reversal.
@@ -163,6 +177,28 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
       ['auditor', 'audit-bundle'],
     ]);
     expect((await call('GET', `/v1/access-journal?rpps=${GP}`, 'controller')).status).toBe(403);
+
+    // The same bundle as a readable PDF, and the doctor's declaration summary: their text, checked.
+    const pdf = await fetch(`${system!.url}/v1/doctors/${GP}/campaigns/2023/audit-bundle`, { headers: { authorization: `Bearer ${tokens.auditor}`, accept: 'application/pdf' } });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toMatch(/^application\/pdf/);
+    const text = await pdfText(Buffer.from(await pdf.arrayBuffer()));
+    expect(text).toContain("Dossier d'audit — Forfait structure 2023");
+    expect(text).toContain('Médecin (RPPS) : 10000000017');
+    expect(text).toContain('Solde : -350,00 € (indu à recouvrer)');
+    expect(text).toContain('V2_COORDINATION — Implication dans des démarches de prise en charge coordonnée : atteint, 120 points (840,00 €)');
+    expect(text).toContain('invalidé par le contrôle a posteriori : aucune MSP au nom du médecin');
+    expect(text).toContain('Recours : constats annulés');
+    expect(text).toContain('Décision sur le recours');
+    expect(text).toMatch(/Chaînes vérifiées : \d+ événements dans 3 flux/);
+    const recap = await fetch(`${system!.url}/v1/doctors/${GP}/campaigns/2023/recap.pdf`, { headers: { authorization: `Bearer ${tokens.gp}` } });
+    expect(recap.status).toBe(200);
+    const recapText = await pdfText(Buffer.from(await recap.arrayBuffer()));
+    expect(recapText).toContain('Récapitulatif de la déclaration — Forfait structure 2023');
+    expect(recapText).toContain('Déclaré : oui (MSP)');
+    expect(recapText).toContain("Attestation sur l'honneur : oui");
+    expect(recapText).toContain('Le 15/01/2024 10:00:');
+    expect(recapText).toContain('par amelipro');
 
     const integrity = await call('GET', '/v1/integrity', 'auditor');
     expect(integrity.body).toMatchObject({ ok: true, events: Number(integrity.body.headPosition) });

@@ -1,4 +1,7 @@
-import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
+import { campaignFrom, findRuleset, latestEffective, ofType } from '@forfait/domain';
+import { auditBundlePdf, recapPdf, type RecapLine } from './pdf';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { toEntitlementView, type EntitlementView } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
@@ -35,12 +38,43 @@ export class AuditController {
   @Roles(...READERS)
   @ApiQuery({ name: 'knownAt', required: false })
   @ApiOperation({ summary: 'The audit bundle (JSON): history with hash chains, entitlement timeline, explanation of every euro, controls; verifiable offline' })
-  async bundle(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest & ContextRequest) {
+  async bundle(
+    @Param('rpps', RppsPipe) rpps: string,
+    @Param('year', YearPipe) year: number,
+    @Query('knownAt') knownAt: string | undefined,
+    @Req() req: AuthedRequest & ContextRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const at = parseInstant(knownAt, 'knownAt');
     const bundle = await this.bundles.build(rpps, year, at, `${req.principal.role}:${req.principal.sub}`);
     await this.journal.record(req.principal, req.correlationId, { rpps, year, resource: 'audit-bundle', ...(at ? { knownAt: at } : {}) });
+    if (req.accepts(['application/json', 'application/pdf']) === 'application/pdf') {
+      res.setHeader('Content-Type', 'application/pdf');
+      return new StreamableFile(await auditBundlePdf(bundle), { type: 'application/pdf', disposition: `inline; filename="dossier-audit-${rpps}-${year}.pdf"` });
+    }
     return bundle;
+  }
+
+  @Get('doctors/:rpps/campaigns/:year/recap.pdf')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'The declaration summary (récapitulatif amelipro): what was declared, attested on honour, when, by which channel' })
+  async recap(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Req() req: AuthedRequest) {
+    await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
+    const [campaign, declaration] = await Promise.all([this.reader.campaign(year), this.reader.declaration(rpps, year)]);
+    const state = campaignFrom(campaign.events);
+    const ruleset = state.status === 'none' ? undefined : findRuleset(state.ruleset, state.rulesetVersion);
+    const declared = ofType(declaration.events, 'IndicatorDeclared');
+    const codes = [...new Set(declared.map((d) => d.data.indicator))];
+    const lines: RecapLine[] = codes.map((code) => {
+      const all = declared.filter((d) => d.data.indicator === code);
+      const last = latestEffective(all)!;
+      const rule = ruleset ? [...ruleset.volet1.indicators, ...ruleset.volet2.indicators].find((r) => r.code === code) : undefined;
+      return { indicator: code, label: rule?.label ?? code, value: describeValue(code, last.data.value), attestation: last.data.attestation, effectiveAt: last.metadata.effectiveAt, channel: last.metadata.channel, corrections: all.length - 1 };
+    });
+    const transmitted = latestEffective(ofType(declaration.events, 'DeclarationTransmitted'));
+    const pdf = await recapPdf({ rpps, year, lines, transmittedAt: transmitted?.metadata.effectiveAt ?? null, generatedAt: this.runtime.clock.now().toISOString() });
+    return new StreamableFile(pdf, { type: 'application/pdf', disposition: `inline; filename="recapitulatif-${rpps}-${year}.pdf"` });
   }
 
   @Get('access-journal')
@@ -98,4 +132,16 @@ export class AuditController {
       throw error;
     }
   }
+}
+
+/** A declared value as the doctor would read it. */
+function describeValue(code: string, value: unknown): string {
+  const v = value as { answer?: boolean; modalities?: string[]; devices?: string[]; displayed?: boolean; lapCertified?: boolean; segurSoftware?: { editor: string; name: string; version: string; acquiredOn: string } };
+  if (code === 'V1_SEGUR_LAP' && v.segurSoftware) {
+    const s = v.segurSoftware;
+    return `logiciel ${s.editor} ${s.name} ${s.version}, acquis le ${s.acquiredOn.split('-').reverse().join('/')} ; LAP certifié HAS : ${v.lapCertified ? 'oui' : 'non'}`;
+  }
+  if (code === 'V1_HORAIRES') return v.displayed ? 'horaires affichés dans Annuaire santé' : 'horaires non affichés';
+  const list = v.modalities ?? v.devices;
+  return `${v.answer ? 'oui' : 'non'}${list && list.length > 0 ? ` (${list.join(', ')})` : ''}`;
 }
