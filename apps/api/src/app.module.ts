@@ -5,6 +5,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/token-verifier';
 import { CalculationService } from './campaigns/calculation.service';
 import { CampaignsController } from './campaigns/campaigns.controller';
+import { CampaignContext } from './core/campaign-context';
 import { CommandExecutor } from './core/command-executor';
 import { EntitlementService } from './core/entitlement.service';
 import { correlationMiddleware } from './core/request-context';
@@ -37,6 +38,7 @@ export class AppModule implements NestModule {
         { provide: APP_FILTER, useClass: AppErrorFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         StreamReader,
+        CampaignContext,
         CommandExecutor,
         Scope,
         EntitlementService,

@@ -3,24 +3,13 @@ import { HASH_ALGORITHM_DESCRIPTION, defaultUpcasters, type RecordedEvent } from
 import { Rational, campaignFrom, computeEntitlement, declarationFrom, findRuleset, toEntitlementView, type Entitlement, type KnownEvent } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { verifyEvents } from '@forfait/store';
+import { exportEvent } from '../core/campaign-context';
 import { rulesetHash } from '../core/entitlement.service';
 import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
 
 export const BUNDLE_FORMAT = 'forfait-structure-audit-bundle/1';
 
-const exported = (e: RecordedEvent) => ({
-  eventId: e.eventId,
-  streamId: e.streamId,
-  revision: e.revision,
-  position: e.position.toString(),
-  type: e.type,
-  schemaVersion: e.schemaVersion,
-  data: e.data,
-  metadata: e.metadata,
-  prevHash: e.prevHash,
-  hash: e.hash,
-});
 
 /**
  * The audit bundle of a doctor-year: everything an investigator needs, verifiable without this
@@ -42,7 +31,7 @@ export class AuditBundleService {
       Promise.all(Array.from({ length: Math.max(0, year - 2017) }, (_, i) => this.reader.declaration(rpps, 2017 + i))),
     ]);
     const known = (list: RecordedEvent[]) => list.filter((e) => Date.parse(e.metadata.recordedAt) <= Date.parse(at));
-    const streamsOut = [campaign, doctor, declaration].map((s) => ({ streamId: s.raw[0]?.streamId ?? null, events: known(s.raw).map(exported) })).filter((s) => s.streamId !== null);
+    const streamsOut = [campaign, doctor, declaration].map((s) => ({ streamId: s.raw[0]?.streamId ?? null, events: known(s.raw).map(exportEvent) })).filter((s) => s.streamId !== null);
     const all = [...known(campaign.raw), ...known(doctor.raw), ...known(declaration.raw)].sort((a, b) => (a.position < b.position ? -1 : 1));
     const up = (list: RecordedEvent[]) => known(list).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
     const state = campaignFrom(up(campaign.raw));

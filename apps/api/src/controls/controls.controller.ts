@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { streams, type DomainEvent } from '@forfait/events';
-import { campaignFrom, declarationFrom, decideControl, findRuleset, refuse, type ControlCommand } from '@forfait/domain';
+import { declarationFrom, decideControl, refuse, type ControlCommand } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { actorOf } from '../auth/principal';
 import { parseIfMatch, validationPipe } from '../common/validation';
+import { CampaignContext } from '../core/campaign-context';
 import { CommandExecutor } from '../core/command-executor';
 import { EntitlementService } from '../core/entitlement.service';
 import type { ContextRequest } from '../core/request-context';
 import { Scope } from '../core/scope';
-import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
 import { ContestationDecisionDto, ContestationDto, EvidenceRequestDto, FindingDto, OpenControlDto } from './controls.dto';
 
@@ -29,9 +29,9 @@ export class ControlsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     @Inject(CommandExecutor) private readonly executor: CommandExecutor,
-    @Inject(StreamReader) private readonly reader: StreamReader,
     @Inject(Scope) private readonly scope: Scope,
     @Inject(EntitlementService) private readonly entitlements: EntitlementService,
+    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
   ) {}
 
   @Post()
@@ -111,9 +111,8 @@ export class ControlsController {
   }
 
   private async run(rpps: string, year: number, command: ControlCommand, req: Req_, channel: 'back-office' | 'amelipro' = 'back-office') {
-    const campaign = campaignFrom((await this.reader.campaign(year)).events);
-    if (campaign.status === 'none') return refuse('CAMPAIGN_NOT_FOUND', `no campaign ${year}`);
-    const ruleset = findRuleset(campaign.ruleset, campaign.rulesetVersion)!;
+    // Controls apply the campaign's ruleset as published: its limits are not amendable fields.
+    const { base: ruleset } = await this.campaigns.load(year);
     return this.executor.execute(
       streams.declaration(rpps, year),
       (events): DomainEvent[] => decideControl(command, declarationFrom(events), { rpps, year, ruleset }),

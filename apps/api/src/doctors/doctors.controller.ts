@@ -1,17 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { canonicalJson, streams, type Channel, type DomainEvent } from '@forfait/events';
-import {
-  amendRuleset,
-  campaignFrom,
-  declarationFrom,
-  decideDeclaration,
-  findRuleset,
-  latestEffective,
-  ofType,
-  refuse,
-  type DeclarationCommand,
-} from '@forfait/domain';
+import { declarationFrom, decideDeclaration, latestEffective, ofType, type DeclarationCommand } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
 import { ForbiddenError } from '../auth/auth.errors';
@@ -19,10 +9,10 @@ import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { actorOf } from '../auth/principal';
 import { validateValue } from '../common/validate-value';
 import { parseIfMatch, RppsPipe, validationPipe, YearPipe } from '../common/validation';
+import { CampaignContext } from '../core/campaign-context';
 import { CommandExecutor, type CommandMeta } from '../core/command-executor';
 import type { ContextRequest } from '../core/request-context';
 import { Scope } from '../core/scope';
-import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
 import { DeclarationDto, DoctorProfileDto, PaymentDto, VALUE_DTO } from './doctors.dto';
 
@@ -36,8 +26,8 @@ export class DoctorsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     @Inject(CommandExecutor) private readonly executor: CommandExecutor,
-    @Inject(StreamReader) private readonly reader: StreamReader,
     @Inject(Scope) private readonly scope: Scope,
+    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
   ) {}
 
   private now(): string {
@@ -124,11 +114,7 @@ export class DoctorsController {
   }
 
   private async onDoctorYear(rpps: string, year: number, command: DeclarationCommand, meta: CommandMeta, req: Req_) {
-    const campaign = campaignFrom((await this.reader.campaign(year)).events);
-    if (campaign.status === 'none') return refuse('CAMPAIGN_NOT_FOUND', `no campaign ${year}`);
-    const base = findRuleset(campaign.ruleset, campaign.rulesetVersion);
-    if (!base) return refuse('RULESET_UNKNOWN', `ruleset ${campaign.ruleset} is unknown`);
-    const ruleset = amendRuleset(base, campaign.amendments);
+    const { campaign, ruleset } = await this.campaigns.load(year);
     return this.executor.execute(
       streams.declaration(rpps, year),
       (events): DomainEvent[] => decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset }),

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, contentUuid, streams, type Actor, type Measure } from '@forfait/events';
-import { amendRuleset, campaignFrom, declarationFrom, decideDeclaration, findRuleset, refuse, type DeclarationCommand } from '@forfait/domain';
+import { declarationFrom, decideDeclaration, refuse, type DeclarationCommand } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { validateValue } from '../common/validate-value';
 import { CommandExecutor } from '../core/command-executor';
-import { StreamReader } from '../core/stream-reader';
+import { CampaignContext } from '../core/campaign-context';
 import { RUNTIME } from '../runtime.token';
 import { MeasureItemDto, PrefillItemDto } from './imports.dto';
 import { VALUE_DTO } from '../doctors/doctors.dto';
@@ -27,7 +27,7 @@ export class ImportsService {
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     @Inject(CommandExecutor) private readonly executor: CommandExecutor,
-    @Inject(StreamReader) private readonly reader: StreamReader,
+    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
   ) {}
 
   async prefills(source: string, items: Record<string, unknown>[], meta: { actor: Actor; correlationId: string }): Promise<ImportReport> {
@@ -78,10 +78,7 @@ export class ImportsService {
         const p = parse(raw);
         const eventId = contentUuid(p.key);
         const streamId = streams.declaration(p.rpps, p.year);
-        const campaign = campaignFrom((await this.reader.campaign(p.year)).events);
-        if (campaign.status === 'none') refuse('CAMPAIGN_NOT_FOUND', `no campaign ${p.year}`);
-        const open = campaign as Exclude<typeof campaign, { status: 'none' }>;
-        const ruleset = amendRuleset(findRuleset(open.ruleset, open.rulesetVersion)!, open.amendments);
+        const { campaign, ruleset } = await this.campaigns.load(p.year);
         let duplicate = false;
         const result = await this.executor.execute(
           streamId,

@@ -4,17 +4,17 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { INDICATOR_CODES, JUSTIFICATIF_ID, isIndicatorCode, justificatifIdOf, streams } from '@forfait/events';
-import { campaignFrom, declarationFrom, decideDeclaration, findRuleset, refuse, amendRuleset, type DeclarationCommand } from '@forfait/domain';
+import { declarationFrom, decideDeclaration, refuse, type DeclarationCommand } from '@forfait/domain';
 import { listJustificatifs, type Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
 import { ForbiddenError } from '../auth/auth.errors';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { actorOf } from '../auth/principal';
 import { RequestValidationError, RppsPipe, validationPipe, YearPipe } from '../common/validation';
+import { CampaignContext } from '../core/campaign-context';
 import { CommandExecutor } from '../core/command-executor';
 import type { ContextRequest } from '../core/request-context';
 import { Scope } from '../core/scope';
-import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
 import { JustificatifFiles, MAX_JUSTIFICATIF_BYTES } from './justificatif-files';
 
@@ -39,8 +39,8 @@ export class JustificatifsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     @Inject(CommandExecutor) private readonly executor: CommandExecutor,
-    @Inject(StreamReader) private readonly reader: StreamReader,
     @Inject(Scope) private readonly scope: Scope,
+    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
   ) {
     this.files = new JustificatifFiles(runtime.config.justificatifDir);
   }
@@ -109,9 +109,7 @@ export class JustificatifsController {
   }
 
   private async onDoctorYear(rpps: string, year: number, command: DeclarationCommand, req: Req_, channel: 'amelipro' | 'back-office', now: string) {
-    const campaign = campaignFrom((await this.reader.campaign(year)).events);
-    if (campaign.status === 'none') return refuse('CAMPAIGN_NOT_FOUND', `no campaign ${year}`);
-    const ruleset = amendRuleset(findRuleset(campaign.ruleset, campaign.rulesetVersion)!, campaign.amendments);
+    const { campaign, ruleset } = await this.campaigns.load(year);
     return this.executor.execute(
       streams.declaration(rpps, year),
       (events) => decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset }),
