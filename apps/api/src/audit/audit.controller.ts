@@ -9,7 +9,7 @@ import { verifyIntegrity } from '@forfait/store';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { parseInstant, RequestValidationError, RppsPipe, YearPipe } from '../common/validation';
 import { EntitlementService } from '../core/entitlement.service';
-import { Scope } from '../core/scope';
+import { DOCTOR_READERS as READERS, Scope } from '../core/scope';
 import { StreamReader } from '../core/stream-reader';
 import type { ContextRequest } from '../core/request-context';
 import { RUNTIME } from '../runtime.token';
@@ -17,8 +17,6 @@ import { AccessJournal } from './access-journal';
 import { AuditBundleService } from './audit-bundle.service';
 
 type IndicatorView = { code: string; met: boolean; points?: number; reason: string; evidence: string[] };
-
-const READERS = ['doctor', 'agent', 'controller', 'auditor'] as const;
 
 /** The tools of disputes: integrity of every chain, and what changed between two instants, and why. */
 @ApiTags('audit')

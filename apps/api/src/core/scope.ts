@@ -48,3 +48,6 @@ export class Scope {
     }
   }
 }
+
+/** Who may read a doctor's data (api.md, "Queries"): the doctor, agents and controllers of the caisse, auditors. */
+export const DOCTOR_READERS = ['doctor', 'agent', 'controller', 'auditor'] as const;

@@ -5,13 +5,11 @@ import type { Runtime } from '@forfait/read-models';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { parseInstant, RequestValidationError, RppsPipe, YearPipe } from '../common/validation';
 import { EntitlementService } from '../core/entitlement.service';
-import { Scope } from '../core/scope';
+import { DOCTOR_READERS as READERS, Scope } from '../core/scope';
 import { StreamReader } from '../core/stream-reader';
 import { RUNTIME } from '../runtime.token';
 import { AccessJournal } from '../audit/access-journal';
 import type { ContextRequest } from '../core/request-context';
-
-const READERS = ['doctor', 'agent', 'controller', 'auditor'] as const;
 
 /** Queries on a doctor (doctor: own; agent and controller: own caisse; auditor: all). */
 @ApiTags('queries')
