@@ -15,6 +15,13 @@ export interface AppendResult {
   events: RecordedEvent[];
 }
 
+/** One stream's part of a batch append. */
+export interface AppendRequest {
+  streamId: string;
+  events: NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
 export interface ReadStreamOptions {
   fromRevision?: number;
   maxCount?: number;
@@ -53,6 +60,14 @@ export type StoreKind = 'embedded' | 'postgres' | 'eventstore';
 export interface EventStore {
   readonly kind: StoreKind;
   append(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  /**
+   * Appends to several streams (each named once). SQL stores: one transaction, all or nothing, in
+   * request order. EventStoreDB has no multi-stream transaction: each stream is atomic, the batch
+   * is not (`atomicBatches` false), and it stops at the first refused request.
+   */
+  appendBatch(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /** Whether appendBatch is all or nothing across streams. */
+  readonly atomicBatches: boolean;
   /** The stream's events in revision order; [] for a stream that does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** The stream's current revision, or null when it does not exist. */

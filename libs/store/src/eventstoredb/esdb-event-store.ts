@@ -28,6 +28,7 @@ import {
 import type { Clock } from '@forfait/platform';
 import {
   DEFAULT_MAX_EVENT_BYTES,
+  type AppendRequest,
   type AppendResult,
   type BatchHandler,
   type EventStore,
@@ -68,6 +69,8 @@ export interface EsdbEventStoreOptions {
  */
 export class EsdbEventStore implements EventStore {
   readonly kind = 'eventstore' as const;
+  /** EventStoreDB transactions are per stream: a batch is appended stream by stream. */
+  readonly atomicBatches = false;
   private readonly client: EventStoreDBClient;
   private lastRecordedAt = 0;
 
@@ -140,6 +143,12 @@ export class EsdbEventStore implements EventStore {
       }
       throw error;
     }
+  }
+
+  async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const r of requests) results.push(await this.append(r.streamId, r.events, { expectedRevision: r.expectedRevision }));
+    return results;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import type { NewEvent, RecordedEvent } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
-import type { AppendResult, BatchHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import type { AppendRequest, AppendResult, BatchHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
 import { describeEventStoreContract, type ContractHarness } from '../testing/event-store.contract';
 import { EsdbEventStore } from './esdb-event-store';
 
@@ -14,6 +14,7 @@ const connectionString = process.env.EVENTSTORE_CONNECTION_STRING;
  */
 class NamespacedStore implements EventStore {
   readonly kind = 'eventstore' as const;
+  readonly atomicBatches = false;
   constructor(
     private readonly inner: EventStore,
     private readonly ns: string,
@@ -27,6 +28,10 @@ class NamespacedStore implements EventStore {
   async append(streamId: string, events: NewEvent[], o: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
     const r = await this.inner.append(this.out(streamId), events, o);
     return { ...r, streamId, events: r.events.map(this.back) };
+  }
+  async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const results = await this.inner.appendBatch(requests.map((r) => ({ ...r, streamId: this.out(r.streamId) })));
+    return results.map((r, i) => ({ ...r, streamId: requests[i]!.streamId, events: r.events.map(this.back) }));
   }
   async readStream(streamId: string, o?: ReadStreamOptions) {
     return (await this.inner.readStream(this.out(streamId), o)).map(this.back);

@@ -15,6 +15,7 @@ import {
 import type { Clock } from '@forfait/platform';
 import {
   DEFAULT_MAX_EVENT_BYTES,
+  type AppendRequest,
   type AppendResult,
   type BatchHandler,
   type EventStore,
@@ -57,12 +58,16 @@ interface EventRow {
   hash: string;
 }
 
+/** Rows per INSERT statement: big enough to amortise the round trip, small enough for one JSON text. */
+const INSERT_CHUNK = 1000;
+
 const COLUMNS =
   'position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash';
 
 /** The PostgreSQL event store; the embedded store is the same SQL on PGlite. */
 export class SqlEventStore implements EventStore {
   readonly kind: StoreKind;
+  readonly atomicBatches = true;
   private readonly s: string;
   private readonly channel: string;
   private readonly appended = new EventEmitter();
@@ -92,92 +97,116 @@ export class SqlEventStore implements EventStore {
     events: NewEvent[],
     { expectedRevision }: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    assertStreamId(streamId);
-    const prepared = events.map(normaliseNewEvent);
+    return (await this.appendBatch([{ streamId, events, expectedRevision }]))[0]!;
+  }
+
+  /**
+   * Appends to several streams in one transaction: every expectation is checked under the head lock
+   * and either all the requests are written, in request order, or none is. One lock, one INSERT
+   * per 1 000 events, one upsert of the streams' heads: the bulk path of imports and the generator.
+   */
+  async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    for (const r of requests) assertStreamId(r.streamId);
+    const seen = new Set<string>();
+    for (const r of requests) {
+      if (seen.has(r.streamId)) throw new InvalidEventError('a batch names each stream once', { streamId: r.streamId });
+      seen.add(r.streamId);
+    }
+    const prepared = requests.map((r) => ({ ...r, events: r.events.map(normaliseNewEvent) }));
     const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
 
-    const result = await this.options.db.transaction(async (tx) => {
+    const results = await this.options.db.transaction(async (tx) => {
       // The global lock: positions are assigned in commit order (see event-store.schema.ts).
       const head = await one<{ last_position: string | number; last_recorded_at: Date | string | null }>(
         tx,
         `SELECT last_position, last_recorded_at FROM ${this.s}.es_head WHERE id = 1 FOR UPDATE`,
       );
-      const stream = (
-        await tx.query<{ revision: string | number; last_hash: string }>(
-          `SELECT revision, last_hash FROM ${this.s}.es_streams WHERE stream_id = $1`,
-          [streamId],
-        )
-      ).rows[0];
-      const current = stream ? Number(stream.revision) : null;
-      checkExpected(streamId, expectedRevision, current);
-
-      let position = BigInt(head.last_position);
-      if (prepared.length === 0) return { streamId, revision: current ?? -1, position, events: [] };
+      const { rows: heads } = await tx.query<{ stream_id: string; revision: string | number; last_hash: string }>(
+        `SELECT stream_id, revision, last_hash FROM ${this.s}.es_streams WHERE stream_id = ANY($1::text[])`,
+        [prepared.map((r) => r.streamId)],
+      );
+      const byStream = new Map(heads.map((h) => [h.stream_id, h]));
 
       // recordedAt never goes backwards within the store, whatever the clock says.
       const last = head.last_recorded_at ? new Date(head.last_recorded_at).getTime() : 0;
       const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), last)).toISOString();
-
-      let prevHash = stream?.last_hash ?? GENESIS_HASH;
-      let revision = current ?? -1;
-      const recorded: RecordedEvent[] = [];
-      for (const event of prepared) {
-        revision += 1;
-        position += 1n;
-        const base = {
-          eventId: event.eventId,
-          streamId,
-          revision,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: event.data,
-          metadata: { ...event.metadata, recordedAt } as EventMetadata,
-          prevHash,
-        };
-        const size = serialisedSize(base);
-        if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
-        const hash = computeEventHash(base);
-        recorded.push({ ...base, position, hash });
-        prevHash = hash;
-      }
-
-      const rows = recorded.map((e) => {
-        const { recordedAt: r, effectiveAt, ...rest } = e.metadata;
-        return {
-          position: e.position.toString(),
-          event_id: e.eventId,
-          stream_id: e.streamId,
-          revision: e.revision,
-          type: e.type,
-          schema_version: e.schemaVersion,
-          data: e.data,
-          metadata: rest,
-          recorded_at: r,
-          effective_at: effectiveAt,
-          prev_hash: e.prevHash,
-          hash: e.hash,
-        };
-      });
-      try {
-        await tx.query(
-          `INSERT INTO ${this.s}.es_events (${COLUMNS})
-           SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
-             position bigint, event_id uuid, stream_id text, revision bigint, type text, schema_version integer,
-             data jsonb, metadata jsonb, recorded_at timestamptz, effective_at timestamptz, prev_hash text, hash text)`,
-          [JSON.stringify(rows)],
-        );
-      } catch (error) {
-        if (isUniqueViolation(error, 'event_id')) {
-          throw new InvalidEventError('an event with one of these eventIds is already stored', {
-            eventIds: prepared.map((e) => e.eventId),
+      let position = BigInt(head.last_position);
+      const results: AppendResult[] = [];
+      const rows: Record<string, unknown>[] = [];
+      const streamRows: { stream_id: string; revision: number; last_hash: string }[] = [];
+      for (const request of prepared) {
+        const stream = byStream.get(request.streamId);
+        const current = stream ? Number(stream.revision) : null;
+        checkExpected(request.streamId, request.expectedRevision, current);
+        if (request.events.length === 0) {
+          results.push({ streamId: request.streamId, revision: current ?? -1, position, events: [] });
+          continue;
+        }
+        let prevHash = stream?.last_hash ?? GENESIS_HASH;
+        let revision = current ?? -1;
+        const recorded: RecordedEvent[] = [];
+        for (const event of request.events) {
+          revision += 1;
+          position += 1n;
+          const base = {
+            eventId: event.eventId,
+            streamId: request.streamId,
+            revision,
+            type: event.type,
+            schemaVersion: event.schemaVersion,
+            data: event.data,
+            metadata: { ...event.metadata, recordedAt } as EventMetadata,
+            prevHash,
+          };
+          const size = serialisedSize(base);
+          if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
+          const hash = computeEventHash(base);
+          recorded.push({ ...base, position, hash });
+          prevHash = hash;
+          const { recordedAt: r, effectiveAt, ...rest } = base.metadata;
+          rows.push({
+            position: position.toString(),
+            event_id: base.eventId,
+            stream_id: base.streamId,
+            revision,
+            type: base.type,
+            schema_version: base.schemaVersion,
+            data: base.data,
+            metadata: rest,
+            recorded_at: r,
+            effective_at: effectiveAt,
+            prev_hash: base.prevHash,
+            hash,
           });
         }
-        throw error;
+        streamRows.push({ stream_id: request.streamId, revision, last_hash: prevHash });
+        results.push({ streamId: request.streamId, revision, position, events: recorded });
+      }
+      if (rows.length === 0) return results;
+
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        try {
+          await tx.query(
+            `INSERT INTO ${this.s}.es_events (${COLUMNS})
+             SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
+               position bigint, event_id uuid, stream_id text, revision bigint, type text, schema_version integer,
+               data jsonb, metadata jsonb, recorded_at timestamptz, effective_at timestamptz, prev_hash text, hash text)`,
+            [JSON.stringify(rows.slice(i, i + INSERT_CHUNK))],
+          );
+        } catch (error) {
+          if (isUniqueViolation(error, 'event_id')) {
+            throw new InvalidEventError('an event with one of these eventIds is already stored', {
+              eventIds: prepared.flatMap((r) => r.events.map((e) => e.eventId)).slice(0, 100),
+            });
+          }
+          throw error;
+        }
       }
       await tx.query(
-        `INSERT INTO ${this.s}.es_streams (stream_id, revision, last_hash) VALUES ($1, $2, $3)
+        `INSERT INTO ${this.s}.es_streams (stream_id, revision, last_hash)
+         SELECT stream_id, revision, last_hash FROM jsonb_to_recordset($1::jsonb) AS x(stream_id text, revision bigint, last_hash text)
          ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision, last_hash = EXCLUDED.last_hash`,
-        [streamId, revision, prevHash],
+        [JSON.stringify(streamRows)],
       );
       await tx.query(`UPDATE ${this.s}.es_head SET last_position = $1, last_recorded_at = $2 WHERE id = 1`, [
         position.toString(),
@@ -186,11 +215,12 @@ export class SqlEventStore implements EventStore {
       if (this.options.db.dialect === 'postgres') {
         await tx.query('SELECT pg_notify($1, $2)', [this.channel, position.toString()]);
       }
-      await this.options.hooks?.beforeCommit?.(streamId);
-      return { streamId, revision, position, events: recorded };
+      for (const r of streamRows) await this.options.hooks?.beforeCommit?.(r.stream_id);
+      return results;
     });
-    if (result.events.length > 0) this.appended.emit('appended', result.position);
-    return result;
+    const written = results.filter((r) => r.events.length > 0);
+    if (written.length > 0) this.appended.emit('appended', written[written.length - 1]!.position);
+    return results;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -217,6 +217,46 @@ export function describeEventStoreContract(target: ContractTarget): void {
       expect(await h.store.streamRevision(stream)).toBe(2);
     });
 
+    it('appends a batch to several streams in request order, chains continuing each stream', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const [a, b, c] = [`declaration-10000000008-${tag}a`, `declaration-10000000008-${tag}b`, `campaign-${tag}`];
+      await h.store.append(a, [newEvent()], { expectedRevision: 'no_stream' });
+      const head = await h.store.headPosition();
+      const results = await h.store.appendBatch([
+        { streamId: a, events: [newEvent(), newEvent()], expectedRevision: 0 },
+        { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' },
+        { streamId: c, events: [], expectedRevision: 'any' },
+      ]);
+      expect(results.map((r) => [r.streamId, r.revision, r.events.length])).toEqual([[a, 2, 2], [b, 0, 1], [c, -1, 0]]);
+      const all = await h.store.readAll({ after: head, maxCount: 10 });
+      expect(all.map((e) => [e.streamId, e.revision])).toEqual([[a, 1], [a, 2], [b, 0]]);
+      if (h.store.kind !== 'eventstore') expect(all.map((e) => e.position)).toEqual([head + 1n, head + 2n, head + 3n]);
+      const streamA = await h.store.readStream(a);
+      expect(streamA[1]!.prevHash).toBe(streamA[0]!.hash);
+      expect((await verifyIntegrity(h.store)).ok).toBe(true);
+      await expect(h.store.appendBatch([{ streamId: b, events: [newEvent()], expectedRevision: 0 }, { streamId: b, events: [newEvent()], expectedRevision: 1 }])).rejects.toBeInstanceOf(InvalidEventError);
+    });
+
+    it('writes nothing of a batch when one request is stale, where batches are atomic', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const [a, b] = [`declaration-10000000008-${tag}a`, `declaration-10000000008-${tag}b`];
+      await h.store.append(b, [newEvent()], { expectedRevision: 'no_stream' });
+      const head = await h.store.headPosition();
+      const attempt = h.store.appendBatch([
+        { streamId: a, events: [newEvent()], expectedRevision: 'no_stream' },
+        { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' },
+      ]);
+      await expect(attempt).rejects.toBeInstanceOf(ConcurrencyError);
+      if (h.store.atomicBatches) {
+        expect(await h.store.streamRevision(a)).toBeNull();
+        expect(await h.store.headPosition()).toBe(head);
+      } else {
+        // Per-stream atomicity only: the first request landed, the stale one did not.
+        expect(await h.store.streamRevision(a)).toBe(0);
+        expect(await h.store.streamRevision(b)).toBe(0);
+      }
+    });
+
     it('never lets recordedAt go backwards, even when the clock does', async () => {
       await h.store.append('campaign-2023', [newEvent()], { expectedRevision: 'any' });
       h.clock.set('2024-01-01T00:00:00.000Z');
