@@ -78,6 +78,39 @@ async function follow(jobs: Jobs, queue: (typeof QUEUES)[keyof typeof QUEUES], i
 }
 
 const COMMANDS: Record<string, Command> = {
+  generate: {
+    summary: 'write a deterministic national-scale dataset (doctors, campaigns, controls) into an empty store',
+    usage: 'generate --doctors <N> --seed <S> [--years 2023[,2024]] [--chunk <events per transaction>]',
+    help: 'About 30 events per doctor-year: profile, pre-fills, the SNDS measures, declarations and corrections,\njustificatifs (validated, rejected, pending), late paper forms, calculation, payment, ~2 % controls and\ncontestations. The same seed and size give the same events (ids included). Events are recorded at the\ninstant they happened, so "as known at" works on them. The store must be empty (STORE, DATA_DIR,\nDATABASE_URL, DATABASE_SCHEMA say which).',
+    async run(args, config) {
+      const { values } = parseArgs({ args, options: { doctors: { type: 'string' }, seed: { type: 'string' }, years: { type: 'string', default: '2023' }, chunk: { type: 'string', default: '2000' } } });
+      const doctors = Number(values.doctors);
+      if (!Number.isInteger(doctors) || doctors < 1 || doctors > 1_000_000) throw new UsageError('--doctors is a whole number from 1 to 1 000 000');
+      if (!values.seed || !/^[A-Za-z0-9_.-]{1,40}$/.test(values.seed)) throw new UsageError('--seed is 1 to 40 letters, digits, _ . -');
+      const years = values.years!.split(',').map(Number);
+      if (years.some((y) => !Number.isInteger(y) || y < 2023 || y > 2030) || new Set(years).size !== years.length) throw new UsageError('--years lists distinct campaign years from 2023 to 2030, e.g. 2023,2024');
+      const chunk = Number(values.chunk);
+      if (!Number.isInteger(chunk) || chunk < 1 || chunk > 20_000) throw new UsageError('--chunk is a whole number from 1 to 20 000');
+      const { ManualClock } = await import('@forfait/platform');
+      const { openStores } = await import('@forfait/store');
+      const { writeGenerated } = await import('./generator/write');
+      const clock = new ManualClock('2023-01-01T00:00:00Z');
+      const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: config.eventstoreConnectionString, clock });
+      try {
+        const result = await writeGenerated(store, clock, { doctors, seed: values.seed, years: years.sort(), chunk }, (p) => process.stderr.write(`\r${bar(Math.floor((p.window / p.windows) * 100))} ${p.events} events`));
+        process.stderr.write('\n');
+        out(`${result.events} events in ${result.streams} streams for ${doctors} doctors x ${years.length} year(s) in ${(result.ms / 1000).toFixed(1)} s (${Math.round(result.events / (result.ms / 1000))} events/s)`);
+        out(`recorded from ${result.firstRecordedAt} to ${result.lastRecordedAt}; rebuild the read models with: npm run cli -- rebuild`);
+        return 0;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'STORE_NOT_EMPTY') throw new UsageError((error as Error).message);
+        throw error;
+      } finally {
+        await store.close();
+        await readDb.close();
+      }
+    },
+  },
   rebuild: {
     summary: 'rebuild projections from zero beside the live ones, swap when caught up (a job, with progress)',
     usage: `rebuild [projection ...] [--timeout <seconds>]`,
