@@ -11,6 +11,9 @@ export interface ProjectionStatus {
   behind: boolean;
 }
 
+/** The subscription key of projections run together. */
+const TOGETHER = '*together';
+
 /** Thrown when another runner moved the checkpoint meanwhile: the batch is rolled back, not applied twice. */
 export class CheckpointMovedError extends Error {
   readonly code = 'CHECKPOINT_MOVED';
@@ -44,7 +47,8 @@ export class ProjectionRunner {
     private readonly db: SqlDatabase,
     private readonly projections: readonly Projection[],
     private readonly schema = 'rm',
-    private readonly options: { batchSize?: number; onError?: (name: string, error: Error) => void } = {},
+    /** `together`: one subscription feeds every projection, one transaction per batch (a rebuild from zero). */
+    private readonly options: { batchSize?: number; together?: boolean; onError?: (name: string, error: Error) => void } = {},
   ) {}
 
   async setup(): Promise<void> {
@@ -63,7 +67,20 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await this.setup();
+    if (this.options.together) {
+      const checkpoints = await Promise.all(this.projections.map((p) => this.checkpointOf(p.name)));
+      if (checkpoints.every((c) => c === checkpoints[0])) return this.startTogether(checkpoints[0] ?? 0n);
+    }
     for (const p of this.projections) await this.startOne(p.name);
+  }
+
+  private startTogether(checkpoint: bigint): void {
+    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch(this.projections, batch, TOGETHER));
+    this.subscriptions.set(TOGETHER, subscription);
+    subscription.done.catch((error: Error) => {
+      this.failure = error;
+      this.options.onError?.(TOGETHER, error);
+    });
   }
 
   get names(): string[] {
@@ -81,7 +98,7 @@ export class ProjectionRunner {
     const p = this.projection(name);
     if (this.subscriptions.has(name)) return;
     const checkpoint = await this.checkpointOf(p.name);
-    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch(p, batch));
+    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch([p], batch, p.name));
     this.subscriptions.set(p.name, subscription);
     subscription.done.catch((error: Error) => {
       this.failure = error;
@@ -116,25 +133,24 @@ export class ProjectionRunner {
     }
   }
 
-  private async applyBatch(projection: Projection, batch: RecordedEvent[]): Promise<void> {
-    const from = this.checkpointOfSubscription(projection.name);
+  private async applyBatch(projections: readonly Projection[], batch: RecordedEvent[], key: string): Promise<void> {
+    const from = this.subscriptions.get(key)?.position ?? 0n;
     const to = batch[batch.length - 1]!.position;
+    const context = { atHead: to >= (await this.store.headPosition()) };
     await this.db.transaction(async (tx) => {
-      await projection.apply(tx, this.schema, batch);
-      const { rows } = await tx.query(
-        `UPDATE ${quoteIdent(this.schema)}.projection_checkpoints SET position = $2, updated_at = now()
-         WHERE name = $1 AND position = $3 RETURNING name`,
-        [projection.name, to.toString(), from.toString()],
-      );
-      if (rows.length !== 1) {
-        throw new CheckpointMovedError(`checkpoint of ${projection.name} is no longer at ${from}: another runner is applying it`);
+      for (const projection of projections) {
+        await projection.apply(tx, this.schema, batch, context);
+        const { rows } = await tx.query(
+          `UPDATE ${quoteIdent(this.schema)}.projection_checkpoints SET position = $2, updated_at = now()
+           WHERE name = $1 AND position = $3 RETURNING name`,
+          [projection.name, to.toString(), from.toString()],
+        );
+        if (rows.length !== 1) {
+          throw new CheckpointMovedError(`checkpoint of ${projection.name} is no longer at ${from}: another runner is applying it`);
+        }
       }
     });
     for (const w of this.waiters.splice(0)) w.resolve();
-  }
-
-  private checkpointOfSubscription(name: string): bigint {
-    return this.subscriptions.get(name)?.position ?? 0n;
   }
 
   async checkpointOf(name: string): Promise<bigint> {

@@ -15,5 +15,10 @@ export interface Projection {
   readonly tables: readonly string[];
   /** Creates the read model's tables in `schema` when missing. */
   setup(tx: SqlExecutor, schema: string): Promise<void>;
-  apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]): Promise<void>;
+  apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context: BatchContext): Promise<void>;
+}
+
+export interface BatchContext {
+  /** The batch ends at the store's head as read just before it: the projection is caught up. */
+  atHead: boolean;
 }

@@ -24,7 +24,7 @@ export interface RebuildProgress {
  * swap; the live projections pause only for the last events and the swap itself.
  */
 export async function rebuildProjections(
-  ctx: { store: EventStore; readDb: SqlDatabase; readModelSchema: string; projector: ProjectionRunner },
+  ctx: { store: EventStore; readDb: SqlDatabase; readModelSchema: string; projector: ProjectionRunner; batchSize?: number },
   names: string[],
   onProgress: (p: RebuildProgress) => Promise<void> | void = () => undefined,
 ): Promise<{ projections: string[]; position: string; events: string; ms: number }> {
@@ -37,7 +37,7 @@ export async function rebuildProjections(
   const temp = assertSchemaName(`${schema}_rb_${stamp}`);
   const archive = assertSchemaName(`${schema}_old_${stamp}`);
   const label = selected.map((p) => p.name);
-  const builder = new ProjectionRunner(ctx.store, ctx.readDb, selected, temp, { batchSize: 1000 });
+  const builder = new ProjectionRunner(ctx.store, ctx.readDb, selected, temp, { batchSize: ctx.batchSize ?? 2000, together: true });
   const progress = async (phase: RebuildProgress['phase']) => {
     const head = await ctx.store.headPosition();
     let position = head;

@@ -70,6 +70,8 @@ export interface EventStore {
   readonly atomicBatches: boolean;
   /** The stream's events in revision order; [] for a stream that does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Several streams at once (bulk imports), each in revision order; absent streams are absent keys. */
+  readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
   /** The stream's current revision, or null when it does not exist. */
   streamRevision(streamId: string): Promise<number | null>;
   /** Events of every stream in global order. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppError, contentUuid, streams, type Actor, type Measure } from '@forfait/events';
-import { declarationFrom, decideDeclaration, refuse, type DeclarationCommand } from '@forfait/domain';
+import { AppError, ConcurrencyError, contentUuid, defaultUpcasters, streams, type Actor, type Measure, type NewEvent } from '@forfait/events';
+import { declarationFrom, decideDeclaration, refuse, type DeclarationCommand, type KnownEvent } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { validateValue } from '../common/validate-value';
 import { CommandExecutor } from '../core/command-executor';
@@ -64,42 +64,89 @@ export class ImportsService {
     );
   }
 
+  /**
+   * The bulk path: every item validated, the streams it touches read in one query, each item decided
+   * in order on its stream's state (earlier items of the batch included), and everything appended in
+   * one transaction with the revisions read. A concurrent writer makes the batch start again from
+   * fresh state (nothing was written); a bad item is reported and the others go on.
+   */
   private async run(
     items: Record<string, unknown>[],
     meta: { actor: Actor; correlationId: string },
-    parse: (raw: Record<string, unknown>) => { rpps: string; year: number; effectiveAt: string | undefined; key: unknown; command: DeclarationCommand },
+    parse: (raw: Record<string, unknown>) => Parsed,
     lines?: number[],
   ): Promise<ImportReport> {
-    const report: ImportReport = { received: items.length, appended: 0, duplicates: 0, rejected: [], events: [] };
     const now = this.runtime.clock.now().toISOString();
-    for (const [index, raw] of items.entries()) {
-      const where = lines?.[index] !== undefined ? { index, line: lines[index] } : { index };
-      try {
-        const p = parse(raw);
-        const eventId = contentUuid(p.key);
-        const streamId = streams.declaration(p.rpps, p.year);
-        const { campaign, ruleset } = await this.campaigns.load(p.year);
-        let duplicate = false;
-        const result = await this.executor.execute(
-          streamId,
-          (events) => {
-            duplicate = events.some((e) => e.eventId === eventId);
-            return duplicate ? [] : decideDeclaration(p.command, declarationFrom(events), { rpps: p.rpps, year: p.year, campaign, ruleset });
-          },
-          { actor: meta.actor, channel: 'import', correlationId: meta.correlationId, effectiveAt: p.effectiveAt ?? now, eventIds: [eventId] },
-        );
-        if (duplicate) report.duplicates += 1;
-        else {
-          report.appended += result.events.length;
-          report.events.push({ index, eventId, streamId });
-        }
-      } catch (error) {
+    for (let attempt = 1; ; attempt += 1) {
+      const report: ImportReport = { received: items.length, appended: 0, duplicates: 0, rejected: [], events: [] };
+      const reject = (index: number, error: unknown) => {
         if (!(error instanceof AppError)) throw error;
-        report.rejected.push({ ...where, code: error.code, message: error.message });
+        report.rejected.push({ ...(lines?.[index] !== undefined ? { index, line: lines[index] } : { index }), code: error.code, message: error.message });
+      };
+      const parsed: { index: number; p: Parsed; eventId: string; streamId: string }[] = [];
+      for (const [index, raw] of items.entries()) {
+        try {
+          const p = parse(raw);
+          parsed.push({ index, p, eventId: contentUuid(p.key), streamId: streams.declaration(p.rpps, p.year) });
+        } catch (error) {
+          reject(index, error);
+        }
       }
+      const campaigns = new Map<number, Promise<Awaited<ReturnType<CampaignContext['load']>>>>();
+      const stored = await this.runtime.store.readStreams([...new Set(parsed.map((x) => x.streamId))]);
+      const pending = new Map<string, { revision: number; known: KnownEvent[]; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }>();
+      for (const { index, p, eventId, streamId } of parsed) {
+        try {
+          const load = campaigns.get(p.year) ?? this.campaigns.load(p.year);
+          campaigns.set(p.year, load);
+          const { campaign, ruleset } = await load;
+          let stream = pending.get(streamId);
+          if (!stream) {
+            const events = stored.get(streamId) ?? [];
+            stream = { revision: events.length - 1, known: events.map((e) => defaultUpcasters.upcast(e) as KnownEvent), ids: new Set(events.map((e) => e.eventId)), events: [], indexes: [] };
+            pending.set(streamId, stream);
+          }
+          if (stream.ids.has(eventId)) {
+            report.duplicates += 1;
+            continue;
+          }
+          const effectiveAt = p.effectiveAt ?? now;
+          const decided = decideDeclaration(p.command, declarationFrom(stream.known), { rpps: p.rpps, year: p.year, campaign, ruleset });
+          const envelopes = decided.map((e, i) => this.executor.envelope(e, { actor: meta.actor, channel: 'import', correlationId: meta.correlationId, effectiveAt }, i === 0 ? eventId : undefined));
+          for (const e of envelopes) {
+            stream.events.push(e);
+            stream.ids.add(e.eventId);
+            stream.known.push({ type: e.type, data: e.data, eventId: e.eventId, metadata: { ...e.metadata, recordedAt: now } } as KnownEvent);
+          }
+          stream.indexes.push({ index, eventId });
+        } catch (error) {
+          reject(index, error);
+        }
+      }
+      const requests = [...pending.entries()].filter(([, s]) => s.events.length > 0);
+      try {
+        await this.runtime.store.appendBatch(requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision })));
+      } catch (error) {
+        if (error instanceof ConcurrencyError && attempt < 5) continue;
+        throw error;
+      }
+      for (const [streamId, s] of requests) {
+        report.appended += s.events.length;
+        for (const { index, eventId } of s.indexes) report.events.push({ index, eventId, streamId });
+      }
+      report.events.sort((a, b) => a.index - b.index);
+      report.rejected.sort((a, b) => a.index - b.index);
+      return report;
     }
-    return report;
   }
+}
+
+interface Parsed {
+  rpps: string;
+  year: number;
+  effectiveAt: string | undefined;
+  key: unknown;
+  command: DeclarationCommand;
 }
 
 /** api.md's measure items, by indicator. */

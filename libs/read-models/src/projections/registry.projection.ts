@@ -28,41 +28,68 @@ export const registryProjection: Projection = {
   },
   async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]) {
     const s = quoteIdent(schema);
+    // The batch folded in memory first (last write per key wins, as applying one by one would),
+    // then one statement per table: a batch costs a handful of round trips, whatever its size.
+    const years = new Map<string, { rpps: string; year: number }>();
+    const doctors = new Map<string, Record<string, unknown>>();
+    const submitted = new Map<string, Record<string, unknown>>();
+    const decisions = new Map<string, Record<string, unknown>>();
     for (const raw of events) {
       const e = defaultUpcasters.upcast(raw);
       const { rpps, year } = doctorOfStream(e.streamId);
-      if (rpps && year !== null) {
-        await tx.query(`INSERT INTO ${s}.doctor_years (rpps, year) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [rpps, year]);
-      }
-      const pos = e.position.toString();
+      if (rpps && year !== null) years.set(`${year}:${rpps}`, { rpps, year });
+      const position = e.position.toString();
       switch (e.type) {
         case 'DoctorProfileRecorded':
-          await tx.query(
-            `INSERT INTO ${s}.doctors (rpps, specialty, caisse, department, profile_event_id, position) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (rpps) DO UPDATE SET specialty = EXCLUDED.specialty, caisse = EXCLUDED.caisse, department = EXCLUDED.department,
-               profile_event_id = EXCLUDED.profile_event_id, position = EXCLUDED.position
-             WHERE ${s}.doctors.position < EXCLUDED.position`,
-            [e.data.rpps, e.data.specialty, e.data.caisse, e.data.department, e.eventId, pos],
-          );
+          doctors.set(e.data.rpps, { rpps: e.data.rpps, specialty: e.data.specialty, caisse: e.data.caisse, department: e.data.department, profile_event_id: e.eventId, position });
           break;
         case 'JustificatifSubmitted':
-          await tx.query(
-            `INSERT INTO ${s}.justificatifs (id, rpps, year, indicator, status, sha256, size, media_type, submitted_at, submitted_event_id, position)
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-            [e.data.justificatifId, e.data.rpps, e.data.year, e.data.indicator, e.data.sha256, e.data.size, e.data.mediaType, e.metadata.effectiveAt, e.eventId, pos],
-          );
+          if (!submitted.has(e.data.justificatifId)) {
+            submitted.set(e.data.justificatifId, { id: e.data.justificatifId, rpps: e.data.rpps, year: e.data.year, indicator: e.data.indicator, sha256: e.data.sha256, size: e.data.size, media_type: e.data.mediaType, submitted_at: e.metadata.effectiveAt, submitted_event_id: e.eventId, position });
+          }
           break;
         case 'JustificatifValidated':
         case 'JustificatifRejected':
-          await tx.query(
-            `UPDATE ${s}.justificatifs SET status = $2, decided_at = $3, decision_event_id = $4, reason = $5, position = $6
-             WHERE id = $1 AND position < $6`,
-            [e.data.justificatifId, e.type === 'JustificatifValidated' ? 'validated' : 'rejected', e.metadata.effectiveAt, e.eventId, e.type === 'JustificatifRejected' ? e.data.reason : null, pos],
-          );
+          decisions.set(e.data.justificatifId, { id: e.data.justificatifId, status: e.type === 'JustificatifValidated' ? 'validated' : 'rejected', decided_at: e.metadata.effectiveAt, decision_event_id: e.eventId, reason: e.type === 'JustificatifRejected' ? e.data.reason : null, position });
           break;
         default:
           break;
       }
+    }
+    if (years.size > 0) {
+      await tx.query(
+        `INSERT INTO ${s}.doctor_years (rpps, year) SELECT rpps, year FROM jsonb_to_recordset($1::jsonb) AS x(rpps text, year integer) ON CONFLICT DO NOTHING`,
+        [JSON.stringify([...years.values()])],
+      );
+    }
+    if (doctors.size > 0) {
+      await tx.query(
+        `INSERT INTO ${s}.doctors (rpps, specialty, caisse, department, profile_event_id, position)
+         SELECT rpps, specialty, caisse, department, profile_event_id, position
+         FROM jsonb_to_recordset($1::jsonb) AS x(rpps text, specialty text, caisse text, department text, profile_event_id uuid, position numeric)
+         ON CONFLICT (rpps) DO UPDATE SET specialty = EXCLUDED.specialty, caisse = EXCLUDED.caisse, department = EXCLUDED.department,
+           profile_event_id = EXCLUDED.profile_event_id, position = EXCLUDED.position
+         WHERE ${s}.doctors.position < EXCLUDED.position`,
+        [JSON.stringify([...doctors.values()])],
+      );
+    }
+    if (submitted.size > 0) {
+      await tx.query(
+        `INSERT INTO ${s}.justificatifs (id, rpps, year, indicator, status, sha256, size, media_type, submitted_at, submitted_event_id, position)
+         SELECT id, rpps, year, indicator, 'pending', sha256, size, media_type, submitted_at, submitted_event_id, position
+         FROM jsonb_to_recordset($1::jsonb) AS x(id text, rpps text, year integer, indicator text, sha256 text, size integer, media_type text,
+           submitted_at timestamptz, submitted_event_id uuid, position numeric)
+         ON CONFLICT (id) DO NOTHING`,
+        [JSON.stringify([...submitted.values()])],
+      );
+    }
+    if (decisions.size > 0) {
+      await tx.query(
+        `UPDATE ${s}.justificatifs j SET status = x.status, decided_at = x.decided_at, decision_event_id = x.decision_event_id, reason = x.reason, position = x.position
+         FROM jsonb_to_recordset($1::jsonb) AS x(id text, status text, decided_at timestamptz, decision_event_id uuid, reason text, position numeric)
+         WHERE j.id = x.id AND j.position < x.position`,
+        [JSON.stringify([...decisions.values()])],
+      );
     }
   },
 };

@@ -26,21 +26,20 @@ export const worklistsProjection: Projection = {
   },
   async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]) {
     const s = quoteIdent(schema);
+    // Declarations and transmissions (most of the traffic) are folded per key and written in one
+    // statement each; controls (rare) are applied one event at a time, in order.
+    const declared = new Map<string, Record<string, unknown>>();
+    const transmitted = new Map<string, Record<string, unknown>>();
     for (const raw of events) {
       const e = defaultUpcasters.upcast(raw);
       const pos = e.position.toString();
       const at = e.metadata.effectiveAt;
       switch (e.type) {
         case 'IndicatorDeclared':
-          await tx.query(
-            `INSERT INTO ${s}.declared_indicators (year, rpps, indicator, channel, declared_at, position) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (year, rpps, indicator) DO UPDATE SET channel = EXCLUDED.channel, declared_at = EXCLUDED.declared_at, position = EXCLUDED.position
-             WHERE ${s}.declared_indicators.position < EXCLUDED.position`,
-            [e.data.year, e.data.rpps, e.data.indicator, e.metadata.channel, at, pos],
-          );
+          declared.set(`${e.data.year}:${e.data.rpps}:${e.data.indicator}`, { year: e.data.year, rpps: e.data.rpps, indicator: e.data.indicator, channel: e.metadata.channel, declared_at: at, position: pos });
           break;
         case 'DeclarationTransmitted':
-          await tx.query(`INSERT INTO ${s}.transmissions (year, rpps, transmitted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [e.data.year, e.data.rpps, at]);
+          if (!transmitted.has(`${e.data.year}:${e.data.rpps}`)) transmitted.set(`${e.data.year}:${e.data.rpps}`, { year: e.data.year, rpps: e.data.rpps, transmitted_at: at });
           break;
         case 'ControlOpened':
           await tx.query(
@@ -67,6 +66,24 @@ export const worklistsProjection: Projection = {
         default:
           break;
       }
+    }
+    if (declared.size > 0) {
+      await tx.query(
+        `INSERT INTO ${s}.declared_indicators (year, rpps, indicator, channel, declared_at, position)
+         SELECT year, rpps, indicator, channel, declared_at, position
+         FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text, indicator text, channel text, declared_at timestamptz, position numeric)
+         ON CONFLICT (year, rpps, indicator) DO UPDATE SET channel = EXCLUDED.channel, declared_at = EXCLUDED.declared_at, position = EXCLUDED.position
+         WHERE ${s}.declared_indicators.position < EXCLUDED.position`,
+        [JSON.stringify([...declared.values()])],
+      );
+    }
+    if (transmitted.size > 0) {
+      await tx.query(
+        `INSERT INTO ${s}.transmissions (year, rpps, transmitted_at)
+         SELECT year, rpps, transmitted_at FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text, transmitted_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify([...transmitted.values()])],
+      );
     }
   },
 };

@@ -145,6 +145,15 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
+  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    const out = new Map<string, RecordedEvent[]>();
+    for (const id of streamIds) {
+      const events = await this.readStream(id);
+      if (events.length > 0) out.set(id, events);
+    }
+    return out;
+  }
+
   async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
     const results: AppendResult[] = [];
     for (const r of requests) results.push(await this.append(r.streamId, r.events, { expectedRevision: r.expectedRevision }));

@@ -33,6 +33,10 @@ class NamespacedStore implements EventStore {
     const results = await this.inner.appendBatch(requests.map((r) => ({ ...r, streamId: this.out(r.streamId) })));
     return results.map((r, i) => ({ ...r, streamId: requests[i]!.streamId, events: r.events.map(this.back) }));
   }
+  async readStreams(ids: string[]) {
+    const inner = await this.inner.readStreams(ids.map((id) => this.out(id)));
+    return new Map([...inner].map(([id, events]) => [this.back({ streamId: id } as RecordedEvent).streamId, events.map(this.back)]));
+  }
   async readStream(streamId: string, o?: ReadStreamOptions) {
     return (await this.inner.readStream(this.out(streamId), o)).map(this.back);
   }

@@ -44,11 +44,19 @@ export class PollingSubscription implements Subscription {
       this.wake?.();
     });
     try {
+      // While the handler applies a full batch, the next one is read (catch-up: reading and
+      // writing overlap); the handler still sees batches one at a time, in order.
+      let ahead: Promise<RecordedEvent[]> | undefined;
       while (!this.stopped) {
         this.signalled = false;
-        const batch = await this.options.read(this.current, this.options.batchSize);
+        const batch = ahead ? await ahead : await this.options.read(this.current, this.options.batchSize);
+        ahead = undefined;
         if (this.stopped) break;
         if (batch.length > 0) {
+          if (batch.length === this.options.batchSize) {
+            ahead = this.options.read(batch[batch.length - 1]!.position, this.options.batchSize);
+            ahead.catch(() => undefined);
+          }
           await this.options.handler(batch);
           this.current = batch[batch.length - 1]!.position;
           continue;

@@ -232,6 +232,21 @@ export class SqlEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    const out = new Map<string, RecordedEvent[]>();
+    if (streamIds.length === 0) return out;
+    const { rows } = await this.options.db.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
+      [streamIds],
+    );
+    for (const row of rows) {
+      const list = out.get(row.stream_id) ?? [];
+      list.push(toRecorded(row));
+      out.set(row.stream_id, list);
+    }
+    return out;
+  }
+
   async streamRevision(streamId: string): Promise<number | null> {
     const { rows } = await this.options.db.query<{ revision: string | number }>(
       `SELECT revision FROM ${this.s}.es_streams WHERE stream_id = $1`,

@@ -235,6 +235,10 @@ export function describeEventStoreContract(target: ContractTarget): void {
       expect(streamA[1]!.prevHash).toBe(streamA[0]!.hash);
       expect((await verifyIntegrity(h.store)).ok).toBe(true);
       await expect(h.store.appendBatch([{ streamId: b, events: [newEvent()], expectedRevision: 0 }, { streamId: b, events: [newEvent()], expectedRevision: 1 }])).rejects.toBeInstanceOf(InvalidEventError);
+      const several = await h.store.readStreams([a, b, `${a}-none`]);
+      expect([...several.keys()].sort()).toEqual([a, b].sort());
+      expect(several.get(a)!.map((e) => e.revision)).toEqual([0, 1, 2]);
+      expect(several.get(a)).toEqual(streamA);
     });
 
     it('writes nothing of a batch when one request is stale, where batches are atomic', async () => {

@@ -1,0 +1,426 @@
+import 'reflect-metadata';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpus, totalmem, type } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { once } from 'node:events';
+import autocannon from 'autocannon';
+import { ManualClock, loadConfig, clockFromSetting, type AppConfig } from '@forfait/platform';
+import { openRuntime, type Runtime } from '@forfait/read-models';
+import { openStores, type SqlDatabase } from '@forfait/store';
+import { writeGenerated } from '../../cli/src/generator/write';
+import { rppsOf, measuresOf } from '../../cli/src/generator/generator';
+import { startSystem } from '../../api/src/bootstrap';
+import { signDevToken } from '../../api/src/auth/token-verifier';
+import { EntitlementService } from '../../api/src/core/entitlement.service';
+import { StreamReader } from '../../api/src/core/stream-reader';
+import { ImportsService } from '../../api/src/imports/imports.service';
+import { importMeasuresCsv } from '../../api/src/jobs/api-workers';
+import { CSV_COLUMNS } from '../../api/src/imports/csv';
+
+/**
+ * `npm run bench` (issue 7): the national-scale figures for PostgreSQL and the embedded store,
+ * each beside the raw limit measured in the same run, written to docs/benchmarks.md.
+ */
+
+const SECRET = 'bench-secret-bench-secret-bench-secret';
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+const stat = (runs: number[]): Stat => {
+  const s = [...runs].sort((a, b) => a - b);
+  return { median: s[Math.floor((s.length - 1) / 2)]!, min: s[0]!, max: s[s.length - 1]!, runs };
+};
+const percentile = (values: number[], p: number) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+interface TargetResult {
+  kind: 'postgres' | 'embedded';
+  doctors: number;
+  events: number;
+  generate: { ms: number; eventsPerSec: number };
+  raw: { insertRowsPerSec: Stat; selectRowsPerSec: Stat; lookupP50Ms: Stat; lookupP99Ms: Stat; insertOneP50Ms: Stat; insertOneP99Ms: Stat; rows: number };
+  importRun: { lines: number; eventsPerSec: Stat };
+  rebuild: { eventsPerSec: Stat; seconds: Stat; maxRssMb: Stat; heapUsedPeakMb: Stat };
+  replay: { nowP50: Stat; nowP99: Stat; pastP50: Stat; pastP99: Stat; samples: number };
+  http: { rate: number; seconds: number; p50: Stat; p99: Stat; achievedRps: Stat; errors: number; non2xx: number };
+  memory?: { doctors: number; events: number; maxRssMb: Stat; heapUsedPeakMb: Stat };
+}
+
+function envFor(kind: 'postgres' | 'embedded', name: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  const base: Record<string, string> = { NODE_ENV: 'development', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', PORT: '0', ...extra };
+  return kind === 'postgres'
+    ? { ...base, STORE: 'postgres', DATABASE_URL: PG_URL, DATABASE_SCHEMA: name, DATA_DIR: dataDir, RUN_PROJECTOR: 'false' }
+    : { ...base, STORE: 'embedded', DATA_DIR: join(dataDir, name) };
+}
+
+async function withStores<T>(config: AppConfig, fn: (s: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
+  const stores = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: undefined, clock: clockFromSetting(config.clock) });
+  try {
+    return await fn(stores);
+  } finally {
+    await stores.store.close();
+    await stores.readDb.close();
+  }
+}
+
+async function generate(env: Record<string, string>, doctors: number): Promise<{ events: number; ms: number }> {
+  const config = loadConfig(env);
+  const clock = new ManualClock('2023-01-01T00:00:00Z');
+  const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: undefined, clock });
+  try {
+    const r = await writeGenerated(store, clock, { doctors, seed: 'bench', years: [2023] }, (p) => log(`  generate: window ${p.window}/${p.windows}, ${p.events} events`));
+    return { events: r.events, ms: r.ms };
+  } finally {
+    await store.close();
+    await readDb.close();
+  }
+}
+
+/** The raw limit: plain SQL on a bare table (no keys, no indexes), same rows as the store holds. */
+async function rawLimit(db: SqlDatabase, schema: string, runs: number) {
+  const s = `"${schema}"`;
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash
+     FROM ${s}.es_events WHERE type = 'MeasureRecorded' ORDER BY position LIMIT 100000`,
+  );
+  const cols = ['position', 'event_id', 'stream_id', 'revision', 'type', 'schema_version', 'data', 'metadata', 'recorded_at', 'effective_at', 'prev_hash', 'hash'];
+  const insert: number[] = [];
+  const select: number[] = [];
+  const lookupP50: number[] = [];
+  const lookupP99: number[] = [];
+  const oneP50: number[] = [];
+  const oneP99: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    await db.query(`DROP TABLE IF EXISTS ${s}.raw_events`);
+    await db.query(`CREATE TABLE ${s}.raw_events (position bigint, event_id uuid, stream_id text, revision bigint, type text, schema_version integer,
+      data jsonb, metadata jsonb, recorded_at timestamptz, effective_at timestamptz, prev_hash text, hash text)`);
+    let t = performance.now();
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000);
+      const params: unknown[] = [];
+      const values = chunk.map((r, k) => `(${cols.map((c, j) => (params.push(c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c]), `$${k * cols.length + j + 1}`)).join(', ')})`);
+      await db.transaction((tx) => tx.query(`INSERT INTO ${s}.raw_events (${cols.join(', ')}) VALUES ${values.join(', ')}`, params));
+    }
+    insert.push(rows.length / ((performance.now() - t) / 1000));
+    t = performance.now();
+    const back = await db.query(`SELECT ${cols.join(', ')} FROM ${s}.raw_events`);
+    select.push(back.rows.length / ((performance.now() - t) / 1000));
+    // A lookup by stream (the replay's access path) on the same rows with one plain index.
+    await db.query(`CREATE INDEX ON ${s}.raw_events (stream_id)`);
+    const streamsOf = [...new Set(rows.map((r) => r.stream_id as string))];
+    const lat: number[] = [];
+    for (let k = 0; k < 300; k += 1) {
+      const id = streamsOf[(k * 7919) % streamsOf.length]!;
+      const t0 = performance.now();
+      await db.query(`SELECT ${cols.join(', ')} FROM ${s}.raw_events WHERE stream_id = $1`, [id]);
+      lat.push(performance.now() - t0);
+    }
+    lookupP50.push(percentile(lat, 50));
+    lookupP99.push(percentile(lat, 99));
+    // One row per transaction, as a command writes (the HTTP figure's raw limit).
+    const one: number[] = [];
+    for (let k = 0; k < 300; k += 1) {
+      const r = rows[k]!;
+      const t0 = performance.now();
+      await db.transaction((tx) => tx.query(`INSERT INTO ${s}.raw_events (${cols.join(', ')}) VALUES (${cols.map((_, j) => `$${j + 1}`).join(', ')})`, cols.map((c) => (c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c]))));
+      one.push(performance.now() - t0);
+    }
+    oneP50.push(percentile(one, 50));
+    oneP99.push(percentile(one, 99));
+  }
+  await db.query(`DROP TABLE IF EXISTS ${s}.raw_events`);
+  return { insertRowsPerSec: stat(insert), selectRowsPerSec: stat(select), lookupP50Ms: stat(lookupP50), lookupP99Ms: stat(lookupP99), insertOneP50Ms: stat(oneP50), insertOneP99Ms: stat(oneP99), rows: rows.length };
+}
+
+async function rebuild(env: Record<string, string>): Promise<{ events: number; ms: number; maxRssMb: number; heapUsedPeakMb: number }> {
+  const child = spawn(process.execPath, [resolve(__dirname, 'rebuild-child.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`rebuild child exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function replay(runtime: Runtime, doctors: number, samples: number) {
+  const service = new EntitlementService(runtime, new StreamReader(runtime));
+  const now: number[] = [];
+  const past: number[] = [];
+  for (let k = 0; k < samples; k += 1) {
+    const rpps = rppsOf((k * 104729) % doctors);
+    let t = performance.now();
+    await service.compute(rpps, 2023);
+    now.push(performance.now() - t);
+    t = performance.now();
+    // As the caisse knew it the day the extension was announced.
+    await service.compute(rpps, 2023, '2024-01-31T12:00:00.000Z');
+    past.push(performance.now() - t);
+  }
+  return { nowP50: percentile(now, 50), nowP99: percentile(now, 99), pastP50: percentile(past, 50), pastP99: percentile(past, 99) };
+}
+
+async function http(env: Record<string, string>, doctors: number, offset: number, rate: number, seconds: number) {
+  const config = loadConfig({ ...env, CLOCK: '2026-03-01T10:00:00+01:00' });
+  const system = await startSystem(config, { logger: false });
+  try {
+    const admin = await signDevToken(SECRET, { role: 'admin', sub: 'bench-admin' });
+    const opened = await fetch(`${system.url}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }) });
+    if (opened.status !== 201 && opened.status !== 409) throw new Error(`opening campaign 2024: ${opened.status} ${await opened.text()}`);
+    const count = Math.ceil(rate * seconds * 1.2);
+    const tokens: string[] = [];
+    for (let k = 0; k < count; k += 1) {
+      const rpps = rppsOf((offset + k) % doctors);
+      tokens.push(await signDevToken(SECRET, { role: 'doctor', rpps, sub: `doctor-${rpps}` }));
+    }
+    let next = 0;
+    const result = await autocannon({
+      url: system.url,
+      connections: 16,
+      overallRate: rate,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req: autocannon.Request) => {
+            const k = next++ % count;
+            const rpps = rppsOf((offset + k) % doctors);
+            return { ...req, path: `/v1/doctors/${rpps}/campaigns/2024/declarations`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` }, body: JSON.stringify({ indicator: 'V2_CODAGE', value: { answer: (offset + k) % 3 !== 0 }, attestation: true }) };
+          },
+        },
+      ],
+    });
+    return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.timeouts, non2xx: result.non2xx, sent: next };
+  } finally {
+    await system.close();
+  }
+}
+
+/** The national measures extract of `lines / 13` doctors, as the CSV job reads it. */
+function writeExtract(path: string, doctors: number, first: number, count: number, seed: string): number {
+  const out: string[] = [CSV_COLUMNS.join(',')];
+  for (let i = first; i < first + count; i += 1) {
+    const index = i % doctors;
+    const r = (() => {
+      let a = (index * 2654435761 + seed.length * 97) >>> 0;
+      return () => ((a = (a * 1664525 + 1013904223) >>> 0) / 4294967296);
+    })();
+    for (const [indicator, m] of measuresOf(r)) {
+      const row: Record<string, string> = { rpps: rppsOf(index), year: '2023', indicator };
+      if (m.kind === 'rate') Object.assign(row, { numerator: String(m.numerator), denominator: String(m.denominator) });
+      if (m.kind === 'count') row.numerator = String(m.numerator);
+      if (m.kind === 'participation') row.participates = String(m.participates);
+      if (m.kind === 'teletransmission') Object.assign(row, { numerator: String(m.numerator), denominator: String(m.denominator), teletransmittedPreviousYear: String(m.teletransmittedPreviousYear) });
+      out.push(CSV_COLUMNS.map((c) => row[c] ?? '').join(','));
+    }
+  }
+  writeFileSync(path, `${out.join('\n')}\n`);
+  return out.length - 1;
+}
+
+async function importRun(env: Record<string, string>, path: string, source: string) {
+  const config = loadConfig({ ...env, CLOCK: '2026-03-01T10:00:00+01:00', RUN_PROJECTOR: 'false' });
+  const system = await startSystem(config, { logger: false });
+  try {
+    const imports = system.app.get(ImportsService);
+    const t = performance.now();
+    const r = await importMeasuresCsv(imports, path, source, { actor: { sub: 'bench-import', role: 'system' }, correlationId: `bench-${source}` });
+    const ms = performance.now() - t;
+    if (r.rejectedCount > 0) throw new Error(`import rejected ${r.rejectedCount} lines: ${JSON.stringify(r.rejected.slice(0, 3))}`);
+    return { appended: r.appended, ms };
+  } finally {
+    await system.close();
+  }
+}
+
+async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs: number, work: string, stamp: string, memoryDoctors?: number): Promise<TargetResult> {
+  const name = `bench_${stamp}_${kind === 'postgres' ? 'pg' : 'emb'}`;
+  const env = envFor(kind, name, work);
+  log(`${kind}: generating ${doctors} doctors`);
+  const gen = await generate(env, doctors);
+  log(`${kind}: ${gen.events} events in ${(gen.ms / 1000).toFixed(1)} s`);
+
+  log(`${kind}: raw limit`);
+  const raw = await withStores(loadConfig(env), ({ readDb }) => rawLimit(readDb, kind === 'postgres' ? name : 'public', runs));
+
+  const rebuilds: Awaited<ReturnType<typeof rebuild>>[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    log(`${kind}: rebuild ${run + 1}/${runs}`);
+    rebuilds.push(await rebuild(env));
+    log(`${kind}:   ${JSON.stringify(rebuilds.at(-1))}`);
+  }
+
+  log(`${kind}: replay`);
+  const replays: Awaited<ReturnType<typeof replay>>[] = [];
+  const samples = 300;
+  const runtime = await openRuntime(loadConfig({ ...env, RUN_PROJECTOR: 'false' }), { runProjector: false, projections: [] });
+  try {
+    await replay(runtime, doctors, 30); // warm-up
+    for (let run = 0; run < runs; run += 1) replays.push(await replay(runtime, doctors, samples));
+  } finally {
+    await runtime.close();
+  }
+
+  log(`${kind}: HTTP commands`);
+  const rate = 300;
+  const seconds = 15;
+  const https: Awaited<ReturnType<typeof http>>[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    https.push(await http(env, doctors, run * rate * seconds * 2, rate, seconds));
+    log(`${kind}:   ${JSON.stringify(https.at(-1))}`);
+  }
+
+  log(`${kind}: import`);
+  const extractDoctors = Math.min(doctors, kind === 'postgres' ? 20_000 : 5_000);
+  const imports: { appended: number; ms: number }[] = [];
+  let lines = 0;
+  for (let run = 0; run < runs; run += 1) {
+    const path = join(work, `extract-${kind}-${run}.csv`);
+    lines = writeExtract(path, doctors, run * extractDoctors, extractDoctors, `run${run}`);
+    imports.push(await importRun(env, path, `SNDS-BENCH-${run}`));
+    log(`${kind}:   ${JSON.stringify(imports.at(-1))}`);
+  }
+
+  let memory: TargetResult['memory'];
+  if (memoryDoctors) {
+    const small = `${name}_small`;
+    const smallEnv = envFor(kind, small, work);
+    log(`${kind}: memory at ${memoryDoctors} doctors`);
+    const g = await generate(smallEnv, memoryDoctors);
+    const rs: Awaited<ReturnType<typeof rebuild>>[] = [];
+    for (let run = 0; run < runs; run += 1) rs.push(await rebuild(smallEnv));
+    memory = { doctors: memoryDoctors, events: g.events, maxRssMb: stat(rs.map((r) => r.maxRssMb)), heapUsedPeakMb: stat(rs.map((r) => r.heapUsedPeakMb)) };
+    await dropTarget(kind, small, work);
+  }
+  await dropTarget(kind, name, work);
+
+  return {
+    kind,
+    doctors,
+    events: gen.events,
+    generate: { ms: gen.ms, eventsPerSec: gen.events / (gen.ms / 1000) },
+    raw,
+    importRun: { lines, eventsPerSec: stat(imports.map((r) => r.appended / (r.ms / 1000))) },
+    rebuild: {
+      eventsPerSec: stat(rebuilds.map((r) => r.events / (r.ms / 1000))),
+      seconds: stat(rebuilds.map((r) => r.ms / 1000)),
+      maxRssMb: stat(rebuilds.map((r) => r.maxRssMb)),
+      heapUsedPeakMb: stat(rebuilds.map((r) => r.heapUsedPeakMb)),
+    },
+    replay: { nowP50: stat(replays.map((r) => r.nowP50)), nowP99: stat(replays.map((r) => r.nowP99)), pastP50: stat(replays.map((r) => r.pastP50)), pastP99: stat(replays.map((r) => r.pastP99)), samples },
+    http: { rate, seconds, p50: stat(https.map((r) => r.p50)), p99: stat(https.map((r) => r.p99)), achievedRps: stat(https.map((r) => r.rps)), errors: https.reduce((s, r) => s + r.errors, 0), non2xx: https.reduce((s, r) => s + r.non2xx, 0) },
+    memory,
+  };
+}
+
+async function dropTarget(kind: 'postgres' | 'embedded', name: string, work: string): Promise<void> {
+  if (kind === 'embedded') {
+    rmSync(join(work, name), { recursive: true, force: true });
+    return;
+  }
+  const { PgDatabase } = await import('@forfait/store');
+  const db = new PgDatabase(PG_URL);
+  await db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+  await db.query(`DROP SCHEMA IF EXISTS "${name}_rm" CASCADE`);
+  await db.close();
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }).replace(/,/g, ' ');
+const show = (s: Stat, digits = 0, unit = '') => `${fmt(s.median, digits)}${unit} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+
+function markdown(results: TargetResult[], runs: number, started: Date, commit: string): string {
+  const cpu = cpus();
+  const lines: string[] = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (apps/bench/src/main.ts); figures are what that run measured, nothing is edited by hand.',
+    '',
+    `- Date: ${started.toISOString()}`,
+    `- Commit: ${commit}`,
+    `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GiB RAM, ${type()} ; Node ${process.version}; PostgreSQL ${pgVersion}`,
+    `- Each figure: median of ${runs} runs, (min–max) beside it. Latencies in ms.`,
+    '- Dataset: `npm run cli -- generate --doctors N --seed bench` (one campaign, 2023), about 29 events per doctor-year.',
+    '',
+  ];
+  for (const r of results) {
+    const name = r.kind === 'postgres' ? 'PostgreSQL' : 'Embedded (PGlite)';
+    lines.push(
+      `## ${name}: ${fmt(r.doctors)} doctor-years, ${fmt(r.events)} events`,
+      '',
+      `Generator: ${fmt(r.events)} events written in ${fmt(r.generate.ms / 1000, 1)} s (${fmt(r.generate.eventsPerSec)} events/s), one run.`,
+      '',
+      '| Figure | Measured | Raw limit (same run) | Ratio to raw |',
+      '|---|---|---|---|',
+      `| Import of a measures extract (${fmt(r.importRun.lines)} CSV lines, events/s) | ${show(r.importRun.eventsPerSec)} | multi-row INSERT into a bare table: ${show(r.raw.insertRowsPerSec)} rows/s | ${ratio(r.importRun.eventsPerSec.median, r.raw.insertRowsPerSec.median)} |`,
+      `| Full rebuild of every projection (events/s) | ${show(r.rebuild.eventsPerSec)} | plain SELECT from the bare table: ${show(r.raw.selectRowsPerSec)} rows/s | ${ratio(r.rebuild.eventsPerSec.median, r.raw.selectRowsPerSec.median)} |`,
+      `| Full rebuild, wall time (s) | ${show(r.rebuild.seconds, 1)} | reading the events alone at the raw rate: ${fmt(r.events / r.raw.selectRowsPerSec.median, 1)} s | ${ratio(r.events / r.raw.selectRowsPerSec.median, r.rebuild.seconds.median)} of raw speed |`,
+      `| Full rebuild, peak memory (maxRSS MB / heap used MB) | ${show(r.rebuild.maxRssMb)} / ${show(r.rebuild.heapUsedPeakMb)} | | |`,
+      `| Entitlement replay, now, p50 / p99 (ms) | ${show(r.replay.nowP50, 2)} / ${show(r.replay.nowP99, 2)} | SELECT of one stream's rows by an index: ${show(r.raw.lookupP50Ms, 2)} / ${show(r.raw.lookupP99Ms, 2)} | p99 ×${(r.replay.nowP99.median / r.raw.lookupP99Ms.median).toFixed(1)} |`,
+      `| Entitlement replay as known at 2024-01-31, p50 / p99 (ms) | ${show(r.replay.pastP50, 2)} / ${show(r.replay.pastP99, 2)} | (same) | p99 ×${(r.replay.pastP99.median / r.raw.lookupP99Ms.median).toFixed(1)} |`,
+      `| HTTP command (declaration) at ${r.http.rate} req/s for ${r.http.seconds} s, p50 / p99 (ms) | ${show(r.http.p50, 1)} / ${show(r.http.p99, 1)}; achieved ${show(r.http.achievedRps)} req/s; ${r.http.non2xx} non-2xx, ${r.http.errors} errors | one-row INSERT transaction: ${show(r.raw.insertOneP50Ms, 2)} / ${show(r.raw.insertOneP99Ms, 2)} | p99 ×${(r.http.p99.median / r.raw.insertOneP99Ms.median).toFixed(1)} |`,
+      '',
+    );
+    if (r.memory) {
+      lines.push(
+        `Memory of the rebuild against dataset size: ${fmt(r.memory.events)} events → maxRSS ${show(r.memory.maxRssMb)} MB, heap ${show(r.memory.heapUsedPeakMb)} MB; ${fmt(r.events)} events → maxRSS ${show(r.rebuild.maxRssMb)} MB, heap ${show(r.rebuild.heapUsedPeakMb)} MB.`,
+        '',
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+let pgVersion = 'unknown';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      doctors: { type: 'string', default: '120000' },
+      'embedded-doctors': { type: 'string', default: '10000' },
+      'memory-doctors': { type: 'string', default: '30000' },
+      runs: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      out: { type: 'string', default: 'docs/benchmarks.md' },
+    },
+  });
+  const started = new Date();
+  const stamp = started.getTime().toString(36);
+  const work = resolve('var', 'bench');
+  mkdirSync(work, { recursive: true });
+  const runs = Number(values.runs);
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() + (execFileSync('git', ['status', '--porcelain']).toString().trim() ? ' (with uncommitted changes)' : '');
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const { PgDatabase } = await import('@forfait/store');
+  const pg = new PgDatabase(PG_URL);
+  pgVersion = (await pg.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+  await pg.close();
+  const results: TargetResult[] = [];
+  if (values.only !== 'embedded') results.push(await benchTarget('postgres', Number(values.doctors), runs, work, stamp, Number(values['memory-doctors'])));
+  if (values.only !== 'postgres') results.push(await benchTarget('embedded', Number(values['embedded-doctors']), runs, work, stamp));
+  const text = markdown(results, runs, started, commit);
+  mkdirSync(resolve(values.out!, '..'), { recursive: true });
+  const stream = createWriteStream(values.out!);
+  stream.end(text);
+  await once(stream, 'finish');
+  writeFileSync(join(work, `results-${stamp}.json`), JSON.stringify(results, null, 2));
+  process.stdout.write(text);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
