@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@forfait/events';
-import { assertSchemaName, migrate, quoteIdent, type EventStore, type SqlDatabase, type Subscription } from '@forfait/store';
+import { SqlEventStore, assertSchemaName, migrate, quoteIdent, type EventStore, type SqlDatabase, type Subscription } from '@forfait/store';
 import type { Projection } from './projection';
 
 export interface ProjectionStatus {
@@ -136,8 +136,13 @@ export class ProjectionRunner {
   private async applyBatch(projections: readonly Projection[], batch: RecordedEvent[], key: string): Promise<void> {
     const from = this.subscriptions.get(key)?.position ?? 0n;
     const to = batch[batch.length - 1]!.position;
-    const context = { atHead: to >= (await this.store.headPosition()) };
+    const atHead = to >= (await this.store.headPosition());
     await this.db.transaction(async (tx) => {
+      const store = this.store;
+      const context = {
+        atHead,
+        readStreams: (ids: string[]) => (store instanceof SqlEventStore && store.db === this.db ? store.readStreams(ids, tx) : store.readStreams(ids)),
+      };
       for (const projection of projections) {
         await projection.apply(tx, this.schema, batch, context);
         const { rows } = await tx.query(

@@ -21,4 +21,6 @@ export interface Projection {
 export interface BatchContext {
   /** The batch ends at the store's head as read just before it: the projection is caught up. */
   atHead: boolean;
+  /** Reads streams from the store (in the batch's transaction where the store shares the database). */
+  readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
 }

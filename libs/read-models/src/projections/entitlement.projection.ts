@@ -1,25 +1,24 @@
-import { defaultUpcasters, type RecordedEvent } from '@forfait/events';
+import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
 import { campaignFrom, computeEntitlement, findRuleset, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
 import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
-import type { Projection } from '../projection';
+import type { BatchContext, Projection } from '../projection';
 import { doctorOfStream } from './audit-trail.projection';
 
 /**
  * The entitlement of every doctor-year, as the caisse knows it once the events applied so far are
- * known: the same pure function as the API's replay (libs/domain computeEntitlement), run for the
- * doctor-years a batch touched. The events it needs are kept beside it (`entitlement_inputs`), so a
- * batch never reads the store.
+ * known: the same pure function as the API's replay (libs/domain computeEntitlement). A batch marks
+ * the doctor-years it touches dirty; once the projection is at the store's head they are recomputed
+ * from their streams, read from the store up to the batch's last position (never beyond), so a
+ * catch-up or a rebuild computes each doctor-year once rather than once per batch that touched it.
  */
 export const entitlementProjection: Projection = {
   name: 'entitlement',
   version: 2,
-  tables: ['entitlement_inputs', 'entitlements', 'entitlement_dirty'],
+  tables: ['entitlement_keys', 'entitlements', 'entitlement_dirty'],
   async setup(tx, schema) {
     const s = quoteIdent(schema);
-    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_inputs (
-      position numeric PRIMARY KEY, kind text NOT NULL, rpps text, year integer, event jsonb NOT NULL)`);
-    await tx.query(`CREATE INDEX IF NOT EXISTS entitlement_inputs_doctor ON ${s}.entitlement_inputs (rpps, year, position)`);
-    await tx.query(`CREATE INDEX IF NOT EXISTS entitlement_inputs_campaign ON ${s}.entitlement_inputs (kind, year, position)`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_keys (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);
+    await tx.query(`CREATE INDEX IF NOT EXISTS entitlement_keys_rpps ON ${s}.entitlement_keys (rpps)`);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlements (
       rpps text NOT NULL, year integer NOT NULL, ruleset text NOT NULL, ruleset_version text NOT NULL,
       volet1_met boolean NOT NULL, total_points_exact text NOT NULL, amount_cents bigint NOT NULL,
@@ -27,97 +26,78 @@ export const entitlementProjection: Projection = {
       view jsonb NOT NULL, position numeric NOT NULL, PRIMARY KEY (year, rpps))`);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_dirty (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);
   },
-  async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context) {
+  async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context: BatchContext) {
     const s = quoteIdent(schema);
-    const rows = events.map((raw) => {
-      const e = defaultUpcasters.upcast(raw);
-      const { rpps, year } = doctorOfStream(e.streamId);
-      const kind = e.streamId.startsWith('campaign-') ? 'campaign' : e.streamId.startsWith('doctor-') ? 'doctor' : e.streamId.startsWith('declaration-') ? 'declaration' : 'other';
-      const known: KnownEvent = { type: e.type, data: e.data, eventId: e.eventId, metadata: e.metadata } as KnownEvent;
-      return { position: e.position.toString(), kind, rpps, year, event: known };
-    });
-    const inputs = rows.filter((r) => r.kind !== 'other');
-    if (inputs.length > 0) {
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_inputs (position, kind, rpps, year, event)
-         SELECT position, kind, rpps, year, event FROM jsonb_to_recordset($1::jsonb) AS x(position numeric, kind text, rpps text, year integer, event jsonb)
-         ON CONFLICT (position) DO NOTHING`,
-        [JSON.stringify(inputs)],
-      );
-    }
-
-    // Which doctor-years this batch changes: a declaration its own; a profile every year of the
-    // doctor; a campaign event every doctor of that year. They are marked dirty (a table, not
-    // memory) and recomputed once the projection is at the store's head: a catch-up or a rebuild
-    // computes each doctor-year once, not once per batch that touched it.
+    // What a batch changes: a declaration its doctor-year; a profile every year of the doctor; a
+    // campaign event every doctor of that year. Marked in a table, not in memory.
     const declarations = new Map<string, { rpps: string; year: number }>();
     const profiles = new Set<string>();
     const campaigns = new Set<number>();
-    for (const r of inputs) {
-      if (r.kind === 'declaration' && r.rpps && r.year !== null) declarations.set(`${r.year}:${r.rpps}`, { rpps: r.rpps, year: r.year });
-      else if (r.kind === 'doctor' && r.rpps) profiles.add(r.rpps);
-      else if (r.kind === 'campaign' && r.year !== null) campaigns.add(r.year);
+    for (const e of events) {
+      const { rpps, year } = doctorOfStream(e.streamId);
+      if (e.streamId.startsWith('declaration-') && rpps && year !== null) declarations.set(`${year}:${rpps}`, { rpps, year });
+      else if (e.streamId.startsWith('doctor-') && rpps) profiles.add(rpps);
+      else if (e.streamId.startsWith('campaign-') && year !== null) campaigns.add(year);
     }
     if (declarations.size > 0) {
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`,
-        [JSON.stringify([...declarations.values()])],
-      );
+      const keys = JSON.stringify([...declarations.values()]);
+      await tx.query(`INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
     }
     if (profiles.size > 0) {
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT DISTINCT year, rpps FROM ${s}.entitlement_inputs
-         WHERE kind = 'declaration' AND rpps = ANY($1::text[]) ON CONFLICT DO NOTHING`,
-        [[...profiles]],
-      );
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[]) ON CONFLICT DO NOTHING`, [[...profiles]]);
     }
     for (const year of campaigns) {
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT DISTINCT year, rpps FROM ${s}.entitlement_inputs
-         WHERE kind = 'declaration' AND year = $1 ON CONFLICT DO NOTHING`,
-        [year],
-      );
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year = $1 ON CONFLICT DO NOTHING`, [year]);
     }
-    if (context.atHead) await recomputeDirty(tx, schema, events[events.length - 1]!.position.toString());
+    if (context.atHead) await recomputeDirty(tx, schema, events[events.length - 1]!.position, context);
   },
 };
 
 /** Doctor-years recomputed per round: memory is bounded by this, not by the number waiting. */
 const RECOMPUTE_CHUNK = 500;
 
-/** Recomputes every dirty doctor-year, RECOMPUTE_CHUNK at a time, from the kept inputs. */
-async function recomputeDirty(tx: SqlExecutor, schema: string, last: string): Promise<void> {
+const known = (events: RecordedEvent[] | undefined, last: bigint): KnownEvent[] =>
+  (events ?? []).filter((e) => e.position <= last).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
+
+/** Recomputes every dirty doctor-year, RECOMPUTE_CHUNK at a time, from the store's streams. */
+async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, context: BatchContext): Promise<void> {
   const s = quoteIdent(schema);
   const campaignsByYear = new Map<number, KnownEvent[]>();
   for (;;) {
-    const { rows: keys } = await tx.query<{ year: number; rpps: string }>(
-      `SELECT year, rpps FROM ${s}.entitlement_dirty ORDER BY year, rpps LIMIT ${RECOMPUTE_CHUNK}`,
-    );
-    if (keys.length === 0) return;
+    const { rows: dirty } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_dirty ORDER BY year, rpps LIMIT ${RECOMPUTE_CHUNK}`);
+    if (dirty.length === 0) return;
+    const keys = dirty.map((k) => ({ year: Number(k.year), rpps: k.rpps }));
     const doctors = [...new Set(keys.map((k) => k.rpps))];
-    for (const year of new Set(keys.map((k) => Number(k.year)))) {
-      if (campaignsByYear.has(year)) continue;
-      const { rows } = await tx.query<{ event: KnownEvent }>(`SELECT event FROM ${s}.entitlement_inputs WHERE kind = 'campaign' AND year = $1 ORDER BY position`, [year]);
-      campaignsByYear.set(year, rows.map((r) => r.event));
-    }
-    const { rows: inputs } = await tx.query<{ kind: string; rpps: string; year: number | null; event: KnownEvent }>(
-      `SELECT kind, rpps, year, event FROM ${s}.entitlement_inputs WHERE kind IN ('doctor', 'declaration') AND rpps = ANY($1::text[]) ORDER BY position`,
-      [doctors],
-    );
-    const byDoctor = new Map<string, typeof inputs>();
-    for (const row of inputs) {
-      const list = byDoctor.get(row.rpps) ?? [];
-      list.push(row);
-      byDoctor.set(row.rpps, list);
-    }
+    // Every year of these doctors up to the one recomputed: earlier years carry justificatifs over (I-1).
+    const { rows: years } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[])`, [doctors]);
+    const maxYear = new Map<string, number>();
+    for (const k of keys) maxYear.set(k.rpps, Math.max(maxYear.get(k.rpps) ?? 0, k.year));
+    const ids = new Set<string>();
+    for (const rpps of doctors) ids.add(streams.doctor(rpps));
+    for (const y of years) if (Number(y.year) <= (maxYear.get(y.rpps) ?? 0)) ids.add(streams.declaration(y.rpps, Number(y.year)));
+    const missing = [...new Set(keys.map((k) => k.year))].filter((y) => !campaignsByYear.has(y));
+    for (const y of missing) ids.add(streams.campaign(y));
+    const read = await context.readStreams([...ids]);
+    for (const y of missing) campaignsByYear.set(y, known(read.get(streams.campaign(y)), last));
+    const yearsOf = new Map<string, number[]>();
+    for (const y of years) yearsOf.set(y.rpps, [...(yearsOf.get(y.rpps) ?? []), Number(y.year)]);
+
     const views: Record<string, unknown>[] = [];
-    for (const { rpps, year: y } of keys) {
-      const year = Number(y);
-      const view = entitlementOf(rpps, year, campaignsByYear.get(year) ?? [], byDoctor.get(rpps) ?? []);
-      if (!view) continue;
+    for (const { rpps, year } of keys) {
+      const campaign = campaignsByYear.get(year) ?? [];
+      const state = campaignFrom(campaign);
+      if (state.status === 'none') continue;
+      const ruleset = findRuleset(state.ruleset, state.rulesetVersion);
+      if (!ruleset) continue;
+      const doctor = known(read.get(streams.doctor(rpps)), last);
+      const declaration = known(read.get(streams.declaration(rpps, year)), last);
+      const earlier = (yearsOf.get(rpps) ?? []).filter((y) => y < year).sort((a, b) => a - b).flatMap((y) => known(read.get(streams.declaration(rpps, y)), last));
+      const knownAt = [...campaign, ...doctor, ...declaration, ...earlier].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
+      const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier }));
       views.push({
         rpps, year, ruleset: view.ruleset, ruleset_version: view.rulesetVersion, volet1_met: view.volet1.met, total_points_exact: view.totalPointsExact,
-        amount_cents: view.amountCents, paid_cents: view.paidCents, balance_cents: view.balanceCents, known_at: view.knownAt, view, position: last,
+        amount_cents: view.amountCents, paid_cents: view.paidCents, balance_cents: view.balanceCents, known_at: view.knownAt, view, position: last.toString(),
       });
     }
     if (views.length > 0) {
@@ -135,30 +115,9 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: string): Pr
     }
     await tx.query(
       `DELETE FROM ${s}.entitlement_dirty d USING jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) WHERE d.year = x.year AND d.rpps = x.rpps`,
-      [JSON.stringify(keys.map((k) => ({ year: Number(k.year), rpps: k.rpps })))],
+      [JSON.stringify(keys)],
     );
   }
-}
-
-/** One doctor-year from its kept inputs, as known at the latest of them (the API's replay, same function). */
-function entitlementOf(rpps: string, year: number, campaign: KnownEvent[], rows: { kind: string; year: number | null; event: KnownEvent }[]): EntitlementView | undefined {
-  const state = campaignFrom(campaign);
-  if (state.status === 'none') return undefined;
-  const ruleset = findRuleset(state.ruleset, state.rulesetVersion);
-  if (!ruleset) return undefined;
-  const relevant = rows.filter((r) => r.kind === 'doctor' || Number(r.year) <= year);
-  const knownAt = [...campaign, ...relevant.map((r) => r.event)].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
-  const entitlement = computeEntitlement({
-    rpps,
-    year,
-    ruleset,
-    knownAt,
-    campaign,
-    doctor: relevant.filter((r) => r.kind === 'doctor').map((r) => r.event),
-    declaration: relevant.filter((r) => r.kind === 'declaration' && Number(r.year) === year).map((r) => r.event),
-    earlier: relevant.filter((r) => r.kind === 'declaration' && Number(r.year) < year).map((r) => r.event),
-  });
-  return toEntitlementView(entitlement);
 }
 
 export async function readEntitlement(db: SqlDatabase, schema: string, rpps: string, year: number): Promise<EntitlementView | undefined> {

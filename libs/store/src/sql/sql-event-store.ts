@@ -61,6 +61,13 @@ interface EventRow {
 /** Rows per INSERT statement: big enough to amortise the round trip, small enough for one JSON text. */
 const INSERT_CHUNK = 1000;
 
+/**
+ * What reads select: instants as ISO-8601 UTC text made by the server (the form the hash covers),
+ * so that no row goes through a Date and back on the way out.
+ */
+const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+const READ_COLUMNS = `position, event_id, stream_id, revision, type, schema_version, data, metadata, ${ISO('recorded_at')}, ${ISO('effective_at')}, prev_hash, hash`;
+
 const COLUMNS =
   'position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash';
 
@@ -225,18 +232,22 @@ export class SqlEventStore implements EventStore {
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.es_events WHERE stream_id = $1 AND revision >= $2
+      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE stream_id = $1 AND revision >= $2
        ORDER BY revision LIMIT $3`,
       [streamId, options.fromRevision ?? 0, options.maxCount ?? null],
     );
     return rows.map(toRecorded);
   }
 
-  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+  /**
+   * `executor`: a transaction of the same database to read in (a projection reading the store
+   * inside its batch: PGlite has one connection, which that transaction holds).
+   */
+  async readStreams(streamIds: string[], executor: SqlExecutor = this.options.db): Promise<Map<string, RecordedEvent[]>> {
     const out = new Map<string, RecordedEvent[]>();
     if (streamIds.length === 0) return out;
-    const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
+    const { rows } = await executor.query<EventRow>(
+      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
       [streamIds],
     );
     for (const row of rows) {
@@ -257,7 +268,7 @@ export class SqlEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
       [(options.after ?? 0n).toString(), options.maxCount],
     );
     return rows.map(toRecorded);
@@ -266,7 +277,7 @@ export class SqlEventStore implements EventStore {
   /** Events of the streams whose id starts with `prefix`, in global order (a doctor's history). */
   async readStreamsByPrefix(prefixes: string[], options: { knownAt?: string } = {}): Promise<RecordedEvent[]> {
     const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.es_events
+      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events
        WHERE (${prefixes.map((_, i) => `stream_id LIKE $${i + 2}`).join(' OR ')})
          AND ($1::timestamptz IS NULL OR recorded_at <= $1::timestamptz)
        ORDER BY position`,
@@ -327,6 +338,8 @@ async function one<R>(db: SqlExecutor, text: string, params?: unknown[]): Promis
   return rows[0];
 }
 
+const isoText = (v: Date | string) => (typeof v === 'string' ? v : v.toISOString());
+
 function toRecorded(row: EventRow): RecordedEvent {
   return {
     eventId: row.event_id,
@@ -336,11 +349,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     type: row.type,
     schemaVersion: Number(row.schema_version),
     data: row.data,
-    metadata: {
-      ...row.metadata,
-      recordedAt: new Date(row.recorded_at).toISOString(),
-      effectiveAt: new Date(row.effective_at).toISOString(),
-    } as EventMetadata,
+    metadata: Object.assign(row.metadata, { recordedAt: isoText(row.recorded_at), effectiveAt: isoText(row.effective_at) }) as EventMetadata,
     prevHash: row.prev_hash,
     hash: row.hash,
   };
