@@ -94,7 +94,7 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
           ok: true,
           projections: [
             { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-            { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+            { name: 'entitlement', version: 2, checkpoint: '21', lagEvents: 0, behind: false },
             { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
             { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
           ],
@@ -180,7 +180,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       const after = await untilReady(api.url);
       expect(after.readModels.projections).toEqual([
         { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-        { name: 'entitlement', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+        { name: 'entitlement', version: 2, checkpoint: '21', lagEvents: 0, behind: false },
         { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
         { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
       ]);

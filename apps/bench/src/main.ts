@@ -52,7 +52,7 @@ interface TargetResult {
   importRun: { lines: number; eventsPerSec: Stat };
   rebuild: { eventsPerSec: Stat; seconds: Stat; maxRssMb: Stat; heapUsedPeakMb: Stat };
   replay: { nowP50: Stat; nowP99: Stat; pastP50: Stat; pastP99: Stat; samples: number };
-  http: { rate: number; seconds: number; p50: Stat; p99: Stat; achievedRps: Stat; errors: number; non2xx: number };
+  http: { rate: number; seconds: number; p50: Stat; p99: Stat; achievedRps: Stat; errors: number; non2xx: number; floorP50: Stat; floorP99: Stat };
   memory?: { doctors: number; events: number; maxRssMb: Stat; heapUsedPeakMb: Stat };
 }
 
@@ -168,40 +168,105 @@ async function replay(runtime: Runtime, doctors: number, samples: number) {
   return { nowP50: percentile(now, 50), nowP99: percentile(now, 99), pastP50: percentile(past, 50), pastP99: percentile(past, 99) };
 }
 
-async function http(env: Record<string, string>, doctors: number, offset: number, rate: number, seconds: number) {
-  const config = loadConfig({ ...env, CLOCK: '2026-03-01T10:00:00+01:00' });
-  const system = await startSystem(config, { logger: false });
+/** The API in a process of its own (as deployed), on a fixed port; resolves once /health answers. */
+async function startApi(env: Record<string, string>, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [resolve(__dirname, '../../api/src/main.js')], {
+    env: { ...process.env, ...env, PORT: String(port), CLOCK: '2026-03-01T10:00:00+01:00', RUN_PROJECTOR: env.STORE === 'embedded' ? 'true' : 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i += 1) {
+    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 600) throw new Error('the API did not answer /health within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+async function loadDeclarations(url: string, doctors: number, offset: number, rate: number, seconds: number) {
+  const count = Math.ceil(rate * seconds * 1.2);
+  const tokens: string[] = [];
+  for (let k = 0; k < count; k += 1) {
+    const rpps = rppsOf((offset + k) % doctors);
+    tokens.push(await signDevToken(SECRET, { role: 'doctor', rpps, sub: `doctor-${rpps}` }));
+  }
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: 16,
+    overallRate: rate,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: autocannon.Request) => {
+          const k = next++ % count;
+          const rpps = rppsOf((offset + k) % doctors);
+          return { ...req, path: `/v1/doctors/${rpps}/campaigns/2024/declarations`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` }, body: JSON.stringify({ indicator: 'V2_CODAGE', value: { answer: (offset + k) % 3 !== 0 }, attestation: true }) };
+        },
+      },
+    ],
+  });
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.timeouts, non2xx: result.non2xx, sent: next };
+}
+
+/**
+ * Declarations through HTTP at a fixed rate: each doctor declares V2_CODAGE for a 2024 campaign the
+ * bench opens (the 2023 one is closed by then). One unmeasured warm-up run, then `runs` runs.
+ */
+async function http(env: Record<string, string>, doctors: number, rate: number, seconds: number, runs: number) {
+  const api = await startApi(env, 3997);
   try {
     const admin = await signDevToken(SECRET, { role: 'admin', sub: 'bench-admin' });
-    const opened = await fetch(`${system.url}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }) });
+    const opened = await fetch(`${api.url}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }) });
     if (opened.status !== 201 && opened.status !== 409) throw new Error(`opening campaign 2024: ${opened.status} ${await opened.text()}`);
-    const count = Math.ceil(rate * seconds * 1.2);
-    const tokens: string[] = [];
-    for (let k = 0; k < count; k += 1) {
-      const rpps = rppsOf((offset + k) % doctors);
-      tokens.push(await signDevToken(SECRET, { role: 'doctor', rpps, sub: `doctor-${rpps}` }));
+    await loadDeclarations(api.url, doctors, doctors - 1000, rate, 5);
+    const out: Awaited<ReturnType<typeof loadDeclarations>>[] = [];
+    for (let run = 0; run < runs; run += 1) {
+      out.push(await loadDeclarations(api.url, doctors, run * Math.ceil(rate * seconds * 1.2), rate, seconds));
+      log(`  HTTP run ${run + 1}: ${JSON.stringify(out.at(-1))}`);
     }
-    let next = 0;
-    const result = await autocannon({
-      url: system.url,
-      connections: 16,
-      overallRate: rate,
-      duration: seconds,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req: autocannon.Request) => {
-            const k = next++ % count;
-            const rpps = rppsOf((offset + k) % doctors);
-            return { ...req, path: `/v1/doctors/${rpps}/campaigns/2024/declarations`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` }, body: JSON.stringify({ indicator: 'V2_CODAGE', value: { answer: (offset + k) % 3 !== 0 }, attestation: true }) };
-          },
-        },
-      ],
-    });
-    return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.timeouts, non2xx: result.non2xx, sent: next };
+    return out;
   } finally {
-    await system.close();
+    await api.stop();
   }
+}
+
+/** The floor of HTTP on this machine: a bare Node server answering at once, same tool, same rate. */
+async function httpFloor(rate: number, seconds: number) {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  });
+  server.listen(3996);
+  await once(server, 'listening');
+  try {
+    const r = await autocannon({ url: 'http://127.0.0.1:3996', connections: 16, overallRate: rate, duration: seconds, method: 'POST', body: '{"indicator":"V2_CODAGE"}' });
+    return { p50: r.latency.p50, p99: r.latency.p99 };
+  } finally {
+    server.close();
+  }
+}
+
+/** After a bulk load, as an operator would: statistics, and no checkpoint debt left for the next phase. */
+async function settle(env: Record<string, string>, kind: 'postgres' | 'embedded', schema: string): Promise<void> {
+  await withStores(loadConfig(env), async ({ readDb }) => {
+    await readDb.query(`VACUUM ANALYZE "${schema}".es_events`);
+    await readDb.query(`VACUUM ANALYZE "${schema}".es_streams`);
+    if (kind === 'postgres') await readDb.query('CHECKPOINT');
+  });
 }
 
 /** The national measures extract of `lines / 13` doctors, as the CSV job reads it. */
@@ -248,6 +313,7 @@ async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs:
   const gen = await generate(env, doctors);
   log(`${kind}: ${gen.events} events in ${(gen.ms / 1000).toFixed(1)} s`);
 
+  await settle(env, kind, kind === 'postgres' ? name : 'public');
   log(`${kind}: raw limit`);
   const raw = await withStores(loadConfig(env), ({ readDb }) => rawLimit(readDb, kind === 'postgres' ? name : 'public', runs));
 
@@ -272,11 +338,10 @@ async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs:
   log(`${kind}: HTTP commands`);
   const rate = 300;
   const seconds = 15;
-  const https: Awaited<ReturnType<typeof http>>[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    https.push(await http(env, doctors, run * rate * seconds * 2, rate, seconds));
-    log(`${kind}:   ${JSON.stringify(https.at(-1))}`);
-  }
+  await settle(env, kind, kind === 'postgres' ? name : 'public');
+  const floors: Awaited<ReturnType<typeof httpFloor>>[] = [];
+  for (let run = 0; run < runs; run += 1) floors.push(await httpFloor(rate, 5));
+  const https = await http(env, doctors, rate, seconds, runs);
 
   log(`${kind}: import`);
   const extractDoctors = Math.min(doctors, kind === 'postgres' ? 20_000 : 5_000);
@@ -316,7 +381,7 @@ async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs:
       heapUsedPeakMb: stat(rebuilds.map((r) => r.heapUsedPeakMb)),
     },
     replay: { nowP50: stat(replays.map((r) => r.nowP50)), nowP99: stat(replays.map((r) => r.nowP99)), pastP50: stat(replays.map((r) => r.pastP50)), pastP99: stat(replays.map((r) => r.pastP99)), samples },
-    http: { rate, seconds, p50: stat(https.map((r) => r.p50)), p99: stat(https.map((r) => r.p99)), achievedRps: stat(https.map((r) => r.rps)), errors: https.reduce((s, r) => s + r.errors, 0), non2xx: https.reduce((s, r) => s + r.non2xx, 0) },
+    http: { rate, seconds, p50: stat(https.map((r) => r.p50)), p99: stat(https.map((r) => r.p99)), achievedRps: stat(https.map((r) => r.rps)), errors: https.reduce((s, r) => s + r.errors, 0), non2xx: https.reduce((s, r) => s + r.non2xx, 0), floorP50: stat(floors.map((f) => f.p50)), floorP99: stat(floors.map((f) => f.p99)) },
     memory,
   };
 }
@@ -366,7 +431,7 @@ function markdown(results: TargetResult[], runs: number, started: Date, commit: 
       `| Full rebuild, peak memory (maxRSS MB / heap used MB) | ${show(r.rebuild.maxRssMb)} / ${show(r.rebuild.heapUsedPeakMb)} | | |`,
       `| Entitlement replay, now, p50 / p99 (ms) | ${show(r.replay.nowP50, 2)} / ${show(r.replay.nowP99, 2)} | SELECT of one stream's rows by an index: ${show(r.raw.lookupP50Ms, 2)} / ${show(r.raw.lookupP99Ms, 2)} | p99 ×${(r.replay.nowP99.median / r.raw.lookupP99Ms.median).toFixed(1)} |`,
       `| Entitlement replay as known at 2024-01-31, p50 / p99 (ms) | ${show(r.replay.pastP50, 2)} / ${show(r.replay.pastP99, 2)} | (same) | p99 ×${(r.replay.pastP99.median / r.raw.lookupP99Ms.median).toFixed(1)} |`,
-      `| HTTP command (declaration) at ${r.http.rate} req/s for ${r.http.seconds} s, p50 / p99 (ms) | ${show(r.http.p50, 1)} / ${show(r.http.p99, 1)}; achieved ${show(r.http.achievedRps)} req/s; ${r.http.non2xx} non-2xx, ${r.http.errors} errors | one-row INSERT transaction: ${show(r.raw.insertOneP50Ms, 2)} / ${show(r.raw.insertOneP99Ms, 2)} | p99 ×${(r.http.p99.median / r.raw.insertOneP99Ms.median).toFixed(1)} |`,
+      `| HTTP command (declaration) at ${r.http.rate} req/s for ${r.http.seconds} s, p50 / p99 (ms) | ${show(r.http.p50, 1)} / ${show(r.http.p99, 1)}; achieved ${show(r.http.achievedRps)} req/s; ${r.http.non2xx} non-2xx, ${r.http.errors} errors | a bare Node HTTP server, same tool and rate: ${show(r.http.floorP50, 1)} / ${show(r.http.floorP99, 1)}; one-row INSERT transaction: ${show(r.raw.insertOneP50Ms, 2)} / ${show(r.raw.insertOneP99Ms, 2)} | p99 ×${(r.http.p99.median / r.http.floorP99.median).toFixed(1)} the bare server |`,
       '',
     );
     if (r.memory) {

@@ -20,6 +20,11 @@ export interface AppendRequest {
   streamId: string;
   events: NewEvent[];
   expectedRevision: ExpectedRevision;
+  /**
+   * The stream's head as the writer just read it (null: no stream). A hint that spares the store a
+   * read; it is checked under the lock like everything else, and a stale hint costs a retry.
+   */
+  head?: { revision: number; lastHash: string } | null;
 }
 
 export interface ReadStreamOptions {
@@ -59,7 +64,7 @@ export type StoreKind = 'embedded' | 'postgres' | 'eventstore';
 /** The event-store port (architecture.md, "Event store"). Every adapter passes one contract suite. */
 export interface EventStore {
   readonly kind: StoreKind;
-  append(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  append(streamId: string, events: NewEvent[], options: { expectedRevision: ExpectedRevision; head?: AppendRequest['head'] }): Promise<AppendResult>;
   /**
    * Appends to several streams (each named once). SQL stores: one transaction, all or nothing, in
    * request order. EventStoreDB has no multi-stream transaction: each stream is atomic, the batch

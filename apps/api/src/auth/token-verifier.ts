@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Role } from '@forfait/events';
 import { UnauthenticatedError } from './auth.errors';
@@ -5,12 +6,13 @@ import { principalFromClaims, type Principal } from './principal';
 
 /** Verifies bearer tokens: HS256 with a shared secret (development, tests) or a JWKS (production). */
 export class TokenVerifier {
-  private readonly secret?: Uint8Array;
+  /** A KeyObject made once (a Uint8Array would be turned into one on every verification). */
+  private readonly secret?: KeyObject;
   private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(settings: { jwtSecret?: string; jwksUrl?: string }) {
     if (settings.jwksUrl) this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl));
-    else if (settings.jwtSecret) this.secret = new TextEncoder().encode(settings.jwtSecret);
+    else if (settings.jwtSecret) this.secret = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
     else throw new Error('no token verification configured');
   }
 

@@ -11,7 +11,12 @@ export class CampaignContext {
   constructor(@Inject(StreamReader) private readonly reader: StreamReader) {}
 
   async load(year: number): Promise<{ campaign: OpenCampaign; base: Ruleset; ruleset: Ruleset }> {
-    const campaign = campaignFrom((await this.reader.campaign(year)).events);
+    return this.from(year, (await this.reader.campaign(year)).raw);
+  }
+
+  /** The same, from the campaign stream as the caller read it. */
+  from(year: number, raw: RecordedEvent[]): { campaign: OpenCampaign; base: Ruleset; ruleset: Ruleset } {
+    const campaign = campaignFrom(this.reader.upcast(raw).events);
     if (campaign.status === 'none') return refuse('CAMPAIGN_NOT_FOUND', `no campaign ${year}`);
     const base = findRuleset(campaign.ruleset, campaign.rulesetVersion);
     if (!base) return refuse('RULESET_UNKNOWN', `campaign ${year} uses ${campaign.ruleset} v${campaign.rulesetVersion}, unknown to this software`);

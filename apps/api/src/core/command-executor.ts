@@ -43,10 +43,11 @@ export class CommandExecutor {
     streamId: string,
     decide: (events: KnownEvent[], revision: number) => DomainEvent[],
     meta: CommandMeta,
-    options: { ifMatch?: number } = {},
+    /** `preread`: the stream as the caller just read it (with other streams, in one query), for the first attempt. */
+    options: { ifMatch?: number; preread?: RecordedEvent[] } = {},
   ): Promise<CommandResult> {
     for (let attempt = 1; ; attempt += 1) {
-      const { events, revision } = await this.reader.stream(streamId);
+      const { events, raw, revision } = attempt === 1 && options.preread ? this.reader.upcast(options.preread) : await this.reader.stream(streamId);
       if (options.ifMatch !== undefined && options.ifMatch !== revision) {
         throw new ConcurrencyError(streamId, String(options.ifMatch), revision < 0 ? 'no_stream' : String(revision));
       }
@@ -55,8 +56,10 @@ export class CommandExecutor {
         return { streamId, revision, position: await this.runtime.store.headPosition(), events: [] };
       }
       try {
+        const last = raw[raw.length - 1];
         const result = await this.runtime.store.append(streamId, decided.map((e, i) => this.envelope(e, meta, meta.eventIds?.[i])), {
           expectedRevision: revision < 0 ? 'no_stream' : revision,
+          head: last ? { revision: last.revision, lastHash: last.hash } : null,
         });
         return { streamId, revision: result.revision, position: result.position, events: result.events };
       } catch (error) {

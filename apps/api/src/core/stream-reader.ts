@@ -13,8 +13,17 @@ export class StreamReader {
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
   async stream(streamId: string): Promise<{ events: KnownEvent[]; raw: RecordedEvent[]; revision: number }> {
-    const raw = await this.runtime.store.readStream(streamId);
+    return this.upcast(await this.runtime.store.readStream(streamId));
+  }
+
+  upcast(raw: RecordedEvent[]): { events: KnownEvent[]; raw: RecordedEvent[]; revision: number } {
     return { events: raw.map((e) => defaultUpcasters.upcast(e) as KnownEvent), raw, revision: raw.length - 1 };
+  }
+
+  /** Several streams in one query (a command's campaign and doctor-year), each in revision order. */
+  async streams(streamIds: string[]): Promise<RecordedEvent[][]> {
+    const read = await this.runtime.store.readStreams(streamIds);
+    return streamIds.map((id) => read.get(id) ?? []);
   }
 
   async campaign(year: number) {

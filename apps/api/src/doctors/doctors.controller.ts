@@ -9,6 +9,7 @@ import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { actorOf } from '../auth/principal';
 import { validateValue } from '../common/validate-value';
 import { parseIfMatch, RppsPipe, validationPipe, YearPipe } from '../common/validation';
+import { StreamReader } from '../core/stream-reader';
 import { CampaignContext } from '../core/campaign-context';
 import { CommandExecutor, type CommandMeta } from '../core/command-executor';
 import type { ContextRequest } from '../core/request-context';
@@ -28,6 +29,7 @@ export class DoctorsController {
     @Inject(CommandExecutor) private readonly executor: CommandExecutor,
     @Inject(Scope) private readonly scope: Scope,
     @Inject(CampaignContext) private readonly campaigns: CampaignContext,
+    @Inject(StreamReader) private readonly reader: StreamReader,
   ) {}
 
   private now(): string {
@@ -114,12 +116,14 @@ export class DoctorsController {
   }
 
   private async onDoctorYear(rpps: string, year: number, command: DeclarationCommand, meta: CommandMeta, req: Req_) {
-    const { campaign, ruleset } = await this.campaigns.load(year);
+    // The campaign and the doctor-year in one query; a retry re-reads the doctor-year alone.
+    const [campaignEvents, declaration] = await this.reader.streams([streams.campaign(year), streams.declaration(rpps, year)]);
+    const { campaign, ruleset } = this.campaigns.from(year, campaignEvents!);
     return this.executor.execute(
       streams.declaration(rpps, year),
       (events): DomainEvent[] => decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset }),
       meta,
-      { ifMatch: parseIfMatch(req.header('if-match')) },
+      { ifMatch: parseIfMatch(req.header('if-match')), preread: declaration! },
     );
   }
 }

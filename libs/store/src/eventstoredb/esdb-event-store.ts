@@ -81,7 +81,7 @@ export class EsdbEventStore implements EventStore {
   async append(
     streamId: string,
     events: NewEvent[],
-    { expectedRevision }: { expectedRevision: ExpectedRevision },
+    { expectedRevision }: { expectedRevision: ExpectedRevision; head?: unknown },
   ): Promise<AppendResult> {
     assertStreamId(streamId);
     const prepared = events.map(normaliseNewEvent);

@@ -58,18 +58,12 @@ interface EventRow {
   hash: string;
 }
 
-/** Rows per INSERT statement: big enough to amortise the round trip, small enough for one JSON text. */
-const INSERT_CHUNK = 1000;
-
 /**
  * What reads select: instants as ISO-8601 UTC text made by the server (the form the hash covers),
  * so that no row goes through a Date and back on the way out.
  */
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 const READ_COLUMNS = `position, event_id, stream_id, revision, type, schema_version, data, metadata, ${ISO('recorded_at')}, ${ISO('effective_at')}, prev_hash, hash`;
-
-const COLUMNS =
-  'position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash';
 
 /** The PostgreSQL event store; the embedded store is the same SQL on PGlite. */
 export class SqlEventStore implements EventStore {
@@ -80,6 +74,8 @@ export class SqlEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private unlisten?: Promise<() => Promise<void>>;
   private readonly subscriptions = new Set<PollingSubscription>();
+  /** The latest recordedAt this process wrote: with head hints, an append needs no read first. */
+  private highWater: number | undefined;
 
   private constructor(private readonly options: SqlEventStoreOptions) {
     const schema = assertSchemaName(options.schema ?? 'public');
@@ -102,9 +98,9 @@ export class SqlEventStore implements EventStore {
   async append(
     streamId: string,
     events: NewEvent[],
-    { expectedRevision }: { expectedRevision: ExpectedRevision },
+    { expectedRevision, head }: { expectedRevision: ExpectedRevision; head?: AppendRequest['head'] },
   ): Promise<AppendResult> {
-    return (await this.appendBatch([{ streamId, events, expectedRevision }]))[0]!;
+    return (await this.appendBatch([{ streamId, events, expectedRevision, ...(head !== undefined ? { head } : {}) }]))[0]!;
   }
 
   /**
@@ -122,39 +118,42 @@ export class SqlEventStore implements EventStore {
     const prepared = requests.map((r) => ({ ...r, events: r.events.map(normaliseNewEvent) }));
     const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
 
-    const results = await this.options.db.transaction(async (tx) => {
-      // The global lock: positions are assigned in commit order (see event-store.schema.ts).
-      const head = await one<{ last_position: string | number; last_recorded_at: Date | string | null }>(
-        tx,
-        `SELECT last_position, last_recorded_at FROM ${this.s}.es_head WHERE id = 1 FOR UPDATE`,
-      );
-      const { rows: heads } = await tx.query<{ stream_id: string; revision: string | number; last_hash: string }>(
-        `SELECT stream_id, revision, last_hash FROM ${this.s}.es_streams WHERE stream_id = ANY($1::text[])`,
-        [prepared.map((r) => r.streamId)],
-      );
-      const byStream = new Map(heads.map((h) => [h.stream_id, h]));
-
+    // Optimistic: read the streams' heads and the last recordedAt without a lock, hash, then hand
+    // everything to es_append, which takes the global lock, checks that nothing moved, and writes in
+    // one statement (the lock is held for that statement and the commit, not for round trips).
+    // If something moved, the batch is prepared again from fresh heads.
+    for (let attempt = 1; ; attempt += 1) {
+      let byStream: Map<string, { revision: number; lastHash: string }>;
+      let lastRecorded: number;
+      if (attempt === 1 && this.highWater !== undefined && prepared.every((r) => r.head !== undefined)) {
+        // The writers read the heads just now, and this process knows the last recordedAt it saw.
+        byStream = new Map(prepared.filter((r) => r.head).map((r) => [r.streamId, r.head!]));
+        lastRecorded = this.highWater;
+      } else {
+        const { rows: pre } = await this.options.db.query<{ last_recorded_at: Date | string | null; streams: { s: string; r: string | number; h: string }[] }>(
+          `SELECT h.last_recorded_at, (SELECT coalesce(json_agg(json_build_object('s', stream_id, 'r', revision, 'h', last_hash)), '[]'::json)
+             FROM ${this.s}.es_streams WHERE stream_id = ANY($1::text[])) AS streams
+           FROM ${this.s}.es_head h WHERE h.id = 1`,
+          [prepared.map((r) => r.streamId)],
+        );
+        byStream = new Map(pre[0]!.streams.map((h) => [h.s, { revision: Number(h.r), lastHash: h.h }]));
+        lastRecorded = pre[0]!.last_recorded_at ? new Date(pre[0]!.last_recorded_at).getTime() : 0;
+      }
       // recordedAt never goes backwards within the store, whatever the clock says.
-      const last = head.last_recorded_at ? new Date(head.last_recorded_at).getTime() : 0;
-      const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), last)).toISOString();
-      let position = BigInt(head.last_position);
-      const results: AppendResult[] = [];
+      const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), lastRecorded)).toISOString();
+
+      const planned: { streamId: string; current: number | null; events: Omit<RecordedEvent, 'position'>[] }[] = [];
       const rows: Record<string, unknown>[] = [];
-      const streamRows: { stream_id: string; revision: number; last_hash: string }[] = [];
+      const streamRows: Record<string, unknown>[] = [];
       for (const request of prepared) {
         const stream = byStream.get(request.streamId);
-        const current = stream ? Number(stream.revision) : null;
+        const current = stream ? stream.revision : null;
         checkExpected(request.streamId, request.expectedRevision, current);
-        if (request.events.length === 0) {
-          results.push({ streamId: request.streamId, revision: current ?? -1, position, events: [] });
-          continue;
-        }
-        let prevHash = stream?.last_hash ?? GENESIS_HASH;
+        let prevHash = stream?.lastHash ?? GENESIS_HASH;
         let revision = current ?? -1;
-        const recorded: RecordedEvent[] = [];
+        const recorded: Omit<RecordedEvent, 'position'>[] = [];
         for (const event of request.events) {
           revision += 1;
-          position += 1n;
           const base = {
             eventId: event.eventId,
             streamId: request.streamId,
@@ -168,66 +167,59 @@ export class SqlEventStore implements EventStore {
           const size = serialisedSize(base);
           if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
           const hash = computeEventHash(base);
-          recorded.push({ ...base, position, hash });
+          recorded.push({ ...base, hash });
           prevHash = hash;
-          const { recordedAt: r, effectiveAt, ...rest } = base.metadata;
-          rows.push({
-            position: position.toString(),
-            event_id: base.eventId,
-            stream_id: base.streamId,
-            revision,
-            type: base.type,
-            schema_version: base.schemaVersion,
-            data: base.data,
-            metadata: rest,
-            recorded_at: r,
-            effective_at: effectiveAt,
-            prev_hash: base.prevHash,
-            hash,
+          const { recordedAt: _r, effectiveAt, ...rest } = base.metadata;
+          void _r;
+          rows.push({ ord: rows.length + 1, event_id: base.eventId, stream_id: base.streamId, revision, type: base.type, schema_version: base.schemaVersion, data: base.data, metadata: rest, effective_at: effectiveAt, prev_hash: base.prevHash, hash });
+        }
+        // Every stream's expected head is checked under the lock, written or not.
+        streamRows.push({ stream_id: request.streamId, expected_revision: current, expected_hash: stream?.lastHash ?? null, revision, last_hash: prevHash, write: recorded.length > 0 });
+        planned.push({ streamId: request.streamId, current, events: recorded });
+      }
+      if (rows.length === 0) {
+        const head = await this.headPosition();
+        return planned.map((p) => ({ streamId: p.streamId, revision: p.current ?? -1, position: head, events: [] }));
+      }
+
+      const call = (executor: SqlExecutor) =>
+        executor.query<{ r: { firstPosition?: string; retry?: string } }>(`SELECT ${this.s}.es_append($1::jsonb, $2::jsonb, $3::timestamptz, $4) AS r`, [
+          JSON.stringify(streamRows),
+          JSON.stringify(rows),
+          recordedAt,
+          this.options.db.dialect === 'postgres' ? this.channel : null,
+        ]);
+      let outcome: { firstPosition?: string; retry?: string };
+      try {
+        const hook = this.options.hooks?.beforeCommit;
+        outcome = hook
+          ? await this.options.db.transaction(async (tx) => {
+              const { rows: r } = await call(tx);
+              if (r[0]!.r.firstPosition) for (const p of planned) await hook(p.streamId);
+              return r[0]!.r;
+            })
+          : (await call(this.options.db)).rows[0]!.r;
+      } catch (error) {
+        if (isUniqueViolation(error, 'event_id')) {
+          throw new InvalidEventError('an event with one of these eventIds is already stored', {
+            eventIds: prepared.flatMap((r) => r.events.map((e) => e.eventId)).slice(0, 100),
           });
         }
-        streamRows.push({ stream_id: request.streamId, revision, last_hash: prevHash });
-        results.push({ streamId: request.streamId, revision, position, events: recorded });
+        throw error;
       }
-      if (rows.length === 0) return results;
-
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        try {
-          await tx.query(
-            `INSERT INTO ${this.s}.es_events (${COLUMNS})
-             SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
-               position bigint, event_id uuid, stream_id text, revision bigint, type text, schema_version integer,
-               data jsonb, metadata jsonb, recorded_at timestamptz, effective_at timestamptz, prev_hash text, hash text)`,
-            [JSON.stringify(rows.slice(i, i + INSERT_CHUNK))],
-          );
-        } catch (error) {
-          if (isUniqueViolation(error, 'event_id')) {
-            throw new InvalidEventError('an event with one of these eventIds is already stored', {
-              eventIds: prepared.flatMap((r) => r.events.map((e) => e.eventId)).slice(0, 100),
-            });
-          }
-          throw error;
-        }
+      if (!outcome.firstPosition) {
+        if (attempt < 20) continue;
+        throw new Error(`append of ${planned.length} stream(s) kept racing with other writers (${outcome.retry}); nothing was written`);
       }
-      await tx.query(
-        `INSERT INTO ${this.s}.es_streams (stream_id, revision, last_hash)
-         SELECT stream_id, revision, last_hash FROM jsonb_to_recordset($1::jsonb) AS x(stream_id text, revision bigint, last_hash text)
-         ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision, last_hash = EXCLUDED.last_hash`,
-        [JSON.stringify(streamRows)],
-      );
-      await tx.query(`UPDATE ${this.s}.es_head SET last_position = $1, last_recorded_at = $2 WHERE id = 1`, [
-        position.toString(),
-        recordedAt,
-      ]);
-      if (this.options.db.dialect === 'postgres') {
-        await tx.query('SELECT pg_notify($1, $2)', [this.channel, position.toString()]);
-      }
-      for (const r of streamRows) await this.options.hooks?.beforeCommit?.(r.stream_id);
+      this.highWater = Math.max(this.highWater ?? 0, Date.parse(recordedAt));
+      let position = BigInt(outcome.firstPosition) - 1n;
+      const results: AppendResult[] = planned.map((p) => {
+        const events = p.events.map((e) => ({ ...e, position: (position += 1n) }));
+        return { streamId: p.streamId, revision: events.at(-1)?.revision ?? p.current ?? -1, position: events.at(-1)?.position ?? position, events };
+      });
+      this.appended.emit('appended', position);
       return results;
-    });
-    const written = results.filter((r) => r.events.length > 0);
-    if (written.length > 0) this.appended.emit('appended', written[written.length - 1]!.position);
-    return results;
+    }
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
