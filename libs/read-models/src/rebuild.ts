@@ -37,7 +37,7 @@ export async function rebuildProjections(
   const temp = assertSchemaName(`${schema}_rb_${stamp}`);
   const archive = assertSchemaName(`${schema}_old_${stamp}`);
   const label = selected.map((p) => p.name);
-  const builder = new ProjectionRunner(ctx.store, ctx.readDb, selected, temp, { batchSize: ctx.batchSize ?? 2000, together: true });
+  const builder = new ProjectionRunner(ctx.store, ctx.readDb, selected, temp, { batchSize: ctx.batchSize ?? 5000, together: true });
   const progress = async (phase: RebuildProgress['phase']) => {
     const head = await ctx.store.headPosition();
     let position = head;

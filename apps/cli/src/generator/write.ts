@@ -45,8 +45,7 @@ export async function writeGenerated(
   let last: string | null = null;
   for (const [i, [from, to]] of all.entries()) {
     const planned = windowEvents(options, from, to);
-    for (let k = 0; k < planned.length; k += chunk) {
-      const part = planned.slice(k, k + chunk);
+    for (const part of chunks(planned, chunk)) {
       const results = await store.appendBatch(groupByStream(part, clock));
       for (const r of results) {
         streamsSeen.add(r.streamId);
@@ -59,6 +58,20 @@ export async function writeGenerated(
     onProgress({ window: i + 1, windows: all.length, events });
   }
   return { doctors: options.doctors, years: options.years, events, streams: streamsSeen.size, firstRecordedAt: first, lastRecordedAt: last, ms: Date.now() - started };
+}
+
+/** How far apart a chunk's first and last instants may be: its events are all recorded at the last. */
+const CHUNK_SPAN_MS = 60 * 60 * 1000;
+
+/** Consecutive runs of at most `size` events spanning at most an hour. */
+function* chunks(planned: PlannedEvent[], size: number): Generator<PlannedEvent[]> {
+  let start = 0;
+  for (let k = 1; k <= planned.length; k += 1) {
+    if (k === planned.length || k - start >= size || Date.parse(planned[k]!.at) - Date.parse(planned[start]!.at) > CHUNK_SPAN_MS) {
+      yield planned.slice(start, k);
+      start = k;
+    }
+  }
 }
 
 /** One request per stream, events in their planned order; the clock at the chunk's last instant. */

@@ -24,7 +24,8 @@ export const entitlementProjection: Projection = {
       volet1_met boolean NOT NULL, total_points_exact text NOT NULL, amount_cents bigint NOT NULL,
       paid_cents bigint NOT NULL, balance_cents bigint NOT NULL, known_at timestamptz NOT NULL,
       view jsonb NOT NULL, position numeric NOT NULL, PRIMARY KEY (year, rpps))`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_dirty (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);
+    // Keyed by doctor first: a round recomputes all the years of its doctors, reading each stream once.
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_dirty (rpps text NOT NULL, year integer NOT NULL, PRIMARY KEY (rpps, year))`);
   },
   async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context: BatchContext) {
     const s = quoteIdent(schema);
@@ -65,7 +66,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
   const s = quoteIdent(schema);
   const campaignsByYear = new Map<number, KnownEvent[]>();
   for (;;) {
-    const { rows: dirty } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_dirty ORDER BY year, rpps LIMIT ${RECOMPUTE_CHUNK}`);
+    const { rows: dirty } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_dirty ORDER BY rpps, year LIMIT ${RECOMPUTE_CHUNK}`);
     if (dirty.length === 0) return;
     const keys = dirty.map((k) => ({ year: Number(k.year), rpps: k.rpps }));
     const doctors = [...new Set(keys.map((k) => k.rpps))];
