@@ -48,6 +48,30 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
     });
     afterAll(() => close(db));
 
+    it('writes the same audit trail rows whether the server copies them (same database) or Node does', async () => {
+      const f = await fixture(db);
+      await appendSome(f.store, 9);
+      await f.store.append('access-10000000009', [newEvent({ metadata: { ...newEvent().metadata, onBehalfOf: { rpps: '10000000009' } } })], { expectedRevision: 'any' });
+      await f.store.append('campaign-x', [newEvent()], { expectedRevision: 'any' });
+      const all = await f.store.readAll({ maxCount: 100 });
+      const full = async (schema: string) =>
+        (await db.query(`SELECT position::text, rpps, year, stream_id, revision, event_id, type, recorded_at, effective_at, actor, on_behalf_of, channel, correlation_id, hash, prev_hash FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`)).rows;
+      for (const [schema, context] of [
+        [f.rmSchema, { atHead: true, readStreams: async () => new Map(), eventsTable: f.store.eventsTable }],
+        [`${f.rmSchema}_b`, { atHead: true, readStreams: async () => new Map() }],
+      ] as const) {
+        await db.transaction(async (tx) => {
+          await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+          await auditTrailProjection.setup(tx, schema);
+          await auditTrailProjection.apply(tx, schema, all, context);
+        });
+      }
+      const server = await full(f.rmSchema);
+      expect(server).toHaveLength(11);
+      expect(server).toEqual(await full(`${f.rmSchema}_b`));
+      await f.drop();
+    });
+
     it('fills the audit trail with every event once, naming the doctor and year of each stream', async () => {
       const f = await fixture(db);
       const last = await appendSome(f.store, 9);

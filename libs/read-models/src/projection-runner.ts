@@ -139,9 +139,11 @@ export class ProjectionRunner {
     const atHead = to >= (await this.store.headPosition());
     await this.db.transaction(async (tx) => {
       const store = this.store;
+      const shared = store instanceof SqlEventStore && store.db === this.db;
       const context = {
         atHead,
-        readStreams: (ids: string[]) => (store instanceof SqlEventStore && store.db === this.db ? store.readStreams(ids, tx) : store.readStreams(ids)),
+        readStreams: (ids: string[]) => (shared ? store.readStreams(ids, tx) : store.readStreams(ids)),
+        ...(shared ? { eventsTable: store.eventsTable } : {}),
       };
       for (const projection of projections) {
         await projection.apply(tx, this.schema, batch, context);

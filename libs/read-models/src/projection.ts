@@ -23,4 +23,9 @@ export interface BatchContext {
   atHead: boolean;
   /** Reads streams from the store (in the batch's transaction where the store shares the database). */
   readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
+  /**
+   * Where the store's events are in the read models' database (the SQL stores): their table, so
+   * that a projection that copies event columns can let the server do it. Absent for EventStoreDB.
+   */
+  eventsTable?: string;
 }

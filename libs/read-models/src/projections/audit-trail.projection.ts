@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@forfait/events';
 import { quoteIdent, type SqlExecutor } from '@forfait/store';
-import type { Projection } from '../projection';
+import type { BatchContext, Projection } from '../projection';
 
 /** `doctor-<rpps>` and `declaration-<rpps>-<year>` name their doctor; campaign streams name none. */
 export function doctorOfStream(streamId: string): { rpps: string | null; year: number | null } {
@@ -41,7 +41,24 @@ export const auditTrailProjection: Projection = {
     )`);
     await tx.query(`CREATE INDEX IF NOT EXISTS audit_trail_rpps ON ${s}.audit_trail (rpps, year, position)`);
   },
-  async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]) {
+  async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context?: BatchContext) {
+    if (context?.eventsTable) {
+      // Same database as the store: the server copies the batch's rows (no JSON through Node).
+      // The SQL below is doctorOfStream's; a test proves both paths write the same rows.
+      await tx.query(
+        `INSERT INTO ${quoteIdent(schema)}.audit_trail
+         SELECT e.position,
+           CASE WHEN e.stream_id ~ '^declaration-[0-9]{11}-[0-9]{4}$' THEN substr(e.stream_id, 13, 11)
+                WHEN e.stream_id ~ '^(doctor|access)-[0-9]{11}$' THEN right(e.stream_id, 11) END,
+           CASE WHEN e.stream_id ~ '^declaration-[0-9]{11}-[0-9]{4}$' OR e.stream_id ~ '^campaign-[0-9]{4}$' THEN right(e.stream_id, 4)::integer END,
+           e.stream_id, e.revision, e.event_id, e.type, e.recorded_at, e.effective_at, e.metadata->'actor', e.metadata->'onBehalfOf',
+           e.metadata->>'channel', e.metadata->>'correlationId', e.hash, e.prev_hash
+         FROM ${context.eventsTable} e WHERE e.position >= $1 AND e.position <= $2
+         ON CONFLICT (position) DO NOTHING`,
+        [events[0]!.position.toString(), events[events.length - 1]!.position.toString()],
+      );
+      return;
+    }
     const rows = events.map((e) => {
       const { rpps, year } = doctorOfStream(e.streamId);
       return {

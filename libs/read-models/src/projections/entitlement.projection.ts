@@ -55,45 +55,70 @@ export const entitlementProjection: Projection = {
   },
 };
 
+/** The first campaign year the rules engine knows (spec, "Other years"); earlier streams cannot exist. */
+const FIRST_YEAR = 2017;
+
 /** Doctor-years recomputed per round: memory is bounded by this, not by the number waiting. */
 const RECOMPUTE_CHUNK = 500;
 
 const known = (events: RecordedEvent[] | undefined, last: bigint): KnownEvent[] =>
   (events ?? []).filter((e) => e.position <= last).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
 
-/** Recomputes every dirty doctor-year, RECOMPUTE_CHUNK at a time, from the store's streams. */
+/**
+ * Recomputes every dirty doctor-year, RECOMPUTE_CHUNK at a time (in doctor order, so that a round
+ * reads each of its doctors' streams once), from the store's streams. The next round's streams are
+ * being read while this round computes: the database and Node work at the same time.
+ */
 async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, context: BatchContext): Promise<void> {
   const s = quoteIdent(schema);
-  const campaignsByYear = new Map<number, KnownEvent[]>();
-  for (;;) {
-    const { rows: dirty } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_dirty ORDER BY rpps, year LIMIT ${RECOMPUTE_CHUNK}`);
-    if (dirty.length === 0) return;
-    const keys = dirty.map((k) => ({ year: Number(k.year), rpps: k.rpps }));
-    const doctors = [...new Set(keys.map((k) => k.rpps))];
-    // Every year of these doctors up to the one recomputed: earlier years carry justificatifs over (I-1).
-    const { rows: years } = await tx.query<{ year: number; rpps: string }>(`SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[])`, [doctors]);
+  const campaigns = new Map<number, KnownEvent[]>();
+  const requested = new Set<number>();
+  const keysAfter = async (after: { rpps: string; year: number } | undefined) => {
+    const { rows } = await tx.query<{ year: number; rpps: string }>(
+      `SELECT year, rpps FROM ${s}.entitlement_dirty WHERE $1::text IS NULL OR (rpps, year) > ($1::text, $2::integer) ORDER BY rpps, year LIMIT ${RECOMPUTE_CHUNK}`,
+      [after?.rpps ?? null, after?.year ?? null],
+    );
+    return rows.map((k) => ({ year: Number(k.year), rpps: k.rpps }));
+  };
+  // One query per round, sent before the previous round computes: the doctor's profile, each
+  // declaration year from the first the engine knows (spec, "Other years": 2017), the campaigns.
+  const load = async (keys: { year: number; rpps: string }[]) => {
     const maxYear = new Map<string, number>();
     for (const k of keys) maxYear.set(k.rpps, Math.max(maxYear.get(k.rpps) ?? 0, k.year));
     const ids = new Set<string>();
-    for (const rpps of doctors) ids.add(streams.doctor(rpps));
-    for (const y of years) if (Number(y.year) <= (maxYear.get(y.rpps) ?? 0)) ids.add(streams.declaration(y.rpps, Number(y.year)));
-    const missing = [...new Set(keys.map((k) => k.year))].filter((y) => !campaignsByYear.has(y));
-    for (const y of missing) ids.add(streams.campaign(y));
+    for (const [rpps, max] of maxYear) {
+      ids.add(streams.doctor(rpps));
+      for (let y = FIRST_YEAR; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
+    }
+    const campaignYears = [...new Set(keys.map((k) => k.year))].filter((y) => !requested.has(y));
+    for (const y of campaignYears) {
+      requested.add(y);
+      ids.add(streams.campaign(y));
+    }
     const read = await context.readStreams([...ids]);
-    for (const y of missing) campaignsByYear.set(y, known(read.get(streams.campaign(y)), last));
-    const yearsOf = new Map<string, number[]>();
-    for (const y of years) yearsOf.set(y.rpps, [...(yearsOf.get(y.rpps) ?? []), Number(y.year)]);
+    for (const y of campaignYears) campaigns.set(y, known(read.get(streams.campaign(y)), last));
+    return { keys, read };
+  };
 
+  const first = await keysAfter(undefined);
+  if (first.length === 0) return;
+  let loading: Promise<Awaited<ReturnType<typeof load>>> | undefined = load(first);
+  while (loading) {
+    const round: Awaited<ReturnType<typeof load>> = await loading;
+    const next = await keysAfter(round.keys[round.keys.length - 1]);
+    loading = next.length > 0 ? load(next) : undefined;
+    loading?.catch(() => undefined);
     const views: Record<string, unknown>[] = [];
-    for (const { rpps, year } of keys) {
-      const campaign = campaignsByYear.get(year) ?? [];
+    for (const { rpps, year } of round.keys) {
+      const campaign = campaigns.get(year) ?? [];
       const state = campaignFrom(campaign);
       if (state.status === 'none') continue;
       const ruleset = findRuleset(state.ruleset, state.rulesetVersion);
       if (!ruleset) continue;
-      const doctor = known(read.get(streams.doctor(rpps)), last);
-      const declaration = known(read.get(streams.declaration(rpps, year)), last);
-      const earlier = (yearsOf.get(rpps) ?? []).filter((y) => y < year).sort((a, b) => a - b).flatMap((y) => known(read.get(streams.declaration(rpps, y)), last));
+      const doctor = known(round.read.get(streams.doctor(rpps)), last);
+      const declaration = known(round.read.get(streams.declaration(rpps, year)), last);
+      const earlier: KnownEvent[] = [];
+      for (let y = FIRST_YEAR; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
       const knownAt = [...campaign, ...doctor, ...declaration, ...earlier].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
       const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier }));
       views.push({
@@ -114,11 +139,9 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
         [JSON.stringify(views)],
       );
     }
-    await tx.query(
-      `DELETE FROM ${s}.entitlement_dirty d USING jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) WHERE d.year = x.year AND d.rpps = x.rpps`,
-      [JSON.stringify(keys)],
-    );
   }
+  // Every dirty doctor-year was recomputed in this transaction: none can have been added meanwhile.
+  await tx.query(`DELETE FROM ${s}.entitlement_dirty`);
 }
 
 export async function readEntitlement(db: SqlDatabase, schema: string, rpps: string, year: number): Promise<EntitlementView | undefined> {

@@ -91,6 +91,11 @@ export class SqlEventStore implements EventStore {
     return store;
   }
 
+  /** The events table, schema-qualified and quoted: for read models in the same database only. */
+  get eventsTable(): string {
+    return `${this.s}.es_events`;
+  }
+
   get db(): SqlDatabase {
     return this.options.db;
   }
