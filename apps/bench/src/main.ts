@@ -265,6 +265,10 @@ async function settle(env: Record<string, string>, kind: 'postgres' | 'embedded'
   await withStores(loadConfig(env), async ({ readDb }) => {
     await readDb.query(`VACUUM ANALYZE "${schema}".es_events`);
     await readDb.query(`VACUUM ANALYZE "${schema}".es_streams`);
+    // The read models a rebuild just swapped in, too (autovacuum would otherwise do it mid-measure).
+    const rm = schema === 'public' ? 'rm' : `${schema}_rm`;
+    const { rows } = await readDb.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = $1`, [rm]);
+    for (const { t } of rows) await readDb.query(`VACUUM ANALYZE "${rm}"."${t}"`);
     if (kind === 'postgres') await readDb.query('CHECKPOINT');
   });
 }

@@ -11,7 +11,17 @@ export type KnownEvent<E extends DomainEvent = DomainEvent> = E & {
 
 export type EventOf<T extends DomainEvent['type']> = KnownEvent<Extract<DomainEvent, { type: T }>>;
 
-export const ms = (instant: string): number => Date.parse(instant);
+/** Epoch milliseconds of an instant; the same few instants are compared again and again, so each is parsed once. */
+export const ms = (instant: string): number => {
+  let value = INSTANTS.get(instant);
+  if (value === undefined) {
+    value = Date.parse(instant);
+    if (INSTANTS.size >= 100_000) INSTANTS.clear();
+    INSTANTS.set(instant, value);
+  }
+  return value;
+};
+const INSTANTS = new Map<string, number>();
 
 /** Events the system knew at `knownAt`: filtered on recordedAt (architecture.md, "Time"). */
 export function knownAt<E extends KnownEvent>(events: readonly E[], instant: string): E[] {

@@ -69,17 +69,30 @@ export class ProjectionRunner {
     await this.setup();
     if (this.options.together) {
       const checkpoints = await Promise.all(this.projections.map((p) => this.checkpointOf(p.name)));
-      if (checkpoints.every((c) => c === checkpoints[0])) return this.startTogether(checkpoints[0] ?? 0n);
+      if (checkpoints.every((c) => c === checkpoints[0])) {
+        // Projections the database can apply alone (copies of event columns) get a subscription and
+        // a connection of their own: their statements run beside the others' instead of after them.
+        const shared = this.store instanceof SqlEventStore && this.store.db === this.db;
+        const alone = this.projections.filter((p) => p.serverSide?.(shared) === true);
+        const rest = this.projections.filter((p) => !alone.includes(p));
+        for (const group of [alone, rest]) if (group.length > 0) this.startTogether(checkpoints[0] ?? 0n, group);
+        return;
+      }
     }
     for (const p of this.projections) await this.startOne(p.name);
   }
 
-  private startTogether(checkpoint: bigint): void {
-    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch(this.projections, batch, TOGETHER));
-    this.subscriptions.set(TOGETHER, subscription);
+  private startTogether(checkpoint: bigint, projections: readonly Projection[]): void {
+    // Only the event types some projection reads come whole; the rest as headers (far less to parse).
+    const shared = this.store instanceof SqlEventStore && this.store.db === this.db;
+    const wanted = projections.map((p) => (p.fullTypes ? p.fullTypes(shared) : 'all'));
+    const fullTypes = wanted.includes('all') ? undefined : [...new Set(wanted.flatMap((w) => w as readonly string[]))];
+    const key = `${TOGETHER}:${projections.map((p) => p.name).join(',')}`;
+    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) => this.applyBatch(projections, batch, key));
+    this.subscriptions.set(key, subscription);
     subscription.done.catch((error: Error) => {
       this.failure = error;
-      this.options.onError?.(TOGETHER, error);
+      this.options.onError?.(key, error);
     });
   }
 

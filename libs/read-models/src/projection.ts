@@ -13,6 +13,14 @@ export interface Projection {
   readonly version: number;
   /** The tables it owns, moved together when a rebuild is swapped in. */
   readonly tables: readonly string[];
+  /**
+   * The event types whose data and metadata `apply` reads; the others it only needs to know of
+   * (stream, position, type, times). `sharedDatabase`: the store's events are in the read models'
+   * database. Absent: every event, whole.
+   */
+  fullTypes?(sharedDatabase: boolean): readonly string[] | 'all';
+  /** Whether `apply` is all SQL run by the database (then a rebuild gives it a connection of its own). */
+  serverSide?(sharedDatabase: boolean): boolean;
   /** Creates the read model's tables in `schema` when missing. */
   setup(tx: SqlExecutor, schema: string): Promise<void>;
   apply(tx: SqlExecutor, schema: string, events: RecordedEvent[], context: BatchContext): Promise<void>;

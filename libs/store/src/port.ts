@@ -36,6 +36,13 @@ export interface ReadAllOptions {
   /** Exclusive: events strictly after this position. 0n (the default) reads from the start. */
   after?: bigint;
   maxCount: number;
+  /**
+   * Only events of these types come whole; the others come as headers (ids, stream, revision,
+   * type, position, times, hashes) with `data` null and `metadata` holding the two times only.
+   * For readers that need most events only to know they happened (a rebuild). Stores that cannot
+   * leave the payload behind (EventStoreDB) send every event whole.
+   */
+  fullTypes?: readonly string[];
 }
 
 export interface SubscribeOptions {
@@ -43,6 +50,8 @@ export interface SubscribeOptions {
   after: bigint;
   /** Largest batch handed to the handler at once. */
   batchSize?: number;
+  /** As in ReadAllOptions. */
+  fullTypes?: readonly string[];
 }
 
 /**

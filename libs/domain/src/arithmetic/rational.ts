@@ -24,6 +24,15 @@ export class Rational {
 
   /** From a decimal number written with at most 6 decimals (30.5, 22.5, 0.125). */
   static fromDecimal(value: number): Rational {
+    // Rationals are immutable and rulesets use a handful of decimals: each is parsed once.
+    const known = DECIMALS.get(value);
+    if (known) return known;
+    const parsed = Rational.parseDecimal(value);
+    if (DECIMALS.size < 10_000) DECIMALS.set(value, parsed);
+    return parsed;
+  }
+
+  private static parseDecimal(value: number): Rational {
     if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
     const text = value.toFixed(6);
     const [whole, frac = ''] = text.split('.');
@@ -83,3 +92,5 @@ function gcd(a: bigint, b: bigint): bigint {
 export function sum(values: Rational[]): Rational {
   return values.reduce((acc, v) => acc.add(v), Rational.ZERO);
 }
+
+const DECIMALS = new Map<number, Rational>();

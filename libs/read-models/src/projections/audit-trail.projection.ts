@@ -20,6 +20,9 @@ export const auditTrailProjection: Projection = {
   name: 'audit_trail',
   version: 1,
   tables: ['audit_trail'],
+  // Beside the store, the server copies the columns: Node needs no event whole.
+  fullTypes: (shared) => (shared ? [] : 'all'),
+  serverSide: (shared) => shared,
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.audit_trail (

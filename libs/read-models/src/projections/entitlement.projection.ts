@@ -15,6 +15,8 @@ export const entitlementProjection: Projection = {
   name: 'entitlement',
   version: 2,
   tables: ['entitlement_keys', 'entitlements', 'entitlement_dirty'],
+  // A batch only marks doctor-years dirty (by stream); the recompute reads the streams whole.
+  fullTypes: () => [],
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_keys (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);

@@ -8,10 +8,14 @@ import { doctorOfStream } from './audit-trail.projection';
  * justificatifs with their status (the agents' worklist, joined to the doctor's caisse).
  * Upserts keyed by natural ids, guarded by position, so a replayed batch changes nothing.
  */
+/** The stored event types whose content the registry reads. */
+const REGISTRY_TYPES: readonly string[] = ['DoctorProfileRecorded', 'JustificatifSubmitted', 'JustificatifValidated', 'JustificatifRejected'];
+
 export const registryProjection: Projection = {
   name: 'registry',
   version: 1,
   tables: ['doctors', 'doctor_years', 'justificatifs'],
+  fullTypes: () => REGISTRY_TYPES,
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.doctors (
@@ -35,9 +39,11 @@ export const registryProjection: Projection = {
     const submitted = new Map<string, Record<string, unknown>>();
     const decisions = new Map<string, Record<string, unknown>>();
     for (const raw of events) {
-      const e = defaultUpcasters.upcast(raw);
-      const { rpps, year } = doctorOfStream(e.streamId);
+      const { rpps, year } = doctorOfStream(raw.streamId);
       if (rpps && year !== null) years.set(`${year}:${rpps}`, { rpps, year });
+      // Other types may come as headers only (a rebuild): never look inside them.
+      if (!REGISTRY_TYPES.includes(raw.type)) continue;
+      const e = defaultUpcasters.upcast(raw);
       const position = e.position.toString();
       switch (e.type) {
         case 'DoctorProfileRecorded':

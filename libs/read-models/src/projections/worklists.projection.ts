@@ -7,10 +7,23 @@ import type { Projection } from '../projection';
  * campaign dashboard (declarations per indicator, transmitted or not, per caisse). Rows are keyed by
  * natural ids and guarded by position: a replayed batch changes nothing.
  */
+/** The stored event types whose content the worklists read. */
+const WORKLIST_TYPES: readonly string[] = [
+  'IndicatorDeclared',
+  'DeclarationTransmitted',
+  'ControlOpened',
+  'ControlEvidenceRequested',
+  'ControlFindingRecorded',
+  'ControlClosed',
+  'ContestationFiled',
+  'ContestationDecided',
+];
+
 export const worklistsProjection: Projection = {
   name: 'worklists',
   version: 1,
   tables: ['controls', 'declared_indicators', 'transmissions'],
+  fullTypes: () => WORKLIST_TYPES,
   async setup(tx, schema) {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.controls (
@@ -31,6 +44,8 @@ export const worklistsProjection: Projection = {
     const declared = new Map<string, Record<string, unknown>>();
     const transmitted = new Map<string, Record<string, unknown>>();
     for (const raw of events) {
+      // Other types may come as headers only (a rebuild): never look inside them.
+      if (!WORKLIST_TYPES.includes(raw.type)) continue;
       const e = defaultUpcasters.upcast(raw);
       const pos = e.position.toString();
       const at = e.metadata.effectiveAt;

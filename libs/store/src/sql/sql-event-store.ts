@@ -264,9 +264,13 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    const whole = options.fullTypes === undefined;
     const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
-      [(options.after ?? 0n).toString(), options.maxCount],
+      whole
+        ? `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`
+        : `SELECT ${READ_COLUMNS.replace('data, metadata', `CASE WHEN type = ANY($3::text[]) THEN data END AS data, CASE WHEN type = ANY($3::text[]) THEN metadata ELSE '{}'::jsonb END AS metadata`)}
+           FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      whole ? [(options.after ?? 0n).toString(), options.maxCount] : [(options.after ?? 0n).toString(), options.maxCount, [...options.fullTypes!]],
     );
     return rows.map(toRecorded);
   }
@@ -301,7 +305,7 @@ export class SqlEventStore implements EventStore {
       after: options.after,
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: this.options.pollIntervalMs ?? 1000,
-      read: (after, maxCount) => this.readAll({ after, maxCount }),
+      read: (after, maxCount) => this.readAll({ after, maxCount, ...(options.fullTypes ? { fullTypes: options.fullTypes } : {}) }),
       onSignal: (listener) => {
         this.appended.on('appended', listener);
         return () => this.appended.off('appended', listener);

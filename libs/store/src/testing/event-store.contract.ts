@@ -241,6 +241,20 @@ export function describeEventStoreContract(target: ContractTarget): void {
       expect(several.get(a)).toEqual(streamA);
     });
 
+    it('reads only the asked types whole when fullTypes is given, the others as headers', async () => {
+      const stream = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
+      const head = await h.store.headPosition();
+      await h.store.append(stream, [newEvent(), newEvent({ type: 'MeasureRecorded' })], { expectedRevision: 'no_stream' });
+      const whole = await h.store.readAll({ after: head, maxCount: 10 });
+      const light = await h.store.readAll({ after: head, maxCount: 10, fullTypes: ['IndicatorDeclared'] });
+      expect(light.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt])).toEqual(whole.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt]));
+      expect(light[0]).toEqual(whole[0]);
+      if (h.store.kind !== 'eventstore') {
+        expect(light[1]!.data).toBeNull();
+        expect(light[1]!.metadata).toEqual({ recordedAt: whole[1]!.metadata.recordedAt, effectiveAt: whole[1]!.metadata.effectiveAt });
+      }
+    });
+
     it('writes nothing of a batch when one request is stale, where batches are atomic', async () => {
       const tag = randomUUID().slice(0, 8);
       const [a, b] = [`declaration-10000000008-${tag}a`, `declaration-10000000008-${tag}b`];
