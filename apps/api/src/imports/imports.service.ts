@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ConcurrencyError, contentUuid, defaultUpcasters, streams, type Actor, type Measure, type NewEvent } from '@forfait/events';
-import { declarationFrom, decideDeclaration, refuse, type DeclarationCommand, type KnownEvent } from '@forfait/domain';
+import { declarationFrom, decideDeclaration, evolveDeclaration, refuse, type DeclarationCommand, type DeclarationState, type KnownEvent } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { validateValue } from '../common/validate-value';
 import { CommandExecutor } from '../core/command-executor';
@@ -94,7 +94,7 @@ export class ImportsService {
       }
       const campaigns = new Map<number, Promise<Awaited<ReturnType<CampaignContext['load']>>>>();
       const stored = await this.runtime.store.readStreams([...new Set(parsed.map((x) => x.streamId))]);
-      const pending = new Map<string, { revision: number; known: KnownEvent[]; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }>();
+      const pending = new Map<string, { revision: number; state: DeclarationState; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }>();
       for (const { index, p, eventId, streamId } of parsed) {
         try {
           const load = campaigns.get(p.year) ?? this.campaigns.load(p.year);
@@ -103,7 +103,7 @@ export class ImportsService {
           let stream = pending.get(streamId);
           if (!stream) {
             const events = stored.get(streamId) ?? [];
-            stream = { revision: events.length - 1, known: events.map((e) => defaultUpcasters.upcast(e) as KnownEvent), ids: new Set(events.map((e) => e.eventId)), events: [], indexes: [] };
+            stream = { revision: events.length - 1, state: declarationFrom(events.map((e) => defaultUpcasters.upcast(e) as KnownEvent)), ids: new Set(events.map((e) => e.eventId)), events: [], indexes: [] };
             pending.set(streamId, stream);
           }
           if (stream.ids.has(eventId)) {
@@ -111,12 +111,13 @@ export class ImportsService {
             continue;
           }
           const effectiveAt = p.effectiveAt ?? now;
-          const decided = decideDeclaration(p.command, declarationFrom(stream.known), { rpps: p.rpps, year: p.year, campaign, ruleset });
+          const decided = decideDeclaration(p.command, stream.state, { rpps: p.rpps, year: p.year, campaign, ruleset });
           const envelopes = decided.map((e, i) => this.executor.envelope(e, { actor: meta.actor, channel: 'import', correlationId: meta.correlationId, effectiveAt }, i === 0 ? eventId : undefined));
           for (const e of envelopes) {
             stream.events.push(e);
             stream.ids.add(e.eventId);
-            stream.known.push({ type: e.type, data: e.data, eventId: e.eventId, metadata: { ...e.metadata, recordedAt: now } } as KnownEvent);
+            // The state moves on with each decided event: the next line of the batch sees it.
+            stream.state = evolveDeclaration(stream.state, { type: e.type, data: e.data, eventId: e.eventId, metadata: { ...e.metadata, recordedAt: now } } as KnownEvent);
           }
           stream.indexes.push({ index, eventId });
         } catch (error) {
