@@ -90,7 +90,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
     const ids = new Set<string>();
     for (const [rpps, max] of maxYear) {
       ids.add(streams.doctor(rpps));
-      for (let y = FIRST_YEAR; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
+      for (let y = fromYear; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
     }
     const campaignYears = [...new Set(keys.map((k) => k.year))].filter((y) => !requested.has(y));
     for (const y of campaignYears) {
@@ -104,6 +104,9 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
 
   const first = await keysAfter(undefined);
   if (first.length === 0) return;
+  // The first year any doctor-year exists: earlier declaration streams are not asked for.
+  const { rows: lowest } = await tx.query<{ y: number | null }>(`SELECT min(year) AS y FROM ${s}.entitlement_keys`);
+  const fromYear = Math.max(FIRST_YEAR, Number(lowest[0]?.y ?? FIRST_YEAR));
   let loading: Promise<Awaited<ReturnType<typeof load>>> | undefined = load(first);
   while (loading) {
     const round: Awaited<ReturnType<typeof load>> = await loading;
@@ -120,7 +123,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       const doctor = known(round.read.get(streams.doctor(rpps)), last);
       const declaration = known(round.read.get(streams.declaration(rpps, year)), last);
       const earlier: KnownEvent[] = [];
-      for (let y = FIRST_YEAR; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
+      for (let y = fromYear; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
       const knownAt = [...campaign, ...doctor, ...declaration, ...earlier].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
       const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier }));
       views.push({
