@@ -15,17 +15,14 @@ import {
 } from '@eventstore/db-client';
 import {
   ConcurrencyError,
-  EventTooLargeError,
-  GENESIS_HASH,
   assertStreamId,
-  computeEventHash,
   normaliseNewEvent,
-  serialisedSize,
   type EventMetadata,
   type NewEvent,
   type RecordedEvent,
 } from '@forfait/events';
 import type { Clock } from '@forfait/platform';
+import { chainEvents } from '../chain';
 import {
   DEFAULT_MAX_EVENT_BYTES,
   type AppendRequest,
@@ -94,27 +91,7 @@ export class EsdbEventStore implements EventStore {
     const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
     const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
 
-    let prevHash = last?.hash ?? GENESIS_HASH;
-    let revision = current ?? -1;
-    const recorded: Omit<RecordedEvent, 'position'>[] = [];
-    for (const event of prepared) {
-      revision += 1;
-      const base = {
-        eventId: event.eventId,
-        streamId,
-        revision,
-        type: event.type,
-        schemaVersion: event.schemaVersion,
-        data: event.data,
-        metadata: { ...event.metadata, recordedAt } as EventMetadata,
-        prevHash,
-      };
-      const size = serialisedSize(base);
-      if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
-      const hash = computeEventHash(base);
-      recorded.push({ ...base, hash });
-      prevHash = hash;
-    }
+    const recorded = chainEvents(streamId, prepared, { revision: current, lastHash: last?.hash }, recordedAt, maxBytes);
     if (recorded.length === 0) {
       return { streamId, revision: current ?? -1, position: await this.headPosition(), events: [] };
     }
@@ -136,7 +113,7 @@ export class EsdbEventStore implements EventStore {
       const position = result.position ? encodePosition(result.position) : 0n;
       // EventStoreDB returns the position of the append; the events' own positions are read back.
       const written = await this.readStream(streamId, { fromRevision: (current ?? -1) + 1 });
-      return { streamId, revision, position: written.at(-1)?.position ?? position, events: written };
+      return { streamId, revision: recorded.at(-1)!.revision, position: written.at(-1)?.position ?? position, events: written };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         throw new ConcurrencyError(streamId, String(expectedRevision), 'changed by a concurrent writer');

@@ -1,13 +1,10 @@
 import { EventEmitter } from 'node:events';
 import {
   ConcurrencyError,
-  EventTooLargeError,
   GENESIS_HASH,
   InvalidEventError,
   assertStreamId,
-  computeEventHash,
   normaliseNewEvent,
-  serialisedSize,
   type EventMetadata,
   type NewEvent,
   type RecordedEvent,
@@ -26,6 +23,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../port';
+import { chainEvents } from '../chain';
 import { PollingSubscription } from './polling-subscription';
 import { eventStoreDdl, migrate } from './event-store.schema';
 import { assertSchemaName, quoteIdent, type SqlDatabase, type SqlExecutor } from './sql-client';
@@ -154,30 +152,14 @@ export class SqlEventStore implements EventStore {
         const stream = byStream.get(request.streamId);
         const current = stream ? stream.revision : null;
         checkExpected(request.streamId, request.expectedRevision, current);
-        let prevHash = stream?.lastHash ?? GENESIS_HASH;
-        let revision = current ?? -1;
-        const recorded: Omit<RecordedEvent, 'position'>[] = [];
-        for (const event of request.events) {
-          revision += 1;
-          const base = {
-            eventId: event.eventId,
-            streamId: request.streamId,
-            revision,
-            type: event.type,
-            schemaVersion: event.schemaVersion,
-            data: event.data,
-            metadata: { ...event.metadata, recordedAt } as EventMetadata,
-            prevHash,
-          };
-          const size = serialisedSize(base);
-          if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
-          const hash = computeEventHash(base);
-          recorded.push({ ...base, hash });
-          prevHash = hash;
-          const { recordedAt: _r, effectiveAt, ...rest } = base.metadata;
+        const recorded = chainEvents(request.streamId, request.events, { revision: current, lastHash: stream?.lastHash }, recordedAt, maxBytes);
+        for (const e of recorded) {
+          const { recordedAt: _r, effectiveAt, ...rest } = e.metadata;
           void _r;
-          rows.push({ ord: rows.length + 1, event_id: base.eventId, stream_id: base.streamId, revision, type: base.type, schema_version: base.schemaVersion, data: base.data, metadata: rest, effective_at: effectiveAt, prev_hash: base.prevHash, hash });
+          rows.push({ ord: rows.length + 1, event_id: e.eventId, stream_id: e.streamId, revision: e.revision, type: e.type, schema_version: e.schemaVersion, data: e.data, metadata: rest, effective_at: effectiveAt, prev_hash: e.prevHash, hash: e.hash });
         }
+        const revision = recorded.at(-1)?.revision ?? current ?? -1;
+        const prevHash = recorded.at(-1)?.hash ?? stream?.lastHash ?? GENESIS_HASH;
         // Every stream's expected head is checked under the lock, written or not.
         streamRows.push({ stream_id: request.streamId, expected_revision: current, expected_hash: stream?.lastHash ?? null, revision, last_hash: prevHash, write: recorded.length > 0 });
         planned.push({ streamId: request.streamId, current, events: recorded });

@@ -1,0 +1,35 @@
+import { EventTooLargeError, GENESIS_HASH, computeEventHash, serialisedSize, type EventMetadata, type NewEvent, type RecordedEvent } from '@forfait/events';
+
+/**
+ * Turns a stream's new events into recorded ones, every adapter alike: revisions after the stream's
+ * head, the store's recordedAt, each event's hash chained to the one before (architecture.md,
+ * "Tamper evidence"), and the size limit checked on the serialised event.
+ */
+export function chainEvents(
+  streamId: string,
+  events: NewEvent[],
+  head: { revision: number | null; lastHash: string | undefined },
+  recordedAt: string,
+  maxBytes: number,
+): Omit<RecordedEvent, 'position'>[] {
+  let prevHash = head.lastHash ?? GENESIS_HASH;
+  let revision = head.revision ?? -1;
+  return events.map((event) => {
+    revision += 1;
+    const base = {
+      eventId: event.eventId,
+      streamId,
+      revision,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      data: event.data,
+      metadata: { ...event.metadata, recordedAt } as EventMetadata,
+      prevHash,
+    };
+    const size = serialisedSize(base);
+    if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
+    const hash = computeEventHash(base);
+    prevHash = hash;
+    return { ...base, hash };
+  });
+}
