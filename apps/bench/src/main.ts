@@ -10,7 +10,7 @@ import { ManualClock, loadConfig, clockFromSetting, type AppConfig } from '@forf
 import { openRuntime, type Runtime } from '@forfait/read-models';
 import { openStores, type SqlDatabase } from '@forfait/store';
 import { writeGenerated } from '../../cli/src/generator/write';
-import { rppsOf, measuresOf } from '../../cli/src/generator/generator';
+import { rngOf, rppsOf, measuresOf } from '../../cli/src/generator/generator';
 import { startSystem } from '../../api/src/bootstrap';
 import { signDevToken } from '../../api/src/auth/token-verifier';
 import { EntitlementService } from '../../api/src/core/entitlement.service';
@@ -278,10 +278,7 @@ function writeExtract(path: string, doctors: number, first: number, count: numbe
   const out: string[] = [CSV_COLUMNS.join(',')];
   for (let i = first; i < first + count; i += 1) {
     const index = i % doctors;
-    const r = (() => {
-      let a = (index * 2654435761 + seed.length * 97) >>> 0;
-      return () => ((a = (a * 1664525 + 1013904223) >>> 0) / 4294967296);
-    })();
+    const r = rngOf(seed, 'extract', index);
     for (const [indicator, m] of measuresOf(r)) {
       const row: Record<string, string> = { rpps: rppsOf(index), year: '2023', indicator };
       if (m.kind === 'rate') Object.assign(row, { numerator: String(m.numerator), denominator: String(m.denominator) });

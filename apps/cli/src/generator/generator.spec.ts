@@ -44,8 +44,7 @@ describe('generator (issue 7)', () => {
 
   it('has every kind of history: pre-fills, measures, corrections, justificatifs in each state, late paper forms, controls', () => {
     for (const type of ['CampaignOpened', 'CampaignDeadlineExtended', 'CampaignClosed', 'IndicatorPrefilled', 'MeasureRecorded', 'IndicatorDeclared', 'DeclarationTransmitted', 'JustificatifSubmitted', 'JustificatifValidated', 'JustificatifRejected', 'EntitlementCalculated', 'PaymentRecorded', 'ControlOpened', 'ControlClosed']) {
-      expect({ type, count: byType(type).length }).toEqual({ type, count: expect.any(Number) });
-      expect(byType(type).length).toBeGreaterThan(0);
+      expect([type, byType(type).length > 0]).toEqual([type, true]);
     }
     const submitted = byType('JustificatifSubmitted').length;
     const decided = byType('JustificatifValidated').length + byType('JustificatifRejected').length;

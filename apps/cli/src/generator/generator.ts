@@ -22,7 +22,7 @@ import { rulesetHash } from '../../../api/src/core/entitlement.service';
  */
 
 /** mulberry32: small, fast, good enough to draw plausible data (not for anything secret). */
-function rngOf(...parts: (string | number)[]): () => number {
+export function rngOf(...parts: (string | number)[]): () => number {
   let a = createHash('sha256').update(parts.join('|')).digest().readUInt32LE(0);
   return () => {
     a = (a + 0x6d2b79f5) | 0;
