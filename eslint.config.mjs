@@ -1,11 +1,15 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import domainBoundary from './eslint.domain-boundary.cjs';
+import appBoundaryRules from './eslint.app-boundary.cjs';
+
+const { APPS, appBoundary } = appBoundaryRules;
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'coverage/**', 'apps/console/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
   eslint.configs.recommended,
-  ...tseslint.configs.recommended,
+  // strictTypeChecked (issue 12.5), with the rules below that do not pass yet turned off by name.
+  ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -16,11 +20,38 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-console': ['error', { allow: ['warn', 'error'] }],
+      // A switch over a union names every case, or says with `default` that the rest is ignored on purpose (an evolve function and the other streams' events).
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: true }],
+      // NestJS modules are decorated classes with static factories.
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      // The idempotency interceptor throws a kept answer for the error filter to send again.
+      '@typescript-eslint/only-throw-error': ['error', { allow: [{ from: 'file', name: 'ReplayedAnswer' }] }],
+      // `return send(res, …)` in a void function and `(x) => f(x)` arrows are the house's style: allowed.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidReturningFunctions: true }],
+      // Numbers and booleans are written in messages as they are (house style); a type guard's `never` is written as the string it is at run time.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // Not passing yet (findings left, issue 12.5): to be fixed, then turned on.
+      '@typescript-eslint/no-unnecessary-condition': 'off', // 41 in the code, 22 in tests: checks on HTTP bodies and stored JSON the types call impossible (to be typed unknown), flags set in callbacks the flow analysis does not see; each needs a look
+      '@typescript-eslint/require-await': 'off', // 7 in the code, 10 in tests: async implementations of async interfaces; without `async` their throws would become synchronous
+      '@typescript-eslint/no-unnecessary-type-parameters': 'off', // 6: query<R>() of the SQL client, where the caller names the row type on purpose
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off', // 2: Nest declares its options as classes and documents object literals for them
+      '@typescript-eslint/no-base-to-string': 'off', // 5: String() of unknown JSON values (OpenAPI texts, an HTTP error's message, a form field) narrowed to {}; a fix must not change what an object prints
     },
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', 'test/**/*.ts', '**/testing/**/*.ts'],
-    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
+    rules: {
+      '@typescript-eslint/no-unused-expressions': 'off',
+      // Tests read JSON answers, child processes and Nest/Express values that are typed any: not checked there.
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
   },
+  // The OpenAPI schemas are built from @nestjs/swagger's helpers typed any (1 finding; the file is being reworked elsewhere).
+  { files: ['apps/api/src/openapi.ts'], rules: { '@typescript-eslint/no-unsafe-argument': 'off' } },
   { ...domainBoundary, files: ['libs/domain/**/*.ts'] },
+  ...APPS.map(appBoundary),
 );

@@ -20,8 +20,9 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
-    '^@forfait/(events|domain|store|platform|read-models)$': '<rootDir>/libs/$1/src',
+    '^@forfait/(events|domain|store|platform|read-models|application|generator)$': '<rootDir>/libs/$1/src',
   },
   maxWorkers: 2,
-  testTimeout: 30000,
+  // A bound that tells an answer from a hang on a loaded 2-core machine, not a timing target.
+  testTimeout: 60000,
 };

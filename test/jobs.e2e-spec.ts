@@ -1,42 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { streams, withRppsCheckDigit } from '@forfait/events';
-import { loadConfig, QUEUES } from '@forfait/platform';
+import { QUEUES } from '@forfait/platform';
 import { REBUILD_JOB, readEntitlement } from '@forfait/read-models';
-import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
-import { signDevToken } from '../apps/api/src/auth/token-verifier';
+import type { StartedSystem } from '../apps/api/src/bootstrap';
+import { DATABASE_URL, mintTokens, request, schemaName, startTestSystem, type Json } from './support/e2e';
+import { dropSchemas, until as eventually } from './support/servers';
 
 const SECRET = 'jobs-e2e-secret-jobs-e2e-secret-0123456789';
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Polls (bounded) until `probe` returns a value. */
-async function eventually<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
-  const schema = `jobs_e2e_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const schema = schemaName('jobs_e2e');
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-jobs-'));
   let system: StartedSystem;
   let token: Record<string, string>;
-  const call = async (method: string, path: string, who: string, body?: unknown, contentType = 'application/json') => {
-    const res = await fetch(`${system.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token[who]}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Json };
-  };
+  const call = (method: string, path: string, who: string, body?: unknown, contentType?: string) => request(system.url, method, path, token[who], body, { contentType });
   const jobDone = (id: string) =>
     eventually(async () => {
       const r = await call('GET', `/v1/jobs/${encodeURIComponent(id)}`, 'system');
@@ -46,23 +25,15 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
   const eventsOf = async (stream: string) => system.runtime.store.readStream(stream);
 
   beforeAll(async () => {
-    const config = loadConfig({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false' });
-    system = await startSystem(config, { logger: false });
+    system = await startTestSystem({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET });
     expect(system.runtime.jobs).toBeDefined();
-    token = {
-      admin: await signDevToken(SECRET, { role: 'admin' }),
-      system: await signDevToken(SECRET, { role: 'system' }),
-    };
+    token = await mintTokens(SECRET, { admin: { role: 'admin' }, system: { role: 'system' } });
   });
   afterAll(async () => {
     const jobs = system.runtime.jobs!;
     for (const q of Object.values(QUEUES)) await jobs.queue(q).obliterate({ force: true }).catch(() => undefined);
     await system.close();
-    const pg = new Client({ connectionString: DATABASE_URL });
-    await pg.connect();
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}_rm" CASCADE`);
-    await pg.end();
+    await dropSchemas(DATABASE_URL, schema, `${schema}_rm`);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -100,6 +71,8 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     const done = await jobDone(first.body.jobId);
     expect(done.result).toMatchObject({ received: 6, appended: 4, duplicates: 0, rejectedCount: 2 });
     expect((done.result.rejected as Json[]).map((r) => r.line)).toEqual([4, 6]);
+    // Issue 18.5: the text "abc" is said to be no integer, not to be "less than 0".
+    expect((done.result.rejected as Json[])[1]!.message).toMatch(/numerator: numerator must be an integer number$/);
     expect(done.progress).toMatchObject({ lines: 6, appended: 4, rejected: 2 });
     expect((await eventsOf(streams.declaration(a, 2023))).map((e) => (e.data as Json).indicator)).toEqual(['V2_AAT', 'V2_SAS']);
 

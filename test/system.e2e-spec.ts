@@ -1,13 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { dropSchemas } from './support/servers';
 
 // Drives the built system (`npm test` builds first) as separate processes, as `npm start` runs it.
 const MAIN = join(__dirname, '..', 'dist', 'apps', 'api', 'src', 'main.js');
 const PROJECTOR = join(__dirname, '..', 'dist', 'apps', 'projector', 'src', 'main.js');
+const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
+const START = join(__dirname, '..', 'scripts', 'start.mjs');
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** What the tests read of /health (the full shape is HealthReport in apps/api). */
@@ -25,16 +28,17 @@ interface Running {
 }
 
 /** Starts a process and waits (bounded) for the line that prints the API's address. */
-function start(script: string, env: Record<string, string>, waitFor: RegExp | null = /API\s+(http:\/\/localhost:\d+)/): Promise<Running> {
+function start(script: string, env: Record<string, string>, waitFor: RegExp | null = /API\s+(http:\/\/localhost:\d+)/, cwd?: string): Promise<Running> {
   const child = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let out = '';
   // eslint-disable-next-line no-control-regex -- strips the colours of Nest's logger
   const output = () => out.replace(/\x1b\[[0-9;]*m/g, '');
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 30 s:\n${output()}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no start within 90 s:\n${output()}`)), 90_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = waitFor ? waitFor.exec(output()) : null;
@@ -43,8 +47,8 @@ function start(script: string, env: Record<string, string>, waitFor: RegExp | nu
         resolve({ child, url: m[1] ?? '', output });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (waitFor) reject(new Error(`exited with ${code} before starting:\n${output()}`));
@@ -67,11 +71,14 @@ async function health(url: string): Promise<{ status: number; body: HealthBody }
 }
 
 /** Polls /health until the read models are caught up, at most `ms`. */
-async function untilReady(url: string, ms = 15_000): Promise<HealthBody> {
+async function untilReady(url: string, ms = 30_000): Promise<HealthBody> {
   const deadline = Date.now() + ms;
   for (;;) {
     const { body } = await health(url);
-    if (body.ready) return body;
+    // Ready: the read models caught up. The reactors (the log sealer, the deadline scheduler) are
+    // not part of readiness: waited for too, so the report below is the settled one.
+    const reactors = (body.readModels as { reactors?: { lagEvents: number }[] } | undefined)?.reactors ?? [];
+    if (body.ready && reactors.every((r) => r.lagEvents === 0)) return body;
     if (Date.now() > deadline) throw new Error(`not ready after ${ms} ms: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -89,27 +96,31 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
       expect(body).toMatchObject({
         live: true,
         ready: true,
-        store: { kind: 'embedded', ok: true, headPosition: '21' },
+        store: { kind: 'embedded', ok: true, headPosition: '25' },
         readModels: {
           ok: true,
           projections: [
-            { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-            { name: 'entitlement', version: 2, checkpoint: '21', lagEvents: 0, behind: false },
-            { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-            { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+            { name: 'audit_trail', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'entitlement', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'worklists', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
           ],
-          reactors: [{ name: 'deadline_scheduler', version: 1, checkpoint: '21', lagEvents: 0, behind: false }],
+          reactors: [
+            { name: 'deadline_scheduler', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'log-sealer', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
+          ],
         },
       });
-      expect(first.output()).toMatch(/seeded 21 events/);
+      expect(first.output()).toMatch(/seeded 25 events/);
       expect((await fetch(`${first.url}/docs`)).status).toBe(200);
       const metrics = await (await fetch(`${first.url}/health/metrics`)).text();
-      expect(metrics).toMatch(/^forfait_store_head_position 21$/m);
+      expect(metrics).toMatch(/^forfait_store_head_position 25$/m);
       expect(metrics).toMatch(/^forfait_projection_lag_events\{projection="entitlement"\} 0$/m);
       expect(metrics).toMatch(/^forfait_ready 1$/m);
       const missing = await fetch(`${first.url}/v1/nothing-here`);
       expect(missing.status).toBe(404);
-      expect(await missing.json()).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+      expect(await missing.json()).toMatchObject({ statusCode: 404, code: 'NOT_FOUND', message: expect.stringMatching(/\/docs/) });
     } finally {
       expect(await stop(first)).toBe(0);
     }
@@ -117,12 +128,12 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
     const second = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-01-21T10:00:00+01:00' });
     try {
       const body = await untilReady(second.url);
-      expect(body.store.headPosition).toBe('21');
-      expect(second.output()).not.toMatch(/seeded/);
+      expect(body.store.headPosition).toBe('25');
+      expect(second.output()).not.toMatch(/seeded \d+ events/);
     } finally {
       await stop(second);
     }
-  });
+  }, 200_000);
 
   it('runs without Redis, saying that jobs are off', async () => {
     const running = await start(MAIN, { DATA_DIR: mkdtempSync(join(tmpdir(), 'forfait-e2e-')), REDIS_URL: 'redis://127.0.0.1:1', SEED_DEMO: 'false' });
@@ -134,13 +145,28 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
     } finally {
       await stop(running);
     }
-  });
+  }, 120_000);
 
   it('refuses to start on a bad value, naming the variable', async () => {
     const refused = await start(MAIN, { PORT: 'eighty', STORE: 'mongo' }, null);
     expect(refused.child.exitCode).toBe(1);
     expect(refused.output()).toMatch(/PORT: must be an integer port number/);
     expect(refused.output()).toMatch(/STORE: must be one of embedded, postgres, eventstore/);
+  });
+
+  it('refuses a port already in use in one sentence (the walk-through’s second npm start)', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'forfait-e2e-'));
+    try {
+      const refused = await start(MAIN, { DATA_DIR: dir, PORT: String((busy.address() as AddressInfo).port), REDIS_URL: 'redis://127.0.0.1:1', SEED_DEMO: 'false' }, null);
+      expect(refused.child.exitCode).toBe(1);
+      expect(refused.output()).toMatch(/^not started: port \d+ on 127\.0\.0\.1 is in use \(another npm start\? stop it with Ctrl-C, or choose another PORT\)$/m);
+      expect(refused.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses the development secret in production', async () => {
@@ -150,14 +176,111 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
   });
 });
 
+describe('the demo and its clock (issue 18.1, 18.3)', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'forfait-demo-'));
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  const token = (clock: string, args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, 'token', ...args], { cwd, env: { PATH: process.env.PATH ?? '', CLOCK: clock }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    return r.stdout.trim();
+  };
+  const get = async (url: string, bearer: string) => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('without DATA_DIR, each CLOCK gets a demo store of its own, seeded with what had happened by then, that the CLI finds with the same CLOCK', async () => {
+    const january = '2024-01-20T10:00:00+01:00';
+    const february = '2024-02-20T10:00:00+01:00';
+    const first = await start(MAIN, { CLOCK: january }, undefined, cwd);
+    try {
+      await untilReady(first.url);
+      expect(first.output()).toMatch(/demo-2024-01-20T100000\+0100, the demo data dir of this CLOCK/);
+      expect(first.output()).toMatch(/seeded 25 events for CLOCK=2024-01-20T10:00:00\+01:00 .*not yet known: CampaignDeadlineExtended of 2024-01-31/);
+      const doc = token(january, ['--role', 'doctor', '--rpps', '10000000017']);
+      const campaign = await get(`${first.url}/v1/campaigns/2023`, doc);
+      expect(campaign).toMatchObject({ status: 200, body: { status: 'open', closesAt: '2024-02-04T23:59:59.999+01:00' } });
+      expect((await get(`${first.url}/v1/doctors/10000000017/campaigns/2023/entitlement`, doc)).status).toBe(200);
+      const declared = await fetch(`${first.url}/v1/doctors/10000000017/campaigns/2023/declarations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${doc}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ indicator: 'V2_VIDEO', value: { answer: true }, attestation: true }),
+      });
+      expect(declared.status).toBe(201);
+      // The lists the spec names are loaded by amendments with their reason and reference.
+      const lists = (campaign.body.amendments as { changes: { list?: string }; reason: string; reference: string }[]).map((a) => a.changes.list);
+      expect(lists).toEqual(expect.arrayContaining(['segurSolutions', 'hasLap', 'sasDepartements', 'sasSoftware']));
+      // The pending justificatif's file is stored under its hash, with its size.
+      const agent = token(january, ['--role', 'agent', '--caisse', '751']);
+      const pending = await get(`${first.url}/v1/justificatifs?status=pending`, agent);
+      expect(pending.status).toBe(200);
+      const [j] = (pending.body.items ?? pending.body.justificatifs ?? Object.values(pending.body).find(Array.isArray)) as { sha256: string; size: number }[];
+      const file = join(cwd, 'var', 'demo-2024-01-20T100000+0100', 'justificatifs', j!.sha256.slice(0, 2), j!.sha256);
+      expect(statSync(file).size).toBe(j!.size);
+      expect(readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
+
+      // A second start on the same data dir, at once: refused in one sentence, before any build.
+      const distBefore = statSync(MAIN).mtimeMs;
+      const second = await start(START, { CLOCK: january }, null, cwd);
+      expect(second.child.exitCode).not.toBe(0);
+      expect(second.output()).toMatch(/^not started: the embedded store under .* is in use by process \d+/);
+      expect(second.output()).not.toMatch(/\n\s+at /);
+      expect(statSync(MAIN).mtimeMs).toBe(distBefore);
+      const third = await start(MAIN, { CLOCK: january }, null, cwd);
+      expect(third.child.exitCode).toBe(1);
+      expect(third.output().trim()).toMatch(/^not started: the embedded store under .* is in use by process \d+ \(npm start\?\): stop it, or go through its HTTP API$/);
+    } finally {
+      expect(await stop(first)).toBe(0);
+    }
+
+    const later = await start(MAIN, { CLOCK: february }, undefined, cwd);
+    try {
+      await untilReady(later.url);
+      expect(later.output()).toMatch(/seeded 26 events for CLOCK=2024-02-20T10:00:00\+01:00/);
+      const doc = token(february, ['--role', 'doctor', '--rpps', '10000000017']);
+      expect(await get(`${later.url}/v1/campaigns/2023`, doc)).toMatchObject({ status: 200, body: { closesAt: '2024-02-11T23:59:59.999+01:00' } });
+      expect((await get(`${later.url}/v1/doctors/10000000017/campaigns/2023/entitlement`, doc)).status).toBe(200);
+    } finally {
+      expect(await stop(later)).toBe(0);
+    }
+
+    // Back to January: its own store, as it was left.
+    const again = await start(MAIN, { CLOCK: january }, undefined, cwd);
+    try {
+      await untilReady(again.url);
+      expect(again.output()).not.toMatch(/seeded \d+ events/);
+      expect(again.output()).toMatch(/the demo store seeded for CLOCK=2024-01-20T10:00:00\+01:00/);
+      // Its own CLOCK again: it goes on from the declaration recorded in the first session, never before it.
+      const resumed = /clock\s+started at 2024-01-20T10:00:00\+01:00, resumed from (\S+) \(the last instant this demo store recorded\)/.exec(again.output());
+      expect(resumed).not.toBeNull();
+      expect(Date.parse((await health(again.url)).body.now as string)).toBeGreaterThanOrEqual(Date.parse(resumed![1]!));
+      const doc = token(january, ['--role', 'doctor', '--rpps', '10000000017']);
+      expect(await get(`${again.url}/v1/campaigns/2023`, doc)).toMatchObject({ status: 200, body: { status: 'open' } });
+    } finally {
+      expect(await stop(again)).toBe(0);
+    }
+    expect(existsSync(join(cwd, 'var', 'demo-2024-02-20T100000+0100', 'store-id'))).toBe(true);
+  }, 300_000);
+
+  it('refuses a demo store seeded for another clock when that clock is before what it recorded', async () => {
+    const dataDir = join(cwd, 'explicit');
+    const first = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-02-20T10:00:00+01:00' });
+    await untilReady(first.url);
+    expect(await stop(first)).toBe(0);
+    const back = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-01-20T10:00:00+01:00' }, null);
+    expect(back.child.exitCode).toBe(1);
+    expect(back.output().trim()).toMatch(/^not started: this demo store \(.*\) was seeded for CLOCK=2024-02-20T10:00:00\+01:00 .* Start it with CLOCK=2024-02-20T10:00:00\+01:00, or without DATA_DIR/);
+    const forward = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-03-01T10:00:00+01:00' });
+    await untilReady(forward.url);
+    expect(await stop(forward)).toBe(0);
+  }, 150_000);
+});
+
 describe('STORE=postgres with the projector in its own process', () => {
   const schema = `e2e_${process.pid}_${randomBytes(3).toString('hex')}`;
   afterAll(async () => {
-    const pg = new Client({ connectionString: DATABASE_URL });
-    await pg.connect();
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}_rm" CASCADE`);
-    await pg.end();
+    await dropSchemas(DATABASE_URL, schema, `${schema}_rm`);
   });
 
   it('serves the API while a separate projector process catches the read models up', async () => {
@@ -174,19 +297,20 @@ describe('STORE=postgres with the projector in its own process', () => {
     let projector: Running | undefined;
     try {
       const before = await health(api.url);
-      expect(before.body.store).toMatchObject({ kind: 'postgres', ok: true, headPosition: '21' });
+      expect(before.body.store).toMatchObject({ kind: 'postgres', ok: true, headPosition: '25' });
       expect(before.body.ready).toBe(false);
       projector = await start(PROJECTOR, env, /projecting audit_trail/);
       const after = await untilReady(api.url);
       expect(after.readModels.projections).toEqual([
-        { name: 'audit_trail', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-        { name: 'entitlement', version: 2, checkpoint: '21', lagEvents: 0, behind: false },
-        { name: 'registry', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
-        { name: 'worklists', version: 1, checkpoint: '21', lagEvents: 0, behind: false },
+        { name: 'audit_trail', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'entitlement', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'worklists', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
       ]);
     } finally {
       if (projector) expect(await stop(projector)).toBe(0);
       await stop(api);
     }
-  });
+  }, 200_000);
 });

@@ -1,23 +1,20 @@
 import 'reflect-metadata';
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
-import { ManualClock, loadConfig, clockFromSetting, type AppConfig } from '@forfait/platform';
+import { ManualClock, loadConfig, clockFromSetting, signDevToken, type AppConfig } from '@forfait/platform';
+import { CSV_COLUMNS, DoctorYearReader, EntitlementService, ImportsService, importMeasuresCsv } from '@forfait/application';
 import { openRuntime, type Runtime } from '@forfait/read-models';
 import { openStores, type SqlDatabase } from '@forfait/store';
-import { writeGenerated } from '../../cli/src/generator/write';
-import { rngOf, rppsOf, measuresOf } from '../../cli/src/generator/generator';
-import { startSystem } from '../../api/src/bootstrap';
-import { signDevToken } from '../../api/src/auth/token-verifier';
-import { EntitlementService } from '../../api/src/core/entitlement.service';
-import { StreamReader } from '../../api/src/core/stream-reader';
-import { ImportsService } from '../../api/src/imports/imports.service';
-import { importMeasuresCsv } from '../../api/src/jobs/api-workers';
-import { CSV_COLUMNS } from '../../api/src/imports/csv';
+import { measuresOf, rngOf, rppsOf, writeGenerated } from '@forfait/generator';
+import { TARGETS, storeWorkloads, type WorkloadFigures } from './store-workloads';
+import { startApi } from './api-process';
+import { machine, median as medianOf, percentile, stat, type Stat } from './stats';
+import { benchConsoleRender, CONSOLE_END, CONSOLE_START, consoleMarkdown, writeConsoleSection } from './console-render';
+import { sectionOf } from './page-sections';
 
 /**
  * `npm run bench` (issue 7): the national-scale figures for PostgreSQL and the embedded store,
@@ -27,21 +24,10 @@ import { CSV_COLUMNS } from '../../api/src/imports/csv';
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+/** Fixed ports of the API under test and the bare HTTP floor; another bench on the machine needs others. */
+const API_PORT = Number(process.env.BENCH_API_PORT ?? 3997);
+const FLOOR_PORT = Number(process.env.BENCH_FLOOR_PORT ?? 3996);
 
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-  runs: number[];
-}
-const stat = (runs: number[]): Stat => {
-  const s = [...runs].sort((a, b) => a - b);
-  return { median: s[Math.floor((s.length - 1) / 2)]!, min: s[0]!, max: s[s.length - 1]!, runs };
-};
-const percentile = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 interface TargetResult {
   kind: 'postgres' | 'embedded';
@@ -89,7 +75,7 @@ async function generate(env: Record<string, string>, doctors: number): Promise<{
 /** The raw limit: plain SQL on a bare table (no keys, no indexes), same rows as the store holds. */
 async function rawLimit(db: SqlDatabase, schema: string, runs: number) {
   const s = `"${schema}"`;
-  const { rows } = await db.query<Record<string, unknown>>(
+  const { rows } = await db.query(
     `SELECT position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash
      FROM ${s}.es_events WHERE type = 'MeasureRecorded' ORDER BY position LIMIT 100000`,
   );
@@ -148,11 +134,11 @@ async function rebuild(env: Record<string, string>): Promise<{ events: number; m
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`rebuild child exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!);
+  return JSON.parse(out.trim().split('\n').pop()!) as Awaited<ReturnType<typeof rebuild>>;
 }
 
 async function replay(runtime: Runtime, doctors: number, samples: number) {
-  const service = new EntitlementService(runtime, new StreamReader(runtime));
+  const service = new EntitlementService(runtime, new DoctorYearReader(runtime));
   const now: number[] = [];
   const past: number[] = [];
   for (let k = 0; k < samples; k += 1) {
@@ -166,32 +152,6 @@ async function replay(runtime: Runtime, doctors: number, samples: number) {
     past.push(performance.now() - t);
   }
   return { nowP50: percentile(now, 50), nowP99: percentile(now, 99), pastP50: percentile(past, 50), pastP99: percentile(past, 99) };
-}
-
-/** The API in a process of its own (as deployed), on a fixed port; resolves once /health answers. */
-async function startApi(env: Record<string, string>, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [resolve(__dirname, '../../api/src/main.js')], {
-    env: { ...process.env, ...env, PORT: String(port), CLOCK: '2026-03-01T10:00:00+01:00', RUN_PROJECTOR: env.STORE === 'embedded' ? 'true' : 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 600) throw new Error('the API did not answer /health within 60 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
 }
 
 async function loadDeclarations(url: string, doctors: number, offset: number, rate: number, seconds: number) {
@@ -226,7 +186,7 @@ async function loadDeclarations(url: string, doctors: number, offset: number, ra
  * bench opens (the 2023 one is closed by then). One unmeasured warm-up run, then `runs` runs.
  */
 async function http(env: Record<string, string>, doctors: number, rate: number, seconds: number, runs: number) {
-  const api = await startApi(env, 3997);
+  const api = await startApi(env, API_PORT);
   try {
     const admin = await signDevToken(SECRET, { role: 'admin', sub: 'bench-admin' });
     const opened = await fetch(`${api.url}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }) });
@@ -250,10 +210,10 @@ async function httpFloor(rate: number, seconds: number) {
     req.resume();
     req.on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
-  server.listen(3996);
+  server.listen(FLOOR_PORT);
   await once(server, 'listening');
   try {
-    const r = await autocannon({ url: 'http://127.0.0.1:3996', connections: 16, overallRate: rate, duration: seconds, method: 'POST', body: '{"indicator":"V2_CODAGE"}' });
+    const r = await autocannon({ url: `http://127.0.0.1:${FLOOR_PORT}`, connections: 16, overallRate: rate, duration: seconds, method: 'POST', body: '{"indicator":"V2_CODAGE"}' });
     return { p50: r.latency.p50, p99: r.latency.p99 };
   } finally {
     server.close();
@@ -294,16 +254,16 @@ function writeExtract(path: string, doctors: number, first: number, count: numbe
 
 async function importRun(env: Record<string, string>, path: string, source: string) {
   const config = loadConfig({ ...env, CLOCK: '2026-03-01T10:00:00+01:00', RUN_PROJECTOR: 'false' });
-  const system = await startSystem(config, { logger: false });
+  const runtime = await openRuntime(config, { runProjector: false, projections: [] });
   try {
-    const imports = system.app.get(ImportsService);
+    const imports = new ImportsService(runtime, new DoctorYearReader(runtime));
     const t = performance.now();
     const r = await importMeasuresCsv(imports, path, source, { actor: { sub: 'bench-import', role: 'system' }, correlationId: `bench-${source}` });
     const ms = performance.now() - t;
     if (r.rejectedCount > 0) throw new Error(`import rejected ${r.rejectedCount} lines: ${JSON.stringify(r.rejected.slice(0, 3))}`);
     return { appended: r.appended, ms };
   } finally {
-    await system.close();
+    await runtime.close();
   }
 }
 
@@ -404,7 +364,6 @@ const show = (s: Stat, digits = 0, unit = '') => `${fmt(s.median, digits)}${unit
 const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
 
 function markdown(results: TargetResult[], runs: number, started: Date, commit: string): string {
-  const cpu = cpus();
   const lines: string[] = [
     '# Benchmarks',
     '',
@@ -412,7 +371,7 @@ function markdown(results: TargetResult[], runs: number, started: Date, commit: 
     '',
     `- Date: ${started.toISOString()}`,
     `- Commit: ${commit}`,
-    `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 1024 ** 3, 0)} GiB RAM, ${type()} ; Node ${process.version}; PostgreSQL ${pgVersion}`,
+    `- Machine: ${machine()}; PostgreSQL ${pgVersion}`,
     `- Each figure: median of ${runs} runs, (min–max) beside it. Latencies in ms.`,
     '- Dataset: `npm run cli -- generate --doctors N --seed bench` (one campaign, 2023), about 29 events per doctor-year.',
     '',
@@ -459,14 +418,81 @@ function markdown(results: TargetResult[], runs: number, started: Date, commit: 
       '',
     );
   }
+  if (storeSection) lines.push(storeSection, '');
   if (existsSync(ANALYSIS)) lines.push(readFileSync(ANALYSIS, 'utf8').trim(), '');
   return `${lines.join('\n')}\n`;
+}
+
+const STORE_START = '<!-- store-workloads:start -->';
+const STORE_END = '<!-- store-workloads:end -->';
+
+/** The write path beside its peer (issue 14) and the sealer (issue 15), between markers: `--only store` replaces just this. */
+function storeMarkdown(f: WorkloadFigures, started: Date, commit: string, rounds: number): string {
+  const label: Record<string, string> = { store: 'this store', emmett: 'Emmett 0.42 (PostgreSQL)', raw: 'raw limit' };
+  const m = (w: string, t: string) => medianOf(f.runs[w]?.[t as 'store'] ?? [Number.NaN]);
+  const cell = (w: string, t: string, digits = 0) => {
+    const runs = f.runs[w]?.[t as 'store'] ?? [];
+    if (runs.length === 0) return 'not measured';
+    return `${fmt(medianOf(runs), digits)} (${runs.map((r) => fmt(r, digits)).join(', ')})`;
+  };
+  const ratioTo = (w: string, lowerIsBetter = false) => {
+    const r = lowerIsBetter ? m(w, 'emmett') / m(w, 'store') : m(w, 'store') / m(w, 'emmett');
+    return `×${r.toFixed(2)}`;
+  };
+  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const c = (t: string) => {
+    const x = f.correctness[t as 'store'];
+    return x ? `${fmt(x.missed)} never delivered, ${fmt(x.duplicated)} twice, of ${fmt(x.written)} written` : 'n/a';
+  };
+  const lines = [
+    STORE_START,
+    '## Write path: this store beside Emmett and the raw limit (issue 14)',
+    '',
+    `Written by \`npm run bench -- --only store\` (apps/bench/src/store-workloads.ts), also part of the full run. Date ${started.toISOString()}, commit ${commit}, ${machine()}, PostgreSQL ${pgVersion}.`,
+    `Load: ${f.load}. Other sessions share this 2-core machine and its PostgreSQL while the bench runs: the figures are of a loaded machine; re-run on a quiet one for reference figures.`,
+    '',
+    `Same PostgreSQL, one database of the run's own, ${rounds} rounds interleaved (each round runs every workload on each target in turn); median, then each round's figure. Events: an IndicatorDeclared-sized payload with its envelope. Writers append with the expected revision they know (one writer per stream); W1/W1b 3 000 appends, W2 300 appends of 30 events. W3: 500 reads of a W2 stream (30 events). W4: everything in the database, in global order, 1 000 a batch. Raw: the same rows into a bare table (bigserial, no key, no index, no check), one INSERT per append.`,
+    '',
+    `| workload | ${label.store} | ${label.emmett} | ${label.raw} | ratio to Emmett | target | |`,
+    '|---|---|---|---|---|---|---|',
+    `| W1 single-event appends with expected revision, 8 in flight (appends/s) | ${cell('W1', 'store')} | ${cell('W1', 'emmett')} | ${cell('W1', 'raw')} | ${ratioTo('W1')} | ≥ ×1.5 | ${check(m('W1', 'store') >= 1.5 * m('W1', 'emmett'))} |`,
+    `| W1b the same, 32 in flight (appends/s) | ${cell('W1b', 'store')} | ${cell('W1b', 'emmett')} | ${cell('W1b', 'raw')} | ${ratioTo('W1b')} | ≥ ×3 | ${check(m('W1b', 'store') >= 3 * m('W1b', 'emmett'))} |`,
+    `| W2 30-event appends, 4 in flight (events/s) | ${cell('W2', 'store')} | ${cell('W2', 'emmett')} | ${cell('W2', 'raw')} | ${ratioTo('W2')} | ≥ ×1.2 | ${check(m('W2', 'store') >= 1.2 * m('W2', 'emmett'))} |`,
+    `| W3 read one stream, p99 (ms) | ${cell('W3', 'store', 2)} | ${cell('W3', 'emmett', 2)} | ${cell('W3', 'raw', 2)} | ${ratioTo('W3', true)} (faster) | ≤ 2.6 ms (before) | ${check(m('W3', 'store') <= 2.6)} |`,
+    `| W4 read all in global order (events/s) | ${cell('W4', 'store')} | ${cell('W4', 'emmett')} | ${cell('W4', 'raw')} | ${ratioTo('W4')} | ≥ 137 000 (before) | ${check(m('W4', 'store') >= 137_000)} |`,
+    `| W4 correctness: a reader resuming from the position of its last batch while 8 writers append (${rounds} × 3 000 appends) | ${c('store')} | ${c('emmett')} | ${c('raw')} | | none lost, none twice | ${check((f.correctness.store?.missed ?? 1) === 0 && (f.correctness.store?.duplicated ?? 1) === 0)} |`,
+    '',
+    `Refused or failed appends seen by the writers (each writer knows its streams' revisions, so any is a defect): ${TARGETS.map((t) => `${label[t]} ${f.failures[t] ?? 0}`).join(', ')}.`,
+    '',
+  ];
+  if (f.embedded) {
+    lines.push(
+      `Embedded store (PGlite in memory, in process, same workloads): W1 ${fmt(medianOf(f.embedded.w1PerSec))} appends/s (${f.embedded.w1PerSec.map((r) => fmt(r)).join(', ')}), W1b ${fmt(medianOf(f.embedded.w1bPerSec))} appends/s (${f.embedded.w1bPerSec.map((r) => fmt(r)).join(', ')}); target ≥ 300 commands/s: ${check(medianOf(f.embedded.w1PerSec) >= 300)} at the store (the HTTP figure of the embedded section, when the full run is made, adds the API).`,
+      '',
+    );
+  }
+  if (f.embeddedApi) {
+    const a = f.embeddedApi;
+    lines.push(
+      `Embedded store through the API (a process of its own, projector in it, ${fmt(a.doctors)} generated doctor-years): declarations at ${a.rate} req/s for ${a.seconds} s, ${a.p99.length} runs: achieved ${fmt(medianOf(a.rps))} req/s (${a.rps.map((r) => fmt(r)).join(', ')}), p50 ${fmt(medianOf(a.p50), 1)} ms, p99 ${fmt(medianOf(a.p99), 1)} ms (${a.p99.map((r) => fmt(r, 1)).join(', ')}); ${a.non2xx} non-2xx, ${a.errors} errors; target ≥ 300 commands/s: ${check(medianOf(a.rps) >= 295 && a.non2xx === 0 && a.errors === 0)}.`,
+      '',
+    );
+  }
+  if (f.sealer) {
+    lines.push(
+      `Log sealer (issue 15): ${fmt(f.sealer.events)} entries sealed into the RFC 6962 tree from an empty tree (the projector's sealer: leaves, nodes, its checkpoint in the same transaction, a signed checkpoint every 10 000 entries; latest at ${fmt(f.sealer.checkpointSize)}) in ${f.sealer.seconds.map((x) => fmt(x, 1)).join(', ')} s: ${fmt(medianOf(f.sealer.entriesPerSec))} entries/s (${f.sealer.entriesPerSec.map((r) => fmt(r)).join(', ')}), beside W2's ingest of ${fmt(m('W2', 'store'))} events/s.`,
+      '',
+    );
+  }
+  lines.push(STORE_END);
+  return lines.join('\n');
 }
 
 /** Written by hand (profiles, what was changed, before and after): appended as it is. */
 const ANALYSIS = resolve('docs', 'benchmarks-analysis.md');
 
 let pgVersion = 'unknown';
+let storeSection: string | undefined;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -474,6 +500,8 @@ async function main(): Promise<void> {
       doctors: { type: 'string', default: '120000' },
       'embedded-doctors': { type: 'string', default: '10000' },
       'memory-doctors': { type: 'string', default: '30000' },
+      /** --only store: doctors of the embedded API's dataset. */
+      'api-doctors': { type: 'string', default: '4000' },
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       out: { type: 'string', default: 'docs/benchmarks.md' },
@@ -484,7 +512,7 @@ async function main(): Promise<void> {
   if (values['from-results']) {
     const raw = JSON.parse(readFileSync(values['from-results'], 'utf8')) as TargetResult[] | { started: string; commit: string; runs: number; pgVersion: string; results: TargetResult[] };
     // Files of the first version held the results alone: the header comes from the page that run wrote.
-    const page = existsSync(values.out!) ? readFileSync(values.out!, 'utf8') : '';
+    const page = existsSync(values.out) ? readFileSync(values.out, 'utf8') : '';
     const saved = Array.isArray(raw)
       ? {
           results: raw,
@@ -495,8 +523,19 @@ async function main(): Promise<void> {
         }
       : raw;
     pgVersion = saved.pgVersion;
-    writeFileSync(values.out!, markdown(saved.results, saved.runs, new Date(saved.started), saved.commit));
+    // The sections other runs wrote between their markers (`--only store`, `--only console`) are
+    // not in the saved figures: kept from the page as they are.
+    storeSection = sectionOf(page, STORE_START, STORE_END);
+    const consoleSection = sectionOf(page, CONSOLE_START, CONSOLE_END);
+    writeFileSync(values.out, markdown(saved.results, saved.runs, new Date(saved.started), saved.commit));
+    if (consoleSection) writeConsoleSection(values.out, consoleSection);
     process.stdout.write(`re-rendered ${values.out} from ${values['from-results']}\n`);
+    return;
+  }
+  if (values.only === 'console') {
+    // The console's figure alone (console-render.ts): its section of the page, the rest kept.
+    writeConsoleSection(values.out, consoleMarkdown(await benchConsoleRender(), gitCommit()));
+    process.stdout.write(`${readFileSync(values.out, 'utf8')}\n`);
     return;
   }
   const started = new Date();
@@ -504,27 +543,76 @@ async function main(): Promise<void> {
   const work = resolve('var', 'bench');
   mkdirSync(work, { recursive: true });
   const runs = Number(values.runs);
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() + (execFileSync('git', ['status', '--porcelain']).toString().trim() ? ' (with uncommitted changes)' : '');
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = gitCommit();
   const { PgDatabase } = await import('@forfait/store');
   const pg = new PgDatabase(PG_URL);
   pgVersion = (await pg.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
   await pg.close();
+  const uptime = () => {
+    try {
+      return execFileSync('uptime').toString().trim();
+    } catch {
+      return 'uptime unavailable';
+    }
+  };
+  const runStore = async () => {
+    const before = uptime();
+    const figures: WorkloadFigures = values.only === 'embedded-api' ? { runs: {}, correctness: {}, failures: {}, load: '' } : await storeWorkloads(PG_URL, stamp, runs);
+    if (values.only === 'store' || values.only === 'embedded-api') {
+      // The embedded store through its API (issue 14: ≥ 300 commands/s): a small generated
+      // dataset, declarations at 300 req/s. The full run measures it on its embedded dataset.
+      const env = envFor('embedded', `bench_${stamp}_emb_api`, work);
+      const doctors = Number(values['api-doctors']);
+      log(`embedded API: generating ${doctors} doctors`);
+      await generate(env, doctors);
+      const seconds = 10;
+      const out = await http(env, doctors, 300, seconds, runs);
+      figures.embeddedApi = { doctors, rate: 300, seconds, p50: out.map((r) => r.p50), p99: out.map((r) => r.p99), rps: out.map((r) => r.rps), non2xx: out.reduce((n, r) => n + r.non2xx, 0), errors: out.reduce((n, r) => n + r.errors, 0) };
+      await dropTarget('embedded', `bench_${stamp}_emb_api`, work);
+    }
+    figures.load = `\`uptime\` before: ${before}; after: ${uptime()}`;
+    writeFileSync(join(work, `store-${stamp}.json`), JSON.stringify({ started: started.toISOString(), commit, runs, pgVersion, figures }, null, 2));
+    return storeMarkdown(figures, started, commit, runs);
+  };
+  if (values.only === 'store' || values.only === 'embedded-api') {
+    const section = await runStore();
+    if (values.only === 'embedded-api') {
+      process.stdout.write(`${section}\n`);
+      return;
+    }
+    // The other figures stay as the last full run wrote them; the store section is replaced (or
+    // put before the analysis), and the analysis is the file's as it is now.
+    const page = existsSync(values.out) ? readFileSync(values.out, 'utf8') : '# Benchmarks\n';
+    const analysisAt = page.indexOf('## Analysis (written by hand');
+    let head = analysisAt >= 0 ? page.slice(0, analysisAt) : page;
+    const a = head.indexOf(STORE_START);
+    const b = head.indexOf(STORE_END);
+    head = a >= 0 && b > a ? `${head.slice(0, a)}${section}${head.slice(b + STORE_END.length)}` : `${head.trimEnd()}\n\n${section}\n`;
+    const text = `${head.trimEnd()}\n\n${existsSync(ANALYSIS) ? `${readFileSync(ANALYSIS, 'utf8').trim()}\n` : ''}`;
+    writeFileSync(values.out, text);
+    process.stdout.write(`${section}\n`);
+    return;
+  }
+  storeSection = await runStore();
   const results: TargetResult[] = [];
   if (values.only !== 'embedded') results.push(await benchTarget('postgres', Number(values.doctors), runs, work, stamp, Number(values['memory-doctors'])));
   if (values.only !== 'postgres') results.push(await benchTarget('embedded', Number(values['embedded-doctors']), runs, work, stamp));
   const text = markdown(results, runs, started, commit);
-  mkdirSync(resolve(values.out!, '..'), { recursive: true });
-  const stream = createWriteStream(values.out!);
+  mkdirSync(resolve(values.out, '..'), { recursive: true });
+  const stream = createWriteStream(values.out);
   stream.end(text);
   await once(stream, 'finish');
   writeFileSync(join(work, `results-${stamp}.json`), JSON.stringify({ started: started.toISOString(), commit, runs, pgVersion, results }, null, 2));
-  process.stdout.write(text);
+  if (!values.only) writeConsoleSection(values.out, consoleMarkdown(await benchConsoleRender(), commit));
+  process.stdout.write(readFileSync(values.out, 'utf8'));
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() + (execFileSync('git', ['status', '--porcelain']).toString().trim() ? ' (with uncommitted changes)' : '');
+  } catch {
+    return 'unknown';
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,17 +1,21 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
-import { formatPoints, toEntitlementView } from '@forfait/domain';
-import { ConfigError, Jobs, QUEUES, loadConfig, probeRedis, type AppConfig } from '@forfait/platform';
-import { PROJECTIONS, REBUILD_JOB, openRuntime, type RebuildProgress, type Runtime } from '@forfait/read-models';
-import { verifyIntegrity } from '@forfait/store';
-import { signDevToken } from '../../api/src/auth/token-verifier';
-import { EntitlementService } from '../../api/src/core/entitlement.service';
-import { StreamReader } from '../../api/src/core/stream-reader';
+import { caisseLabel, isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
+import { formatPoints, specialtyLabel, toEntitlementView } from '@forfait/domain';
+import { ConfigError, Jobs, QUEUES, loadConfig, probeRedis, signDevToken, withDevSecret, type AppConfig } from '@forfait/platform';
+import { DoctorYearReader, EntitlementService, type CsvImportJob } from '@forfait/application';
+import { PROJECTIONS, REBUILD_JOB, acceptJob, openRuntime, readAcceptedJob, readModelSchemaOf, setupAcceptedJobs, withdrawJob, type AcceptedJobRequest, type RebuildProgress, type Runtime } from '@forfait/read-models';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { COSIGNATURE_V1, IncrementalIntegrity, PgDatabase, checkLogStructure, generateSignerKey, parseSignerKey, runWitness, verifyIntegrity, verifyTreeFromEvents, vkeyOf } from '@forfait/store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const PARIS = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+/** "01/02/2024 00:00": an instant as French users read it, in Paris time (the caller says so). */
+const paris = (instant: string) => PARIS.format(new Date(instant));
 
 class UsageError extends Error {}
+/** No worker listens on the queue: the job was taken back. */
+class NoWorkerError extends UsageError {}
 
 interface Command {
   summary: string;
@@ -37,12 +41,32 @@ async function withRuntime<T>(config: AppConfig, fn: (runtime: Runtime) => Promi
 async function withJobs<T>(config: AppConfig, fn: (jobs: Jobs) => Promise<T>): Promise<T> {
   const redis = await probeRedis(config.redisUrl);
   if (!redis.ok) throw new UsageError(`Redis is unreachable at ${redis.url} (${redis.detail}): jobs are unavailable`);
-  const jobs = new Jobs(config.redisUrl, Jobs.prefixFor(config));
+  const jobs = new Jobs(config.redisUrl, Jobs.prefixFor(config, { create: false }));
   try {
     return await fn(jobs);
   } finally {
     await jobs.close();
   }
+}
+
+/** The journal of accepted work (accepted_jobs) in the read-model database of a PostgreSQL deployment. */
+async function openAcceptedJobs(config: AppConfig) {
+  if (!config.databaseUrl) throw new UsageError('DATABASE_URL is required for this STORE');
+  const db = new PgDatabase(config.databaseUrl);
+  const schema = readModelSchemaOf(config);
+  try {
+    await setupAcceptedJobs(db, schema);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return {
+    read: (jobId: string) => readAcceptedJob(db, schema, jobId),
+    accept: (request: AcceptedJobRequest & { kind: 'job' }) =>
+      acceptJob(db, schema, { jobId: request.opts.jobId, request, acceptedAt: new Date().toISOString(), acceptedBy: 'cli', correlationId: String(request.data.correlationId) }),
+    withdraw: (jobId: string) => withdrawJob(db, schema, jobId),
+    close: () => db.close(),
+  };
 }
 
 const bar = (percent: number, width = 30) => {
@@ -52,6 +76,11 @@ const bar = (percent: number, width = 30) => {
 
 /** Follows a job until it ends (bounded), drawing its progress on stderr; returns its result. */
 async function follow(jobs: Jobs, queue: (typeof QUEUES)[keyof typeof QUEUES], id: string, render: (progress: unknown) => string, timeoutMs: number): Promise<unknown> {
+  // No worker listens on this store's queues (no `npm start` on this DATA_DIR): say so now, take the job back.
+  if ((await jobs.queue(queue).getWorkers()).length === 0) {
+    await (await jobs.queue(queue).getJob(id))?.remove();
+    throw new NoWorkerError(`no worker is running for this store's jobs (queue ${queue}): start the system first (npm start, or the projector and the API) with the same DATA_DIR/DATABASE_SCHEMA (or CLOCK); the job was taken back, nothing is left queued`);
+  }
   const deadline = Date.now() + timeoutMs;
   let warned = false;
   const started = Date.now();
@@ -87,13 +116,13 @@ const COMMANDS: Record<string, Command> = {
       const doctors = Number(values.doctors);
       if (!Number.isInteger(doctors) || doctors < 1 || doctors > 1_000_000) throw new UsageError('--doctors is a whole number from 1 to 1 000 000');
       if (!values.seed || !/^[A-Za-z0-9_.-]{1,40}$/.test(values.seed)) throw new UsageError('--seed is 1 to 40 letters, digits, _ . -');
-      const years = values.years!.split(',').map(Number);
+      const years = values.years.split(',').map(Number);
       if (years.some((y) => !Number.isInteger(y) || y < 2023 || y > 2030) || new Set(years).size !== years.length) throw new UsageError('--years lists distinct campaign years from 2023 to 2030, e.g. 2023,2024');
       const chunk = Number(values.chunk);
       if (!Number.isInteger(chunk) || chunk < 1 || chunk > 20_000) throw new UsageError('--chunk is a whole number from 1 to 20 000');
       const { ManualClock } = await import('@forfait/platform');
       const { openStores } = await import('@forfait/store');
-      const { writeGenerated } = await import('./generator/write');
+      const { writeGenerated } = await import('@forfait/generator');
       const clock = new ManualClock('2023-01-01T00:00:00Z');
       const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: config.eventstoreConnectionString, clock });
       try {
@@ -147,57 +176,128 @@ const COMMANDS: Record<string, Command> = {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { source: { type: 'string', default: 'CSV' }, timeout: { type: 'string', default: '3600' } } });
       const file = positionals[0];
       if (!file) throw new UsageError('<file.csv> is required');
-      if (!/^[A-Za-z0-9_.-]{1,40}$/.test(values.source!)) throw new UsageError('--source is 1 to 40 letters, digits, _ . -');
+      if (!/^[A-Za-z0-9_.-]{1,40}$/.test(values.source)) throw new UsageError('--source is 1 to 40 letters, digits, _ . -');
       const { createHash } = await import('node:crypto');
       const { createReadStream } = await import('node:fs');
-      const { copyFile, mkdir } = await import('node:fs/promises');
-      const { join, resolve } = await import('node:path');
+      const { copyFile, mkdir, rm } = await import('node:fs/promises');
+      const paths = await import('node:path');
       const hash = createHash('sha256');
       for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
       const sha256 = hash.digest('hex');
-      const dir = resolve(config.dataDir, 'imports');
+      const dir = paths.resolve(config.dataDir, 'imports');
       await mkdir(dir, { recursive: true });
-      const path = join(dir, `${sha256}.csv`);
-      await copyFile(file, path);
+      const path = paths.join(dir, `${sha256}.csv`);
+      const id = `import-${values.source}-${sha256}`;
+      const data: CsvImportJob = { path, source: values.source, sha256, correlationId: `cli-${id}` };
+      const opts = { jobId: id, attempts: 3 };
       return withJobs(config, async (jobs) => {
-        const id = `import-${values.source}-${sha256}`;
-        await jobs.queue(QUEUES.imports).add('measures-csv', { path, source: values.source, sha256, correlationId: `cli-${id}` }, { jobId: id, attempts: 3 });
-        out(`job ${id} queued`);
-        const result = (await follow(
-          jobs,
-          QUEUES.imports,
-          id,
-          (p) => {
-            const r = (p ?? {}) as { lines?: number; appended?: number; duplicates?: number; rejected?: number };
-            return `${r.lines ?? 0} data lines: ${r.appended ?? 0} appended, ${r.duplicates ?? 0} already there, ${r.rejected ?? 0} rejected`;
-          },
-          Number(values.timeout) * 1000,
-        )) as { received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { line?: number; code: string; message: string }[] };
-        out(`${result.received} data lines: ${result.appended} appended, ${result.duplicates} already imported, ${result.rejectedCount} rejected`);
-        for (const r of result.rejected.slice(0, 20)) out(`  line ${r.line}: ${r.code} ${r.message}`);
-        return result.rejectedCount > 0 ? 3 : 0;
+        // Recorded in the journal of accepted work before the enqueue, as the API does: a Redis lost
+        // from here on loses no import (the reconciler re-enqueues it) and the file stays until done.
+        // The embedded store belongs to the running API: there its worker records it on pickup.
+        const journal = config.store === 'embedded' ? undefined : await openAcceptedJobs(config);
+        try {
+          const previous = await journal?.read(id);
+          if (previous?.doneAt) {
+            out(`job ${id} done already (${previous.doneAt}): nothing imported again`);
+            return 0;
+          }
+          await copyFile(file, path);
+          const accepted = await journal?.accept({ kind: 'job', queue: QUEUES.imports, name: 'measures-csv', data: { ...data }, opts });
+          let result: { received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { line?: number; code: string; message: string }[] };
+          let enqueued = false;
+          try {
+            await jobs.queue(QUEUES.imports).add('measures-csv', data, opts);
+            enqueued = true;
+            out(`job ${id} queued`);
+            result = (await follow(
+              jobs,
+              QUEUES.imports,
+              id,
+              (p) => {
+                const r = (p ?? {}) as { lines?: number; appended?: number; duplicates?: number; rejected?: number };
+                return `${r.lines ?? 0} data lines: ${r.appended ?? 0} appended, ${r.duplicates ?? 0} already there, ${r.rejected ?? 0} rejected`;
+              },
+              Number(values.timeout) * 1000,
+            )) as typeof result;
+          } catch (error) {
+            // Not enqueued, or taken back for want of a worker: as if never asked (an earlier acceptance stays).
+            if (accepted && (!enqueued || error instanceof NoWorkerError)) {
+              await journal?.withdraw(id);
+              await rm(path, { force: true });
+            }
+            throw error;
+          }
+          out(`${result.received} data lines: ${result.appended} appended, ${result.duplicates} already imported, ${result.rejectedCount} rejected`);
+          for (const r of result.rejected.slice(0, 20)) out(`  line ${r.line}: ${r.code} ${r.message}`);
+          return result.rejectedCount > 0 ? 3 : 0;
+        } finally {
+          await journal?.close();
+        }
       });
     },
   },
   token: {
-    summary: 'print a development token (HS256, AUTH_JWT_SECRET or the embedded development secret)',
-    usage: 'token --role <role> [--rpps <rpps>] [--caisse <code>] [--sub <subject>] [--expires 8h]',
-    help: `Roles: ${ROLES.join(', ')}. A doctor needs --rpps, an agent or a controller --caisse.\nRefused with NODE_ENV=production or when only a JWKS is configured.`,
-    async run(args, config) {
-      const { values } = parseArgs({ args, options: { role: { type: 'string' }, rpps: { type: 'string' }, caisse: { type: 'string' }, sub: { type: 'string' }, expires: { type: 'string', default: '8h' } } });
-      if (config.nodeEnv === 'production') throw new UsageError('development tokens are refused in production');
-      if (!config.auth.jwtSecret) throw new UsageError('no AUTH_JWT_SECRET configured (a JWKS issues production tokens)');
+    summary: 'print a development token (HS256, AUTH_JWT_SECRET or the development secret of DATA_DIR)',
+    usage: 'token --role <role> [--rpps <rpps>] [--caisse <code>] [--sub <subject>] [--expires 1h]',
+    help: `Roles: ${ROLES.join(', ')}. A doctor needs --rpps, an agent or a controller --caisse.\n--expires (30m, 1h, 3600...) is at most AUTH_MAX_TOKEN_SECONDS (default 3600 s), which the API enforces.\nRefused with NODE_ENV=production or when only a JWKS is configured.`,
+    async run(args, given) {
+      const { values } = parseArgs({ args, options: { role: { type: 'string' }, rpps: { type: 'string' }, caisse: { type: 'string' }, sub: { type: 'string' }, expires: { type: 'string', default: '1h' } } });
+      if (given.nodeEnv === 'production') throw new UsageError('development tokens are refused in production');
+      const seconds = lifetimeSeconds(values.expires);
+      if (seconds === undefined || seconds <= 0) throw new UsageError('--expires is a duration such as 30m, 1h or 3600 (seconds)');
+      if (seconds > given.auth.maxTokenSeconds) throw new UsageError(`--expires ${values.expires} is longer than the longest lifetime the API accepts (AUTH_MAX_TOKEN_SECONDS=${given.auth.maxTokenSeconds} s)`);
       const role = values.role as Role | undefined;
       if (!role || !(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role is one of ${ROLES.join(', ')}`);
       if (role === 'doctor' && !isValidRpps(values.rpps)) throw new UsageError('a doctor token needs --rpps <11 digits with a Luhn check digit>');
       if ((role === 'agent' || role === 'controller') && !/^\d{3}$/.test(values.caisse ?? '')) throw new UsageError(`an ${role} token needs --caisse <3 digits>`);
+      // The same per-data-dir secret as `npm start` on this DATA_DIR (created here when it is not yet).
+      const config = withDevSecret(given);
+      if (!config.auth.jwtSecret) throw new UsageError('no AUTH_JWT_SECRET configured (a JWKS issues production tokens)');
       out(
         await signDevToken(
           config.auth.jwtSecret,
           { role, ...(values.sub ? { sub: values.sub } : {}), ...(role === 'doctor' ? { rpps: values.rpps } : {}), ...(role === 'agent' || role === 'controller' ? { caisse: values.caisse } : {}) },
-          values.expires,
+          `${seconds}s`,
         ),
       );
+      return 0;
+    },
+  },
+  witness: {
+    summary: 'check the log’s latest checkpoint against the last one verified, cosign it and post the cosignature',
+    usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>]',
+    help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.',
+    async run(args) {
+      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' } } });
+      if (!values.url || !values.key || !values.state) throw new UsageError('--url, --key and --state are required');
+      const result = await runWitness({ url: values.url.replace(/\/$/, ''), keyText: readFileSync(values.key, 'utf8'), statePath: values.state, ...(values.token ? { token: values.token } : {}) });
+      for (const line of result.report) out(line);
+      return result.ok ? 0 : 2;
+    },
+  },
+  'log-key': {
+    summary: 'write a new signing key of the verifiable log (signed note, Ed25519) for LOG_SIGNING_KEY and print its verifier key',
+    usage: 'log-key <name> <file>',
+    help: 'The name is the key\'s name in the checkpoints\' signatures (e.g. the log\'s origin, forfait-structure.cpam441.fr/log).\nThe file is written with 0600 permissions (never over an existing one); start the API with LOG_SIGNING_KEY="$(cat <file>)".\nPublish the printed verifier key: it is the --vkey of scripts/verify-bundle.mjs and what witnesses check.',
+    async run(args) {
+      const [name, file] = args;
+      if (!name || !file) throw new UsageError('<name> and <file> are required');
+      const key = generateSignerKey(name);
+      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+      out(vkeyOf(parseSignerKey(key)));
+      return 0;
+    },
+  },
+  'witness-key': {
+    summary: 'write a new witness key (cosignature/v1, Ed25519) and print its verifier key',
+    usage: 'witness-key <name> <file>',
+    help: 'The file is written with 0600 permissions; give the printed verifier key to the caisse (LOG_WITNESS_KEYS).',
+    async run(args) {
+      const [name, file] = args;
+      if (!name || !file) throw new UsageError('<name> and <file> are required');
+      const key = generateSignerKey(name, COSIGNATURE_V1);
+      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+      out(vkeyOf(parseSignerKey(key)));
       return 0;
     },
   },
@@ -208,15 +308,23 @@ const COMMANDS: Record<string, Command> = {
     async run(args, config) {
       const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
       return withRuntime(config, async (runtime) => {
-        const report = await verifyIntegrity(runtime.store, { onProgress: (n) => !values.json && process.stderr.write(`\r${n} events checked`) });
+        const chains = await verifyIntegrity(runtime.store, { onProgress: (n) => !values.json && process.stderr.write(`\r${n} events checked`) });
+        // Heads, positions and times, the tree against the events and the latest signed checkpoint.
+        const problems = [...(await checkLogStructure(runtime.store, runtime.readDb, runtime.log)), ...(await verifyTreeFromEvents(runtime.store, runtime.log))];
+        const report = { ...chains, ok: chains.ok && problems.length === 0, problems };
+        // GET /v1/integrity answers this as its lastFullCheck.
+        await new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema).recordFullCheck(report, new Date().toISOString());
         if (!values.json) process.stderr.write('\n');
         if (values.json) out(JSON.stringify(report, null, 2));
-        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies`);
+        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies, heads, positions and the tree check`);
         else {
-          const b = report.firstBroken!;
-          out(`BROKEN: ${b.reason} at ${b.streamId} revision ${b.revision} (event ${b.eventId}, position ${b.position})`);
-          out(`  expected ${b.expected}`);
-          out(`  found    ${b.actual}`);
+          const b = report.firstBroken;
+          if (b) {
+            out(`BROKEN: ${b.reason} at ${b.streamId} revision ${b.revision} (event ${b.eventId}, position ${b.position})`);
+            out(`  expected ${b.expected}`);
+            out(`  found    ${b.actual}`);
+          }
+          for (const p of problems) out(`BROKEN: ${p.kind}${p.streamId ? ` at ${p.streamId}` : ''}${p.position ? ` position ${p.position}` : ''}: ${p.detail}`);
         }
         return report.ok ? 0 : 2;
       });
@@ -235,15 +343,15 @@ const COMMANDS: Record<string, Command> = {
       const knownAt = values['known-at'];
       if (knownAt !== undefined && !isInstantWithOffset(knownAt)) throw new UsageError('--known-at is an ISO-8601 instant with an offset');
       return withRuntime(config, async (runtime) => {
-        const service = new EntitlementService(runtime, new StreamReader(runtime));
+        const service = new EntitlementService(runtime, new DoctorYearReader(runtime));
         const { entitlement: e } = await service.compute(rpps, year, knownAt ? new Date(knownAt).toISOString() : undefined);
         if (values.json) {
           out(JSON.stringify(toEntitlementView(e), null, 2));
           return 0;
         }
-        out(`Médecin ${e.rpps}, campagne ${e.year} (${e.ruleset} v${e.rulesetVersion}), connu au ${e.knownAt}`);
-        if (e.profile) out(`Profil : ${e.profile.specialty}, caisse ${e.profile.caisse}, département ${e.profile.department}`);
-        if (e.campaign) out(`Fenêtre de déclaration : ${e.campaign.opensAt} → ${e.campaign.closesAt}`);
+        out(`Médecin ${e.rpps}, campagne ${e.year} (${e.ruleset} v${e.rulesetVersion}), connu au ${paris(e.knownAt)} (heure de Paris)`);
+        if (e.profile) out(`Profil : ${specialtyLabel(e.profile.specialty)}, ${caisseLabel(e.profile.caisse)}, département ${e.profile.department}`);
+        if (e.campaign) out(`Fenêtre de déclaration : du ${paris(e.campaign.opensAt)} au ${paris(e.campaign.closesAt)} (heure de Paris)`);
         out();
         out(`Volet 1 (prérequis) : ${e.volet1.met ? 'atteint' : 'NON atteint'}, ${formatPoints(e.volet1.points)} points`);
         for (const i of e.volet1.indicators) out(`  ${i.met ? '✔' : '✘'} ${i.code.padEnd(24)} ${i.reason}`);
@@ -258,6 +366,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** 90, 90s, 30m, 1h, 2d: seconds; undefined for anything else. */
+function lifetimeSeconds(text: string): number | undefined {
+  const m = /^(\d{1,7})\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+}
 
 function usage(): string {
   return [
@@ -288,6 +403,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args, loadConfig(process.env));
   } catch (error) {
+    if (error instanceof NoWorkerError) {
+      // Not a usage mistake: the command was right, the system is not running.
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`${(error as Error).message}\n\nUsage: npm run cli -- ${command.usage}\n`);
       return 1;

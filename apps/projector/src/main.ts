@@ -21,12 +21,20 @@ async function main(): Promise<void> {
       logger.error(`projection ${name} stopped: ${error.message}; exiting so that the supervisor restarts it`);
       process.exit(1);
     },
+    onProjectorStoreUnavailable: (name, error, delay) => {
+      const cause = error.cause as { message?: string; code?: string } | undefined;
+      logger.warn(`projection ${name}: store unavailable (${cause?.message || cause?.code || error.message}); resuming from its checkpoint in ${delay} ms`);
+    },
   });
   const app = await NestFactory.createApplicationContext(ProjectorModule.register(runtime), { logger: ['log', 'warn', 'error'] });
   logger.log(`projecting ${PROJECTIONS.map((p) => p.name).join(', ')} from the ${config.store} store`);
-  if (!runtime.redis.ok) logger.warn(`Redis unreachable at ${runtime.redis.url} (${runtime.redis.detail}): jobs are off`);
+  if (!runtime.redis.ok) logger.warn(`Redis unreachable at ${runtime.redis.url} (${runtime.redis.detail}): jobs are off until it answers`);
   const stop = async (signal: string) => {
-    logger.log(`${signal}: stopping`);
+    logger.log(`${signal}: stopping after the current batch`);
+    setTimeout(() => {
+      logger.error(`not stopped ${config.shutdownGraceMs} ms after ${signal}: exiting`);
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     await app.close();
     await runtime.close();
     process.exit(0);

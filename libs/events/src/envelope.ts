@@ -4,8 +4,8 @@ import { InvalidEventError } from './errors';
 export const CHANNELS = ['amelipro', 'paper', 'back-office', 'import', 'system'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** The six roles of the security model (architecture.md, "Security"). */
-export const ROLES = ['doctor', 'agent', 'controller', 'auditor', 'admin', 'system'] as const;
+/** The roles of the security model (a witness only cosigns the log's checkpoints) (architecture.md, "Security"). */
+export const ROLES = ['doctor', 'agent', 'controller', 'auditor', 'admin', 'system', 'witness'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who did it, as the token said. */
@@ -106,7 +106,7 @@ export function normaliseNewEvent(event: NewEvent): NewEvent {
     throw new InvalidEventError(`event ${event.type} has no valid actor`);
   }
   if (!(CHANNELS as readonly string[]).includes(m.channel)) {
-    throw new InvalidEventError(`event ${event.type} has an unknown channel "${String(m.channel)}"`);
+    throw new InvalidEventError(`event ${event.type} has an unknown channel "${m.channel}"`);
   }
   if (typeof m.correlationId !== 'string' || m.correlationId.length === 0) {
     throw new InvalidEventError(`event ${event.type} has no correlationId`);

@@ -36,7 +36,12 @@ export function hashedRecordOf(event: Omit<RecordedEvent, 'position' | 'hash'> |
  * the event without its `hash` (architecture.md, "Tamper evidence").
  */
 export function computeEventHash(record: HashedRecord): string {
-  return createHash('sha256').update(record.prevHash, 'utf8').update(canonicalJson(record), 'utf8').digest('hex');
+  return hashOfCanonical(record.prevHash, canonicalJson(record));
+}
+
+/** The hash from the record's canonical JSON already written (a writer serialises each event once). */
+export function hashOfCanonical(prevHash: string, canonical: string): string {
+  return createHash('sha256').update(prevHash, 'utf8').update(canonical, 'utf8').digest('hex');
 }
 
 /** Byte length of what the store keeps for an event, used for the size limit. */

@@ -4,3 +4,5 @@ export * from './envelope';
 export * from './hash';
 export * from './catalogue';
 export * from './upcasting';
+export * from './keys';
+export * from './caisses';

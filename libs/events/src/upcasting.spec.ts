@@ -49,3 +49,20 @@ describe('upcasting on read', () => {
     expect(defaultUpcasters.upcast(e)).toEqual(e);
   });
 });
+
+describe('the catalogue’s upcasters (second reading of the guide)', () => {
+  it('rule 2: a V1_SEGUR_LAP declaration stored before `lap` existed is the LAP declared unnamed, on a cabinet software', () => {
+    const v1 = { rpps: '10000000017', year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-03-01' }, lapCertified: true }, attestation: true };
+    const up = defaultUpcasters.upcast({ ...stored('IndicatorDeclared', 1, v1), streamId: 'declaration-10000000017-2023' });
+    expect(up.schemaVersion).toBe(2);
+    expect(up.data).toEqual({ ...v1, value: { segurSoftware: { ...v1.value.segurSoftware, kind: 'cabinet' }, lapCertified: true, lap: null } });
+    const other = { rpps: '10000000017', year: 2023, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true };
+    expect(defaultUpcasters.upcast(stored('IndicatorDeclared', 1, other)).data).toEqual(other);
+  });
+
+  it('INT-7: a justificatif stored before subjects existed has subjects null (the whole indicator) and proves null', () => {
+    const v1 = { rpps: '10000000017', year: 2023, justificatifId: 'j', indicator: 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf' };
+    expect(defaultUpcasters.upcast(stored('JustificatifSubmitted', 1, v1)).data).toEqual({ ...v1, subjects: null, proves: null });
+    expect(defaultUpcasters.upcast(stored('JustificatifSubmitted', 1, { ...v1, indicator: 'V2_SAS' })).data).toMatchObject({ subjects: [], proves: null });
+  });
+});

@@ -1,4 +1,5 @@
 import { CURRENT_SCHEMA_VERSION, isDomainEventType, type DomainEvent } from './catalogue';
+import { DECLARATION_UPCASTERS } from './catalogue/declaration.events.v1';
 import type { RecordedEvent } from './envelope';
 import { AppError } from './errors';
 
@@ -59,7 +60,7 @@ export class UpcasterRegistry {
   }
 }
 
-/** The upcasters of this catalogue. Empty while every event type is at schema version 1. */
-export const UPCASTERS: readonly Upcaster[] = [];
+/** The upcasters of this catalogue, one entry per step. */
+export const UPCASTERS: readonly Upcaster[] = [...DECLARATION_UPCASTERS];
 
 export const defaultUpcasters = new UpcasterRegistry(UPCASTERS);

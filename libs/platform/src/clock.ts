@@ -3,6 +3,12 @@ import { performance } from 'node:perf_hooks';
 /** The server's notion of now. Injected everywhere; nothing else reads the system time. */
 export interface Clock {
   now(): Date;
+  /**
+   * How far this clock was set on purpose from the system's (`CLOCK=<instant>`, refused in
+   * production), in ms: the event store's skew bound measures the writer's clock against the
+   * database's beyond that distance. Absent: none (a test's ManualClock ahead is a skewed writer).
+   */
+  offsetMs?(): number;
 }
 
 /** The system clock, made non-decreasing (a wall clock can step back under NTP). */
@@ -19,10 +25,20 @@ export class SystemClock implements Clock {
  * or a test can live through a past campaign (architecture.md, "Time").
  */
 export class RunningClock implements Clock {
-  private readonly startedAt = performance.now();
-  constructor(private readonly start: Date) {}
+  private startedAt = performance.now();
+  constructor(private start: Date) {}
   now(): Date {
     return new Date(this.start.getTime() + Math.floor(performance.now() - this.startedAt));
+  }
+  offsetMs(): number {
+    return this.now().getTime() - Date.now();
+  }
+  /** Goes on from `instant` when it is later than now (a demo store restarted on its CLOCK resumes where it stopped). */
+  resumeFrom(instant: Date): boolean {
+    if (instant.getTime() <= this.now().getTime()) return false;
+    this.start = instant;
+    this.startedAt = performance.now();
+    return true;
   }
 }
 

@@ -1,7 +1,41 @@
-import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
-import { FlowProducer, Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlowProducer, Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import Redis from 'ioredis';
+
+/** The file of an embedded data dir holding its store's id (the jobs' namespace). */
+export const STORE_ID_FILE = 'store-id';
+
+/** The embedded store's id, created once (a random UUID) and kept in its data dir. */
+export function storeIdOf(dataDir: string, options: { create?: boolean } = {}): string {
+  const file = join(dataDir, STORE_ID_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const id = randomUUID();
+  if (options.create === false) return id;
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(file, `${id}\n`, { flag: 'wx' });
+    return id;
+  } catch {
+    return readFileSync(file, 'utf8').trim();
+  }
+}
+
+/**
+ * What ioredis says when Redis did not answer a command although the connection looked ready (an
+ * event loop or a server stalled past `commandTimeout`, a socket closing under the command): Redis
+ * unavailable for that call, not a fault of the caller. The reconciler's sweep re-enqueues the work.
+ */
+const REDIS_FAILURES = [/Command timed out/i, /Connection is closed/i, /Stream isn't writeable/i, /MaxRetriesPerRequest/i, /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE/];
+export function isRedisFailure(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return REDIS_FAILURES.some((m) => m.test(message));
+}
 
 /** The queues of the system (architecture.md, "Jobs"). */
 export const QUEUES = {
@@ -12,9 +46,24 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/** Redis is not answering: the caller says jobs are unavailable (api.md, 503 `JOBS_UNAVAILABLE`). */
+export class JobsUnavailableError extends Error {
+  readonly code = 'JOBS_UNAVAILABLE';
+}
+
+/** Reconnection with backoff: 200 ms, 400 ms, … at most 2 s between attempts, for ever. */
+const reconnectBackoff = (times: number) => Math.min(times * 200, 2000);
+
 /**
  * BullMQ on Redis. One prefix per deployment (store and schema, or the embedded data dir), so that
  * two systems, or two test runs, sharing a Redis never take each other's jobs.
+ *
+ * Two kinds of connections. Producers (queues, flows, job lookups) share one that fails fast while
+ * Redis is away: no offline queue, one retry, bounded connect and command times, so that an HTTP
+ * request answers 503 instead of hanging. Workers and queue events get their own, with no retry cap
+ * (BullMQ's blocking commands need `maxRetriesPerRequest: null`): they wait for Redis and go on.
+ * Both reconnect with backoff; `available` says whether the producers' connection is ready, and
+ * `onReady` hears every (re)connection, where the caller re-enqueues what the events say is unfinished.
  */
 export class Jobs {
   private readonly connection: Redis;
@@ -23,18 +72,75 @@ export class Jobs {
   /** Connections handed to workers: BullMQ does not close what it did not open. */
   private readonly duplicates: Redis[] = [];
   private flow?: FlowProducer;
+  private closing = false;
 
   constructor(
-    redisUrl: string,
+    private readonly redisUrl: string,
     readonly prefix: string,
   ) {
-    // BullMQ's workers need blocking commands without a retry cap.
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: false, lazyConnect: false });
+    this.connection = new Redis(redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: 5000,
+      retryStrategy: reconnectBackoff,
+    });
     this.connection.on('error', () => undefined);
   }
 
-  static prefixFor(settings: { store: string; databaseSchema: string; dataDir: string }): string {
-    const where = settings.store === 'embedded' ? createHash('sha256').update(resolve(settings.dataDir)).digest('hex').slice(0, 12) : settings.databaseSchema;
+  /** Whether the producers' connection is ready: false from the moment Redis is lost until it is back. */
+  get available(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  /** Resolves once the producers' connection is ready, or after `ms` (then `available` says false). */
+  async connected(ms: number): Promise<boolean> {
+    if (this.available) return true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.connection.once('ready', done);
+    });
+    return this.available;
+  }
+
+  /** Calls `listener` on every (re)connection to Redis; returns the unsubscription. */
+  onReady(listener: () => void): () => void {
+    this.connection.on('ready', listener);
+    return () => this.connection.off('ready', listener);
+  }
+
+  /**
+   * Runs a producer call, failing fast: JobsUnavailableError at once when Redis is not ready, and
+   * when the call fails or outlasts `ms` while Redis went away meanwhile.
+   */
+  async produce<T>(call: () => Promise<T>, ms = 2000): Promise<T> {
+    if (!this.available) throw new JobsUnavailableError('Redis is not connected');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new JobsUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([call(), timeout]);
+    } catch (error) {
+      if (error instanceof JobsUnavailableError || !this.available || isRedisFailure(error)) throw new JobsUnavailableError((error as Error).message);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The jobs' prefix belongs to the store, not to where it lives: embedded, the random id the data
+   * dir was given when its store was created (`<DATA_DIR>/store-id`), so that `rm -rf var` and a new
+   * store never see the old one's delayed jobs (issue 18.2); otherwise the schema. `create: false`
+   * (the CLI) does not give an id to a data dir without one: a fresh id, no worker listens on it.
+   */
+  static prefixFor(settings: { store: string; databaseSchema: string; dataDir: string }, options: { create?: boolean } = {}): string {
+    const where = settings.store === 'embedded' ? storeIdOf(settings.dataDir, options) : settings.databaseSchema;
     return `forfait:${settings.store}:${where}`;
   }
 
@@ -57,33 +163,43 @@ export class Jobs {
     return this.flow;
   }
 
-  worker(name: QueueName, processor: Processor, options: Partial<WorkerOptions> = {}): Worker {
-    const connection = this.duplicate();
-    const worker = new Worker(name, processor, { connection, prefix: this.prefix, concurrency: 1, ...options });
-    worker.on('error', () => undefined);
-    this.workers.push(worker);
-    return worker;
-  }
-
-  events(name: QueueName): QueueEvents {
-    return new QueueEvents(name, { connection: this.duplicate(), prefix: this.prefix });
+  /**
+   * A worker on `name`, started once Redis has answered (now, or at its first connection): BullMQ
+   * 5's Worker.close() restarts, unawaited and uncaught, the run() of a worker that never connected,
+   * and that run's ECONNREFUSED was an unhandled rejection. A worker that connected once keeps
+   * running through later outages (it reconnects by itself).
+   */
+  worker(name: QueueName, processor: Processor, options: Partial<WorkerOptions> = {}): void {
+    const create = () => {
+      if (this.closing) return;
+      const connection = this.duplicate();
+      const worker = new Worker(name, processor, { connection, prefix: this.prefix, concurrency: 1, ...options });
+      worker.on('error', () => undefined);
+      this.workers.push(worker);
+    };
+    if (this.available) create();
+    else this.connection.once('ready', create);
   }
 
   private duplicate(): Redis {
-    const connection = this.connection.duplicate();
+    const connection = new Redis(this.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: reconnectBackoff });
     connection.on('error', () => undefined);
     this.duplicates.push(connection);
     return connection;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // A queue closed before its connection was ready would report the closing as an error later,
-    // on an emitter nobody listens to any more: let each get ready (or fail) first.
-    const ready = (x: { waitUntilReady(): Promise<unknown> }) => x.waitUntilReady().catch(() => undefined);
+    // on an emitter nobody listens to any more: let each get ready (or fail) first; but while Redis
+    // is away (never there since the start, say) not for longer than half a second.
+    const ready = (x: { waitUntilReady(): Promise<unknown> }) =>
+      this.available ? x.waitUntilReady().catch(() => undefined) : Promise.race([x.waitUntilReady().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
     await Promise.all([...this.workers, ...this.queues.values(), ...(this.flow ? [this.flow] : [])].map(ready));
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await this.flow?.close();
+    // Closing talks to Redis: when it is away that fails, with nothing left to close.
+    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await this.flow?.close().catch(() => undefined);
     for (const c of this.duplicates) c.disconnect();
     this.connection.disconnect();
   }

@@ -24,7 +24,7 @@ export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisSt
   try {
     await client.connect();
     const pong = await client.ping();
-    return { ok: pong === 'PONG', url: redactUrl(url), detail: pong === 'PONG' ? 'reachable' : `answered ${pong}` };
+    return { ok: pong === 'PONG', url: redactUrl(url), detail: pong === 'PONG' ? 'reachable' : `answered ${pong as string}` };
   } catch (error) {
     return { ok: false, url: redactUrl(url), detail: (error as Error).message || 'unreachable' };
   } finally {

@@ -5,7 +5,8 @@ import { ManualClock } from '@forfait/platform';
 import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
 import { newEvent } from '../../store/src/testing/event-store.contract';
 import type { Projection } from './projection';
-import { ProjectionRunner, projectionStatus } from './projection-runner';
+import { CheckpointMovedError, ProjectionApplyError, ProjectionRunner, projectionFailures, projectionStatus } from './projection-runner';
+import { rebuildProjections } from './rebuild';
 import { auditTrailProjection } from './projections/audit-trail.projection';
 
 const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -55,7 +56,7 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       await f.store.append('campaign-x', [newEvent()], { expectedRevision: 'any' });
       const all = await f.store.readAll({ maxCount: 100 });
       const full = async (schema: string) =>
-        (await db.query(`SELECT position::text, rpps, year, stream_id, revision, event_id, type, recorded_at, effective_at, actor, on_behalf_of, channel, correlation_id, hash, prev_hash FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`)).rows;
+        (await db.query(`SELECT position::text, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`)).rows;
       for (const [schema, context] of [
         [f.rmSchema, { atHead: true, readStreams: async () => new Map(), eventsTable: f.store.eventsTable }],
         [`${f.rmSchema}_b`, { atHead: true, readStreams: async () => new Map() }],
@@ -84,7 +85,7 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       expect(rows[1]).toMatchObject({ rpps: '10000000009', year: null });
       expect(rows[2]).toMatchObject({ rpps: '10000000009', year: 2023 });
       const status = await projectionStatus(db, f.store, f.rmSchema);
-      expect(status).toEqual([{ name: 'audit_trail', version: 1, checkpoint: last.toString(), lagEvents: 0, behind: false }]);
+      expect(status).toEqual([{ name: 'audit_trail', version: 2, checkpoint: last.toString(), lagEvents: 0, behind: false }]);
       await runner.stop();
       await f.drop();
     });
@@ -92,16 +93,13 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
     it('rolls a failing batch back with its checkpoint, and on restart applies it exactly once', async () => {
       const f = await fixture(db);
       const last = await appendSome(f.store, 10);
-      let failOnce = true;
+      let failing = true;
       const flaky: Projection = {
         ...auditTrailProjection,
         async apply(tx, schema, events: RecordedEvent[], context) {
           await auditTrailProjection.apply(tx, schema, events, context);
-          // Dies after writing rows of the batch that holds the 7th event: a crash mid-batch.
-          if (failOnce && events.some((e) => e.position === 7n)) {
-            failOnce = false;
-            throw new Error('killed mid-batch');
-          }
+          // Dies after writing rows of any batch that holds the 7th event (until fixed): a failure mid-batch.
+          if (failing && events.some((e) => e.position === 7n)) throw new Error('killed mid-batch');
         },
       };
       const first = new ProjectionRunner(f.store, db, [flaky], f.rmSchema, { batchSize: 3 });
@@ -109,8 +107,13 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
         (first as unknown as { options: { onError: (n: string, e: Error) => void } }).options.onError = (_n, e) => resolve(e);
       });
       await first.start();
-      expect((await failed).message).toBe('killed mid-batch');
+      // The batch rolled back, applied again one event at a time up to the one that fails, which is named and recorded.
+      const error = await failed;
+      expect(error).toBeInstanceOf(ProjectionApplyError);
+      expect(error.message).toMatch(/^projection audit_trail cannot apply event \S+ \S+ at position 7: killed mid-batch$/);
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([{ name: 'audit_trail', position: '7', eventId: expect.any(String), type: expect.any(String), error: 'killed mid-batch', failedAt: expect.any(String) }]);
       await first.stop();
+      failing = false;
       const afterCrash = await f.trail();
       expect(afterCrash.map((r) => r.position)).toEqual(['1', '2', '3', '4', '5', '6']);
       expect(await first.checkpointOf('audit_trail')).toBe(6n);
@@ -120,6 +123,8 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       await second.waitFor(last);
       const rows = await f.trail();
       expect(rows.map((r) => r.position)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+      // Applied past it: the failure is gone.
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([]);
       await second.stop();
       await f.drop();
     });
@@ -144,8 +149,91 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       expect(await f.trail(`${f.rmSchema}_b`)).toEqual(await f.trail());
       await f.drop();
     });
+
+    it('stops a rebuild whose builder fails and reports its error, instead of waiting for ever', async () => {
+      const f = await fixture(db);
+      await appendSome(f.store, 6);
+      // Fails only where the rebuild builds (its own schema), on the 4th event.
+      const brittle: Projection = {
+        ...auditTrailProjection,
+        async apply(tx, schema, events: RecordedEvent[], context) {
+          if (schema !== f.rmSchema && events.some((e) => e.position === 4n)) throw new Error('cannot rebuild event 4');
+          await auditTrailProjection.apply(tx, schema, events, context);
+        },
+      };
+      const live = new ProjectionRunner(f.store, db, [brittle], f.rmSchema, { batchSize: 2 });
+      await live.start();
+      await live.waitFor(6n);
+      const outcome = rebuildProjections({ store: f.store, readDb: db, readModelSchema: f.rmSchema, projector: live, batchSize: 2 }, ['audit_trail']);
+      const bound = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the rebuild neither finished nor failed within 20 s')), 20_000).unref());
+      await expect(Promise.race([outcome, bound])).rejects.toThrow('cannot rebuild event 4');
+      // The live projection still serves, complete.
+      expect((await f.trail()).map((r) => r.position)).toEqual(['1', '2', '3', '4', '5', '6']);
+      await live.stop();
+      await f.drop();
+    });
   });
 }
+
+/** PostgreSQL only: several processes (here, several sessions) on one database. */
+describe('projection runners of several processes on one PostgreSQL', () => {
+  const url = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const dbs: PgDatabase[] = [];
+  const open = () => {
+    const db = new PgDatabase({ connectionString: url, max: 4 });
+    dbs.push(db);
+    return db;
+  };
+  afterEach(async () => {
+    await Promise.all(dbs.splice(0).map((d) => d.close()));
+  });
+
+  it('sets the read models up from several processes starting together', async () => {
+    const f = await fixture(open());
+    const runners = Array.from({ length: 4 }, () => new ProjectionRunner(f.store, open(), [auditTrailProjection], f.rmSchema));
+    await Promise.all(runners.map((r) => r.setup()));
+    expect(await runners[0]!.checkpointOf('audit_trail')).toBe(0n);
+    await f.drop();
+  });
+
+  it('runs each projection in one process at a time; another takes it over when the holder dies, with no CheckpointMovedError', async () => {
+    const f = await fixture(open());
+    const errors: Error[] = [];
+    const waiting: string[] = [];
+    const runner = (db: PgDatabase) =>
+      new ProjectionRunner(f.store, db, [auditTrailProjection], f.rmSchema, {
+        batchSize: 2,
+        onError: (_n, e) => errors.push(e),
+        // The killed holder says its lock's session went away (as a lost store); that is no error.
+        onStoreUnavailable: () => undefined,
+        onWaiting: (n) => waiting.push(n),
+      });
+    const [dbA, dbB] = [open(), open()];
+    const a = runner(dbA);
+    const b = runner(dbB);
+    await a.start();
+    await b.start();
+    const first = await appendSome(f.store, 12);
+    await a.waitFor(first);
+    expect(waiting).toContain('audit_trail'); // b waits for the lock
+    // a's process dies: its sessions end (here: the lock's session is terminated by the server).
+    const killed = await dbA.query(
+      `SELECT pg_terminate_backend(pid) AS killed FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+         AND objsubid = 1 AND objid::text::bigint = (hashtext($1)::bigint & 4294967295)`,
+      [`forfait-projection:${f.rmSchema}:audit_trail`],
+    );
+    expect(killed.rows).toEqual([{ killed: true }]);
+    const second = await appendSome(f.store, 10);
+    await b.waitFor(second, 20_000);
+    const rows = await f.trail();
+    expect(rows.map((r) => r.position)).toEqual(Array.from({ length: 22 }, (_, i) => String(i + 1)));
+    expect(errors.filter((e) => e instanceof CheckpointMovedError)).toEqual([]);
+    expect(errors).toEqual([]);
+    await a.stop();
+    await b.stop();
+    await f.drop();
+  });
+});
 
 runnerSuite(
   'PostgreSQL',

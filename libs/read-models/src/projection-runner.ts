@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@forfait/events';
-import { SqlEventStore, assertSchemaName, migrate, quoteIdent, type EventStore, type SqlDatabase, type Subscription } from '@forfait/store';
+import { backoffDelay } from '@forfait/platform';
+import { SqlEventStore, StoreUnavailableError, assertSchemaName, isConnectionError, quoteIdent, type EventStore, type SessionLocks, type SqlDatabase, type Subscription } from '@forfait/store';
 import type { Projection } from './projection';
 
 export interface ProjectionStatus {
@@ -19,6 +20,40 @@ export class CheckpointMovedError extends Error {
   readonly code = 'CHECKPOINT_MOVED';
 }
 
+/**
+ * A projection that cannot apply an event (a bug, a read model altered by hand): the event that
+ * stops it, kept in `<schema>.projection_failures` so that every process' /health names it.
+ */
+export class ProjectionApplyError extends Error {
+  readonly code = 'PROJECTION_CANNOT_APPLY';
+  constructor(
+    readonly projection: string,
+    readonly event: { position: bigint; eventId: string; type: string },
+    readonly reason: Error,
+  ) {
+    super(`projection ${projection} cannot apply event ${event.type} ${event.eventId} at position ${event.position}: ${reason.message}`);
+  }
+}
+
+/** A projection's apply failed inside a batch's transaction (which one, for a batch of several). */
+class ApplyFailure extends Error {
+  constructor(
+    readonly projection: string,
+    readonly reason: Error,
+  ) {
+    super(reason.message);
+  }
+}
+
+export interface ProjectionFailure {
+  name: string;
+  position: string;
+  eventId: string;
+  type: string;
+  error: string;
+  failedAt: string;
+}
+
 export function readModelDdl(schema: string): string[] {
   const s = quoteIdent(assertSchemaName(schema));
   return [
@@ -29,18 +64,45 @@ export function readModelDdl(schema: string): string[] {
        position numeric NOT NULL,
        updated_at timestamptz NOT NULL DEFAULT now()
      )`,
+    // The event each stopped projection cannot apply; the row goes once it has applied it.
+    `CREATE TABLE IF NOT EXISTS ${s}.projection_failures (
+       name text PRIMARY KEY,
+       position numeric NOT NULL,
+       event_id text NOT NULL,
+       event_type text NOT NULL,
+       error text NOT NULL,
+       failed_at timestamptz NOT NULL DEFAULT now()
+     )`,
   ];
 }
+
+/** The lock every process' setup takes, the same as the read models' migrations. */
+const MIGRATION_LOCK = 'forfait-read-models';
 
 /**
  * Runs projections over a catch-up subscription each. For every batch, one transaction applies
  * the events and moves the checkpoint from the position it expects: a crash between two batches
  * resumes at the last committed one, and a second runner cannot apply a batch again.
+ *
+ * One runner per projection across processes: a subscription runs only while its process holds the
+ * projection's session-level advisory lock (PostgreSQL; on PGlite one process owns the database).
+ * The others wait and try again with backoff; when the holder dies its session ends, the server
+ * releases the lock and one of them takes over from the committed checkpoint. The checkpoint's
+ * compare-and-set stays as the fence: a runner that finds it moved gives the projection up and waits.
  */
 export class ProjectionRunner {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly waiters: { position: bigint; resolve: () => void }[] = [];
   private failure: Error | undefined;
+  /** Per subscription: consecutive resumptions after the store went away, and the pending one. */
+  private readonly attempts = new Map<string, number>();
+  private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
+  /** What this runner means to run (key: subscription), whether it holds the lock yet or not. */
+  private readonly wanted = new Map<string, { projections: readonly Projection[]; fullTypes?: readonly string[] }>();
+  private readonly claimAttempts = new Map<string, number>();
+  private locks: SessionLocks | undefined;
+  /** Projections with a recorded failure (projection_failures), cleared once they apply past it. */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly store: EventStore,
@@ -48,21 +110,115 @@ export class ProjectionRunner {
     private readonly projections: readonly Projection[],
     private readonly schema = 'rm',
     /** `together`: one subscription feeds every projection, one transaction per batch (a rebuild from zero). */
-    private readonly options: { batchSize?: number; together?: boolean; onError?: (name: string, error: Error) => void } = {},
+    private readonly options: {
+      batchSize?: number;
+      together?: boolean;
+      onError?: (name: string, error: Error) => void;
+      /** The store went away under a subscription; it resumes from its checkpoint in `delayMs`. */
+      onStoreUnavailable?: (name: string, error: Error, delayMs: number) => void;
+      /** Another process holds the projection; this runner tries again in `delayMs`. */
+      onWaiting?: (name: string, delayMs: number) => void;
+    } = {},
   ) {}
 
+  /** The read models' DDL and every projection's, in one transaction under the migration lock. */
   async setup(): Promise<void> {
-    await migrate(this.db, readModelDdl(this.schema), 'forfait-read-models');
-    for (const p of this.projections) {
-      await this.db.transaction(async (tx) => {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [MIGRATION_LOCK]);
+      for (const statement of readModelDdl(this.schema)) await tx.query(statement);
+      for (const p of this.projections) {
+        // A read model of an older shape (its version lower than the code's) is dropped and built
+        // again from zero, here, by the catch-up: its queries wait (bounded) meanwhile.
+        const { rows: stored } = await tx.query<{ version: number | string }>(`SELECT version FROM ${quoteIdent(this.schema)}.projection_checkpoints WHERE name = $1`, [p.name]);
+        if (stored[0] && Number(stored[0].version) < p.version) {
+          for (const table of p.tables) await tx.query(`DROP TABLE IF EXISTS ${quoteIdent(this.schema)}.${quoteIdent(table)}`);
+          await tx.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_checkpoints WHERE name = $1`, [p.name]);
+        }
         await p.setup(tx, this.schema);
         await tx.query(
           `INSERT INTO ${quoteIdent(this.schema)}.projection_checkpoints (name, version, position)
            VALUES ($1, $2, 0) ON CONFLICT (name) DO NOTHING`,
           [p.name, p.version],
         );
-      });
+      }
+    });
+  }
+
+  /** Whether a subscription of this runner stopped on an error it cannot resume from. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  private lockName(key: string): string {
+    return `forfait-projection:${this.schema}:${key}`;
+  }
+
+  /**
+   * Starts `key` once this process holds its lock: at once where no other process does, otherwise
+   * after waiting (backoff) for the holder to stop or die. Resolves after the first attempt.
+   */
+  private async claim(key: string): Promise<void> {
+    const wanted = this.wanted.get(key);
+    if (!wanted || this.subscriptions.has(key) || this.resumeTimers.has(key)) return;
+    if (!this.locks && this.db.sessionLocks) {
+      this.locks = this.db.sessionLocks();
+      this.locks.onLost(() => this.lostLocks());
     }
+    let held: boolean;
+    try {
+      held = this.locks ? await this.locks.tryAcquire(this.lockName(key)) : true;
+      if (held) {
+        const checkpoint = await this.checkpointOf(wanted.projections[0]!.name);
+        for (const f of await projectionFailures(this.db, this.schema)) if (wanted.projections.some((p) => p.name === f.name)) this.failing.add(f.name);
+        if (this.wanted.get(key) !== wanted) await this.locks?.release(this.lockName(key)); // stopped meanwhile
+        else if (!this.subscriptions.has(key)) this.subscribe(key, wanted.projections, checkpoint, wanted.fullTypes);
+        this.claimAttempts.delete(key);
+        return;
+      }
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) {
+        this.failure = error as Error;
+        this.options.onError?.(key, error as Error);
+        return;
+      }
+      this.retryClaim(key, error);
+      return;
+    }
+    this.retryClaim(key);
+  }
+
+  /** Waits for the lock again; `unavailable`: because the store went away (said so, like a failed read). */
+  private retryClaim(key: string, unavailable?: StoreUnavailableError): void {
+    if (!this.wanted.has(key) || this.resumeTimers.has(key)) return;
+    const attempt = this.claimAttempts.get(key) ?? 0;
+    this.claimAttempts.set(key, attempt + 1);
+    const delay = backoffDelay(attempt, { baseMs: 250, capMs: 3_000 });
+    if (unavailable) this.options.onStoreUnavailable?.(key, unavailable, delay);
+    this.options.onWaiting?.(key, delay);
+    this.resumeTimers.set(
+      key,
+      setTimeout(() => {
+        this.resumeTimers.delete(key);
+        void this.claim(key);
+      }, delay),
+    );
+  }
+
+  /** The lock session was lost: its locks are gone, so are the subscriptions they guarded. */
+  private lostLocks(): void {
+    for (const [key, subscription] of [...this.subscriptions]) {
+      this.subscriptions.delete(key);
+      clearTimeout(this.resumeTimers.get(key));
+      this.resumeTimers.delete(key);
+      // The lock's session went with the store (or its connection): the projection waits for both to come back.
+      void subscription.stop().finally(() => this.retryClaim(key, new StoreUnavailableError(new Error('projection lock session lost'), 'connect')));
+    }
+  }
+
+  /** Gives a projection up (its checkpoint moved under it, or it failed) and lets another process have it. */
+  private async relinquish(key: string): Promise<void> {
+    this.subscriptions.delete(key);
+    await this.locks?.release(this.lockName(key));
   }
 
   async start(): Promise<void> {
@@ -75,24 +231,75 @@ export class ProjectionRunner {
         const shared = this.store instanceof SqlEventStore && this.store.db === this.db;
         const alone = this.projections.filter((p) => p.serverSide?.(shared) === true);
         const rest = this.projections.filter((p) => !alone.includes(p));
-        for (const group of [alone, rest]) if (group.length > 0) this.startTogether(checkpoints[0] ?? 0n, group);
+        for (const group of [alone, rest]) if (group.length > 0) await this.startTogether(group);
         return;
       }
     }
     for (const p of this.projections) await this.startOne(p.name);
   }
 
-  private startTogether(checkpoint: bigint, projections: readonly Projection[]): void {
+  private startTogether(projections: readonly Projection[]): Promise<void> {
     // Only the event types some projection reads come whole; the rest as headers (far less to parse).
     const shared = this.store instanceof SqlEventStore && this.store.db === this.db;
     const wanted = projections.map((p) => (p.fullTypes ? p.fullTypes(shared) : 'all'));
     const fullTypes = wanted.includes('all') ? undefined : [...new Set(wanted.flatMap((w) => w as readonly string[]))];
     const key = `${TOGETHER}:${projections.map((p) => p.name).join(',')}`;
-    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) => this.applyBatch(projections, batch, key));
+    this.wanted.set(key, { projections, ...(fullTypes ? { fullTypes } : {}) });
+    return this.claim(key);
+  }
+
+  /**
+   * One subscription, watched: when the store goes away (StoreUnavailableError from a read or from
+   * a batch's transaction), it is started again, with backoff, from the checkpoint the database
+   * holds. That checkpoint moved in the same transaction as the read models, so a batch whose
+   * commit was lost is applied again only if it did not commit: never twice, never skipped.
+   */
+  private subscribe(key: string, projections: readonly Projection[], after: bigint, fullTypes?: readonly string[]): void {
+    const subscription = this.store.subscribeAll({ after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) => this.applyBatch(projections, batch, key));
+    const startedAt = Date.now();
     this.subscriptions.set(key, subscription);
-    subscription.done.catch((error: Error) => {
-      this.failure = error;
-      this.options.onError?.(key, error);
+    subscription.done.catch((caught: unknown) => {
+      const error = caught as Error; // what the subscription's work threw: the store's errors and the projections'
+      if (this.subscriptions.get(key) !== subscription) return; // stopped meanwhile
+      if (error instanceof CheckpointMovedError) {
+        // Another runner applied this projection meanwhile (it held the lock while this one's session
+        // was being lost): wait for the lock again rather than fail.
+        void this.relinquish(key).finally(() => this.retryClaim(key));
+        return;
+      }
+      if (!(error instanceof StoreUnavailableError)) {
+        this.failure = error;
+        this.options.onError?.(key, error);
+        void this.relinquish(key);
+        return;
+      }
+      // A subscription that ran a while before failing starts its backoff again from the first step.
+      if (Date.now() - startedAt > 10_000) this.attempts.delete(key);
+      const resume = (): void => {
+        const attempt = this.attempts.get(key) ?? 0;
+        this.attempts.set(key, attempt + 1);
+        const delay = backoffDelay(attempt, { baseMs: 200, capMs: 5_000 });
+        this.options.onStoreUnavailable?.(key, error, delay);
+        this.resumeTimers.set(
+          key,
+          setTimeout(() => {
+            this.resumeTimers.delete(key);
+            if (this.subscriptions.get(key) !== subscription) return;
+            this.checkpointOf(projections[0]!.name).then(
+              (checkpoint) => {
+                if (this.subscriptions.get(key) === subscription) this.subscribe(key, projections, checkpoint, fullTypes);
+              },
+              (e: unknown) => {
+                if (this.subscriptions.get(key) !== subscription) return;
+                if (e instanceof StoreUnavailableError) return resume();
+                this.failure = e as Error;
+                this.options.onError?.(key, e as Error);
+              },
+            );
+          }, delay),
+        );
+      };
+      resume();
     });
   }
 
@@ -109,25 +316,28 @@ export class ProjectionRunner {
   /** (Re)starts one projection's subscription from its committed checkpoint. */
   async startOne(name: string): Promise<void> {
     const p = this.projection(name);
-    if (this.subscriptions.has(name)) return;
-    const checkpoint = await this.checkpointOf(p.name);
-    const subscription = this.store.subscribeAll({ after: checkpoint, batchSize: this.options.batchSize ?? 500 }, (batch) => this.applyBatch([p], batch, p.name));
-    this.subscriptions.set(p.name, subscription);
-    subscription.done.catch((error: Error) => {
-      this.failure = error;
-      this.options.onError?.(p.name, error);
-    });
+    if (this.wanted.has(name)) return;
+    this.wanted.set(name, { projections: [p] });
+    await this.claim(name);
   }
 
   /** Stops one projection after its current batch; its checkpoint stays where that batch committed it. */
   async stopOne(name: string): Promise<void> {
     const subscription = this.subscriptions.get(name);
     this.subscriptions.delete(name);
+    this.wanted.delete(name);
+    this.claimAttempts.delete(name);
+    clearTimeout(this.resumeTimers.get(name));
+    this.resumeTimers.delete(name);
     await subscription?.stop();
+    await this.locks?.release(this.lockName(name));
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.subscriptions.keys()].map((name) => this.stopOne(name)));
+    await Promise.all([...new Set([...this.subscriptions.keys(), ...this.wanted.keys()])].map((name) => this.stopOne(name)));
+    const locks = this.locks;
+    this.locks = undefined;
+    await locks?.close();
   }
 
   /** Resolves when every projection has applied the event at `position` (or fails after `ms`). */
@@ -141,7 +351,7 @@ export class ProjectionRunner {
       if (remaining <= 0) throw new Error(`read models did not reach position ${position} within ${ms} ms (at ${lowest})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(remaining, 250));
-        this.waiters.push({ position, resolve: () => (clearTimeout(timer), resolve()) });
+        this.waiters.push({ position, resolve: () => { clearTimeout(timer); resolve(); } });
       });
     }
   }
@@ -150,6 +360,53 @@ export class ProjectionRunner {
     const from = this.subscriptions.get(key)?.position ?? 0n;
     const to = batch[batch.length - 1]!.position;
     const atHead = to >= (await this.store.headPosition());
+    try {
+      await this.commit(projections, batch, from, atHead);
+    } catch (error) {
+      if (!(error instanceof ApplyFailure)) throw error;
+      const failure = await this.isolate(projections, batch, from, atHead);
+      if (failure) throw failure;
+    }
+    this.attempts.delete(key);
+    const cleared = projections.filter((p) => this.failing.has(p.name)).map((p) => p.name);
+    if (cleared.length > 0) {
+      await this.db.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_failures WHERE name = ANY($1::text[]) AND position <= $2`, [cleared, to.toString()]);
+      for (const name of cleared) this.failing.delete(name);
+    }
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  /**
+   * A batch failed in a projection's apply: applied again one event at a time (each committed with
+   * its checkpoint) up to the event that fails, which is recorded and named in the error.
+   */
+  private async isolate(projections: readonly Projection[], batch: RecordedEvent[], from: bigint, atHead: boolean): Promise<Error | undefined> {
+    let previous = from;
+    for (const [i, event] of batch.entries()) {
+      try {
+        await this.commit(projections, [event], previous, atHead && i === batch.length - 1);
+        previous = event.position;
+      } catch (error) {
+        if (!(error instanceof ApplyFailure)) return error as Error;
+        const failure = new ProjectionApplyError(error.projection, { position: event.position, eventId: event.eventId, type: event.type }, error.reason);
+        await this.db
+          .query(
+            `INSERT INTO ${quoteIdent(this.schema)}.projection_failures (name, position, event_id, event_type, error, failed_at) VALUES ($1, $2, $3, $4, $5, now())
+             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, event_id = EXCLUDED.event_id, event_type = EXCLUDED.event_type, error = EXCLUDED.error, failed_at = EXCLUDED.failed_at`,
+            [error.projection, event.position.toString(), event.eventId, event.type, error.reason.message.slice(0, 2000)],
+          )
+          .catch(() => undefined); // the store went away meanwhile: the error still says it, the next attempt records it
+        this.failing.add(error.projection);
+        return failure;
+      }
+    }
+    // Every event applied alone (the batch failed as a whole): applied, the subscription goes on.
+    return undefined;
+  }
+
+  /** One transaction: the events applied by every projection, each checkpoint moved from `from` to the last event. */
+  private async commit(projections: readonly Projection[], batch: RecordedEvent[], from: bigint, atHead: boolean): Promise<void> {
+    const to = batch[batch.length - 1]!.position;
     await this.db.transaction(async (tx) => {
       const store = this.store;
       const shared = store instanceof SqlEventStore && store.db === this.db;
@@ -159,7 +416,13 @@ export class ProjectionRunner {
         ...(shared ? { eventsTable: store.eventsTable } : {}),
       };
       for (const projection of projections) {
-        await projection.apply(tx, this.schema, batch, context);
+        try {
+          await projection.apply(tx, this.schema, batch, context);
+        } catch (error) {
+          // The store going away is not the projection's failure: it resumes from its checkpoint.
+          if (error instanceof StoreUnavailableError || isConnectionError(error)) throw error;
+          throw new ApplyFailure(projection.name, error as Error);
+        }
         const { rows } = await tx.query(
           `UPDATE ${quoteIdent(this.schema)}.projection_checkpoints SET position = $2, updated_at = now()
            WHERE name = $1 AND position = $3 RETURNING name`,
@@ -170,7 +433,6 @@ export class ProjectionRunner {
         }
       }
     });
-    for (const w of this.waiters.splice(0)) w.resolve();
   }
 
   async checkpointOf(name: string): Promise<bigint> {
@@ -191,6 +453,19 @@ export class ProjectionRunner {
   }
 }
 
+/** The projections stopped on an event they cannot apply, whichever process runs them. */
+export async function projectionFailures(db: SqlDatabase, schema = 'rm'): Promise<ProjectionFailure[]> {
+  try {
+    const { rows } = await db.query<{ name: string; position: string; event_id: string; event_type: string; error: string; failed_at: Date | string }>(
+      `SELECT name, position::text AS position, event_id, event_type, error, failed_at FROM ${quoteIdent(schema)}.projection_failures ORDER BY name`,
+    );
+    return rows.map((r) => ({ name: r.name, position: r.position, eventId: r.event_id, type: r.event_type, error: r.error, failedAt: new Date(r.failed_at).toISOString() }));
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error;
+    return []; // not set up yet
+  }
+}
+
 /** The projections' state as the read-model database says, whichever process runs them. */
 export async function projectionStatus(
   db: SqlDatabase,
@@ -198,10 +473,10 @@ export async function projectionStatus(
   schema = 'rm',
 ): Promise<ProjectionStatus[]> {
   const head = await store.headPosition();
-  let rows: { name: string; version: number; position: string }[] = [];
+  let rows: { name: string; version: number | string; position: string }[] = [];
   try {
     rows = (
-      await db.query<{ name: string; version: number; position: string }>(
+      await db.query<{ name: string; version: number | string; position: string }>(
         `SELECT name, version, position::text AS position FROM ${quoteIdent(schema)}.projection_checkpoints ORDER BY name`,
       )
     ).rows;

@@ -52,6 +52,8 @@ export async function rebuildProjections(
   try {
     await builder.start();
     for (;;) {
+      // A builder that failed (a projection throwing on some event) stops the rebuild, saying why.
+      if (builder.failed) throw builder.failed;
       const { position, head } = await progress('building');
       if (position >= head) break;
       await new Promise((r) => setTimeout(r, 250));

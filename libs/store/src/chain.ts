@@ -1,4 +1,4 @@
-import { EventTooLargeError, GENESIS_HASH, computeEventHash, serialisedSize, type EventMetadata, type NewEvent, type RecordedEvent } from '@forfait/events';
+import { EventTooLargeError, GENESIS_HASH, canonicalJson, hashOfCanonical, type NewEvent, type RecordedEvent } from '@forfait/events';
 
 /**
  * Turns a stream's new events into recorded ones, every adapter alike: revisions after the stream's
@@ -23,12 +23,14 @@ export function chainEvents(
       type: event.type,
       schemaVersion: event.schemaVersion,
       data: event.data,
-      metadata: { ...event.metadata, recordedAt } as EventMetadata,
+      metadata: { ...event.metadata, recordedAt },
       prevHash,
     };
-    const size = serialisedSize(base);
+    // One serialisation serves the size limit and the hash.
+    const canonical = canonicalJson(base);
+    const size = Buffer.byteLength(canonical, 'utf8');
     if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
-    const hash = computeEventHash(base);
+    const hash = hashOfCanonical(prevHash, canonical);
     prevHash = hash;
     return { ...base, hash };
   });

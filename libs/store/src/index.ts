@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@forfait/platform';
 import { EsdbEventStore } from './eventstoredb/esdb-event-store';
@@ -7,6 +7,7 @@ import { PGliteDatabase, PgDatabase, type SqlDatabase } from './sql/sql-client';
 import { SqlEventStore } from './sql/sql-event-store';
 
 export * from './port';
+export * from './errors';
 export * from './integrity';
 export * from './sql/sql-client';
 export * from './sql/sql-event-store';
@@ -102,4 +103,9 @@ function requireSetting(value: string | undefined, name: string): string {
   return value;
 }
 
-export const embeddedDataPath = (dataDir: string, ...parts: string[]): string => join(resolve(dataDir), ...parts);
+export * from './tlog/merkle';
+export * from './tlog/note';
+export * from './tlog/log';
+export * from './tlog/log-integrity';
+export * from './tlog/witness';
+export * from './tlog/checkpoint-dir';

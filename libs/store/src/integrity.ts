@@ -1,5 +1,9 @@
 import { GENESIS_HASH, computeEventHash, hashedRecordOf, type RecordedEvent } from '@forfait/events';
 import type { EventStore } from './port';
+import { migrate } from './sql/event-store.schema';
+import type { SqlDatabase } from './sql/sql-client';
+import type { TransparencyLog } from './tlog/log';
+import { checkLogStructure, type LogProblemKind } from './tlog/log-integrity';
 
 export interface BrokenLink {
   streamId: string;
@@ -29,6 +33,15 @@ export class ChainVerifier {
 
   get streams(): number {
     return this.heads.size;
+  }
+
+  /** Starts a stream from a head already verified (incremental checks). */
+  seed(streamId: string, revision: number, hash: string): void {
+    this.heads.set(streamId, { revision, hash });
+  }
+
+  head(streamId: string): { revision: number; hash: string } | undefined {
+    return this.heads.get(streamId);
   }
 
   /** Returns the broken link this event makes, or undefined when it checks. */
@@ -89,4 +102,166 @@ export function verifyEvents(events: RecordedEvent[]): IntegrityReport {
     if (broken && !firstBroken) firstBroken = broken;
   }
   return { ok: !firstBroken, streams: verifier.streams, events: verifier.events, ...(firstBroken ? { firstBroken } : {}) };
+}
+
+export interface IntegrityProblem {
+  kind: BrokenLink['reason'] | 'head-mismatch' | 'head-missing' | 'position-order' | LogProblemKind;
+  streamId?: string;
+  position?: string;
+  detail: string;
+}
+
+export interface IncrementalReport {
+  ok: boolean;
+  /** Every event up to this position verified (chains, positions), now or in earlier calls. */
+  verifiedUpTo: string;
+  /** Events read and verified by this call: only those after the last verified position. */
+  checkedEvents: number;
+  /** Stream heads compared with the store's event at that revision by this call. */
+  checkedHeads: number;
+  streams: number;
+  /** Events verified in all, earlier calls included. */
+  events: number;
+  lastFullCheck: { at: string; ok: boolean } | null;
+  problems: IntegrityProblem[];
+  firstBroken?: BrokenLink;
+}
+
+/**
+ * Integrity checked from the last verified position (architecture.md, "Tamper evidence"): the
+ * position and every stream's verified head are kept in `<schema>.integrity_state` and
+ * `<schema>.integrity_heads`; a call reads only the events after that position, chaining them onto
+ * the kept heads, and re-reads each stream's head event to see that it still hashes as verified.
+ * The position never moves past a broken event, so a problem is reported by every later call until
+ * it is repaired. The full recomputation of every chain is `cli verify` (recordFullCheck).
+ */
+export class IncrementalIntegrity {
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: SqlDatabase,
+    private readonly schema: string,
+    private readonly log?: TransparencyLog,
+  ) {}
+
+  private async ensure(): Promise<void> {
+    const s = this.schema;
+    // Under a lock: two APIs checking at once would race on CREATE ... IF NOT EXISTS.
+    await migrate(
+      this.db,
+      [
+        `CREATE SCHEMA IF NOT EXISTS ${s}`,
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_state (id integer PRIMARY KEY, verified_up_to bigint NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position bigint NOT NULL)`,
+      ],
+      'forfait-integrity',
+    );
+  }
+
+  /** One call at a time in this process: two would verify the same events twice. */
+  check(options: { batchSize?: number } = {}): Promise<IncrementalReport> {
+    const next = this.running.then(() => this.checkNow(options));
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  async recordFullCheck(report: IntegrityReport, at: string): Promise<void> {
+    await this.ensure();
+    await this.db.query(
+      `INSERT INTO ${this.schema}.integrity_state (id, verified_up_to, events, last_full_at, last_full_ok) VALUES (1, 0, 0, $1, $2)
+       ON CONFLICT (id) DO UPDATE SET last_full_at = $1, last_full_ok = $2`,
+      [at, report.ok],
+    );
+  }
+
+  private async checkNow(options: { batchSize?: number }): Promise<IncrementalReport> {
+    await this.ensure();
+    const s = this.schema;
+    const state = (
+      await this.db.query<{ verified_up_to: string; events: string; last_full_at: string | Date | null; last_full_ok: boolean | null }>(
+        `SELECT verified_up_to::text, events::text, last_full_at, last_full_ok FROM ${s}.integrity_state WHERE id = 1`,
+      )
+    ).rows[0];
+    const heads = (await this.db.query<{ stream_id: string; revision: number; hash: string; position: string }>(`SELECT stream_id, revision, hash, position::text FROM ${s}.integrity_heads`)).rows;
+    const problems: IntegrityProblem[] = [];
+
+    // Every verified head against the store's event at that revision, as it is now.
+    let checkedHeads = 0;
+    for (let i = 0; i < heads.length; i += 50) {
+      await Promise.all(
+        heads.slice(i, i + 50).map(async (h) => {
+          checkedHeads += 1;
+          const [event] = await this.store.readStream(h.stream_id, { fromRevision: h.revision, maxCount: 1 });
+          if (!event || event.revision !== h.revision) {
+            problems.push({ kind: 'head-missing', streamId: h.stream_id, position: h.position, detail: `l’événement de tête vérifié (révision ${h.revision}) est introuvable` });
+          } else if (event.hash !== h.hash || computeEventHash(hashedRecordOf(event)) !== h.hash) {
+            problems.push({ kind: 'head-mismatch', streamId: h.stream_id, position: event.position.toString(), detail: `l’événement de tête (révision ${h.revision}) ne correspond plus au hachage vérifié ${h.hash}` });
+          }
+        }),
+      );
+    }
+
+    const verifier = new ChainVerifier();
+    for (const h of heads) verifier.seed(h.stream_id, h.revision, h.hash);
+    const touched = new Map<string, { revision: number; hash: string; position: bigint }>();
+    let after = BigInt(state?.verified_up_to ?? '0');
+    let verifiedUpTo = after;
+    let checkedEvents = 0;
+    let verifiedNow = 0;
+    let firstBroken: BrokenLink | undefined;
+    outer: for (;;) {
+      const batch = await this.store.readAll({ after, maxCount: options.batchSize ?? 2000 });
+      if (batch.length === 0) break;
+      for (const event of batch) {
+        checkedEvents += 1;
+        if (event.position <= after) {
+          problems.push({ kind: 'position-order', streamId: event.streamId, position: event.position.toString(), detail: `position ${event.position} lue après ${after} : l’ordre global est rompu` });
+          break outer;
+        }
+        const broken = verifier.check(event);
+        if (broken) {
+          firstBroken = broken;
+          problems.push({ kind: broken.reason, streamId: broken.streamId, position: broken.position, detail: `révision ${broken.revision} : attendu ${broken.expected}, trouvé ${broken.actual}` });
+          break outer;
+        }
+        after = event.position;
+        verifiedUpTo = event.position;
+        verifiedNow += 1;
+        touched.set(event.streamId, { revision: event.revision, hash: event.hash, position: event.position });
+      }
+    }
+
+    // Heads against last events, positions and times, the tree against its events and the latest checkpoint.
+    problems.push(...(await checkLogStructure(this.store, this.db, this.log)));
+
+    const verifiedEvents = BigInt(state?.events ?? '0') + BigInt(verifiedNow);
+    await this.db.transaction(async (tx) => {
+      for (const [streamId, h] of touched) {
+        await tx.query(
+          `INSERT INTO ${s}.integrity_heads (stream_id, revision, hash, position) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (stream_id) DO UPDATE SET revision = $2, hash = $3, position = $4`,
+          [streamId, h.revision, h.hash, h.position.toString()],
+        );
+      }
+      await tx.query(
+        `INSERT INTO ${s}.integrity_state (id, verified_up_to, events) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET verified_up_to = $1, events = $2`,
+        [verifiedUpTo.toString(), verifiedEvents.toString()],
+      );
+    });
+    const streams = new Set([...heads.map((h) => h.stream_id), ...touched.keys()]).size;
+    const at = state?.last_full_at;
+    return {
+      ok: problems.length === 0,
+      verifiedUpTo: verifiedUpTo.toString(),
+      checkedEvents,
+      checkedHeads,
+      streams,
+      events: Number(verifiedEvents),
+      lastFullCheck: at ? { at: new Date(at).toISOString(), ok: state.last_full_ok === true } : null,
+      problems,
+      ...(firstBroken ? { firstBroken } : {}),
+    };
+  }
 }

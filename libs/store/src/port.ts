@@ -21,8 +21,9 @@ export interface AppendRequest {
   events: NewEvent[];
   expectedRevision: ExpectedRevision;
   /**
-   * The stream's head as the writer just read it (null: no stream). A hint that spares the store a
-   * read; it is checked under the lock like everything else, and a stale hint costs a retry.
+   * The stream's head as the writer just read it (null: no stream). A hint that lets the SQL stores
+   * chain the events in the process; it is checked under the lock like everything else, and a
+   * stale one only makes the statement chain them itself.
    */
   head?: { revision: number; lastHash: string } | null;
 }
@@ -86,8 +87,6 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Several streams at once (bulk imports), each in revision order; absent streams are absent keys. */
   readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
-  /** The stream's current revision, or null when it does not exist. */
-  streamRevision(streamId: string): Promise<number | null>;
   /** Events of every stream in global order. */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Position of the last committed event (0n for an empty store). */

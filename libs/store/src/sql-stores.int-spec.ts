@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
+import { ConcurrencyError, InvalidEventError } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
+import { verifyIntegrity } from './integrity';
 import { PGliteDatabase, PgDatabase, quoteIdent, type SqlDatabase } from './sql/sql-client';
 import { SqlEventStore } from './sql/sql-event-store';
-import { describeEventStoreContract, type ContractHarness, type HarnessOptions } from './testing/event-store.contract';
+import { describeEventStoreContract, newEvent, type ContractHarness, type HarnessOptions } from './testing/event-store.contract';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -41,6 +43,28 @@ describe('PostgreSQL adapter', () => {
   const pg = new PgDatabase({ connectionString: DATABASE_URL, max: 12 });
   afterAll(() => pg.close());
   describeEventStoreContract({ name: 'postgres', supportsCommitHook: true, open: (o) => harness(pg, o) });
+
+  it('a connection ended by the server as the pool hands it out fails that query, not the process', async () => {
+    // The server's 57P01 read in the same chunk as ReadyForQuery reaches the client after the pool
+    // removed its idle listener and before checkOut adds its own: the parser's 'errorMessage' is
+    // emitted at that instant, as pg-protocol would.
+    const db = new PgDatabase({ connectionString: DATABASE_URL, max: 1 });
+    try {
+      let armed = true;
+      db.pool.on('acquire', (client) => {
+        if (!armed) return;
+        armed = false;
+        const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+        queueMicrotask(() =>
+          connection.emit('errorMessage', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })),
+        );
+      });
+      await expect(db.query('SELECT 1 AS one')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 describe('embedded adapter (PGlite)', () => {
@@ -51,3 +75,135 @@ describe('embedded adapter (PGlite)', () => {
   afterAll(() => pglite.close());
   describeEventStoreContract({ name: 'embedded', supportsCommitHook: true, open: (o) => harness(pglite, o) });
 });
+
+/**
+ * The write path of issue 14, on both SQL dialects: group commit (appends that wait go together
+ * in one statement, each failing alone), recorded time chosen under the lock, the clock bound.
+ */
+function describeWritePath(name: string, database: () => SqlDatabase): void {
+  describe(`write path: ${name}`, () => {
+    const opened: { store: SqlEventStore; schema: string }[] = [];
+    const open = async (clock: ManualClock, schema = `es_write_${runId}_${(counter += 1)}`, extra: { maxClockAheadMs?: number | null } = {}) => {
+      const store = await SqlEventStore.open({ db: database(), clock, schema, ownsDatabase: false, pollIntervalMs: 50, ...extra });
+      opened.push({ store, schema });
+      return { store, schema };
+    };
+    afterEach(async () => {
+      const schemas = new Set(opened.map((o) => o.schema));
+      for (const o of opened.splice(0)) await o.store.close();
+      for (const schema of schemas) await database().query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
+    });
+
+    it('writes appends that arrive together in fewer statements, and a stale one fails alone', async () => {
+      const { store, schema } = await open(new ManualClock('2024-01-15T09:30:00Z'));
+      await store.append('declaration-10000000008-stale', [newEvent()], { expectedRevision: 'no_stream' });
+      const appends = Array.from({ length: 32 }, (_, i) =>
+        i === 7
+          ? store.append('declaration-10000000008-stale', [newEvent()], { expectedRevision: 'no_stream' })
+          : store.append(`declaration-1000000${String(i).padStart(2, '0')}08-2023`, [newEvent()], { expectedRevision: 'no_stream' }),
+      );
+      const settled = await Promise.allSettled(appends);
+      expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(31);
+      const failed = settled[7]!;
+      expect(failed.status === 'rejected' && failed.reason instanceof ConcurrencyError).toBe(true);
+      expect(failed.status === 'rejected' && (failed.reason as ConcurrencyError).code).toBe('STALE_REVISION');
+      // Rows of one statement share their inserting transaction: 31 appends took fewer than 31.
+      const { rows } = await database().query<{ n: string | number; events: string | number }>(
+        `SELECT count(DISTINCT xmin::text) AS n, count(*) AS events FROM ${quoteIdent(schema)}.es_events WHERE stream_id <> 'declaration-10000000008-stale'`,
+      );
+      expect(Number(rows[0]!.events)).toBe(31);
+      expect(Number(rows[0]!.n)).toBeLessThan(31);
+      const positions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.position] : [])).sort((a, b) => (a < b ? -1 : 1));
+      expect(positions).toEqual(Array.from({ length: 31 }, (_, i) => BigInt(i + 2)));
+      expect((await verifyIntegrity(store)).ok).toBe(true);
+    });
+
+    it('chains appends to one stream queued together, each on the one before', async () => {
+      const { store } = await open(new ManualClock('2024-01-15T09:30:00Z'));
+      const stream = 'declaration-10000000008-2023';
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.append(stream, [newEvent(), newEvent()], { expectedRevision: 'any' })));
+      expect(results.map((r) => r.revision).sort((a, b) => a - b)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+      const events = await store.readStream(stream);
+      expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(results.flatMap((r) => r.events.map((e) => e.hash)).sort()).toEqual(events.map((e) => e.hash).sort());
+      expect((await verifyIntegrity(store)).ok).toBe(true);
+    });
+
+    it('refuses an eventId given by two appends queued together once, and writes the other', async () => {
+      const { store } = await open(new ManualClock('2024-01-15T09:30:00Z'));
+      const shared = newEvent();
+      const [a, b, c] = await Promise.allSettled([
+        store.append('declaration-10000000008-a', [shared], { expectedRevision: 'any' }),
+        store.append('declaration-10000000008-b', [{ ...shared }], { expectedRevision: 'any' }),
+        store.append('declaration-10000000008-c', [newEvent()], { expectedRevision: 'any' }),
+      ]);
+      expect(a.status).toBe('fulfilled');
+      expect(b.status === 'rejected' && b.reason instanceof InvalidEventError).toBe(true);
+      expect(c.status).toBe('fulfilled');
+      expect(await store.readStream('declaration-10000000008-b')).toEqual([]);
+    });
+
+    it("records at the latest time when another writer's clock is ahead, refusing and retrying nothing", async () => {
+      const ahead = new ManualClock('2024-01-15T10:30:00Z');
+      const behind = new ManualClock('2024-01-15T09:30:00Z');
+      const { store: a, schema } = await open(ahead);
+      const { store: b } = await open(behind, schema);
+      const writes = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).append(`declaration-1000000${String(i).padStart(2, '0')}08-2023`, [newEvent()], { expectedRevision: 'no_stream' }));
+      const results = await Promise.all(writes);
+      expect(results).toHaveLength(40);
+      const all = await a.readAll({ maxCount: 100 });
+      expect(all).toHaveLength(40);
+      for (let i = 1; i < all.length; i += 1) expect(all[i]!.metadata.recordedAt >= all[i - 1]!.metadata.recordedAt).toBe(true);
+      // The writer behind appends after the one ahead: recorded at the later instant, at once.
+      const last = await b.append('declaration-10000000008-late', [newEvent()], { expectedRevision: 'no_stream' });
+      expect(last.events[0]!.metadata.recordedAt).toBe('2024-01-15T10:30:00.000Z');
+      expect((await verifyIntegrity(a)).ok).toBe(true);
+    });
+
+    it('chains on the real head when another process wrote the stream since this one last did', async () => {
+      const clock = new ManualClock('2024-01-15T09:30:00Z');
+      const { store: a, schema } = await open(clock);
+      const { store: b } = await open(clock, schema);
+      const stream = 'declaration-10000000008-2023';
+      for (let i = 0; i < 6; i += 1) {
+        // Each store remembers the head it wrote last, which the other one has moved since.
+        const r = await (i % 2 === 0 ? a : b).append(stream, [newEvent(), newEvent()], { expectedRevision: 'any' });
+        expect(r.revision).toBe(2 * i + 1);
+      }
+      await expect(a.append(stream, [newEvent()], { expectedRevision: 9 })).rejects.toBeInstanceOf(ConcurrencyError);
+      // A stale hint from the caller is checked under the lock like the rest.
+      const stale = await a.readStream(stream);
+      await b.append(stream, [newEvent()], { expectedRevision: 'any' });
+      const r = await a.append(stream, [newEvent()], { expectedRevision: 'any', head: { revision: stale.at(-1)!.revision, lastHash: stale.at(-1)!.hash } });
+      expect(r.revision).toBe(13);
+      expect((await verifyIntegrity(a)).ok).toBe(true);
+      expect((await a.readStream(stream)).map((e) => e.revision)).toEqual(Array.from({ length: 14 }, (_, i) => i));
+    });
+
+    it('refuses a writer whose clock is far ahead of the database, with CLOCK_SKEW, and writes nothing', async () => {
+      const future = new ManualClock(new Date(Date.now() + 60 * 60 * 1000));
+      const { store } = await open(future, undefined, { maxClockAheadMs: 60_000 });
+      const attempt = store.append('declaration-10000000008-2023', [newEvent()], { expectedRevision: 'any' });
+      await expect(attempt).rejects.toMatchObject({ code: 'CLOCK_SKEW', details: { maxAheadMs: 60_000 } });
+      await expect(attempt).rejects.toThrow(/en avance de plus de 60 s/);
+      expect(await store.headPosition()).toBe(0n);
+      future.set(new Date(Date.now() + 30_000));
+      const within = await store.append('declaration-10000000008-2023', [newEvent()], { expectedRevision: 'any' });
+      expect(within.position).toBe(1n);
+      // null: no bound (a writer that knows its clock is elsewhere in time on purpose).
+      const { store: unbounded } = await open(new ManualClock('2031-02-01T09:00:00Z'), undefined, { maxClockAheadMs: null });
+      const later = await unbounded.append('declaration-10000000008-2031', [newEvent()], { expectedRevision: 'any' });
+      expect(later.events[0]!.metadata.recordedAt).toBe('2031-02-01T09:00:00.000Z');
+    });
+  });
+}
+
+const pgForWrites = new PgDatabase({ connectionString: DATABASE_URL, max: 4 });
+afterAll(() => pgForWrites.close());
+describeWritePath('postgres', () => pgForWrites);
+let pgliteForWrites: PGliteDatabase | undefined;
+beforeAll(async () => {
+  pgliteForWrites = new PGliteDatabase(await PGlite.create());
+});
+afterAll(() => pgliteForWrites?.close());
+describeWritePath('embedded', () => pgliteForWrites!);

@@ -9,15 +9,22 @@ export interface Principal {
   caisse?: string;
 }
 
-export function principalFromClaims(claims: Record<string, unknown>): Principal {
-  const { sub, role, rpps, caisse } = claims;
-  if (typeof sub !== 'string' || sub.length === 0) throw new UnauthenticatedError('token has no subject (sub)');
+/**
+ * The claims read: `role`, `caisse`, `rpps` by default; an identity provider that names them otherwise
+ * is mapped by OIDC_ROLE_CLAIM, OIDC_CAISSE_CLAIM and OIDC_RPPS_CLAIM (docs/oidc.md).
+ */
+export function principalFromClaims(claims: Record<string, unknown>, names: { role: string; caisse: string; rpps: string } = { role: 'role', caisse: 'caisse', rpps: 'rpps' }): Principal {
+  const { sub } = claims;
+  const role = claims[names.role];
+  const rpps = claims[names.rpps];
+  const caisse = claims[names.caisse];
+  if (typeof sub !== 'string' || sub.length === 0) throw new UnauthenticatedError('jeton sans sujet (sub) : refusé', { reason: 'SUB_REQUIRED' });
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
-    throw new UnauthenticatedError(`token role must be one of ${ROLES.join(', ')}`);
+    throw new UnauthenticatedError(`rôle du jeton inconnu : attendu l’un de ${ROLES.join(', ')}`, { reason: 'ROLE_UNKNOWN' });
   }
-  if (role === 'doctor' && !isValidRpps(rpps)) throw new UnauthenticatedError('a doctor token carries a valid rpps claim');
+  if (role === 'doctor' && !isValidRpps(rpps)) throw new UnauthenticatedError('un jeton de médecin doit porter un RPPS valide (11 chiffres, clé de Luhn) dans sa revendication rpps', { reason: 'RPPS_CLAIM_INVALID' });
   if ((role === 'agent' || role === 'controller') && !(typeof caisse === 'string' && /^\d{3}$/.test(caisse))) {
-    throw new UnauthenticatedError(`an ${role} token carries a 3-digit caisse claim`);
+    throw new UnauthenticatedError(`un jeton ${role === 'agent' ? 'd’agent' : 'de contrôleur'} doit porter le code à 3 chiffres de sa caisse dans sa revendication caisse`, { reason: 'CAISSE_CLAIM_INVALID' });
   }
   return {
     sub,

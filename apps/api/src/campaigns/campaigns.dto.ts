@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { INDICATOR_CODES } from '@forfait/events';
 import { IsInstant, IsRpps } from '../common/validation';
+import { FIRST_CAMPAIGN_YEAR } from '@forfait/domain';
 
 export class OpenCampaignDto {
-  @ApiProperty({ example: 2023 }) @IsInt() @Min(2017) @Max(2100) year!: number;
+  @ApiProperty({ example: 2023 }) @IsInt() @Min(FIRST_CAMPAIGN_YEAR) @Max(2100) year!: number;
   @ApiProperty({ example: 'FS-2023' }) @IsString() @MaxLength(40) ruleset!: string;
   @ApiPropertyOptional({ example: '1' }) @IsOptional() @IsString() @MaxLength(20) rulesetVersion?: string;
   @ApiProperty({ example: '2023-12-11T00:00:00+01:00' }) @IsInstant() opensAt!: string;
@@ -18,15 +18,22 @@ export class ExtendDeadlineDto {
   @ApiPropertyOptional({ example: 'ameli.fr, actualité du 11/12/2023' }) @IsOptional() @IsString() @MaxLength(500) reference?: string;
 }
 
-export class RuleChangesDto {
-  @ApiPropertyOptional({ description: 'rate target in percent', example: 10 }) @IsOptional() @IsNumber() @Min(0) @Max(100) target?: number;
-  @ApiPropertyOptional({ example: 48 }) @IsOptional() @IsNumber() @Min(0) @Max(10000) points?: number;
-  @ApiPropertyOptional({ description: 'deemed met', example: true }) @IsOptional() @IsBoolean() neutralised?: boolean;
-}
-
+/**
+ * `changes` is one of three shapes (api.md): `{ target?, points?, neutralised? }` with an indicator,
+ * `{ list, add?, remove? }` or `{ parameter, value }` without; the rules check names, entries and
+ * values (422 AMENDMENT_INVALID), so that every refusal of an amendment has one code.
+ */
 export class AmendRuleDto {
-  @ApiProperty({ enum: INDICATOR_CODES }) @IsIn(INDICATOR_CODES as unknown as string[]) indicator!: string;
-  @ApiProperty({ type: RuleChangesDto }) @ValidateNested() @Type(() => RuleChangesDto) changes!: RuleChangesDto;
+  @ApiPropertyOptional({ enum: INDICATOR_CODES, description: 'for target, points, neutralised; absent for a list or a parameter' })
+  @IsOptional()
+  @IsIn(INDICATOR_CODES)
+  indicator?: string;
+  @ApiProperty({
+    description: '{ target?, points?, neutralised? } | { list, add?, remove? } | { parameter, value } (rules spec, "Parameters and lists a caisse can amend")',
+    example: { list: 'sasDepartements', add: ['44', '2A'] },
+  })
+  @IsObject()
+  changes!: Record<string, unknown>;
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(500) reason!: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500) reference?: string;
 }

@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { streams, type DomainEvent } from '@forfait/events';
-import { declarationFrom, decideControl, refuse, type ControlCommand } from '@forfait/domain';
-import type { Runtime } from '@forfait/read-models';
+import { Body, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import { streams } from '@forfait/events';
+import { declarationFrom, refuse, type ControlCommand } from '@forfait/domain';
+import { ControlHandler, DoctorYearReader, EntitlementService } from '@forfait/application';
+import { exportEvent } from '../core/export-event';
 import type { Response } from 'express';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
-import { actorOf } from '../auth/principal';
-import { parseIfMatch, validationPipe } from '../common/validation';
-import { CampaignContext } from '../core/campaign-context';
-import { CommandExecutor } from '../core/command-executor';
-import { EntitlementService } from '../core/entitlement.service';
+import { EmptyBodyPipe, validationPipe } from '../common/validation';
+import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import type { ContextRequest } from '../core/request-context';
-import { Scope } from '../core/scope';
-import { RUNTIME } from '../runtime.token';
+import { DOCTOR_READERS, Scope } from '../core/scope';
 import { ContestationDecisionDto, ContestationDto, EvidenceRequestDto, FindingDto, OpenControlDto } from './controls.dto';
 
 type Req_ = AuthedRequest & ContextRequest;
@@ -22,27 +19,40 @@ type Req_ = AuthedRequest & ContextRequest;
 const CONTROL_ID = /^ctl-(\d{4})-(\d{11})-([0-9a-f]{12})$/;
 
 /** Contrôle a posteriori and contestation (api.md; spec "After the campaign"). */
-@ApiTags('controls')
-@ApiBearerAuth()
-@Controller('v1/controls')
+@CommandController('v1/controls', 'controls')
 export class ControlsController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: Runtime,
-    @Inject(CommandExecutor) private readonly executor: CommandExecutor,
+    @Inject(ControlHandler) private readonly controls: ControlHandler,
     @Inject(Scope) private readonly scope: Scope,
     @Inject(EntitlementService) private readonly entitlements: EntitlementService,
-    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
+    @Inject(DoctorYearReader) private readonly reader: DoctorYearReader,
   ) {}
+
+  @Get(':id')
+  @Roles(...DOCTOR_READERS)
+  @ApiOperation({ summary: 'A control: its state (indicators, findings, closure, contestation) and its events; ETag of the doctor-year stream' })
+  async get(@Param('id') id: string, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
+    const m = CONTROL_ID.exec(id);
+    if (!m) return refuse('CONTROL_NOT_FOUND', `aucun contrôle ${id}`);
+    const rpps = m[2]!;
+    const year = Number(m[1]);
+    await this.scope.assertDoctor(req.principal, rpps, 'read', [...DOCTOR_READERS]);
+    const { events, raw, revision } = await this.reader.stream(streams.declaration(rpps, year));
+    const control = declarationFrom(events).controls[id];
+    if (!control) return refuse('CONTROL_NOT_FOUND', `aucun contrôle ${id}`);
+    res.setHeader('ETag', `"${revision}"`);
+    const mine = raw.filter((e) => (e.data as { controlId?: string }).controlId === id);
+    return { controlId: id, rpps, year, ...control, revision, events: mine.map(exportEvent) };
+  }
 
   @Post()
   @HttpCode(201)
   @Roles('controller')
   @ApiOperation({ summary: 'Open a control on a doctor-year and some indicators (controller of the doctor’s caisse)' })
-  async open(@Body(validationPipe) body: OpenControlDto, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
-    await this.scope.assertDoctor(req.principal, body.rpps, 'write', ['controller']);
+  async open(@Body(validationPipe) body: OpenControlDto, @Sender() sender: CommandSender) {
+    await this.scope.assertDoctor(sender.principal, body.rpps, 'write', ['controller']);
     const controlId = `ctl-${body.year}-${body.rpps}-${randomBytes(6).toString('hex')}`;
-    const result = await this.run(body.rpps, body.year, { type: 'OpenControl', controlId, indicators: body.indicators, reason: body.reason, now: this.now(), ...(body.fraud ? { fraud: true } : {}) }, req);
-    res.setHeader('ETag', `"${result.revision}"`);
+    const result = await this.run(body.rpps, body.year, { type: 'OpenControl', controlId, indicators: body.indicators, reason: body.reason, now: sender.now, ...(body.fraud ? { fraud: true } : {}) }, sender);
     return { controlId, eventId: result.events[0]!.eventId, revision: result.revision };
   }
 
@@ -50,9 +60,9 @@ export class ControlsController {
   @HttpCode(201)
   @Roles('controller')
   @ApiOperation({ summary: 'Request evidence from the doctor, with a due date' })
-  async evidence(@Param('id') id: string, @Body(validationPipe) body: EvidenceRequestDto, @Req() req: Req_) {
-    const { rpps, year } = await this.target(id, req, ['controller']);
-    const result = await this.run(rpps, year, { type: 'RequestEvidence', controlId: id, items: body.items, dueAt: new Date(body.dueAt).toISOString(), now: this.now() }, req);
+  async evidence(@Param('id') id: string, @Body(validationPipe) body: EvidenceRequestDto, @Sender() sender: CommandSender) {
+    const { rpps, year } = await this.target(id, sender, ['controller']);
+    const result = await this.run(rpps, year, { type: 'RequestEvidence', controlId: id, items: body.items, dueAt: new Date(body.dueAt).toISOString(), now: sender.now }, sender);
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
   }
 
@@ -60,9 +70,9 @@ export class ControlsController {
   @HttpCode(201)
   @Roles('controller')
   @ApiOperation({ summary: 'Record a finding on a controlled indicator: confirmed or invalidated (no longer met from now on)' })
-  async finding(@Param('id') id: string, @Body(validationPipe) body: FindingDto, @Req() req: Req_) {
-    const { rpps, year } = await this.target(id, req, ['controller']);
-    const result = await this.run(rpps, year, { type: 'RecordFinding', controlId: id, indicator: body.indicator, outcome: body.outcome, reason: body.reason }, req);
+  async finding(@Param('id') id: string, @Body(validationPipe) body: FindingDto, @Sender() sender: CommandSender) {
+    const { rpps, year } = await this.target(id, sender, ['controller']);
+    const result = await this.run(rpps, year, { type: 'RecordFinding', controlId: id, indicator: body.indicator, outcome: body.outcome, reason: body.reason }, sender);
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
   }
 
@@ -70,10 +80,10 @@ export class ControlsController {
   @HttpCode(201)
   @Roles('controller')
   @ApiOperation({ summary: 'Close: recompute the entitlement with the findings; notify a recovery (indu) or a complement' })
-  async close(@Param('id') id: string, @Req() req: Req_) {
-    const { rpps, year } = await this.target(id, req, ['controller']);
+  async close(@Param('id') id: string, @Body(EmptyBodyPipe) _body: Record<string, never>, @Sender() sender: CommandSender) {
+    const { rpps, year } = await this.target(id, sender, ['controller']);
     const { entitlement } = await this.entitlements.compute(rpps, year);
-    const result = await this.run(rpps, year, { type: 'CloseControl', controlId: id, recomputedAmountCents: entitlement.amountCents }, req);
+    const result = await this.run(rpps, year, { type: 'CloseControl', controlId: id, recomputedAmountCents: entitlement.amountCents }, sender);
     const closed = result.events[0]!;
     return { controlId: id, eventId: closed.eventId, revision: result.revision, ...(closed.data as object) };
   }
@@ -82,9 +92,9 @@ export class ControlsController {
   @HttpCode(201)
   @Roles('doctor')
   @ApiOperation({ summary: 'The doctor contests, within 2 months of the notification (else CONTESTATION_TOO_LATE)' })
-  async contest(@Param('id') id: string, @Body(validationPipe) body: ContestationDto, @Req() req: Req_) {
-    const { rpps, year } = await this.target(id, req, ['doctor']);
-    const result = await this.run(rpps, year, { type: 'FileContestation', controlId: id, reason: body.reason, now: this.now() }, req, 'amelipro');
+  async contest(@Param('id') id: string, @Body(validationPipe) body: ContestationDto, @Sender() sender: CommandSender) {
+    const { rpps, year } = await this.target(id, sender, ['doctor']);
+    const result = await this.run(rpps, year, { type: 'FileContestation', controlId: id, reason: body.reason, now: sender.now }, sender, 'amelipro');
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
   }
 
@@ -92,32 +102,21 @@ export class ControlsController {
   @HttpCode(201)
   @Roles('controller')
   @ApiOperation({ summary: 'Decide the contestation: uphold the findings or reverse them' })
-  async decide(@Param('id') id: string, @Body(validationPipe) body: ContestationDecisionDto, @Req() req: Req_) {
-    const { rpps, year } = await this.target(id, req, ['controller']);
-    const result = await this.run(rpps, year, { type: 'DecideContestation', controlId: id, outcome: body.outcome, ...(body.indicators ? { indicators: body.indicators } : {}) }, req);
+  async decide(@Param('id') id: string, @Body(validationPipe) body: ContestationDecisionDto, @Sender() sender: CommandSender) {
+    const { rpps, year } = await this.target(id, sender, ['controller']);
+    const result = await this.run(rpps, year, { type: 'DecideContestation', controlId: id, outcome: body.outcome, ...(body.indicators ? { indicators: body.indicators } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) }, sender);
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, ...(result.events[0]!.data as object) };
   }
 
-  private now(): string {
-    return this.runtime.clock.now().toISOString();
-  }
-
-  private async target(id: string, req: Req_, roles: ('controller' | 'doctor')[]) {
+  private async target(id: string, sender: CommandSender, roles: ('controller' | 'doctor')[]) {
     const m = CONTROL_ID.exec(id);
     if (!m) return refuse('CONTROL_NOT_FOUND', `no control ${id}`);
     const rpps = m[2]!;
-    await this.scope.assertDoctor(req.principal, rpps, 'write', roles);
+    await this.scope.assertDoctor(sender.principal, rpps, 'write', roles);
     return { rpps, year: Number(m[1]) };
   }
 
-  private async run(rpps: string, year: number, command: ControlCommand, req: Req_, channel: 'back-office' | 'amelipro' = 'back-office') {
-    // Controls apply the campaign's ruleset as published: its limits are not amendable fields.
-    const { base: ruleset } = await this.campaigns.load(year);
-    return this.executor.execute(
-      streams.declaration(rpps, year),
-      (events): DomainEvent[] => decideControl(command, declarationFrom(events), { rpps, year, ruleset }),
-      { actor: actorOf(req.principal), channel, correlationId: req.correlationId, effectiveAt: this.now() },
-      { ifMatch: parseIfMatch(req.header('if-match')) },
-    );
+  private run(rpps: string, year: number, command: ControlCommand, sender: CommandSender, channel: 'back-office' | 'amelipro' = 'back-office') {
+    return this.controls.handle(rpps, year, command, sender.sent(channel));
   }
 }

@@ -2,12 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { INDICATOR_CODES } from '@forfait/events';
 import { IsInstant, IsRpps } from '../common/validation';
+import { FIRST_CAMPAIGN_YEAR } from '@forfait/domain';
 
 const CODES = INDICATOR_CODES as unknown as string[];
 
 export class OpenControlDto {
   @ApiProperty() @IsRpps() rpps!: string;
-  @ApiProperty({ example: 2023 }) @IsInt() @Min(2017) @Max(2100) year!: number;
+  @ApiProperty({ example: 2023 }) @IsInt() @Min(FIRST_CAMPAIGN_YEAR) @Max(2100) year!: number;
   @ApiProperty({ enum: INDICATOR_CODES, isArray: true }) @IsArray() @ArrayMinSize(1) @ArrayMaxSize(21) @IsIn(CODES, { each: true }) indicators!: string[];
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(1000) reason!: string;
   @ApiPropertyOptional({ description: 'suspected fraud: the 3-year limit does not apply' }) @IsOptional() @IsBoolean() fraud?: boolean;
@@ -35,4 +36,9 @@ export class ContestationDecisionDto {
   @IsArray()
   @IsIn(CODES, { each: true })
   indicators?: string[];
+  @ApiPropertyOptional({ description: 'why the caisse decided so (kept with the decision; the console requires it)', maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  reason?: string;
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { latestEffective, ofType } from '@forfait/domain';
+import { DoctorYearReader } from '@forfait/application';
 import { ForbiddenError } from '../auth/auth.errors';
 import type { Principal } from '../auth/principal';
-import { StreamReader } from './stream-reader';
 
 export type Access = 'read' | 'write';
 
@@ -13,34 +13,37 @@ export type Access = 'read' | 'write';
  */
 @Injectable()
 export class Scope {
-  constructor(@Inject(StreamReader) private readonly reader: StreamReader) {}
+  constructor(@Inject(DoctorYearReader) private readonly reader: DoctorYearReader) {}
 
   async caisseOf(rpps: string): Promise<string | undefined> {
     const { events } = await this.reader.doctor(rpps);
     return latestEffective(ofType(events, 'DoctorProfileRecorded'))?.data.caisse;
   }
 
-  async assertDoctor(p: Principal, rpps: string, access: Access, allowed: Principal['role'][]): Promise<void> {
+  /** `caisseOf`: where a query finds the doctor's caisse (the read models it reads); the store by default. */
+  async assertDoctor(p: Principal, rpps: string, access: Access, allowed: Principal['role'][], caisseOf: (rpps: string) => Promise<string | undefined> = (r) => this.caisseOf(r)): Promise<void> {
     if (!allowed.includes(p.role)) {
-      throw new ForbiddenError(`role ${p.role} may not ${access} this doctor's data here (allowed: ${allowed.join(', ')})`, { reason: 'ROLE_NOT_ALLOWED' });
+      throw new ForbiddenError(`le rôle ${p.role} ne peut pas ${access === 'write' ? 'modifier' : 'lire'} ici les données de ce médecin (rôles autorisés : ${allowed.join(', ')})`, { reason: 'ROLE_NOT_ALLOWED' });
     }
     switch (p.role) {
       case 'doctor':
-        if (p.rpps !== rpps) throw new ForbiddenError('a doctor acts only on their own RPPS', { reason: 'OTHER_DOCTOR' });
+        if (p.rpps !== rpps) throw new ForbiddenError('un médecin n’agit que sur son propre RPPS', { reason: 'OTHER_DOCTOR' });
         return;
       case 'agent':
       case 'controller': {
-        const caisse = await this.caisseOf(rpps);
-        if (caisse === undefined) throw new ForbiddenError(`doctor ${rpps} has no profile: no caisse can act on them yet`, { reason: 'NO_PROFILE' });
-        if (caisse !== p.caisse) throw new ForbiddenError(`doctor ${rpps} belongs to caisse ${caisse}, not ${p.caisse}`, { reason: 'OTHER_CAISSE' });
+        const caisse = await caisseOf(rpps);
+        if (caisse === undefined) throw new ForbiddenError(`le médecin ${rpps} n’a pas de profil : aucune caisse ne peut encore agir sur son dossier`, { reason: 'NO_PROFILE' });
+        if (caisse !== p.caisse) throw new ForbiddenError(`le médecin ${rpps} relève de la caisse ${caisse}, pas de la caisse ${p.caisse}`, { reason: 'OTHER_CAISSE' });
         return;
       }
       case 'auditor':
-        if (access === 'write') throw new ForbiddenError('auditors are read-only', { reason: 'READ_ONLY' });
+        if (access === 'write') throw new ForbiddenError('un auditeur ne fait que lire', { reason: 'READ_ONLY' });
         return;
       case 'admin':
       case 'system':
         return;
+      case 'witness':
+        throw new ForbiddenError('un témoin ne fait que lire le journal vérifiable et le cosigner', { reason: 'ROLE_NOT_ALLOWED' });
       default: {
         const _exhaustive: never = p.role;
         return _exhaustive;

@@ -1,57 +1,76 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { canonicalJson, streams, type Channel, type DomainEvent } from '@forfait/events';
-import { declarationFrom, decideDeclaration, latestEffective, ofType, type DeclarationCommand } from '@forfait/domain';
-import type { Runtime } from '@forfait/read-models';
-import type { Response } from 'express';
+import { Body, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiQuery } from '@nestjs/swagger';
+import { sendingChannel, type DeclarationCommand } from '@forfait/domain';
+import { searchDoctors } from '@forfait/read-models';
+import { DeclarationHandler, DoctorProfileHandler, validateValue, type CommandResult } from '@forfait/application';
 import { ForbiddenError } from '../auth/auth.errors';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
-import { actorOf } from '../auth/principal';
-import { validateValue } from '../common/validate-value';
-import { parseIfMatch, RppsPipe, validationPipe, YearPipe } from '../common/validation';
-import { StreamReader } from '../core/stream-reader';
-import { CampaignContext } from '../core/campaign-context';
-import { CommandExecutor, type CommandMeta } from '../core/command-executor';
+import { EmptyBodyPipe, RequestValidationError, RppsPipe, validationPipe, YearPipe } from '../common/validation';
 import type { ContextRequest } from '../core/request-context';
+import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import { Scope } from '../core/scope';
-import { RUNTIME } from '../runtime.token';
+import { MIN_POSITION_DOC, ReadYourWrites } from '../core/read-your-writes';
 import { DeclarationDto, DoctorProfileDto, PaymentDto, VALUE_DTO } from './doctors.dto';
 
 type Req_ = AuthedRequest & ContextRequest;
 
 /** Doctors' profiles, and the commands on a doctor-year: declarations, transmission, payments. */
-@ApiTags('doctors')
-@ApiBearerAuth()
-@Controller('v1/doctors')
+@CommandController('v1/doctors', 'doctors')
 export class DoctorsController {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: Runtime,
-    @Inject(CommandExecutor) private readonly executor: CommandExecutor,
     @Inject(Scope) private readonly scope: Scope,
-    @Inject(CampaignContext) private readonly campaigns: CampaignContext,
-    @Inject(StreamReader) private readonly reader: StreamReader,
+    @Inject(DeclarationHandler) private readonly declarations: DeclarationHandler,
+    @Inject(DoctorProfileHandler) private readonly profiles: DoctorProfileHandler,
+    @Inject(ReadYourWrites) private readonly reads: ReadYourWrites,
   ) {}
 
-  private now(): string {
-    return this.runtime.clock.now().toISOString();
+  @Get()
+  @Roles('agent', 'controller', 'auditor', 'admin')
+  @ApiQuery({ name: 'caisse', required: false, description: '3-digit CPAM code (agents and controllers: their own, the default)' })
+  @ApiQuery({ name: 'specialty', required: false })
+  @ApiQuery({ name: 'q', required: false, description: 'an RPPS prefix, or the beginning of the doctor’s name or of one of its words (case and accents ignored)' })
+  @ApiQuery({ name: 'minPosition', required: false, description: MIN_POSITION_DOC })
+  @ApiOperation({ summary: 'Search doctors (registry read model), at most 200, by RPPS or name' })
+  async search(
+    @Query('caisse') caisse: string | undefined,
+    @Query('specialty') specialty: string | undefined,
+    @Query('q') q: string | undefined,
+    @Query('minPosition') minPosition: string | undefined,
+    @Req() req: Req_,
+  ) {
+    const p = req.principal;
+    if (p.role === 'agent' || p.role === 'controller') {
+      if (caisse && caisse !== p.caisse) throw new ForbiddenError(`un ${p.role === 'agent' ? 'agent' : 'contrôleur'} de la caisse ${p.caisse} ne cherche que dans sa caisse`, { reason: 'OTHER_CAISSE' });
+      caisse = p.caisse;
+    }
+    if (caisse && !/^\d{3}$/.test(caisse)) throw new RequestValidationError('caisse : un code à 3 chiffres est attendu');
+    const query = q?.trim() || undefined;
+    await this.reads.reach(minPosition, ['registry']);
+    const doctors = await searchDoctors(this.reads.db, this.reads.schema, { caisse: caisse || undefined, specialty: specialty || undefined, q: query });
+    return { doctors };
   }
 
   @Put(':rpps')
   @Roles('admin', 'system')
   @ApiOperation({ summary: 'Record the doctor’s profile (an event only when something changed)' })
-  async putProfile(@Param('rpps', RppsPipe) rpps: string, @Body(validationPipe) body: DoctorProfileDto, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
-    const profile = { rpps, specialty: body.specialty, caisse: body.caisse, department: body.department, ...(body.firstDeclarationYear ? { firstDeclarationYear: body.firstDeclarationYear } : {}) };
-    const result = await this.executor.execute(
-      streams.doctor(rpps),
-      (events) => {
-        const current = latestEffective(ofType(events, 'DoctorProfileRecorded'))?.data;
-        const same = current !== undefined && canonicalJson({ ...current, rpps }) === canonicalJson(profile);
-        return same ? [] : [{ type: 'DoctorProfileRecorded', data: profile }];
-      },
-      { actor: actorOf(req.principal), channel: req.principal.role === 'system' ? 'import' : 'back-office', correlationId: req.correlationId, effectiveAt: this.now() },
-      { ifMatch: parseIfMatch(req.header('if-match')) },
-    );
-    res.setHeader('ETag', `"${result.revision}"`);
+  async putProfile(@Param('rpps', RppsPipe) rpps: string, @Body(validationPipe) body: DoctorProfileDto, @Sender() sender: CommandSender) {
+    if (body.convention?.since && body.convention.until && body.convention.until < body.convention.since) {
+      throw new RequestValidationError('convention.until précède convention.since');
+    }
+    const convention = body.convention
+      ? { status: body.convention.status, ...(body.convention.since ? { since: body.convention.since } : {}), ...(body.convention.until ? { until: body.convention.until } : {}) }
+      : undefined;
+    const profile = {
+      rpps,
+      specialty: body.specialty,
+      caisse: body.caisse,
+      department: body.department,
+      ...(body.name ? { name: body.name } : {}),
+      ...(body.firstDeclarationYear ? { firstDeclarationYear: body.firstDeclarationYear } : {}),
+      ...(convention ? { convention } : {}),
+      ...(body.effectiveFrom ? { effectiveFrom: body.effectiveFrom } : {}),
+    };
+    const result = await this.profiles.record(profile, sender.sent(sender.principal.role === 'system' ? 'import' : 'back-office'));
     return { ...profile, changed: result.events.length > 0, revision: result.revision, eventId: result.events[0]?.eventId ?? null };
   }
 
@@ -59,71 +78,39 @@ export class DoctorsController {
   @HttpCode(201)
   @Roles('doctor', 'agent')
   @ApiOperation({ summary: 'Declare an indicator (again: a correction); agents key paper forms with their effectiveAt' })
-  async declare(
-    @Param('rpps', RppsPipe) rpps: string,
-    @Param('year', YearPipe) year: number,
-    @Body(validationPipe) body: DeclarationDto,
-    @Req() req: Req_,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    await this.scope.assertDoctor(req.principal, rpps, 'write', ['doctor', 'agent']);
-    const { channel, effectiveAt } = this.channelAndTime(req, body.channel, body.effectiveAt);
+  async declare(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Body(validationPipe) body: DeclarationDto, @Sender() sender: CommandSender) {
+    await this.scope.assertDoctor(sender.principal, rpps, 'write', ['doctor', 'agent']);
+    // Who may send on which channel, and date it: the domain's rule (api.md: 403 CHANNEL_NOT_ALLOWED, EFFECTIVE_AT_NOT_ALLOWED).
+    const channel = sendingChannel({ role: sender.principal.role, channel: body.channel, effectiveAt: body.effectiveAt, postmarkedAt: body.postmarkedAt }, 'paper');
+    const sent = sender.sent(channel, { effectiveAt: body.effectiveAt !== undefined ? new Date(body.effectiveAt).toISOString() : undefined, forDoctor: rpps });
     const value = validateValue(VALUE_DTO[body.indicator]!, body.value, 'value');
-    const command: DeclarationCommand = { type: 'Declare', indicator: body.indicator, value, attestation: body.attestation, channel, role: req.principal.role, effectiveAt, now: this.now() };
-    const result = await this.onDoctorYear(rpps, year, command, this.meta(req, channel, effectiveAt, rpps), req);
-    res.setHeader('ETag', `"${result.revision}"`);
-    return { eventId: result.events[0]!.eventId, revision: result.revision };
+    const postmark = body.postmarkedAt !== undefined ? { postmarkedAt: new Date(body.postmarkedAt).toISOString() } : {};
+    const command: DeclarationCommand = { type: 'Declare', indicator: body.indicator, value, attestation: body.attestation, channel, role: sender.principal.role, effectiveAt: sent.meta.effectiveAt, ...postmark, now: sender.now };
+    return answer(await this.declarations.handle(rpps, year, command, sent));
   }
 
   @Post(':rpps/campaigns/:year/transmissions')
   @HttpCode(201)
   @Roles('doctor', 'agent')
   @ApiOperation({ summary: 'The doctor’s "Transmettre"' })
-  async transmit(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
-    await this.scope.assertDoctor(req.principal, rpps, 'write', ['doctor', 'agent']);
-    const { channel, effectiveAt } = this.channelAndTime(req, undefined, undefined);
-    const result = await this.onDoctorYear(rpps, year, { type: 'Transmit', effectiveAt }, this.meta(req, channel, effectiveAt, rpps), req);
-    res.setHeader('ETag', `"${result.revision}"`);
-    return { eventId: result.events[0]!.eventId, revision: result.revision };
+  async transmit(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Body(EmptyBodyPipe) _body: Record<string, never>, @Sender() sender: CommandSender) {
+    await this.scope.assertDoctor(sender.principal, rpps, 'write', ['doctor', 'agent']);
+    const sent = sender.sent(sendingChannel({ role: sender.principal.role }, 'paper'), { forDoctor: rpps });
+    return answer(await this.declarations.handle(rpps, year, { type: 'Transmit', effectiveAt: sent.meta.effectiveAt }, sent));
   }
 
   @Post(':rpps/campaigns/:year/payments')
   @HttpCode(201)
   @Roles('system')
   @ApiOperation({ summary: 'Record a payment of the forfait' })
-  async pay(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Body(validationPipe) body: PaymentDto, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
+  async pay(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Body(validationPipe) body: PaymentDto, @Sender() sender: CommandSender) {
     const paidAt = new Date(body.paidAt).toISOString();
-    const result = await this.onDoctorYear(rpps, year, { type: 'RecordPayment', amountCents: body.amountCents, paidAt }, this.meta(req, 'system', paidAt), req);
-    res.setHeader('ETag', `"${result.revision}"`);
-    return { eventId: result.events[0]!.eventId, revision: result.revision };
+    const command: DeclarationCommand = { type: 'RecordPayment', amountCents: body.amountCents, paidAt, now: sender.now, ...(body.reference !== undefined ? { reference: body.reference } : {}) };
+    return answer(await this.declarations.handle(rpps, year, command, sender.sent('system', { effectiveAt: paidAt })));
   }
+}
 
-  /** A doctor declares for itself, now, on amelipro; an agent keys a paper form or a back-office entry with the day it was received. */
-  private channelAndTime(req: Req_, channel: Channel | undefined, effectiveAt: string | undefined): { channel: Channel; effectiveAt: string } {
-    const now = this.now();
-    if (req.principal.role === 'doctor') {
-      if (channel && channel !== 'amelipro') throw new ForbiddenError('a doctor declares through amelipro', { reason: 'CHANNEL_NOT_ALLOWED' });
-      if (effectiveAt) throw new ForbiddenError('only agents (paper, back office) and imports may set effectiveAt', { reason: 'EFFECTIVE_AT_NOT_ALLOWED' });
-      return { channel: 'amelipro', effectiveAt: now };
-    }
-    if (channel === 'amelipro') throw new ForbiddenError('amelipro is the doctor’s own channel', { reason: 'CHANNEL_NOT_ALLOWED' });
-    return { channel: channel ?? 'paper', effectiveAt: effectiveAt ? new Date(effectiveAt).toISOString() : now };
-  }
-
-  private meta(req: Req_, channel: Channel, effectiveAt: string, onBehalfOf?: string): CommandMeta {
-    const agent = req.principal.role === 'agent';
-    return { actor: actorOf(req.principal), channel, correlationId: req.correlationId, effectiveAt, ...(agent && onBehalfOf ? { onBehalfOf } : {}) };
-  }
-
-  private async onDoctorYear(rpps: string, year: number, command: DeclarationCommand, meta: CommandMeta, req: Req_) {
-    // The campaign and the doctor-year in one query; a retry re-reads the doctor-year alone.
-    const [campaignEvents, declaration] = await this.reader.streams([streams.campaign(year), streams.declaration(rpps, year)]);
-    const { campaign, ruleset } = this.campaigns.from(year, campaignEvents!);
-    return this.executor.execute(
-      streams.declaration(rpps, year),
-      (events): DomainEvent[] => decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset }),
-      meta,
-      { ifMatch: parseIfMatch(req.header('if-match')), preread: declaration! },
-    );
-  }
+/** A command's answer on a doctor-year (api.md): `{ eventId, revision, position }`, the ETag set by CommandInterceptor. */
+function answer(result: CommandResult) {
+  return { eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { probeRedis } from '@forfait/platform';
-import { PROJECTIONS, projectionStatus, type Runtime } from '@forfait/read-models';
+import { PROJECTIONS, projectionFailures, projectionStatus, type ProjectionFailure, type Runtime } from '@forfait/read-models';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.guard';
 import { RUNTIME } from '../runtime.token';
@@ -12,7 +12,15 @@ export interface HealthReport {
   ready: boolean;
   now: string;
   store: { kind: string; ok: boolean; headPosition?: string; detail?: string };
-  readModels: { ok: boolean; projections: Awaited<ReturnType<typeof projectionStatus>>; reactors: Awaited<ReturnType<typeof projectionStatus>> };
+  readModels: {
+    ok: boolean;
+    projections: Awaited<ReturnType<typeof projectionStatus>>;
+    reactors: Awaited<ReturnType<typeof projectionStatus>>;
+    /** Projections (and reactors) stopped on an event they cannot apply: which, at what position, why. */
+    failing: (ProjectionFailure & { detail: string })[];
+    /** With READ_DATABASE_URL: the same projections as the standby the queries read has replayed them. */
+    standby?: { ok: boolean; projections: Awaited<ReturnType<typeof projectionStatus>>; detail?: string };
+  };
   redis: { ok: boolean; jobs: 'on' | 'off'; url: string; detail: string };
 }
 
@@ -57,6 +65,12 @@ export class HealthController {
       '# HELP forfait_projection_checkpoint Position of the last event a projection applied.',
       '# TYPE forfait_projection_checkpoint gauge',
       ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_checkpoint{projection="${p.name}"} ${p.checkpoint}`),
+      '# HELP forfait_projection_failed Whether a projection is stopped on an event it cannot apply (label position: that event).',
+      '# TYPE forfait_projection_failed gauge',
+      ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => {
+        const failure = r.readModels.failing.find((f) => f.name === p.name);
+        return failure ? `forfait_projection_failed{projection="${p.name}",position="${failure.position}"} 1` : `forfait_projection_failed{projection="${p.name}"} 0`;
+      }),
       '# HELP forfait_ready Whether the read models are caught up (readiness).',
       '# TYPE forfait_ready gauge',
       `forfait_ready ${r.ready ? 1 : 0}`,
@@ -68,10 +82,11 @@ export class HealthController {
   }
 
   private async report(): Promise<HealthReport> {
-    const { store, readDb, config, readModelSchema, clock } = this.runtime;
+    const { store, readDb, queryDb, config, readModelSchema, clock } = this.runtime;
     let storeReport: HealthReport['store'];
     let projections: HealthReport['readModels']['projections'] = [];
     let reactors: HealthReport['readModels']['reactors'] = [];
+    let failing: HealthReport['readModels']['failing'] = [];
     try {
       storeReport = { kind: store.kind, ok: true, headPosition: (await store.headPosition()).toString() };
       const all = await projectionStatus(readDb, store, readModelSchema);
@@ -79,19 +94,38 @@ export class HealthController {
       const names = new Set(PROJECTIONS.map((p) => p.name));
       projections = all.filter((p) => names.has(p.name));
       reactors = all.filter((p) => !names.has(p.name));
+      failing = (await projectionFailures(readDb, readModelSchema)).map((f) => ({
+        ...f,
+        detail: `la projection ${f.name} ne peut pas appliquer l’événement ${f.type} (${f.eventId}) à la position ${f.position} : ${f.error}`,
+      }));
     } catch (error) {
       storeReport = { kind: store.kind, ok: false, detail: (error as Error).message };
     }
+    let standby: HealthReport['readModels']['standby'];
+    if (queryDb !== readDb) {
+      try {
+        const seen = (await projectionStatus(queryDb, store, readModelSchema)).filter((p) => PROJECTIONS.some((q) => q.name === p.name));
+        standby = { ok: seen.length === PROJECTIONS.length, projections: seen };
+      } catch (error) {
+        standby = { ok: false, projections: [], detail: (error as Error).message };
+      }
+    }
     const redis = await probeRedis(config.redisUrl, 500);
     const readModelsOk = projections.length === PROJECTIONS.length;
-    const ready = storeReport.ok && readModelsOk && projections.every((p) => !p.behind);
+    // The queries read the standby when there is one: ready when it has caught up too.
+    const ready =
+      storeReport.ok &&
+      readModelsOk &&
+      projections.every((p) => !p.behind) &&
+      !failing.some((f) => projections.some((p) => p.name === f.name)) &&
+      (!standby || (standby.ok && standby.projections.every((p) => !p.behind)));
     return {
-      status: !storeReport.ok ? 'down' : ready && redis.ok ? 'ok' : 'degraded',
+      status: !storeReport.ok ? 'down' : ready && redis.ok && failing.length === 0 ? 'ok' : 'degraded',
       live: storeReport.ok,
       ready,
       now: clock.now().toISOString(),
       store: storeReport,
-      readModels: { ok: readModelsOk, projections, reactors },
+      readModels: { ok: readModelsOk, projections, reactors, failing, ...(standby ? { standby } : {}) },
       redis: { ok: redis.ok, jobs: redis.ok ? 'on' : 'off', url: redis.url, detail: redis.detail },
     };
   }

@@ -4,29 +4,28 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiConsumes, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { AppError } from '@forfait/events';
 import { QUEUES, type QueueName } from '@forfait/platform';
-import type { Runtime } from '@forfait/read-models';
+import { acceptJob, readAcceptedJob, withdrawJob, type Runtime } from '@forfait/read-models';
+import { ImportsService, type CsvImportJob } from '@forfait/application';
 import type { Response } from 'express';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
-import { actorOf } from '../auth/principal';
+import { RateLimited } from '../common/rate-limit';
 import { RequestValidationError, validationPipe } from '../common/validation';
+import { IdempotencyStore, checkStreamedBody } from '../core/idempotency';
+import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import type { ContextRequest } from '../core/request-context';
-import type { CsvImportJob } from '../jobs/api-workers';
+import { requireJobs, withJobs } from '../core/jobs-guard';
 import { RUNTIME } from '../runtime.token';
 import { MeasureBatchDto, PrefillBatchDto } from './imports.dto';
-import { ImportsService } from './imports.service';
 
 type Req_ = AuthedRequest & ContextRequest;
 
 /** A CSV extract is streamed to disk, never held in memory; 500 Mo at most. */
 export const MAX_CSV_BYTES = 500 * 1024 * 1024;
 
-export class JobsUnavailableError extends AppError {
-  readonly code = 'JOBS_UNAVAILABLE';
-}
 export class CsvTooLargeError extends AppError {
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
@@ -34,70 +33,92 @@ export class JobNotFoundError extends AppError {
   readonly code = 'JOB_NOT_FOUND';
 }
 
-@ApiTags('imports')
-@ApiBearerAuth()
-@Controller('v1')
+@CommandController('v1', 'imports')
 export class ImportsController {
   constructor(
     @Inject(ImportsService) private readonly imports: ImportsService,
     @Inject(RUNTIME) private readonly runtime: Runtime,
+    @Inject(IdempotencyStore) private readonly keys: IdempotencyStore,
   ) {}
 
   @Post('imports/prefills')
   @HttpCode(200)
   @Roles('system')
   @ApiOperation({ summary: 'Pre-fills (SONS for V1_SEGUR_LAP, ANNUAIRE_SANTE for V1_HORAIRES); bad items reported by index, re-sending is idempotent' })
-  prefills(@Body(validationPipe) body: PrefillBatchDto, @Req() req: Req_) {
-    return this.imports.prefills(body.source, body.items, { actor: actorOf(req.principal), correlationId: req.correlationId });
+  prefills(@Body(validationPipe) body: PrefillBatchDto, @Sender() sender: CommandSender) {
+    return this.imports.prefills(body.source, body.items, sender.meta('import'));
   }
 
   @Post('imports/measures')
   @HttpCode(200)
   @Roles('system')
+  @RateLimited((req) => req.is('text/csv') === 'text/csv')
   @ApiConsumes('application/json', 'text/csv')
   @ApiQuery({ name: 'source', required: false, description: 'text/csv only: the source of the extract (default CSV)' })
   @ApiOperation({ summary: 'Automated measures: a JSON batch (200, report), or a text/csv extract (202, a job: progress at /v1/jobs/{id})' })
-  async measures(@Body() body: unknown, @Query('source') source: string | undefined, @Req() req: Req_, @Res({ passthrough: true }) res: Response) {
+  async measures(@Body() body: unknown, @Query('source') source: string | undefined, @Req() req: Req_, @Sender() sender: CommandSender, @Res({ passthrough: true }) res: Response) {
     if (req.is('text/csv')) {
       res.status(202);
-      return this.enqueueCsv(req, source ?? 'CSV');
+      return this.enqueueCsv(req, res, source ?? 'CSV');
     }
     const batch = (await validationPipe.transform(body, { type: 'body', metatype: MeasureBatchDto })) as MeasureBatchDto;
-    return this.imports.measures(batch.source, batch.items, { actor: actorOf(req.principal), correlationId: req.correlationId });
+    return this.imports.measures(batch.source, batch.items, sender.meta('import'));
   }
 
   @Get('jobs/:id')
   @Roles('system', 'admin', 'auditor')
   @ApiOperation({ summary: 'A job: state, progress, result (imports, calculations, rebuilds, deadlines)' })
   async job(@Param('id') id: string) {
-    const jobs = this.requireJobs();
-    for (const name of Object.values(QUEUES) as QueueName[]) {
-      const job = await jobs.queue(name).getJob(id);
-      if (!job) continue;
+    const found = await withJobs(this.runtime, async (jobs) => {
+      for (const name of Object.values(QUEUES) as QueueName[]) {
+        const job = await jobs.queue(name).getJob(id);
+        if (!job) continue;
+        const state = await job.getState();
+        // The job was read before its state: one that completed in between is read again, with its result.
+        if (state === 'completed' && job.returnvalue == null) return { job: (await jobs.queue(name).getJob(id)) ?? job, name, state };
+        return { job, name, state };
+      }
+      return undefined;
+    });
+    if (found) {
+      const { job, name, state } = found;
       return {
         id: job.id,
         queue: name,
         name: job.name,
-        state: await job.getState(),
+        state,
         progress: job.progress,
-        result: job.returnvalue ?? null,
+        result: (job.returnvalue as unknown) ?? null,
         failedReason: job.failedReason ?? null,
         attempts: job.attemptsMade,
         createdAt: new Date(job.timestamp).toISOString(),
         finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
       };
     }
+    // Redis forgot it (restarted empty, or removed after a week): the journal of accepted work still knows.
+    const accepted = await readAcceptedJob(this.runtime.readDb, this.runtime.readModelSchema, id);
+    if (accepted?.doneAt) {
+      const request = accepted.request;
+      return {
+        id,
+        queue: request.queue,
+        name: request.kind === 'job' ? request.name : request.flow.name,
+        state: 'completed',
+        progress: null,
+        result: accepted.outcome,
+        failedReason: null,
+        attempts: null,
+        createdAt: accepted.acceptedAt,
+        finishedAt: accepted.doneAt,
+      };
+    }
     throw new JobNotFoundError(`no job ${id}`);
   }
 
-  private requireJobs() {
-    if (!this.runtime.jobs) throw new JobsUnavailableError(`Redis is unreachable at ${this.runtime.redis.url}: jobs are unavailable`);
-    return this.runtime.jobs;
-  }
-
   /** Streams the body to `<DATA_DIR>/imports/<sha256>.csv` and enqueues one job per content. */
-  private async enqueueCsv(req: Req_, source: string) {
-    const jobs = this.requireJobs();
+  private async enqueueCsv(req: Req_, res: Response, source: string) {
+    // Refused before a byte is written: a 503 leaves no file behind.
+    requireJobs(this.runtime);
     if (!/^[A-Za-z0-9_.-]{1,40}$/.test(source)) throw new RequestValidationError('source is 1 to 40 letters, digits, _ . -');
     const dir = resolve(this.runtime.config.dataDir, 'imports');
     await mkdir(dir, { recursive: true });
@@ -105,7 +126,7 @@ export class ImportsController {
     const hash = createHash('sha256');
     let bytes = 0;
     const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
+      transform(chunk: Buffer, _enc, done): void {
         bytes += chunk.length;
         if (bytes > MAX_CSV_BYTES) return done(new CsvTooLargeError(`a CSV extract is at most ${MAX_CSV_BYTES} bytes`));
         hash.update(chunk);
@@ -123,12 +144,45 @@ export class ImportsController {
       throw new RequestValidationError('the CSV extract is empty');
     }
     const sha256 = hash.digest('hex');
+    try {
+      // Idempotency-Key: the first answer again, or another extract under the key refused; nothing kept.
+      await checkStreamedBody(this.keys, req, res, sha256);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
     const path = join(dir, `${sha256}.csv`);
-    await rename(tmp, path);
     // The same extract re-sent is the same job: BullMQ keeps the first, nothing is imported twice.
     const jobId = `import-${source}-${sha256}`;
     const data: CsvImportJob = { path, source, sha256, correlationId: req.correlationId };
-    await jobs.queue(QUEUES.imports).add('measures-csv', data, { jobId, attempts: 3 });
+    const db = this.runtime.readDb;
+    const schema = this.runtime.readModelSchema;
+    const previous = await readAcceptedJob(db, schema, jobId);
+    if (previous?.doneAt) {
+      // Imported already, its file removed then: keep nothing of the re-sent copy.
+      await rm(tmp, { force: true });
+      return { jobId, statusUrl: `/v1/jobs/${jobId}`, sha256, bytes, source };
+    }
+    await rename(tmp, path);
+    // The promise is recorded before the enqueue: a Redis lost from here on loses no accepted file
+    // (the reconciler re-enqueues it), and the file stays under DATA_DIR until the import is done.
+    const accepted = await acceptJob(db, schema, {
+      jobId,
+      request: { kind: 'job', queue: QUEUES.imports, name: 'measures-csv', data: { ...data }, opts: { jobId, attempts: 3 } },
+      acceptedAt: this.runtime.clock.now().toISOString(),
+      acceptedBy: req.principal.sub,
+      correlationId: req.correlationId,
+    });
+    try {
+      await withJobs(this.runtime, (jobs) => jobs.queue(QUEUES.imports).add('measures-csv', data, { jobId, attempts: 3 }));
+    } catch (error) {
+      // Not enqueued: refused, as if never received (a file of an earlier, still running acceptance stays).
+      if (accepted) {
+        await withdrawJob(db, schema, jobId);
+        await rm(path, { force: true });
+      }
+      throw error;
+    }
     return { jobId, statusUrl: `/v1/jobs/${jobId}`, sha256, bytes, source };
   }
 }

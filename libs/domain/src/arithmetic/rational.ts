@@ -1,5 +1,5 @@
 /**
- * Exact rational numbers on bigint. Points are fractional (22.5, 30.5, and I-4's base × 318/278),
+ * Exact rational numbers on bigint. Points are fractional (22.5, 30.5, and INT-4's base × 318/278),
  * and the spec forbids summing floats: totals stay exact until the one rounding to cents.
  */
 export class Rational {

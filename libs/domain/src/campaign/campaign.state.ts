@@ -13,7 +13,8 @@ export interface DeadlineChange {
 
 export interface Amendment {
   eventId: string;
-  indicator: IndicatorCode;
+  /** Absent for a list or a parameter. */
+  indicator?: IndicatorCode;
   changes: CampaignRuleAmended['data']['changes'];
   reason: string;
   reference?: string;
@@ -84,7 +85,7 @@ export function evolveCampaign(state: CampaignState, event: KnownEvent): Campaig
           ...state.amendments,
           {
             eventId: event.eventId,
-            indicator: event.data.indicator,
+            ...(event.data.indicator ? { indicator: event.data.indicator } : {}),
             changes: event.data.changes,
             reason: event.data.reason,
             ...(event.data.reference ? { reference: event.data.reference } : {}),

@@ -11,7 +11,7 @@ export type ControlCommand =
   /** The handler recomputes the entitlement with the findings and passes its amount. */
   | { type: 'CloseControl'; controlId: string; recomputedAmountCents: number }
   | { type: 'FileContestation'; controlId: string; reason: string; now: string }
-  | { type: 'DecideContestation'; controlId: string; outcome: 'upheld' | 'reversed'; indicators?: string[] };
+  | { type: 'DecideContestation'; controlId: string; outcome: 'upheld' | 'reversed'; indicators?: string[]; reason?: string };
 
 export interface ControlContext {
   rpps: string;
@@ -37,10 +37,11 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       const indicators = command.indicators.map((code) => controlled(ctx.ruleset, code));
       if (indicators.length === 0) return refuse('VALUE_INVALID', 'a control names at least one indicator');
       if (!command.reason.trim()) return refuse('REASON_REQUIRED', 'a control states its reason');
-      // Recovery is time-barred 3 years after payment, fraud excepted (a ruleset parameter).
+      // Recovery is time-barred 3 years after payment, fraud excepted (parameter recoveryLimitationYears).
       const limits = ctx.ruleset.controls;
-      if (state.firstPaidAt && !(command.fraud && limits.fraudExempt) && ms(command.now) > addMonths(state.firstPaidAt, 12 * limits.recoveryLimitYears)) {
-        return refuse('RECOVERY_TIME_BARRED', `payment of ${state.firstPaidAt} is more than ${limits.recoveryLimitYears} years old: recovery is time-barred (fraud excepted)`);
+      const years = ctx.ruleset.parameters.recoveryLimitationYears;
+      if (state.firstPaidAt && !(command.fraud && limits.fraudExempt) && ms(command.now) > addMonths(state.firstPaidAt, 12 * years)) {
+        return refuse('RECOVERY_TIME_BARRED', `payment of ${state.firstPaidAt} is more than ${years} years old: recovery is time-barred (fraud excepted)`);
       }
       return [{ type: 'ControlOpened', data: { ...ref, indicators: [...new Set(indicators)], reason: command.reason } }];
     }
@@ -90,7 +91,9 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       const indicators = (command.indicators ?? []).map((c) => controlled(ctx.ruleset, c));
       const unknown = indicators.filter((c) => !invalidated.includes(c));
       if (unknown.length > 0) return refuse('INDICATOR_NOT_CONTROLLED', `${unknown.join(', ')} was not invalidated by control ${command.controlId}`, { invalidated });
-      return [{ type: 'ContestationDecided', data: { ...ref, outcome: command.outcome, indicators: command.outcome === 'reversed' && indicators.length === 0 ? invalidated : indicators } }];
+      if (command.reason !== undefined && !command.reason.trim()) return refuse('REASON_REQUIRED', 'a decision’s reason, when given, is not blank');
+      const reason = command.reason?.trim();
+      return [{ type: 'ContestationDecided', data: { ...ref, outcome: command.outcome, indicators: command.outcome === 'reversed' && indicators.length === 0 ? invalidated : indicators, ...(reason ? { reason } : {}) } }];
     }
     default: {
       const _exhaustive: never = command;

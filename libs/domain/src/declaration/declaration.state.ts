@@ -1,4 +1,5 @@
 import type { IndicatorCode } from '@forfait/events';
+import type { SegurFact } from '../entitlement/segur';
 import type { KnownEvent } from '../events';
 
 export type JustificatifState =
@@ -27,12 +28,18 @@ export interface DeclarationState {
   justificatifs: Record<string, JustificatifState>;
   controls: Record<string, ControlState>;
   paidCents: number;
+  /** Payment references already used (api.md: unique per doctor-year). */
+  paymentReferences: string[];
   /** Effective date of the first payment: the 3-year recovery limit runs from it. */
   firstPaidAt?: string;
   transmitted: boolean;
+  /** CPTS SAS attestations listing this doctor whose decision is linked here, by id. */
+  sasAttestations: Record<string, 'validated' | 'rejected'>;
+  /** V1_SEGUR_LAP declarations and SONS pre-fills: what a justificatif sent now proves (INT-7). */
+  segur: SegurFact[];
 }
 
-export const initialDeclaration: DeclarationState = { revision: -1, justificatifs: {}, controls: {}, paidCents: 0, transmitted: false };
+export const initialDeclaration: DeclarationState = { revision: -1, justificatifs: {}, controls: {}, paidCents: 0, paymentReferences: [], transmitted: false, sasAttestations: {}, segur: [] };
 
 export function evolveDeclaration(state: DeclarationState, event: KnownEvent): DeclarationState {
   const next = { ...state, revision: state.revision + 1 };
@@ -48,9 +55,29 @@ export function evolveDeclaration(state: DeclarationState, event: KnownEvent): D
       return { ...next, justificatifs: { ...state.justificatifs, [event.data.justificatifId]: { status, indicator: j.indicator, submittedAt: j.submittedAt, decidedAt: at } } };
     }
     case 'PaymentRecorded':
-      return { ...next, paidCents: state.paidCents + event.data.amountCents, firstPaidAt: state.firstPaidAt ?? event.data.paidAt };
+      return {
+        ...next,
+        paidCents: state.paidCents + event.data.amountCents,
+        paymentReferences: event.data.reference !== undefined ? [...state.paymentReferences, event.data.reference] : state.paymentReferences,
+        firstPaidAt: state.firstPaidAt ?? event.data.paidAt,
+      };
     case 'DeclarationTransmitted':
       return { ...next, transmitted: true };
+    case 'SasAttestationDecisionLinked':
+      return { ...next, sasAttestations: { ...state.sasAttestations, [event.data.attestationId]: event.data.decision } };
+    case 'IndicatorDeclared':
+    case 'IndicatorPrefilled': {
+      if (event.data.indicator !== 'V1_SEGUR_LAP') return next;
+      const fact: SegurFact = {
+        source: event.type === 'IndicatorDeclared' ? 'declared' : 'prefilled',
+        value: event.data.value as SegurFact['value'],
+        effectiveAt: at,
+        recordedAt: event.metadata.recordedAt,
+        eventId: event.eventId,
+        ...(event.type === 'IndicatorDeclared' && event.data.postmarkedAt !== undefined ? { postmarkedAt: event.data.postmarkedAt } : {}),
+      };
+      return { ...next, segur: [...state.segur, fact] };
+    }
     case 'ControlOpened':
       return { ...next, controls: { ...state.controls, [event.data.controlId]: { status: 'open', indicators: event.data.indicators, openedAt: at, findings: {} } } };
     case 'ControlFindingRecorded': {

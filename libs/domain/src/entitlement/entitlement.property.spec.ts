@@ -57,12 +57,14 @@ const factsArb: fc.Arbitrary<{ specialty: string; facts: Fact[] }> = fc
     const facts: Fact[] = [];
     const push = (id: string, events: Fact['events']) => facts.push({ id, events });
     if (r.segur) {
-      const value = { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' }, lapCertified: r.segur.lap };
+      const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
+      // Rule 2: SONS pre-fills the software only (its lapCertified is ignored); the doctor names the LAP.
+      const value = { segurSoftware: { ...segurSoftware, kind: 'cabinet' as const }, lapCertified: r.segur.lap, lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null };
       const events: Fact['events'] = r.segur.prefilled
-        ? single({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value } }, 0)
+        ? single({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware, lapCertified: r.segur.lap } } }, 0)
         : single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, r.day, 'amelipro');
       if (!r.segur.prefilled) {
-        events.push({ event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf' } }, effectiveAt: at(r.day), channel: 'amelipro' });
+        events.push({ event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: null } }, effectiveAt: at(r.day), channel: 'amelipro' });
         if (r.segur.validated) events.push({ event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } }, effectiveAt: at(r.day + 1), channel: 'back-office' });
       }
       push('segur', events);
@@ -98,7 +100,7 @@ function record(facts: Fact[], order: number[] = facts.map((_, i) => i)): KnownE
         ...e.event,
         eventId: `${fact.id}-${k}`,
         metadata: { recordedAt: new Date(Date.parse('2024-02-01T00:00:00Z') + minute * 60_000).toISOString(), effectiveAt: e.effectiveAt, channel: e.channel, actor: { sub: 's', role: 'system' } },
-      } as KnownEvent);
+      });
     });
   }
   return out;
@@ -106,6 +108,9 @@ function record(facts: Fact[], order: number[] = facts.map((_, i) => i)): KnownE
 
 const entitlementOf = (specialty: string, declaration: KnownEvent[]): Entitlement =>
   computeEntitlement({ rpps: RPPS, year: YEAR, ruleset: FS_2023, knownAt: '2024-06-30T00:00:00Z', campaign, doctor: profileOf(specialty), declaration });
+
+const M = { editor: 'E', name: 'M', version: '1', acquiredOn: '2023-06-01', kind: 'cabinet' as const };
+const MLAP = { editor: 'L', name: 'LAP', certification: 'definitive' as const };
 
 /** The event(s) that make one more indicator met, effective after everything else. */
 function meet(code: IndicatorCode): Fact {
@@ -115,8 +120,13 @@ function meet(code: IndicatorCode): Fact {
       return {
         id: 'meet',
         events: [
-          ...single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'M', version: '1', acquiredOn: '2023-06-01' }, lapCertified: true }, attestation: true } }, late, 'amelipro'),
-          { event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP', sha256: 'b', size: 1, mediaType: 'application/pdf' } }, effectiveAt: '2024-01-30T10:00:00+01:00', channel: 'amelipro' },
+          // Declared and justified by the Ségur deadline (rule 3), after every random fact (day 50 is 31/01 10:00).
+          { event: { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: M, lapCertified: true, lap: MLAP }, attestation: true } }, effectiveAt: '2024-01-31T22:00:00+01:00', channel: 'amelipro' },
+          {
+            event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP', sha256: 'b', size: 1, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: { segurSoftware: M, lap: MLAP } } },
+            effectiveAt: '2024-01-31T23:00:00+01:00',
+            channel: 'amelipro',
+          },
           { event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP' } }, effectiveAt: at(late), channel: 'back-office' },
         ],
       };
@@ -198,12 +208,16 @@ describe('entitlement properties over random histories (issue: rules engine, ite
     );
   });
 
-  it('replaying the same events twice gives the same entitlement', () => {
+  it('as known at an instant, what was recorded later changes nothing (architecture.md, "Time")', () => {
     fc.assert(
-      fc.property(factsArb, ({ specialty, facts }) => {
+      fc.property(factsArb, fc.nat(40), ({ specialty, facts }, cut) => {
         const events = record(facts);
-        expect(entitlementOf(specialty, events)).toEqual(entitlementOf(specialty, events));
-        expect(entitlementOf(specialty, [...events])).toEqual(entitlementOf(specialty, events));
+        // An instant between two recordings (record() spaces them a minute apart from 1 Feb 2024).
+        const knownAt = new Date(Date.parse('2024-02-01T00:00:00Z') + cut * 60_000 + 30_000).toISOString();
+        const known = events.filter((e) => Date.parse(e.metadata.recordedAt) <= Date.parse(knownAt));
+        const replay = (declaration: KnownEvent[]) =>
+          toEntitlementView(computeEntitlement({ rpps: RPPS, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor: profileOf(specialty), declaration }));
+        expect(replay(events)).toEqual(replay(known));
       }),
       { numRuns: 200 },
     );

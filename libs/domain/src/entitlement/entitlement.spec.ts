@@ -29,6 +29,7 @@ describe('guide §IV: points × 7 €, maxima of FS-2023', () => {
   it('is data-driven: FS-2024 (secondary sources) tops out at 280 + 835 = 1 115 points', () => {
     const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
     h.prefillSegur({}, true, { effectiveAt: '2024-12-09T00:00:00+01:00', recordedAt: '2024-12-09T08:00:00Z' });
+    h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' }); // rule 2: the doctor declares the LAP
     h.prefillHoraires(true, '2024-11-20T10:00:00+01:00');
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 9, denominator: 10, teletransmittedPreviousYear: true });
     h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true });
@@ -63,7 +64,7 @@ describe('guide §I: volet 1 is all or nothing, and gates volet 2', () => {
     expect(indicator(e, 'V2_AAT').reason).toMatch(/non rémunéré : volet 1 non atteint/);
   });
 
-  it('I-3: SESAM-Vitale add. 8 is neutralised for 2023, deemed met without any measure', () => {
+  it('INT-3: SESAM-Vitale add. 8 is neutralised for 2023, deemed met without any measure', () => {
     expect(indicator(gp().entitlement(), 'V1_SESAM_VITALE')).toMatchObject({ met: true, evidence: [] });
   });
 });
@@ -93,7 +94,7 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months, teletransmittedPreviousYear: false });
     const r = indicator(h.entitlement(), 'V1_TELETRANSMISSION');
     expect(r).toMatchObject({ met: true });
-    expect(r.reason).toBe('FSE 137 / 200 actes = 68,5 % ≥ 2/3 (à partir de 2023-06 (1re FSE en 2023-05))');
+    expect(r.reason).toBe('FSE 137 / 200 actes = 68,5 % ≥ 2/3 (à partir de juin 2023 (1re FSE en mai 2023))');
   });
 
   it('a doctor who tele-transmitted the year before is measured over the whole year', () => {
@@ -106,6 +107,12 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
     expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: 'FSE 100 / 200 actes = 50 % < 2/3 (année 2023 entière (télétransmission en 2022))' });
   });
 
+  it('api.md: whole-year counts without teletransmittedPreviousYear are the measured period', () => {
+    const h = gp();
+    h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 900, denominator: 1000 });
+    expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: true, reason: 'FSE 900 / 1000 actes = 90 % ≥ 2/3 (taux annuel transmis)' });
+  });
+
   it('the first FSE date, when given, decides the period', () => {
     const h = gp();
     const months = [
@@ -113,31 +120,52 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
       { month: '2023-10', fse: 9, total: 10 },
     ];
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months, teletransmittedPreviousYear: false, firstFseOn: '2023-09-28' });
-    expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION').reason).toMatch(/^FSE 9 \/ 10 actes = 90 % ≥ 2\/3 \(à partir de 2023-10/);
+    expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION').reason).toMatch(/^FSE 9 \/ 10 actes = 90 % ≥ 2\/3 \(à partir de octobre 2023/);
+  });
+
+  it('INT-10 « Nombre d’actes en FSE / Total actes tous régimes »: no act at all, or an empty measured period, is not met', () => {
+    // First FSE in December: the period starts in January of the next year, so nothing is measured.
+    const december = gp();
+    december.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-11', fse: 0, total: 50 }, { month: '2023-12', fse: 40, total: 50 }], teletransmittedPreviousYear: false });
+    expect(indicator(december.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: false,
+      reason: 'aucun acte sur la période (à partir de janvier 2024 (1re FSE en décembre 2023)) : dénominateur nul, non atteint (INT-10)',
+    });
+    const noFse = gp();
+    noFse.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-03', fse: 0, total: 80 }], teletransmittedPreviousYear: false });
+    expect(indicator(noFse.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: 'aucune FSE sur la période : aucun acte télétransmis (INT-10)' });
+    const noAct = gp();
+    noAct.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-01', fse: 0, total: 0 }], teletransmittedPreviousYear: true });
+    expect(indicator(noAct.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: expect.stringMatching(/^aucun acte sur la période \(année 2023 entière .*\(INT-10\)$/) });
   });
 });
 
-describe('guide §I.1 and I-1: Ségur software with a HAS-certified LAP', () => {
-  it('pre-filled from SONS, LAP declared, not a first year: met with no justificatif', () => {
+describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () => {
+  // Adapted (rule 2): a SONS pre-fill no longer carries the LAP; the doctor declares it, here the pre-filled software.
+  it('pre-filled from SONS, LAP declared by the doctor, not a first year: met with no justificatif', () => {
     const h = cardio();
     h.prefillSegur();
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/pas de justificatif requis \(I-1\)/) });
+    h.declareSegur();
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/pré-rempli \(SONS\), LAP Éditeur LAP Prescripteur \(certification définitive\) ; pas de justificatif requis \(INT-1\)/) });
   });
 
   it('declared but not pre-filled: met only once a justificatif is validated by the CPAM', () => {
     const pending = cardio();
     pending.declareSegur();
     pending.justificatif('V1_SEGUR_LAP');
-    expect(indicator(pending.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: 'justificatif requis (non pré-rempli) non encore validé par la CPAM' });
+    expect(indicator(pending.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: 'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur), LAP (LAP certifié HAS) : non encore validé par la CPAM',
+    });
 
     const rejected = cardio();
     rejected.declareSegur();
     rejected.justificatif('V1_SEGUR_LAP', 'rejected');
-    expect(indicator(rejected.entitlement(), 'V1_SEGUR_LAP').met).toBe(false);
+    expect(indicator(rejected.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/rejeté par la CPAM$/) });
 
     const none = cardio();
     none.declareSegur();
-    expect(indicator(none.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) non transmis');
+    expect(indicator(none.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur), LAP (LAP certifié HAS) : non transmis');
 
     const validated = cardio();
     validated.declareSegur();
@@ -157,56 +185,88 @@ describe('guide §I.1 and I-1: Ségur software with a HAS-certified LAP', () => 
     expect(indicator(h.entitlement(validation.metadata.recordedAt), 'V1_SEGUR_LAP').met).toBe(true);
   });
 
-  it('changing the pre-filled software requires a justificatif; a new version of the same does not', () => {
+  it('declaring a software other than the pre-filled one makes it not pre-filled; a new version of the same does not', () => {
     const changed = cardio();
     changed.prefillSegur({ name: 'Ancien' });
     changed.declareSegur({ name: 'Nouveau' });
-    expect(indicator(changed.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/logiciel modifié par rapport au pré-remplissage/);
+    expect(indicator(changed.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/^justificatif requis \(non pré-rempli\) pour SEGUR .*, LAP /);
 
     const upgraded = cardio();
     upgraded.prefillSegur({ version: '1.0' });
-    upgraded.declareSegur({ version: '2.0' });
+    upgraded.declareSegur({ version: '2.0', name: ' logiciel ' });
     expect(indicator(upgraded.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
   });
 
-  it('first year of declaration requires a justificatif even when pre-filled', () => {
+  // Adapted (rule 2 and INT-7): the first year of a pre-filled doctor needs the LAP justificatif only.
+  it('first year of declaration requires a justificatif even when pre-filled: the LAP one (guide §I.1.c: « seul le justificatif concernant … le LAP »)', () => {
     const h = new History().opened().profile('cardiologie', { firstDeclarationYear: 2023 });
     h.prefillSegur();
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (première année de déclaration) non transmis');
+    h.declareSegur();
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (première année de déclaration selon la fiche du médecin) pour LAP (LAP certifié HAS) : non transmis');
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['LAP'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/validé par la CPAM pour LAP/) });
   });
 
-  it('a justificatif validated in an earlier campaign for the same software still counts ("fera foi")', () => {
-    const same = cardio();
-    same.earlierYear(2022, { name: 'Logiciel' }, true);
-    same.declareSegur({ name: 'Logiciel' });
-    expect(indicator(same.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/campagne 2022 .* il fait foi/) });
+  describe('INT-6, guide §I.1.d « Première année de saisie des indicateurs par le médecin »', () => {
+    // Pre-filled from SONS and the LAP declared: only the first year asks for a justificatif (LAP).
+    const prefilled = (h: History) => {
+      h.prefillSegur();
+      h.declareSegur();
+      return indicator(h.entitlement(), 'V1_SEGUR_LAP');
+    };
 
-    const other = cardio();
-    other.earlierYear(2022, { name: 'Autre' }, true);
-    other.declareSegur({ name: 'Logiciel' });
-    expect(indicator(other.entitlement(), 'V1_SEGUR_LAP').met).toBe(false);
+    it('an earlier campaign recorded here with none of the doctor’s declarations: a year the doctor was not there, so 2023 is the first', () => {
+      const r = prefilled(cardio().earlierCampaign(2022));
+      expect(r).toMatchObject({ met: false, reason: 'justificatif requis (première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici) pour LAP (LAP certifié HAS) : non transmis' });
+    });
 
-    const neverValidated = cardio();
-    neverValidated.earlierYear(2022, { name: 'Logiciel' }, false);
-    neverValidated.declareSegur({ name: 'Logiciel' });
-    expect(indicator(neverValidated.entitlement(), 'V1_SEGUR_LAP').met).toBe(false);
+    it('the doctor’s declarations in an earlier campaign recorded here: not the first year', () => {
+      expect(prefilled(cardio().earlierCampaign(2022).declaredIn(2022))).toMatchObject({ met: true, reason: expect.stringContaining('pas de justificatif requis (INT-1)') });
+    });
+
+    it('the profile’s firstDeclarationYear decides before anything recorded here', () => {
+      const h = new History().opened().profile('cardiologie', { firstDeclarationYear: 2019 }).earlierCampaign(2022);
+      expect(prefilled(h)).toMatchObject({ met: true });
+    });
+
+    it('no earlier campaign recorded: a convention starting during the year makes it the first; otherwise firstYearWithoutHistory decides (default false)', () => {
+      const joined = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2023-03-01' } });
+      expect(prefilled(joined)).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration : conventionné depuis le 01/03/2023') });
+      const older = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2010-09-01' } });
+      expect(prefilled(older)).toMatchObject({ met: true });
+      const byParameter = new History().opened().profile('cardiologie');
+      byParameter.amendedData({ parameter: 'firstYearWithoutHistory', value: true }, '2024-01-02T10:00:00Z');
+      expect(prefilled(byParameter)).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration faute d’historique ici, selon firstYearWithoutHistory') });
+    });
+
+    it('the earlier campaign as known at knownAt: recorded after it, it says nothing yet', () => {
+      const h = cardio();
+      h.prefillSegur();
+      h.declareSegur();
+      h.earlierCampaign(2022, '2024-03-01T10:00:00Z');
+      expect(indicator(h.entitlement('2024-02-20T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(true);
+      expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(false);
+    });
   });
 
-  it('annex 1: an ophthalmologist is exempt from the LAP part; a cardiologist is not', () => {
+  it('annex 1: an ophthalmologist is exempt from the LAP part, even on a SONS pre-fill alone; a cardiologist is not', () => {
     const oph = new History().opened().profile('ophtalmologie');
     oph.prefillSegur({}, false);
     expect(indicator(oph.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/exonérée de LAP/) });
     const c = cardio();
-    c.prefillSegur({}, false);
-    expect(indicator(c.entitlement(), 'V1_SEGUR_LAP').reason).toBe('LAP certifié HAS non déclaré (spécialité cardiologie non exonérée, annexe 1)');
+    c.declareSegur({}, false);
+    expect(indicator(c.entitlement(), 'V1_SEGUR_LAP').reason).toBe('LAP non déclaré (spécialité cardiologie non exonérée, annexe 1)');
   });
 
+  // Adapted: dates as the caisse writes them, the deadline named.
   it('software acquired after 31/01/2024 does not count; on 31/01/2024 it does', () => {
     const late = cardio();
     late.prefillSegur({ acquiredOn: '2024-02-01' });
-    expect(indicator(late.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/acquis le 2024-02-01, après le 2024-01-31/);
+    late.declareSegur({ acquiredOn: '2024-02-01' });
+    expect(indicator(late.entitlement(), 'V1_SEGUR_LAP').reason).toBe('logiciel Éditeur Logiciel 1.0 acquis le 01/02/2024, après la date limite Ségur du 31/01/2024');
     const onTime = cardio();
     onTime.prefillSegur({ acquiredOn: '2024-01-31' });
+    onTime.declareSegur({ acquiredOn: '2024-01-31' });
     expect(indicator(onTime.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
   });
 
@@ -214,7 +274,161 @@ describe('guide §I.1 and I-1: Ségur software with a HAS-certified LAP', () => 
     const h = cardio();
     h.declareSegur();
     h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-02-01T09:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(false);
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/justificatif envoyé après la date limite Ségur du 31\/01\/2024 \(le 01\/02\/2024\) : il ne compte pas/) });
+  });
+});
+
+describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
+  it('guide §I.1.b: « le sous indicateur LAP certifié HAS ne sera pas renseigné »: a SONS pre-fill’s lapCertified meets nothing', () => {
+    const h = cardio();
+    h.prefillSegur({}, true);
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/^LAP non déclaré : le pré-remplissage SONS ne renseigne pas le LAP/) });
+    h.declareSegur();
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+  });
+
+  it('rule 2: lapCertified without a named LAP (and every declaration stored before `lap`) counts as the LAP declared unnamed', () => {
+    const h = cardio();
+    h.declareSegur({}, true, { lap: null });
+    h.justificatif('V1_SEGUR_LAP', 'validated');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/LAP certifié HAS déclaré sans nom/) });
+  });
+
+  it('guide §I.1.c « la 1ère année ou si modification »: a LAP other than the one of the last validated justificatif needs a new one; a new version alone does not', () => {
+    const changed = cardio();
+    changed.earlierYear(2022, {}, true, { lap: { name: 'Ancien LAP' } });
+    changed.prefillSegur();
+    changed.declareSegur({}, true, { lap: { name: 'Nouveau LAP' } });
+    expect(indicator(changed.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: 'justificatif requis (logiciel ou LAP modifié depuis le justificatif validé envoyé le 11/01/2023) pour LAP (LAP certifié HAS) : non transmis',
+    });
+
+    const upgraded = cardio();
+    upgraded.earlierYear(2022, {}, true, { lap: { name: 'Ancien LAP', version: '3' } });
+    upgraded.prefillSegur();
+    upgraded.declareSegur({ version: '9.0' }, true, { lap: { name: ' ANCIEN lap ', version: '4' } });
+    expect(indicator(upgraded.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/pas de justificatif requis \(INT-1\)/) });
+  });
+
+  it('seed 002 « jusqu’au 31 janvier 2024 pour s’équiper, déclarer … et transmettre leur justificatif »: a declaration after 31/01/2024 does not count', () => {
+    const h = cardio();
+    h.prefillSegur();
+    h.declareSegur({}, true, { effectiveAt: '2024-02-02T10:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^LAP non déclaré .* ; déclaration du 02\/02\/2024 ignorée : déclaré après la date limite Ségur du 31\/01\/2024$/),
+    });
+    const only = cardio();
+    only.declareSegur({}, true, { effectiveAt: '2024-02-01T00:00:00+01:00' });
+    expect(indicator(only.entitlement(), 'V1_SEGUR_LAP').reason).toBe('déclaration du 01/02/2024 ignorée : déclaré après la date limite Ségur du 31/01/2024 ; aucun logiciel Ségur pré-rempli (SONS)');
+  });
+
+  it('INT-8 « justificatifs … jusqu’au 31 janvier 2024 » by post: received on 2 Feb, postmarked on 30 Jan, it counts only when paperDatedBy is postmark', () => {
+    const h = cardio();
+    h.declareSegur({}, true, { effectiveAt: '2024-01-10T10:00:00+01:00' });
+    h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-02-02T10:00:00+01:00', postmarkedAt: '2024-01-30T10:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringContaining('justificatif envoyé après la date limite Ségur du 31/01/2024 (le 02/02/2024 (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par sa réception, INT-8)) : il ne compte pas'),
+    });
+    h.amendedData({ parameter: 'paperDatedBy', value: 'postmark' }, '2024-03-01T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringContaining('validé par la CPAM pour SEGUR, LAP (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par le cachet de la poste, INT-8)'),
+    });
+  });
+
+  it('rule 3: a justificatif sent by 31/01/2024 counts once validated, even when the CPAM validates it later', () => {
+    const h = cardio();
+    h.declareSegur();
+    h.justificatif('V1_SEGUR_LAP', undefined, { effectiveAt: '2024-01-31T23:30:00+01:00' });
+    const id = (h.declaration.at(-1)!.data as { justificatifId: string }).justificatifId;
+    h.declaration.push({
+      type: 'JustificatifValidated',
+      data: { rpps: h.rpps, year: 2023, justificatifId: id, indicator: 'V1_SEGUR_LAP' },
+      eventId: 'late-validation',
+      metadata: { recordedAt: '2024-03-15T10:00:00.000Z', effectiveAt: '2024-03-15T10:00:00.000Z', channel: 'back-office', actor: { sub: 'a', role: 'agent', caisse: '441' } },
+    });
+    expect(indicator(h.entitlement('2024-03-01T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(false);
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+  });
+
+  it('INT-7: a justificatif counts for the subjects it proves; the needed ones must all be validated', () => {
+    const h = cardio();
+    h.declareSegur();
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['LAP'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis');
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['SEGUR'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+  });
+
+  it('INT-7, guide §I.1.c: a provisional or older-référentiel LAP also needs the editor’s attestation that certification was started (LAP_CERTIFICATION_EN_COURS)', () => {
+    const h = cardio();
+    h.declareSegur({}, true, { lap: { certification: 'provisional' } });
+    h.justificatif('V1_SEGUR_LAP', 'validated');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/pour LAP_CERTIFICATION_EN_COURS \(démarche de certification engagée\) : /);
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['LAP_CERTIFICATION_EN_COURS'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+  });
+
+  it('a justificatif proves the software and LAP in force when it was sent: a later change of software needs a new one', () => {
+    const h = cardio();
+    h.declareSegur({ name: 'Premier' }, true, { effectiveAt: '2024-01-10T10:00:00+01:00' });
+    h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-01-12T10:00:00+01:00', proves: { segurSoftware: { name: 'Premier' }, lap: {} } });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+    h.declareSegur({ name: 'Second' }, true, { effectiveAt: '2024-01-20T10:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/logiciel ou LAP modifié depuis le justificatif validé envoyé le 12\/01\/2024\) pour SEGUR/) });
+  });
+
+  it('« celle que vous avez déjà envoyée fera foi » (seed 000): an earlier validation counts for the LAP when it names the same LAP, for the Ségur software only from campaign 2023 on', () => {
+    const from2022 = cardio();
+    from2022.earlierYear(2022, {}, true, { lap: {} });
+    from2022.declareSegur();
+    expect(indicator(from2022.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis');
+
+    const unnamed = cardio();
+    unnamed.earlierYear(2022, {}, true, { lap: null, subjects: null });
+    unnamed.declareSegur();
+    expect(indicator(unnamed.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/pour SEGUR \(logiciel référencé Ségur\), LAP \(LAP certifié HAS\) : non transmis$/);
+
+    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    h.earlierYear(2023, {}, true, { lap: {} });
+    h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' });
+    expect(indicator(h.entitlement('2025-06-30T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2023, il fait foi \(INT-1\) ; LAP : justificatif validé lors de la campagne 2023/) });
+  });
+
+  it('rule 5, guide §I.1.c NB: a DPI d’établissement is never pre-filled and is justified by the establishment’s attestation (DPI_USAGE), not an invoice', () => {
+    const h = cardio();
+    h.prefillSegur();
+    h.declareSegur({ kind: 'DPI_ETABLISSEMENT' });
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['SEGUR', 'LAP'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour DPI_USAGE (attestation d’utilisation du DPI par l’établissement) : non transmis');
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['DPI_USAGE'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/\(DPI de l’établissement\) déclaré/) });
+  });
+
+  it('rule 5: whether a DPI also needs a LAP is the parameter dpiRequiresLap', () => {
+    const h = cardio();
+    h.declareSegur({ kind: 'DPI_ETABLISSEMENT' }, false);
+    h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['DPI_USAGE'] });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/^LAP non déclaré/);
+    h.amendedData({ parameter: 'dpiRequiresLap', value: false }, '2024-02-20T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/LAP non exigé pour le DPI de l’établissement \(dpiRequiresLap\)/) });
+  });
+
+  it('reference lists as known at knownAt: a later load of segurSolutions or hasLap un-meets, and the reason names the list', () => {
+    const h = cardio();
+    h.declareSegur({}, true, { lap: null });
+    h.justificatif('V1_SEGUR_LAP', 'validated');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/liste segurSolutions non chargée, liste hasLap non chargée$/);
+    h.amendedData({ list: 'segurSolutions', add: [{ editor: ' éditeur ', name: 'LOGICIEL' }] }, '2024-03-01T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
+    h.amendedData({ list: 'hasLap', add: [{ editor: 'Éditeur LAP', name: 'Prescripteur' }] }, '2024-03-02T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('LAP déclaré sans nom : absent de la liste hasLap');
+    h.amendedData({ list: 'segurSolutions', remove: [{ editor: 'Éditeur', name: 'Logiciel' }], add: [{ editor: 'Autre', name: 'Autre' }] }, '2024-03-03T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('logiciel Éditeur Logiciel absent de la liste segurSolutions');
+    expect(indicator(h.entitlement('2024-03-01T12:00:00Z'), 'V1_SEGUR_LAP').met).toBe(true);
   });
 });
 
@@ -231,7 +445,41 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
   it('the doctor’s tick counts inside the campaign window', () => {
     const h = gp();
     h.declare('V1_HORAIRES', { displayed: true }, { effectiveAt: '2024-02-04T22:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: 'horaires affichés : déclaration sur amelipro du 2024-02-04' });
+    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: 'horaires affichés : déclaration sur amelipro du 04/02/2024' });
+  });
+
+  it('« Trois possibilités pour déclarer ses horaires »: the reason names the route, dates it in Paris, and says which value was ignored for its deadline', () => {
+    // A tick at 00:30 Paris on 11/12/2023 is the 11th (the 10th in UTC).
+    const tick = gp();
+    tick.declare('V1_HORAIRES', { displayed: true }, { effectiveAt: '2023-12-11T00:30:00+01:00' });
+    expect(indicator(tick.entitlement(), 'V1_HORAIRES').reason).toBe('horaires affichés : déclaration sur amelipro du 11/12/2023');
+    // A paper form is the doctor's tick (guide §III, INT-8), not the caisse's back office.
+    const paper = gp();
+    paper.declare('V1_HORAIRES', { displayed: true }, { channel: 'paper', effectiveAt: '2024-01-15T10:00:00+01:00' });
+    expect(indicator(paper.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: 'horaires affichés : formulaire papier du 15/01/2024' });
+    // « au plus tard le 31/12/2023 » in the hours service: a later entry is recorded and ignored, and the reason says so.
+    const late = gp();
+    late.prefillHoraires(true, '2024-01-02T09:00:00+01:00');
+    expect(indicator(late.entitlement(), 'V1_HORAIRES')).toMatchObject({
+      met: false,
+      reason: 'horaires ni pré-remplis, ni déclarés dans les délais ; ignoré (guide §I.5) : service de saisie des horaires (pré-remplissage) du 02/01/2024 après le 31/12/2023 (date limite du service de saisie des horaires)',
+    });
+    // « demander à sa caisse de saisir cet indicateur dans le Back Office au plus tard le 31/01/2024 »
+    late.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
+    expect(indicator(late.entitlement(), 'V1_HORAIRES').reason).toContain('saisie par la caisse (back office) du 01/02/2024 après le 31/01/2024 (date limite du back office de la caisse)');
+  });
+
+  it('hoursServiceDeadline and hoursBackOfficeDeadline are campaign parameters: an amendment moves them from when it is known', () => {
+    const h = gp();
+    h.prefillHoraires(true, '2024-01-05T09:00:00+01:00');
+    h.amendedData({ parameter: 'hoursServiceDeadline', value: '2024-01-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_HORAIRES').met).toBe(false);
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_HORAIRES')).toMatchObject({ met: true, reason: 'horaires affichés : service de saisie des horaires (pré-remplissage) du 05/01/2024' });
+    const b = gp();
+    b.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-10T09:00:00+01:00' });
+    b.amendedData({ parameter: 'hoursBackOfficeDeadline', value: '2024-02-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
+    expect(indicator(b.entitlement('2024-02-28T00:00:00Z'), 'V1_HORAIRES').met).toBe(false);
+    expect(indicator(b.entitlement('2024-03-02T00:00:00Z'), 'V1_HORAIRES').met).toBe(true);
   });
 
   it('the CPAM back office counts up to 31/01/2024, judged on effective time', () => {
@@ -291,7 +539,7 @@ describe('guide §II.1: rates against their targets', () => {
   });
 });
 
-describe('I-2: DCMT neutralised for general practitioners', () => {
+describe('INT-2: DCMT neutralised for general practitioners', () => {
   it('a GP is deemed met without a measure; a cardiologist needs 90 %', () => {
     expect(indicator(gp().entitlement(), 'V2_DCMT')).toMatchObject({ met: true });
     const c = cardio();
@@ -300,14 +548,7 @@ describe('I-2: DCMT neutralised for general practitioners', () => {
   });
 
   it('in "excluded" mode the GP’s DCMT earns nothing', () => {
-    const excluded: Ruleset = {
-      ...FS_2023,
-      volet2: {
-        indicators: FS_2023.volet2.indicators.map((r) =>
-          r.kind === 'rate' && r.neutralisedFor ? { ...r, neutralisedFor: { ...r.neutralisedFor, mode: 'excluded' as const } } : r,
-        ),
-      },
-    };
+    const excluded: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, dcmtNeutralisation: 'excluded' } };
     const h = gp().everythingMet();
     const e = h.entitlement(undefined, excluded);
     expect(indicator(e, 'V2_DCMT').met).toBe(false);
@@ -315,7 +556,7 @@ describe('I-2: DCMT neutralised for general practitioners', () => {
   });
 });
 
-describe('I-4: the MSS report', () => {
+describe('INT-4: the MSS report', () => {
   it('a doctor meeting every item of indicator 1 but MSS still gets the full 318 points', () => {
     const e = gp().everythingMet({ mss: false }).entitlement();
     const ind1 = ['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG', 'V2_DMP', 'V2_MSS', 'V2_ORDONNANCE_NUMERIQUE', 'V2_APCV'] as const;
@@ -328,6 +569,7 @@ describe('I-4: the MSS report', () => {
   it('each met item is worth base × 318/278; the amount is rounded once from the exact total', () => {
     const h = gp();
     h.prefillSegur();
+    h.declareSegur();
     h.prefillHoraires(true);
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 9, denominator: 10, teletransmittedPreviousYear: true });
     h.rate('V2_AAT', 80, 100);
@@ -335,7 +577,7 @@ describe('I-4: the MSS report', () => {
     const e = h.entitlement();
     const aat = indicator(e, 'V2_AAT');
     expect(aat.points.toString()).toBe('9699/278'); // 30.5 × 318 / 278
-    expect(aat.reason).toMatch(/report MSS \(I-4\) : 30,5 × 159\/139 = 34,888 points/);
+    expect(aat.reason).toMatch(/report MSS \(INT-4\) : 30,5 × 159\/139 = 34,888 points/);
     // GP: DCMT deemed met, so 22.5 × 318/278 too; 280 + (30.5 + 22.5) × 318/278 = 47347/139 = 340.6258…
     expect(e.totalPoints.toString()).toBe(Rational.of(280).add(Rational.fromDecimal(53).mul(Rational.of(318, 278))).toString());
     expect(e.totalPoints.toString()).toBe('47347/139');
@@ -381,6 +623,47 @@ describe('guide §II.3–II.7: declarations on honour', () => {
     expect(indicator(h.entitlement(), 'V2_CODAGE').met).toBe(true);
   });
 
+  it('INT-8 « formulaires papier datés de leur réception par la caisse »: received after the close, postmarked before, it counts only once paperDatedBy is postmark', () => {
+    const h = cardio();
+    // Received on 6 Feb (after the 4 Feb close), postmarked on 3 Feb, keyed by an agent on 7 Feb.
+    const form = h.declare('V2_CODAGE', { answer: true }, { channel: 'paper', effectiveAt: '2024-02-06T10:00:00+01:00', postmarkedAt: '2024-02-03T12:00:00+01:00', recordedAt: '2024-02-07T10:00:00Z' });
+    expect(indicator(h.entitlement(), 'V2_CODAGE')).toMatchObject({
+      met: false,
+      reason: 'non déclaré pendant la campagne : formulaire papier daté du 06/02/2024, hors de la fenêtre de déclaration (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par sa réception, INT-8)',
+      evidence: [form.eventId],
+    });
+    h.amendedData({ parameter: 'paperDatedBy', value: 'postmark' }, '2024-03-01T10:00:00Z');
+    expect(indicator(h.entitlement(), 'V2_CODAGE')).toMatchObject({
+      met: true,
+      reason: 'déclaré « oui » avec attestation sur l’honneur (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par le cachet de la poste, INT-8) ; non rémunéré : volet 1 non atteint',
+    });
+    // Known before the amendment, the receipt still dates it.
+    expect(indicator(h.entitlement('2024-02-20T00:00:00Z'), 'V2_CODAGE').met).toBe(false);
+  });
+
+  it('INT-8: a paper form received inside the window counts on its receipt, whatever its postmark says by default', () => {
+    const h = cardio();
+    h.declare('V2_VIDEO', { answer: true }, { channel: 'paper', effectiveAt: '2024-02-02T10:00:00+01:00', postmarkedAt: '2024-01-31T10:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V2_VIDEO')).toMatchObject({ met: true, reason: expect.stringContaining('cachet de la poste du 31/01/2024 : daté par sa réception, INT-8') });
+  });
+
+  it('guide §II.5 « accueillir un étudiant en médecine réalisant un stage ambulatoire de niveau 1 ou des étudiants réalisant un stage d’externat en médecine générale »: the reason says what was declared', () => {
+    const h = cardio();
+    h.declare('V2_MAITRE_STAGE', { answer: true });
+    expect(indicator(h.entitlement(), 'V2_MAITRE_STAGE')).toMatchObject({
+      met: true,
+      label: 'Encadrement des jeunes étudiants en médecine (maître de stage)',
+      reason: expect.stringMatching(/^déclaré « oui » \(accueillir dans l’année un interne en médecine en stage ambulatoire de niveau 1 ou des étudiants en stage d’externat en médecine générale\) avec attestation sur l’honneur/),
+    });
+  });
+
+  it('INT-11: a declaration counts when effective within the window, whether or not « Transmettre » followed', () => {
+    const without = cardio();
+    without.declare('V2_VIDEO', { answer: true }, { effectiveAt: '2024-01-15T10:00:00+01:00' });
+    expect(indicator(without.entitlement(), 'V2_VIDEO').met).toBe(true);
+    expect(without.declaration.some((e) => e.type === 'DeclarationTransmitted')).toBe(false);
+  });
+
   it('coordination needs an allowed modality; connected equipment an allowed device', () => {
     const h = cardio();
     h.declare('V2_COORDINATION', { answer: true, modalities: ['GROUPE_QUALITE'] });
@@ -390,7 +673,7 @@ describe('guide §II.3–II.7: declarations on honour', () => {
     expect(indicator(e, 'V2_EQUIPEMENT_CONNECTE').met).toBe(true);
   });
 
-  it('I-5: ASALEE alone for both coordination and services validates coordination only', () => {
+  it('INT-5, guide §II.4: ASALEE counts for services only « si pas déclaré pour l’indicateur prise en charge coordonnée »', () => {
     const both = cardio();
     both.declare('V2_COORDINATION', { answer: true, modalities: ['ASALEE'] });
     both.declare('V2_SERVICES_PATIENTS', { answer: true, modalities: ['ASALEE'] });
@@ -398,22 +681,126 @@ describe('guide §II.3–II.7: declarations on honour', () => {
     expect(indicator(e, 'V2_COORDINATION').met).toBe(true);
     expect(indicator(e, 'V2_SERVICES_PATIENTS')).toMatchObject({ met: false, reason: expect.stringMatching(/ASALEE/) });
 
+    // Issue 13.2: coordination [ASALEE, MSP] with services [ASALEE] used to pay services (490 €).
     const other = cardio();
     other.declare('V2_COORDINATION', { answer: true, modalities: ['ASALEE', 'MSP'] });
     other.declare('V2_SERVICES_PATIENTS', { answer: true, modalities: ['ASALEE'] });
-    expect(indicator(other.entitlement(), 'V2_SERVICES_PATIENTS').met).toBe(true);
+    expect(indicator(other.entitlement(), 'V2_SERVICES_PATIENTS')).toMatchObject({ met: false, points: expect.anything() });
+    expect(indicator(other.entitlement(), 'V2_SERVICES_PATIENTS').points.isZero()).toBe(true);
+
+    // Services met through another allowed modality; ASALEE for services alone when not declared for coordination.
+    const another = cardio();
+    another.declare('V2_COORDINATION', { answer: true, modalities: ['ASALEE'] });
+    another.declare('V2_SERVICES_PATIENTS', { answer: true, modalities: ['ASALEE', 'CLIC'] });
+    expect(indicator(another.entitlement(), 'V2_SERVICES_PATIENTS').met).toBe(true);
+    const servicesOnly = cardio();
+    servicesOnly.declare('V2_COORDINATION', { answer: true, modalities: ['MSP'] });
+    servicesOnly.declare('V2_SERVICES_PATIENTS', { answer: true, modalities: ['ASALEE'] });
+    expect(indicator(servicesOnly.entitlement(), 'V2_SERVICES_PATIENTS').met).toBe(true);
+  });
+});
+
+describe('guide §II.2 indicateur 8 (SAS): « Seuls les médecins exerçant dans un département dans lequel le SAS est déployé peuvent prétendre à cette rémunération »', () => {
+  const sas = (h: History, knownAt?: string) => indicator(h.entitlement(knownAt), 'V2_SAS');
+  const platform = (h: History) => h.measure('V2_SAS', { kind: 'participation', participates: true });
+  /** A cardiologist of Loire-Atlantique (44) with the SAS deployed in 13 and 75, as known from 1 Dec 2023. */
+  const outside44 = () => {
+    const h = cardio();
+    h.amendedData({ list: 'sasDepartements', add: ['13', '75'] }, '2023-12-01T10:00:00Z');
+    return h;
+  };
+
+  it('« exercer dans un département dans lequel le SAS est déployé »: a doctor of 44 outside the list is not paid, whatever the platform says; once 44 is added, they are', () => {
+    const h = outside44();
+    const profile = h.doctor[0]!.eventId;
+    platform(h);
+    expect(sas(h)).toMatchObject({ met: false, evidence: [profile] });
+    expect(sas(h).reason).toMatch(/^département 44 hors liste des départements où le SAS est déployé/);
+    h.amendedData({ list: 'sasDepartements', add: ['44'] }, '2024-03-01T10:00:00Z');
+    expect(sas(h, '2024-02-28T00:00:00Z').met).toBe(false);
+    expect(sas(h)).toMatchObject({ met: true });
+    expect(sas(h).reason).toContain('département 44 sur la liste des départements où le SAS est déployé');
   });
 
-  it('guide §II.8: SAS from the platform, or a CPTS president’s attestation validated by the CPAM', () => {
-    const platform = cardio();
-    platform.measure('V2_SAS', { kind: 'participation', participates: true });
-    expect(indicator(platform.entitlement(), 'V2_SAS').met).toBe(true);
-    const cpts = cardio();
-    cpts.justificatif('V2_SAS', 'validated');
-    expect(indicator(cpts.entitlement(), 'V2_SAS').reason).toMatch(/^attestation du président de CPTS validée par la CPAM/);
-    const pending = cardio();
-    pending.justificatif('V2_SAS');
-    expect(indicator(pending.entitlement(), 'V2_SAS').met).toBe(false);
+  it('the same condition holds for route (b): a validated CPTS attestation does not pay a doctor outside the list', () => {
+    const h = outside44();
+    h.sasAttestation();
+    expect(sas(h).met).toBe(false);
+    expect(sas(h).reason).toMatch(/^département 44 hors liste/);
+  });
+
+  it('the list of départements not loaded: not checked, and the reason says so', () => {
+    const h = cardio();
+    platform(h);
+    expect(sas(h)).toMatchObject({ met: true });
+    expect(sas(h).reason).toContain('liste non chargée');
+  });
+
+  it('route (a), « calculé automatiquement par l’Assurance Maladie au regard des informations transmises par la plateforme nationale SAS »', () => {
+    const h = cardio();
+    h.amendedData({ list: 'sasDepartements', add: ['44'] }, '2023-12-01T10:00:00Z');
+    const m = platform(h);
+    expect(sas(h)).toMatchObject({ met: true, evidence: [m.eventId, h.doctor[0]!.eventId] });
+    expect(sas(h).reason).toMatch(/^route \(a\) : participation au SAS transmise par la plateforme nationale SAS/);
+    const not = cardio();
+    not.measure('V2_SAS', { kind: 'participation', participates: false });
+    expect(sas(not)).toMatchObject({ met: false });
+    expect(sas(not).reason).toContain('la plateforme nationale SAS ne transmet pas de participation');
+  });
+
+  it('route (b), « le président de la CPTS devra attester de la liste des médecins qui ont renseigné des disponibilités … et ont répondu aux demandes du SAS »: validated by the CPAM, it counts', () => {
+    const h = cardio().volet1Met();
+    h.amendedData({ list: 'sasDepartements', add: ['44'] }, '2023-12-01T10:00:00Z');
+    h.amendedData({ list: 'sasSoftware', add: ['Logiciel SAS'] }, '2023-12-01T10:00:00Z');
+    const link = h.sasAttestation({ software: '  logiciel sas ', decidedAt: '2024-01-25T10:00:00Z' });
+    expect(sas(h)).toMatchObject({ met: true, evidence: [link.eventId, h.doctor[0]!.eventId] });
+    expect(sas(h).reason).toBe(
+      'route (b) : attestation du président de la CPTS « CPTS Nantes Nord » reçue le 20/01/2024, validée par la CPAM ; logiciel «   logiciel sas  » sur la liste des logiciels SAS ; département 44 sur la liste des départements où le SAS est déployé',
+    );
+    expect(sas(h).points.toString()).toBe('200');
+    // Judged as known: before the CPAM's validation was recorded, the doctor-year does not know it.
+    expect(sas(h, '2024-01-25T09:59:59Z')).toMatchObject({ met: false });
+    expect(sas(h, '2024-01-25T09:59:59Z').reason).toContain('aucune attestation de président de CPTS validée par la CPAM');
+  });
+
+  it('route (b): rejected, or for SAS software off the loaded list, it does not count; the software list not loaded is not checked', () => {
+    const rejected = cardio();
+    rejected.sasAttestation({ decision: 'rejected', reason: 'liste non signée' });
+    expect(sas(rejected)).toMatchObject({ met: false });
+    expect(sas(rejected).reason).toContain('rejetée par la CPAM (liste non signée)');
+
+    const offList = cardio();
+    offList.amendedData({ list: 'sasSoftware', add: ['Logiciel SAS'] }, '2023-12-01T10:00:00Z');
+    offList.sasAttestation({ software: 'Agenda maison' });
+    expect(sas(offList)).toMatchObject({ met: false });
+    expect(sas(offList).reason).toContain('logiciel « Agenda maison » hors liste des logiciels SAS');
+
+    const unloaded = cardio();
+    unloaded.sasAttestation({ software: 'Agenda maison' });
+    expect(sas(unloaded)).toMatchObject({ met: true });
+    expect(sas(unloaded).reason).toContain('logiciel « Agenda maison » non vérifié : sasSoftware, liste non chargée');
+  });
+
+  it('route (b): received by sasAttestationDeadline, by default the window’s close in force, extensions included', () => {
+    // Received 8 Feb 2024: after the initial close (4 Feb), inside the extension (11 Feb) once it is known.
+    const h = cardio();
+    h.sasAttestation({ receivedAt: '2024-02-08T10:00:00+01:00', decidedAt: '2024-02-09T10:00:00Z' });
+    expect(sas(h, '2024-02-10T00:00:00Z')).toMatchObject({ met: false });
+    expect(sas(h, '2024-02-10T00:00:00Z').reason).toContain('attestation reçue après le 04/02/2024 (clôture de la campagne en vigueur) : reçue le 08/02/2024');
+    h.extended('2024-02-11T23:59:59.999+01:00', '2024-02-10T12:00:00Z');
+    expect(sas(h, '2024-02-10T13:00:00Z').met).toBe(true);
+
+    // A deadline set by the caisse wins over the window.
+    h.amendedData({ parameter: 'sasAttestationDeadline', value: '2024-01-31T23:59:59.999+01:00' }, '2024-03-01T10:00:00Z');
+    expect(sas(h)).toMatchObject({ met: false });
+    expect(sas(h).reason).toContain('après le 31/01/2024 (date limite des attestations SAS)');
+  });
+
+  it('« Aucun autre justificatif n’est requis »: a per-doctor justificatif, even validated, is not the CPTS president’s attestation', () => {
+    const h = cardio();
+    h.justificatif('V2_SAS', 'validated');
+    expect(sas(h)).toMatchObject({ met: false });
+    expect(sas(h).reason).toContain('un justificatif individuel transmis pour le SAS n’est pas une attestation du président de CPTS');
   });
 });
 
@@ -447,6 +834,73 @@ describe('campaign events: deadlines and amendments as known at an instant', () 
     const e = h.entitlement();
     expect(indicator(e, 'V2_SPE').basePoints.toString()).toBe('20');
     expect(indicator(e, 'V2_DSG').met).toBe(true);
+  });
+});
+
+describe('spec « Parameters and lists a caisse can amend »: the lists and parameters used as known at knownAt', () => {
+  it('a modality or a device removed from its list after the declaration un-meets it from when the amendment is known, and the reason names the list', () => {
+    const h = cardio();
+    h.declare('V2_SERVICES_PATIENTS', { answer: true, modalities: ['CLIC'] }, { effectiveAt: '2024-01-10T10:00:00+01:00' });
+    h.declare('V2_EQUIPEMENT_CONNECTE', { answer: true, devices: ['ECG', 'CAMERA'] }, { effectiveAt: '2024-01-10T10:00:00+01:00' });
+    h.amendedData({ list: 'servicesModalities', remove: ['CLIC'] }, '2024-03-01T00:00:00Z');
+    h.amendedData({ list: 'connectedDevices', remove: ['ECG', 'CAMERA'] }, '2024-03-01T00:00:00Z');
+    const before = h.entitlement('2024-02-28T00:00:00Z');
+    expect(indicator(before, 'V2_SERVICES_PATIENTS')).toMatchObject({ met: true });
+    expect(indicator(before, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({ met: true, reason: expect.stringMatching(/^déclaré « oui » avec attestation sur l’honneur \(ECG, CAMERA\)/) });
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V2_SERVICES_PATIENTS')).toMatchObject({ met: false, reason: 'aucune modalité retenue parmi : CLIC (absent de la liste servicesModalities en vigueur)' });
+    expect(indicator(after, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({ met: false, reason: 'aucun équipement retenu parmi : ECG, CAMERA (absents de la liste connectedDevices en vigueur)' });
+  });
+
+  it('a « non » is dated in Europe/Paris', () => {
+    const h = cardio();
+    h.declare('V2_VIDEO', { answer: false }, { effectiveAt: '2023-12-11T00:30:00+01:00' });
+    expect(indicator(h.entitlement(), 'V2_VIDEO').reason).toBe('déclaré « non » le 11/12/2023');
+  });
+
+  it('INT-2 as amended: dcmtNeutralisedSpecialties and dcmtNeutralisation, from when each is known', () => {
+    const h = cardio();
+    h.rate('V2_DCMT', 10, 100);
+    h.amendedData({ list: 'dcmtNeutralisedSpecialties', add: ['cardiologie'] }, '2024-03-01T00:00:00Z');
+    h.amendedData({ parameter: 'dcmtNeutralisation', value: 'excluded' }, '2024-04-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V2_DCMT').met).toBe(false);
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({ met: true, reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : réputé atteint \(INT-2\)/) });
+    expect(indicator(h.entitlement('2024-04-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({ met: false, reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : exclu du forfait \(INT-2\)/) });
+  });
+
+  it('segurDeadline as amended: a software acquired on 10/02/2024 counts once the deadline moved to 15/02/2024 is known', () => {
+    const h = new History().opened().profile('ophtalmologie');
+    h.prefillSegur({ acquiredOn: '2024-02-10' });
+    h.amendedData({ parameter: 'segurDeadline', value: '2024-02-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringContaining('acquis le 10/02/2024, après la date limite Ségur du 31/01/2024') });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(true);
+  });
+});
+
+describe('spec « Per indicator: neutralised »: a volet-1 neutralisation is undone by neutralised: false', () => {
+  it('guide §I.3 and the letter neutralise SESAM-Vitale for 2023 (INT-3); an amendment measuring it again gates on its measure', () => {
+    const h = cardio().everythingMet();
+    const amendment = h.amended('V1_SESAM_VITALE', { neutralised: false }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SESAM_VITALE')).toMatchObject({ met: true, reason: 'neutralisé pour 2023 : réputé atteint (INT-3)' });
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: 'aucune mesure reçue' });
+    expect(after.volet1.met).toBe(false);
+    h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true }, { recordedAt: '2024-03-03T00:00:00Z' });
+    expect(indicator(h.entitlement('2024-03-04T00:00:00Z'), 'V1_SESAM_VITALE')).toMatchObject({ met: true });
+    h.amended('V1_SESAM_VITALE', { neutralised: 'deemed-met' }, '2024-03-05T00:00:00Z');
+    expect(indicator(h.entitlement('2024-03-06T00:00:00Z'), 'V1_SESAM_VITALE').reason).toMatch(/^neutralisé pour 2023 : réputé atteint \(amendement /);
+    expect(amendment.type).toBe('CampaignRuleAmended');
+  });
+
+  it('V1_TELETRANSMISSION neutralised, then measured again with the target amended meanwhile; the reason names the amendment, not INT-3', () => {
+    const h = cardio().everythingMet();
+    h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 70, denominator: 100, teletransmittedPreviousYear: true }, { recordedAt: '2024-02-20T00:00:00Z' });
+    const neutralised = h.amended('V1_TELETRANSMISSION', { neutralised: 'deemed-met' }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({ met: true, reason: `neutralisé pour 2023 : réputé atteint (amendement ${neutralised.eventId})` });
+    h.amended('V1_TELETRANSMISSION', { target: '3/4' }, '2024-03-03T00:00:00Z');
+    expect(indicator(h.entitlement('2024-03-04T00:00:00Z'), 'V1_TELETRANSMISSION').met).toBe(true);
+    h.amended('V1_TELETRANSMISSION', { neutralised: false }, '2024-03-05T00:00:00Z');
+    expect(indicator(h.entitlement('2024-03-06T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: expect.stringMatching(/^FSE 70 \/ 100 actes = 70 % < 3\/4/) });
   });
 });
 
@@ -495,5 +949,72 @@ describe('after the campaign: controls, contestations, payments', () => {
     });
     expect(h.entitlement('2024-04-30T00:00:00Z').balanceCents).toBe(0);
     expect(h.entitlement().balanceCents).toBe(196_000);
+  });
+});
+
+describe('rules spec « Eligibility » and INT-9: only doctors under the convention are paid', () => {
+  it('a doctor outside the convention gets 0, the volets keep their points, and the entitlement says why', () => {
+    const h = new History().opened().profile('medecine-generale', { convention: { status: 'non-conventionne' } }).everythingMet();
+    const e = h.entitlement();
+    expect(e.eligibility).toMatchObject({ eligible: false, reason: expect.stringMatching(/^non éligible : médecin non conventionné/) });
+    expect(e.volet1.met).toBe(true);
+    expect(e.volet2.points.isZero()).toBe(false);
+    expect(e.totalPoints.isZero()).toBe(true);
+    expect(e.amountCents).toBe(0);
+  });
+
+  it('guide §IV « aucune proratisation en cas de cessation d’activité en cours d’année »: left in June, paid in full', () => {
+    const h = new History().opened().profile('medecine-generale', { convention: { status: 'conventionne', since: '2010-09-01', until: '2023-06-30' } }).everythingMet();
+    const e = h.entitlement();
+    expect(e.eligibility.eligible).toBe(true);
+    expect(e.amountCents).toBe(814_100);
+  });
+
+  it('a convention that ended before the year, or began after it, is not the year’s', () => {
+    const ended = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', until: '2022-12-31' } }).everythingMet();
+    expect(ended.entitlement().eligibility.eligible).toBe(false);
+    const later = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2024-01-01' } }).everythingMet();
+    expect(later.entitlement().eligibility.eligible).toBe(false);
+  });
+
+  it('effectiveFrom: the profile in force decides; with any-day-of-year, a profile showing the convention during the year suffices', () => {
+    const h = new History()
+      .opened()
+      .profile('cardiologie', { effectiveFrom: '2020-01-01' })
+      .profile('cardiologie', { effectiveFrom: '2023-07-01', convention: { status: 'non-conventionne' }, recordedAt: '2023-12-02T08:00:00Z' })
+      .everythingMet();
+    expect(h.entitlement().eligibility.eligible).toBe(true);
+    const atDate: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, eligibility: 'at-assessment-date' } };
+    expect(h.entitlement(undefined, atDate).eligibility).toMatchObject({ eligible: false, reason: expect.stringMatching(/31\/12\/2023/) });
+    // On equal effectiveFrom, the latest recorded wins.
+    const corrected = new History()
+      .opened()
+      .profile('cardiologie', { effectiveFrom: '2023-01-01', convention: { status: 'non-conventionne' } })
+      .profile('cardiologie', { effectiveFrom: '2023-01-01', recordedAt: '2023-12-03T08:00:00Z' })
+      .everythingMet();
+    expect(corrected.entitlement(undefined, atDate).eligibility.eligible).toBe(true);
+  });
+
+  it('absent: under the convention (api.md)', () => {
+    expect(gp().everythingMet().entitlement().eligibility).toEqual({ eligible: true, evidence: expect.any(Array) });
+  });
+});
+
+describe('INT-4 with mssReportOver and the bases in force', () => {
+  const noMss = () => {
+    const h = gp().everythingMet();
+    h.rate('V2_MSS', 1, 100);
+    return h;
+  };
+  it('six-teleservices: the 40 points are spread over the six téléservices only (150 → 190)', () => {
+    const six: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, mssReportOver: 'six-teleservices' } };
+    const e = noMss().entitlement(undefined, six);
+    expect(indicator(e, 'V2_AAT').points.toString()).toBe(Rational.fromDecimal(30.5).mul(Rational.of(190, 150)).toString());
+    expect(indicator(e, 'V2_DMP').points.toString()).toBe('48');
+    expect(e.amountCents).toBe(814_100);
+  });
+  it('none: no report, MSS is lost (1 123 points)', () => {
+    const none: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, mssReportOver: 'none' } };
+    expect(noMss().entitlement(undefined, none).amountCents).toBe((1163 - 40) * 700);
   });
 });

@@ -57,7 +57,7 @@ const OTHER_SPECIALTIES = [
 
 /**
  * FS-2023: the *Guide méthodologique Forfait structure 2023* with the letter's adjustments
- * (seed 004) and this project's interpretations I-1…I-6 (spec forfait-structure-2023.md).
+ * (seed 004) and this project's interpretations INT-1…INT-12 (docs/rules.md).
  * Immutable once a campaign uses it: changes during the campaign are CampaignRuleAmended events.
  */
 export const FS_2023: Ruleset = {
@@ -82,7 +82,7 @@ export const FS_2023: Ruleset = {
         kind: 'automated-neutralised',
         mode: 'deemed-met',
         label: 'Version du cahier des charges SESAM-Vitale 1.40 addendum 8',
-        provenance: [guide('§I.3', 'neutralisé cette année'), letter('reporté au 31/12/2024, pas de pénalisation'), interp('I-3', 'réputé atteint pour le prérequis')],
+        provenance: [guide('§I.3', 'neutralisé cette année'), letter('reporté au 31/12/2024, pas de pénalisation'), interp('INT-3', 'réputé atteint pour le prérequis')],
       },
       {
         code: 'V1_TELETRANSMISSION',
@@ -111,10 +111,8 @@ export const FS_2023: Ruleset = {
         target: { num: 90, den: 1 },
         label: 'Taux de déclarations médecin traitant dématérialisées',
         provenance: [guide('§II.1')],
-        neutralisedFor: {
-          specialties: ['medecine-generale'],
-          mode: 'deemed-met',
-          provenance: interp('I-2', '« neutralisé » pour les généralistes (guide §II.1, lettre) : réputé atteint, « pour ne pas pénaliser »'),
+        neutralisedForSpecialties: {
+          provenance: interp('INT-2', '« neutralisé » pour les généralistes (guide §II.1, lettre) : réputé atteint, « pour ne pas pénaliser » ; liste dcmtNeutralisedSpecialties, mode dcmtNeutralisation'),
         },
       },
       { code: 'V2_SPE', kind: 'rate', points: 18, target: { num: 20, den: 1 }, label: 'Taux de prescriptions de transport dématérialisées', provenance: [guide('§II.1')] },
@@ -130,11 +128,7 @@ export const FS_2023: Ruleset = {
         points: 120,
         label: 'Implication dans des démarches de prise en charge coordonnée',
         provenance: [guide('§II.3'), letter('reste optionnel dans le volet 2')],
-        allowed: {
-          field: 'modalities',
-          values: ['MSP', 'ESP', 'ESS', 'CPTS', 'RCP', 'RESEAU', 'HAD_EHPAD', 'ASALEE'],
-          refused: ['GROUPE_QUALITE', 'PAERPA', 'DAC', 'PRADO'],
-        },
+        allowed: { field: 'modalities', list: 'coordinationModalities', refused: ['GROUPE_QUALITE', 'PAERPA', 'DAC', 'PRADO'] },
       },
       {
         code: 'V2_SERVICES_PATIENTS',
@@ -142,13 +136,18 @@ export const FS_2023: Ruleset = {
         points: 70,
         label: 'Amélioration du service offert aux patients (parcours complexes)',
         provenance: [guide('§II.4')],
-        allowed: {
-          field: 'modalities',
-          values: ['RESSOURCE_COORDINATION', 'MAIA', 'PFIDASS', 'CLIC', 'ASALEE', 'AUTRE_PARCOURS_COMPLEXE'],
-          refused: ['PLATEFORME_RDV'],
-        },
+        allowed: { field: 'modalities', list: 'servicesModalities', refused: ['PLATEFORME_RDV', 'DAC'] },
       },
-      { code: 'V2_MAITRE_STAGE', kind: 'declared', points: 50, label: 'Encadrement d’étudiants en médecine (maître de stage)', provenance: [guide('§II.5')] },
+      {
+        code: 'V2_MAITRE_STAGE',
+        kind: 'declared',
+        points: 50,
+        label: 'Encadrement des jeunes étudiants en médecine (maître de stage)',
+        // guide §II.5: « déclarer sur amelipro chaque année accueillir un étudiant en médecine réalisant un
+        // stage ambulatoire de niveau 1 ou des étudiants réalisant un stage d'externat en médecine générale »
+        declares: 'accueillir dans l’année un interne en médecine en stage ambulatoire de niveau 1 ou des étudiants en stage d’externat en médecine générale',
+        provenance: [guide('§II.5', 'liste des étudiants accueillis et dates des stages tenues à disposition pour un contrôle')],
+      },
       { code: 'V2_VIDEO', kind: 'declared', points: 50, label: 'Équipement de vidéotransmission sécurisée', provenance: [guide('§II.6', 'solutions grand public gratuites exclues')] },
       {
         code: 'V2_EQUIPEMENT_CONNECTE',
@@ -156,21 +155,61 @@ export const FS_2023: Ruleset = {
         points: 25,
         label: 'Équipement médical connecté',
         provenance: [guide('§II.7')],
-        allowed: {
-          field: 'devices',
-          values: ['OXYMETRE', 'STETHOSCOPE', 'DERMATOSCOPE', 'OTOSCOPE', 'GLUCOMETRE', 'ECG', 'DOPPLER', 'ECHOGRAPHE', 'TENSIOMETRE', 'CAMERA', 'TESTS_VISUELS_AUDIOGRAMME', 'EFR_SPIROMETRE_TYMPANOMETRE'],
-          refused: ['BALANCE', 'TOISE', 'THERMOMETRE', 'APPLICATION_NON_MEDICALE'],
-        },
+        allowed: { field: 'devices', list: 'connectedDevices', refused: ['BALANCE', 'TOISE', 'THERMOMETRE', 'APPLICATION_NON_MEDICALE'] },
       },
       { code: 'V2_SAS', kind: 'sas', points: 200, label: 'Participation au Service d’accès aux soins (SAS)', provenance: [guide('§II.8', 'plateforme SAS, ou attestation du président de CPTS')] },
     ],
   },
-  deadlines: {
-    segurAcquiredBy: endOfDayParis('2024-01-31'),
-    segurJustificatifBy: endOfDayParis('2024-01-31'),
-    horairesServiceBy: endOfDayParis('2023-12-31'),
-    horairesBackOfficeBy: endOfDayParis('2024-01-31'),
-    provenance: [guide('§I.1', 'apprécié au 31 janvier 2024'), letter('justificatifs Ségur jusqu’au 31 janvier 2024'), guide('§I.5', 'service horaires au 31/12/2023, back office au 31/01/2024')],
+  lists: {
+    // guide §II.3 (prise en charge coordonnée); the DAC is refused there.
+    coordinationModalities: ['MSP', 'ESP', 'ESS', 'CPTS', 'RCP', 'RESEAU', 'HAD_EHPAD', 'ASALEE'],
+    // guide §II.4: « une structure d'appui externe (…, dispositif d'appui à la coordination etc.) »: the DAC is declared as STRUCTURE_APPUI_EXTERNE.
+    servicesModalities: ['RESSOURCE_COORDINATION', 'STRUCTURE_APPUI_EXTERNE', 'MAIA', 'PFIDASS', 'CLIC', 'ASALEE', 'AUTRE_PARCOURS_COMPLEXE'],
+    connectedDevices: ['OXYMETRE', 'STETHOSCOPE', 'DERMATOSCOPE', 'OTOSCOPE', 'GLUCOMETRE', 'ECG', 'DOPPLER', 'ECHOGRAPHE', 'TENSIOMETRE', 'CAMERA', 'TESTS_VISUELS_AUDIOGRAMME', 'EFR_SPIROMETRE_TYMPANOMETRE'],
+    lapExemptSpecialties: LAP_EXEMPT,
+    dcmtNeutralisedSpecialties: ['medecine-generale'],
+    // Empty until the caisse loads them (spec: an empty list is not checked).
+    sasDepartements: [],
+    sasSoftware: [],
+    segurSolutions: [],
+    hasLap: [],
+  },
+  parameters: {
+    segurDeadline: endOfDayParis('2024-01-31'),
+    sasAttestationDeadline: null,
+    hoursServiceDeadline: endOfDayParis('2023-12-31'),
+    hoursBackOfficeDeadline: endOfDayParis('2024-01-31'),
+    dcmtNeutralisation: 'deemed-met',
+    mssReportOver: 'all-nine',
+    firstYearWithoutHistory: false,
+    dpiRequiresLap: true,
+    paperDatedBy: 'receipt',
+    eligibility: 'any-day-of-year',
+    recoveryLimitationYears: 3,
+  },
+  dataProvenance: {
+    coordinationModalities: [guide('§II.3')],
+    servicesModalities: [guide('§II.4', 'DAC déclaré comme structure d’appui externe')],
+    connectedDevices: [guide('§II.7')],
+    lapExemptSpecialties: [guide('annexe 1', 'spécialités exonérées de LAP pour 2023')],
+    dcmtNeutralisedSpecialties: [interp('INT-2', 'DCMT neutralisé pour les généralistes')],
+    sasDepartements: [guide('§II.8', '« seuls les médecins exerçant dans un département dans lequel le SAS est déployé »')],
+    sasSoftware: [guide('§II.8', '« les services du ministère de la santé et de la prévention tiennent à jour la liste des logiciels »')],
+    segurSolutions: [guide('§I.1.a', 'solutions référencées Ségur, liste publiée sur esante.gouv.fr'), { source: 'ameli-news-2023', ref: 'seed 002', note: 'la liste complète des éditeurs référencés est disponible sur le site esante.gouv.fr' }],
+    hasLap: [guide('§I.1.a', 'LAP certifiés HAS, liste publiée sur has-sante.fr')],
+    sasAttestationDeadline: [interp('spec « SAS »', 'attestation du président de CPTS reçue au plus tard à la clôture en vigueur, prolongations comprises (null), sauf amendement')],
+    segurDeadline: [letter('équipement, déclaration et justificatifs Ségur jusqu’au 31 janvier 2024'), { source: 'ameli-news-2023', ref: 'seed 002', note: 'jusqu’au 31 janvier 2024 pour s’équiper, déclarer … et transmettre leur justificatif' }],
+    hoursServiceDeadline: [guide('§I.5', 'service de saisie des horaires au 31/12/2023')],
+    hoursBackOfficeDeadline: [guide('§I.5', 'back office de la CPAM au 31/01/2024')],
+    dcmtNeutralisation: [interp('INT-2', 'réputé atteint')],
+    mssReportOver: [interp('INT-4', '« sur les autres usages de téléservices » : les neuf autres items de l’indicateur 1')],
+    firstYearWithoutHistory: [
+      interp('INT-6', 'l’absence d’historique dans ce système ne prouve pas une première année : la fiche du médecin (firstDeclarationYear), une campagne antérieure enregistrée ou le début du conventionnement en décident'),
+    ],
+    dpiRequiresLap: [guide('§I.1.c NB', 'DPI de l’établissement')],
+    paperDatedBy: [interp('INT-8', 'formulaires papier datés de leur réception par la caisse')],
+    eligibility: [guide('§IV', '« appréciée au 31/12/2023 … aucune proratisation en cas de cessation d’activité en cours d’année »'), interp('INT-9', 'conventionné au moins un jour de l’année')],
+    recoveryLimitationYears: [interp('spec « After the campaign »', 'prescription de 3 ans après paiement hors fraude (base légale incertaine pour ce forfait)')],
   },
   prefillSources: [
     { indicator: 'V1_SEGUR_LAP', source: 'SONS', provenance: guide('§I.1.b', 'pré-remplissage à partir du dispositif SONS') },
@@ -179,8 +218,7 @@ export const FS_2023: Ruleset = {
   specialties: {
     catalogue: [...OTHER_SPECIALTIES, ...LAP_EXEMPT],
     generalPractice: 'medecine-generale',
-    lapExempt: LAP_EXEMPT,
-    provenance: [guide('annexe 1', 'spécialités exonérées de LAP pour 2023')],
+    provenance: [guide('annexe 1')],
   },
   interpretations: {
     segurJustificatif: {
@@ -189,28 +227,24 @@ export const FS_2023: Ruleset = {
       whenFirstYear: true,
       carryOverEarlierValidation: true,
       sameSoftwareFields: ['editor', 'name'],
-      provenance: interp('I-1', 'guide §I.1.c-d; « celle que vous avez déjà envoyée fera foi » (seed 000); seuls les justificatifs validés par la CPAM comptent'),
+      provenance: interp(
+        'INT-1, INT-7',
+        'guide §I.1.c-d « la 1ère année ou si modification » : non pré-rempli, première année, ou logiciel ou LAP autre ({ editor, name }) que celui du dernier justificatif validé ; « celle que vous avez déjà envoyée fera foi » (seed 000) pour le LAP quand il nomme le même LAP, pour le logiciel Ségur à partir de la campagne 2023 ; seuls les justificatifs validés par la CPAM, avec les sujets requis (SEGUR ou DPI_USAGE, LAP, LAP_CERTIFICATION_EN_COURS), comptent',
+      ),
     },
-    sesamVitale: { provenance: interp('I-3', 'neutralisé 2023 : réputé atteint pour le prérequis') },
+    sesamVitale: { provenance: interp('INT-3', 'neutralisé 2023 : réputé atteint pour le prérequis') },
     mssReport: {
-      enabled: true,
       from: 'V2_MSS',
-      over: ['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG', 'V2_DMP', 'V2_ORDONNANCE_NUMERIQUE', 'V2_APCV'],
-      provenance: interp('I-4', 'report des 40 points MSS au prorata des points de base des neuf autres items de l’indicateur 1 (lettre, guide §II.1)'),
+      provenance: interp('INT-4', 'report des 40 points MSS au prorata des points de base en vigueur des items désignés par mssReportOver (lettre, guide §II.1)'),
     },
     asaleeExclusive: {
       enabled: true,
       modality: 'ASALEE',
-      provenance: interp('I-5', 'guide §II.4 : ASALEE « si pas déclaré pour l’indicateur prise en charge coordonnée »'),
-    },
-    firstYearWithoutHistory: {
-      value: false,
-      provenance: interp('I-6', 'l’absence d’historique dans ce système ne prouve pas une première année : seule la fiche du médecin (firstDeclarationYear) ou une campagne antérieure enregistrée en décide'),
+      provenance: interp('INT-5', 'guide §II.4 : ASALEE compte pour les services « si pas déclaré pour l’indicateur prise en charge coordonnée »'),
     },
   },
   controls: {
     contestationMonths: 2,
-    recoveryLimitYears: 3,
     fraudExempt: true,
     provenance: [interp('spec « After the campaign »', 'recours amiable sous 2 mois ; prescription de 3 ans après paiement hors fraude (base légale incertaine pour ce forfait)')],
   },

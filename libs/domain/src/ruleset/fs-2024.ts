@@ -32,7 +32,7 @@ export const FS_2024: Ruleset = {
     points: 280,
     indicators: FS_2023.volet1.indicators.map((rule) =>
       rule.code === 'V1_SESAM_VITALE'
-        ? { code: rule.code, kind: 'automated-flag', label: rule.label, provenance: [secondary('addendum 8 exigé au 31/12/2024 (lettre 2023)')] }
+        ? { code: rule.code, kind: 'automated-flag', label: rule.label, provenance: [secondary('addendum 8 et ses avenants exigés au 31/12/2024 (lettre 2023) : mesuré')] }
         : { ...rule, provenance: [secondary('inchangé par rapport à 2023')] },
     ),
   },
@@ -41,21 +41,28 @@ export const FS_2024: Ruleset = {
       const change = changes[rule.code];
       const provenance = [secondary(change ? `points ${change.points}${change.target ? `, objectif ${change.target} %` : ''}` : 'inchangé')];
       if (rule.kind === 'rate') {
-        const { neutralisedFor: _dropped, ...rest } = rule;
+        const { neutralisedForSpecialties: _dropped, ...rest } = rule;
         return { ...rest, points: change!.points, target: { num: change!.target!, den: 1 }, provenance };
       }
       return { ...rule, points: change?.points ?? rule.points, provenance };
     }),
   },
-  deadlines: {
-    segurAcquiredBy: '2024-12-31T23:59:59.999+01:00',
-    segurJustificatifBy: '2025-01-31T23:59:59.999+01:00',
-    horairesServiceBy: '2024-12-31T23:59:59.999+01:00',
-    horairesBackOfficeBy: '2025-01-31T23:59:59.999+01:00',
-    provenance: [secondary('hypothèse : mêmes échéances qu’en 2023, un an plus tard')],
+  // FS-2024 keeps none of the 2023 reliefs (spec "Other years", assumed): Ségur by the assessment
+  // date, no DCMT neutralisation, no MSS report; SESAM-Vitale measured (above).
+  lists: { ...FS_2023.lists, dcmtNeutralisedSpecialties: [] },
+  parameters: {
+    ...FS_2023.parameters,
+    segurDeadline: '2024-12-31T23:59:59.999+01:00',
+    hoursServiceDeadline: '2024-12-31T23:59:59.999+01:00',
+    hoursBackOfficeDeadline: '2025-01-31T23:59:59.999+01:00',
+    mssReportOver: 'none',
   },
-  interpretations: {
-    ...FS_2023.interpretations,
-    mssReport: { ...FS_2023.interpretations.mssReport, enabled: false, provenance: secondary('le report MSS était exceptionnel pour 2023') },
+  dataProvenance: {
+    ...FS_2023.dataProvenance,
+    segurDeadline: [secondary('sans le délai exceptionnel de 2023 : la date d’appréciation, 31/12/2024 (hypothèse)')],
+    dcmtNeutralisedSpecialties: [secondary('plus de neutralisation du DCMT (hypothèse)')],
+    mssReportOver: [secondary('le report MSS était exceptionnel pour 2023')],
+    hoursServiceDeadline: [secondary('hypothèse : mêmes échéances qu’en 2023, un an plus tard')],
+    hoursBackOfficeDeadline: [secondary('hypothèse : mêmes échéances qu’en 2023, un an plus tard')],
   },
 };

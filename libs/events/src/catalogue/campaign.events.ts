@@ -9,13 +9,30 @@ export interface CampaignDeadlineExtended {
   type: 'CampaignDeadlineExtended';
   data: { year: number; previousClosesAt: string; closesAt: string; reason: string; reference?: string };
 }
+/** An indicator's rule: target (percent for rates, FSE count for ApCV, "2/3" for télétransmission), points, neutralised (`true` stored before modes existed means deemed met). */
+export interface IndicatorRuleChanges {
+  target?: number | string;
+  points?: number;
+  neutralised?: boolean | 'deemed-met' | 'excluded';
+}
+/** A campaign list: entries added and removed (spec "Parameters and lists a caisse can amend"). */
+export interface ListChanges {
+  list: string;
+  add?: unknown[];
+  remove?: unknown[];
+}
+/** A campaign parameter's new value. */
+export interface ParameterChanges {
+  parameter: string;
+  value: unknown;
+}
 export interface CampaignRuleAmended {
   type: 'CampaignRuleAmended';
   data: {
     year: number;
-    indicator: IndicatorCode;
-    /** target: a rate in percent; points: the new base points; neutralised: deemed met. */
-    changes: { target?: number; points?: number; neutralised?: boolean };
+    /** Set for an indicator's rule; absent for a list or a parameter. */
+    indicator?: IndicatorCode;
+    changes: IndicatorRuleChanges | ListChanges | ParameterChanges;
     reason: string;
     reference?: string;
   };

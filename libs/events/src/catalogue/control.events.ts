@@ -38,7 +38,8 @@ export interface ContestationFiled {
 }
 export interface ContestationDecided {
   type: 'ContestationDecided';
-  data: ControlRef & { outcome: 'upheld' | 'reversed'; indicators: IndicatorCode[] };
+  /** `reason`: why the caisse decided so (the decision's motivation, kept with the event when given). */
+  data: ControlRef & { outcome: 'upheld' | 'reversed'; indicators: IndicatorCode[]; reason?: string };
 }
 
 export type ControlEvent =

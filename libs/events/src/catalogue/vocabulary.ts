@@ -1,3 +1,4 @@
+import { keysOf } from '../keys';
 /**
  * The words the events are written in. Lists live here (not in a ruleset) only where they are the
  * shape of the data; which of them count, and for how much, is the ruleset's business.
@@ -37,11 +38,48 @@ export function isIndicatorCode(value: unknown): value is IndicatorCode {
 export const PREFILL_SOURCES = ['SONS', 'ANNUAIRE_SANTE'] as const;
 export type PrefillSource = (typeof PREFILL_SOURCES)[number];
 
+/** A Ségur-referenced software as SONS reports it or a doctor declares it (guide §I.1). */
+export interface SegurSoftware {
+  editor: string;
+  name: string;
+  version: string;
+  /** YYYY-MM-DD */
+  acquiredOn: string;
+}
+/** `DPI_ETABLISSEMENT`: the establishment's referenced DPI used by a hospital practitioner (guide §I.1.c NB; rule 5). */
+export const SEGUR_SOFTWARE_KINDS = ['cabinet', 'DPI_ETABLISSEMENT'] as const;
+export type SegurSoftwareKind = (typeof SEGUR_SOFTWARE_KINDS)[number];
+/** HAS certification of a LAP (guide §I.1.c: definitive, provisional, or on an older référentiel). */
+export const LAP_CERTIFICATIONS = ['definitive', 'provisional', 'older-referentiel'] as const;
+export type LapCertification = (typeof LAP_CERTIFICATIONS)[number];
+/** The LAP the doctor declares (rule 2): SONS never gives it. */
+export interface DeclaredLap {
+  editor: string;
+  name: string;
+  version?: string;
+  certification: LapCertification;
+}
 /** Values a doctor (or an agent keying a paper form) declares, per indicator (api.md). */
 export interface SegurLapValue {
-  segurSoftware: { editor: string; name: string; version: string; acquiredOn: string };
+  segurSoftware: SegurSoftware & { kind: SegurSoftwareKind };
   lapCertified: boolean;
+  /**
+   * The LAP named; null when none is named: with `lapCertified` true, a LAP declared unnamed (also
+   * every declaration stored before `lap` existed, upcast so).
+   */
+  lap: DeclaredLap | null;
 }
+/**
+ * What SONS pre-fills: the software only (guide §I.1.b: « le sous indicateur LAP certifié HAS ne
+ * sera pas renseigné »); a `lapCertified` sent with it, kept on old events, is ignored.
+ */
+export interface SegurPrefillValue {
+  segurSoftware: SegurSoftware;
+  lapCertified?: boolean;
+}
+/** What a justificatif of V1_SEGUR_LAP proves (INT-7, guide §I.1.c–d). */
+export const JUSTIFICATIF_SUBJECTS = ['SEGUR', 'LAP', 'LAP_CERTIFICATION_EN_COURS', 'DPI_USAGE'] as const;
+export type JustificatifSubject = (typeof JUSTIFICATIF_SUBJECTS)[number];
 export interface HorairesValue {
   displayed: boolean;
 }
@@ -68,16 +106,9 @@ export interface DeclaredValues {
   V2_EQUIPEMENT_CONNECTE: AnswerWithDevicesValue;
 }
 export type DeclarativeIndicator = keyof DeclaredValues;
-export const DECLARATIVE_INDICATORS: readonly DeclarativeIndicator[] = [
-  'V1_SEGUR_LAP',
-  'V1_HORAIRES',
-  'V2_CODAGE',
-  'V2_MAITRE_STAGE',
-  'V2_VIDEO',
-  'V2_COORDINATION',
-  'V2_SERVICES_PATIENTS',
-  'V2_EQUIPEMENT_CONNECTE',
-];
+export const DECLARATIVE_INDICATORS = keysOf<DeclaredValues>()({ V1_SEGUR_LAP: true, V1_HORAIRES: true, V2_CODAGE: true, V2_MAITRE_STAGE: true, V2_VIDEO: true, V2_COORDINATION: true, V2_SERVICES_PATIENTS: true, V2_EQUIPEMENT_CONNECTE: true });
+/** Indicators the insurer measures (api.md, "Imports"): every code but the declarative ones; V2_SAS is the SAS platform's report. */
+export const AUTOMATED_INDICATORS: readonly IndicatorCode[] = INDICATOR_CODES.filter((c) => !(DECLARATIVE_INDICATORS as readonly string[]).includes(c));
 
 /** A declaration of one indicator, typed by its code. */
 export type Declaration = {
@@ -97,10 +128,11 @@ export type Measure =
       kind: 'teletransmission';
       /** Monthly counts, from which the rule picks the months of the period (guide §I.4). */
       months?: MonthlyCount[];
-      /** Whole-year counts when monthly counts are not given. */
+      /** Whole-year counts when monthly counts are not given: they are the measured period (api.md). */
       numerator?: number;
       denominator?: number;
-      teletransmittedPreviousYear: boolean;
+      /** Needed with monthly counts, to pick the period's months; optional with whole-year counts. */
+      teletransmittedPreviousYear?: boolean;
       /** Date of the first FSE ever sent, when known (YYYY-MM-DD). */
       firstFseOn?: string;
     }
@@ -135,4 +167,10 @@ export function withRppsCheckDigit(first10: string): string {
 export const JUSTIFICATIF_ID = /^jf-(\d{4})-(\d{11})-([0-9a-f]{12})$/;
 export function justificatifIdOf(year: number, rpps: string, random12hex: string): string {
   return `jf-${year}-${rpps}-${random12hex}`;
+}
+
+/** A CPTS president's SAS attestation: `sas-<year>-<12 hex>` (decided through the justificatifs' decision route). */
+export const SAS_ATTESTATION_ID = /^sas-(\d{4})-([0-9a-f]{12})$/;
+export function sasAttestationIdOf(year: number, random12hex: string): string {
+  return `sas-${year}-${random12hex}`;
 }

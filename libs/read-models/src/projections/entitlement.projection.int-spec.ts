@@ -6,6 +6,7 @@ import { computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from 
 import { ManualClock } from '@forfait/platform';
 import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
 import { ProjectionRunner } from '../projection-runner';
+import { auditTrailProjection, doctorTrail, trailRevision } from './audit-trail.projection';
 import { entitlementProjection, readEntitlement } from './entitlement.projection';
 
 const YEAR = 2023;
@@ -43,11 +44,12 @@ const doctorFacts = (rpps: string) =>
       const out: Write[] = [w({ type: 'DoctorProfileRecorded', data: { rpps, specialty: r.specialty, caisse: '441', department: '44' } }, -300, 'import', system, streams.doctor(rpps))];
       const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
       if (r.segur) {
-        const value = { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' }, lapCertified: r.segur.lap };
-        out.push(r.segur.prefilled ? w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value } }, 0) : w({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, 10, 'amelipro', doctor));
+        const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
+        const value = { segurSoftware: { ...segurSoftware, kind: 'cabinet' as const }, lapCertified: r.segur.lap, lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null };
+        out.push(r.segur.prefilled ? w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, 0) : w({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, 10, 'amelipro', doctor));
         if (r.segur.justificatif !== 'none') {
           const justificatifId = `jf-${YEAR}-${rpps}-${'0'.repeat(12)}`;
-          out.push(w({ type: 'JustificatifSubmitted', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', sha256: 'a'.repeat(64), size: 10, mediaType: 'application/pdf' } }, 11, 'amelipro', doctor));
+          out.push(w({ type: 'JustificatifSubmitted', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', sha256: 'a'.repeat(64), size: 10, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: null } }, 11, 'amelipro', doctor));
           if (r.segur.justificatif === 'validated') out.push(w({ type: 'JustificatifValidated', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP' } }, 20, 'back-office'));
           if (r.segur.justificatif === 'rejected') out.push(w({ type: 'JustificatifRejected', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', reason: 'illisible' } }, 20, 'back-office'));
         }
@@ -68,8 +70,8 @@ const doctorFacts = (rpps: string) =>
 
 /** Campaign events, then the doctors' facts interleaved at random (each doctor's own order kept). */
 const historyArb = fc
-  .tuple(fc.boolean(), fc.boolean(), doctorFacts(DOCTORS[0]!), doctorFacts(DOCTORS[1]!), doctorFacts(DOCTORS[2]!), fc.array(fc.nat(2), { minLength: 120, maxLength: 120 }))
-  .map(([extended, amended, a, b, c, picks]) => {
+  .tuple(fc.boolean(), fc.boolean(), fc.boolean(), doctorFacts(DOCTORS[0]!), doctorFacts(DOCTORS[1]!), doctorFacts(DOCTORS[2]!), fc.array(fc.nat(2), { minLength: 120, maxLength: 120 }))
+  .map(([extended, amended, earlierCampaign, a, b, c, picks]) => {
     const admin: Actor = { sub: 'admin', role: 'admin' };
     const campaign = streams.campaign(YEAR);
     const out: Write[] = [
@@ -88,6 +90,11 @@ const historyArb = fc
       }
     }
     for (const q of queues) out.push(...q);
+    // INT-6: a 2022 campaign recorded here after everything else (none of the doctors declared in it):
+    // the 2023 doctor-years are recomputed with it.
+    if (earlierCampaign) {
+      out.push({ stream: streams.campaign(YEAR - 1), event: { type: 'CampaignOpened', data: { year: YEAR - 1, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2022-12-11T00:00:00+01:00', closesAt: '2023-02-04T23:59:59.999+01:00' } }, effectiveAt: at(300), channel: 'back-office', actor: admin });
+    }
     return out;
   });
 
@@ -105,17 +112,24 @@ async function check(db: SqlDatabase, history: Write[]): Promise<void> {
       clock.advance(3_600_000);
       await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata: { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
     }
-    const runner = new ProjectionRunner(store, db, [entitlementProjection], rmSchema, { batchSize: 7 });
+    const runner = new ProjectionRunner(store, db, [entitlementProjection, auditTrailProjection], rmSchema, { batchSize: 7 });
     await runner.start();
     await runner.waitFor(await store.headPosition());
     await runner.stop();
     for (const rpps of DOCTORS) {
       const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
-      const [campaign, doctor, declaration] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR))]);
-      const all = [...campaign, ...doctor, ...declaration];
+      const [campaign, doctor, declaration, earlierCampaigns] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR)), read(streams.campaign(YEAR - 1))]);
+      const all = [...campaign, ...doctor, ...declaration, ...earlierCampaigns];
       const knownAt = all.reduce((m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m), '');
-      const expected = toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor, declaration, earlier: [] }));
+      const expected = toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor, declaration, earlier: [], earlierCampaigns }));
       expect(await readEntitlement(db, rmSchema, rpps, YEAR)).toEqual(expected);
+      // GET …/history without knownAt reads the audit trail: the doctor's streams as the store reads
+      // them back, in global order; the ETag, the doctor-year's revision.
+      const raw = [...(await store.readStream(streams.doctor(rpps))), ...(await store.readStream(streams.declaration(rpps, YEAR)))].sort((x, y) => (x.position < y.position ? -1 : 1));
+      expect(await doctorTrail(db, rmSchema, rpps, YEAR)).toEqual(raw);
+      expect(await doctorTrail(db, rmSchema, rpps)).toEqual(raw);
+      expect(await doctorTrail(db, rmSchema, rpps, undefined, 'profile')).toEqual(raw.filter((e) => e.streamId === streams.doctor(rpps)));
+      expect(await trailRevision(db, rmSchema, streams.declaration(rpps, YEAR), rpps)).toBe(declaration.length - 1);
     }
   } finally {
     await store.close();
@@ -124,12 +138,68 @@ async function check(db: SqlDatabase, history: Write[]): Promise<void> {
   }
 }
 
-describe('the entitlement read model equals the pure function, for random histories', () => {
+describe('the entitlement and audit trail read models equal the pure function and the streams, for random histories', () => {
   it('on PGlite', async () => {
     const db = new PGliteDatabase(await PGlite.create());
     try {
       await fc.assert(fc.asyncProperty(historyArb, (history) => check(db, history)), { numRuns: 12 });
     } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it('INT-6: a 2022 campaign recorded after the 2023 declarations makes 2023 the doctor’s first year, in the read model too', async () => {
+    const db = new PgDatabase({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
+    const [rpps] = DOCTORS as [string];
+    const admin: Actor = { sub: 'admin', role: 'admin' };
+    const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
+    const dy = { rpps, year: YEAR };
+    const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
+    const opened = (year: number): Write => ({
+      stream: streams.campaign(year),
+      event: { type: 'CampaignOpened', data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${year}-12-11T00:00:00+01:00`, closesAt: `${year + 1}-02-04T23:59:59.999+01:00` } },
+      effectiveAt: at(-1),
+      channel: 'back-office',
+      actor: admin,
+    });
+    const history: Write[] = [
+      opened(YEAR),
+      { stream: streams.doctor(rpps), event: { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'cardiologie', caisse: '441', department: '44' } }, effectiveAt: at(-300), channel: 'import', actor: system },
+      { stream: streams.declaration(rpps, YEAR), event: { type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, effectiveAt: at(0), channel: 'import', actor: system },
+      {
+        stream: streams.declaration(rpps, YEAR),
+        event: { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { ...segurSoftware, kind: 'cabinet' }, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } }, attestation: false } },
+        effectiveAt: at(10),
+        channel: 'amelipro',
+        actor: doctor,
+      },
+    ];
+    const esSchema = `ent_es_${runId}_int6`;
+    const rmSchema = `ent_rm_${runId}_int6`;
+    const clock = new ManualClock('2023-12-12T08:00:00Z');
+    const store = await SqlEventStore.open({ db, clock, schema: esSchema, ownsDatabase: false, pollIntervalMs: 20 });
+    const append = async (write: Write) => {
+      clock.advance(3_600_000);
+      const metadata = { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null };
+      return (await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata }], { expectedRevision: 'any' })).position;
+    };
+    const segurOf = async () => (await readEntitlement(db, rmSchema, rpps, YEAR))!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!;
+    const runner = new ProjectionRunner(store, db, [entitlementProjection], rmSchema, { batchSize: 7 });
+    try {
+      await runner.start();
+      let last = 0n;
+      for (const write of history) last = await append(write);
+      await runner.waitFor(last);
+      // Pre-filled, the LAP declared, no earlier campaign recorded: not a first year, no justificatif.
+      expect(await segurOf()).toMatchObject({ met: true });
+      // Then the 2022 campaign is recorded, in a batch of its own: the 2023 doctor-year is recomputed.
+      await runner.waitFor(await append(opened(YEAR - 1)));
+      expect(await segurOf()).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici') });
+    } finally {
+      await runner.stop();
+      await store.close();
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(esSchema)} CASCADE`);
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(rmSchema)} CASCADE`);
       await db.close();
     }
   }, 120_000);
@@ -142,4 +212,48 @@ describe('the entitlement read model equals the pure function, for random histor
       await db.close();
     }
   }, 120_000);
+});
+
+describe('the entitlement read model follows the earlier years', () => {
+  it('recomputes a doctor-year when an earlier year of the doctor changes (INT-6: no longer a first year)', async () => {
+    const db = new PGliteDatabase(await PGlite.create());
+    const clock = new ManualClock('2023-12-12T08:00:00Z');
+    const store = await SqlEventStore.open({ db, clock, schema: 'es', ownsDatabase: false, pollIntervalMs: 20 });
+    const rpps = DOCTORS[0]!;
+    const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
+    const append = async (stream: string, event: DomainEvent, actor: Actor, channel: Channel) => {
+      clock.advance(3_600_000);
+      await store.append(stream, [{ eventId: randomUUID(), type: event.type, schemaVersion: 1, data: event.data, metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+    };
+    const expected = async () => {
+      const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
+      const [campaign, profile, declaration, earlier] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR)), read(streams.declaration(rpps, YEAR - 1))]);
+      const knownAt = [...campaign, ...profile, ...declaration, ...earlier].reduce((m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m), '');
+      return toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor: profile, declaration, earlier }));
+    };
+    const runner = new ProjectionRunner(store, db, [entitlementProjection], 'rm', { batchSize: 7 });
+    try {
+      await append(streams.campaign(YEAR), { type: 'CampaignOpened', data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } }, { sub: 'admin', role: 'admin' }, 'back-office');
+      // Under the convention since 2023: a first year (INT-6), unless the doctor declared earlier.
+      await append(streams.doctor(rpps), { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'medecine-generale', caisse: '441', department: '44', convention: { status: 'conventionne', since: '2023-03-01' } } }, system, 'import');
+      const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01', kind: 'cabinet' as const };
+      await append(streams.declaration(rpps, YEAR), { type: 'IndicatorDeclared', data: { rpps, year: YEAR, indicator: 'V1_SEGUR_LAP', value: { segurSoftware, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } }, attestation: true } }, doctor, 'amelipro');
+      await runner.start();
+      await runner.waitFor(await store.headPosition());
+      const first = await readEntitlement(db, 'rm', rpps, YEAR);
+      expect(first).toEqual(await expected());
+      expect(first!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!.reason).toMatch(/première année/);
+
+      // A declaration of the year before, recorded now: 2023 is no longer a first year.
+      await append(streams.declaration(rpps, YEAR - 1), { type: 'IndicatorDeclared', data: { rpps, year: YEAR - 1, indicator: 'V2_VIDEO', value: { answer: true }, attestation: true } }, doctor, 'amelipro');
+      await runner.waitFor(await store.headPosition());
+      const after = await readEntitlement(db, 'rm', rpps, YEAR);
+      expect(after).toEqual(await expected());
+      expect(after!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!.reason).not.toMatch(/première année/);
+    } finally {
+      await runner.stop();
+      await store.close();
+      await db.close();
+    }
+  }, 60_000);
 });

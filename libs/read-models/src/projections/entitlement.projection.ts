@@ -1,5 +1,6 @@
 import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
-import { campaignFrom, computeEntitlement, findRuleset, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
+import { FIRST_CAMPAIGN_YEAR, computeEntitlement, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
+import { resolveCampaign } from '@forfait/application';
 import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
 import type { BatchContext, Projection } from '../projection';
 import { doctorOfStream } from './audit-trail.projection';
@@ -13,7 +14,8 @@ import { doctorOfStream } from './audit-trail.projection';
  */
 export const entitlementProjection: Projection = {
   name: 'entitlement',
-  version: 2,
+  // 3: the row is the view GET …/entitlement answers, and nothing else (nothing read the columns that repeated it).
+  version: 3,
   tables: ['entitlement_keys', 'entitlements', 'entitlement_dirty'],
   // A batch only marks doctor-years dirty (by stream); the recompute reads the streams whole.
   fullTypes: () => [],
@@ -21,11 +23,7 @@ export const entitlementProjection: Projection = {
     const s = quoteIdent(schema);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_keys (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);
     await tx.query(`CREATE INDEX IF NOT EXISTS entitlement_keys_rpps ON ${s}.entitlement_keys (rpps)`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlements (
-      rpps text NOT NULL, year integer NOT NULL, ruleset text NOT NULL, ruleset_version text NOT NULL,
-      volet1_met boolean NOT NULL, total_points_exact text NOT NULL, amount_cents bigint NOT NULL,
-      paid_cents bigint NOT NULL, balance_cents bigint NOT NULL, known_at timestamptz NOT NULL,
-      view jsonb NOT NULL, position numeric NOT NULL, PRIMARY KEY (year, rpps))`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlements (rpps text NOT NULL, year integer NOT NULL, view jsonb NOT NULL, PRIMARY KEY (year, rpps))`);
     // Keyed by doctor first: a round recomputes all the years of its doctors, reading each stream once.
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_dirty (rpps text NOT NULL, year integer NOT NULL, PRIMARY KEY (rpps, year))`);
   },
@@ -36,16 +34,32 @@ export const entitlementProjection: Projection = {
     const declarations = new Map<string, { rpps: string; year: number }>();
     const profiles = new Set<string>();
     const campaigns = new Set<number>();
+    // A campaign opened: the later years too (INT-6, an earlier campaign recorded here).
+    let openedFrom: number | undefined;
     for (const e of events) {
       const { rpps, year } = doctorOfStream(e.streamId);
       if (e.streamId.startsWith('declaration-') && rpps && year !== null) declarations.set(`${year}:${rpps}`, { rpps, year });
       else if (e.streamId.startsWith('doctor-') && rpps) profiles.add(rpps);
-      else if (e.streamId.startsWith('campaign-') && year !== null) campaigns.add(year);
+      else if (e.streamId.startsWith('campaign-') && year !== null) {
+        campaigns.add(year);
+        if (e.type === 'CampaignOpened') openedFrom = Math.min(openedFrom ?? year, year);
+      }
+    }
+    if (openedFrom !== undefined) {
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year > $1 ON CONFLICT DO NOTHING`, [openedFrom]);
     }
     if (declarations.size > 0) {
       const keys = JSON.stringify([...declarations.values()]);
       await tx.query(`INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
       await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
+    }
+    if (declarations.size > 0) {
+      // A year's declarations count in the later years too (first year, carried-over justificatifs: `earlier`).
+      const keys = JSON.stringify([...declarations.values()]);
+      await tx.query(
+        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT k.year, k.rpps FROM ${s}.entitlement_keys k JOIN jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON k.rpps = x.rpps AND k.year > x.year ON CONFLICT DO NOTHING`,
+        [keys],
+      );
     }
     if (profiles.size > 0) {
       await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[]) ON CONFLICT DO NOTHING`, [[...profiles]]);
@@ -56,9 +70,6 @@ export const entitlementProjection: Projection = {
     if (context.atHead) await recomputeDirty(tx, schema, events[events.length - 1]!.position, context);
   },
 };
-
-/** The first campaign year the rules engine knows (spec, "Other years"); earlier streams cannot exist. */
-const FIRST_YEAR = 2017;
 
 /** Doctor-years recomputed per round: memory is bounded by this, not by the number waiting. */
 const RECOMPUTE_CHUNK = 500;
@@ -76,7 +87,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
   const campaigns = new Map<number, KnownEvent[]>();
   const requested = new Set<number>();
   const keysAfter = async (after: { rpps: string; year: number } | undefined) => {
-    const { rows } = await tx.query<{ year: number; rpps: string }>(
+    const { rows } = await tx.query<{ year: number | string; rpps: string }>(
       `SELECT year, rpps FROM ${s}.entitlement_dirty WHERE $1::text IS NULL OR (rpps, year) > ($1::text, $2::integer) ORDER BY rpps, year LIMIT ${RECOMPUTE_CHUNK}`,
       [after?.rpps ?? null, after?.year ?? null],
     );
@@ -92,7 +103,8 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       ids.add(streams.doctor(rpps));
       for (let y = fromYear; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
     }
-    const campaignYears = [...new Set(keys.map((k) => k.year))].filter((y) => !requested.has(y));
+    // Each year's campaign and the earlier ones (INT-6).
+    const campaignYears = [...new Set(keys.flatMap((k) => Array.from({ length: k.year - FIRST_CAMPAIGN_YEAR + 1 }, (_, i) => FIRST_CAMPAIGN_YEAR + i)))].filter((y) => !requested.has(y));
     for (const y of campaignYears) {
       requested.add(y);
       ids.add(streams.campaign(y));
@@ -105,8 +117,8 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
   const first = await keysAfter(undefined);
   if (first.length === 0) return;
   // The first year any doctor-year exists: earlier declaration streams are not asked for.
-  const { rows: lowest } = await tx.query<{ y: number | null }>(`SELECT min(year) AS y FROM ${s}.entitlement_keys`);
-  const fromYear = Math.max(FIRST_YEAR, Number(lowest[0]?.y ?? FIRST_YEAR));
+  const { rows: lowest } = await tx.query<{ y: number | string | null }>(`SELECT min(year) AS y FROM ${s}.entitlement_keys`);
+  const fromYear = Math.max(FIRST_CAMPAIGN_YEAR, Number(lowest[0]?.y ?? FIRST_CAMPAIGN_YEAR));
   let loading: Promise<Awaited<ReturnType<typeof load>>> | undefined = load(first);
   while (loading) {
     const round: Awaited<ReturnType<typeof load>> = await loading;
@@ -116,31 +128,24 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
     const views: Record<string, unknown>[] = [];
     for (const { rpps, year } of round.keys) {
       const campaign = campaigns.get(year) ?? [];
-      const state = campaignFrom(campaign);
-      if (state.status === 'none') continue;
-      const ruleset = findRuleset(state.ruleset, state.rulesetVersion);
+      // The published ruleset: computeEntitlement applies the amendments, each from its instant.
+      const { base: ruleset } = resolveCampaign(campaign);
       if (!ruleset) continue;
       const doctor = known(round.read.get(streams.doctor(rpps)), last);
       const declaration = known(round.read.get(streams.declaration(rpps, year)), last);
       const earlier: KnownEvent[] = [];
       for (let y = fromYear; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
-      const knownAt = [...campaign, ...doctor, ...declaration, ...earlier].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
-      const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier }));
-      views.push({
-        rpps, year, ruleset: view.ruleset, ruleset_version: view.rulesetVersion, volet1_met: view.volet1.met, total_points_exact: view.totalPointsExact,
-        amount_cents: view.amountCents, paid_cents: view.paidCents, balance_cents: view.balanceCents, known_at: view.knownAt, view, position: last.toString(),
-      });
+      const earlierCampaigns: KnownEvent[] = [];
+      for (let y = FIRST_CAMPAIGN_YEAR; y < year; y += 1) earlierCampaigns.push(...(campaigns.get(y) ?? []));
+      const knownAt = [...campaign, ...doctor, ...declaration, ...earlier, ...earlierCampaigns].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
+      const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier, earlierCampaigns }));
+      views.push({ rpps, year, view });
     }
     if (views.length > 0) {
       await tx.query(
-        `INSERT INTO ${s}.entitlements (rpps, year, ruleset, ruleset_version, volet1_met, total_points_exact, amount_cents, paid_cents, balance_cents, known_at, view, position)
-         SELECT rpps, year, ruleset, ruleset_version, volet1_met, total_points_exact, amount_cents, paid_cents, balance_cents, known_at, view, position
-         FROM jsonb_to_recordset($1::jsonb) AS x(rpps text, year integer, ruleset text, ruleset_version text, volet1_met boolean, total_points_exact text,
-           amount_cents bigint, paid_cents bigint, balance_cents bigint, known_at timestamptz, view jsonb, position numeric)
-         ON CONFLICT (year, rpps) DO UPDATE SET ruleset = EXCLUDED.ruleset, ruleset_version = EXCLUDED.ruleset_version,
-           volet1_met = EXCLUDED.volet1_met, total_points_exact = EXCLUDED.total_points_exact, amount_cents = EXCLUDED.amount_cents,
-           paid_cents = EXCLUDED.paid_cents, balance_cents = EXCLUDED.balance_cents, known_at = EXCLUDED.known_at,
-           view = EXCLUDED.view, position = EXCLUDED.position`,
+        `INSERT INTO ${s}.entitlements (rpps, year, view)
+         SELECT rpps, year, view FROM jsonb_to_recordset($1::jsonb) AS x(rpps text, year integer, view jsonb)
+         ON CONFLICT (year, rpps) DO UPDATE SET view = EXCLUDED.view`,
         [JSON.stringify(views)],
       );
     }
@@ -152,4 +157,10 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
 export async function readEntitlement(db: SqlDatabase, schema: string, rpps: string, year: number): Promise<EntitlementView | undefined> {
   const { rows } = await db.query<{ view: EntitlementView }>(`SELECT view FROM ${quoteIdent(schema)}.entitlements WHERE year = $1 AND rpps = $2`, [year, rpps]);
   return rows[0]?.view;
+}
+
+/** Whether the doctor-year waits for its recompute (a catch-up batch before the head marked it): not to be served yet. */
+export async function entitlementPending(db: SqlDatabase, schema: string, rpps: string, year: number): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM ${quoteIdent(schema)}.entitlement_dirty WHERE rpps = $1 AND year = $2`, [rpps, year]);
+  return rows.length > 0;
 }

@@ -48,8 +48,8 @@ describe('worklists and campaign dashboard read models', () => {
     expect(await campaignDashboard(db, 'rm', 2023)).toEqual({
       year: 2023,
       caisses: [
-        { caisse: '441', doctors: 1, transmitted: 1, notTransmitted: 0, declarations: { V2_CODAGE: { doctors: 1, paperOrBackOffice: 0 } } },
-        { caisse: '751', doctors: 1, transmitted: 0, notTransmitted: 1, declarations: { V2_CODAGE: { doctors: 1, paperOrBackOffice: 1 } } },
+        { caisse: '441', caisseName: 'CPAM de la Loire-Atlantique', doctors: 1, transmitted: 1, notTransmitted: 0, declarations: { V2_CODAGE: { doctors: 1, paperOrBackOffice: 0 } } },
+        { caisse: '751', caisseName: 'CPAM de Paris', doctors: 1, transmitted: 0, notTransmitted: 1, declarations: { V2_CODAGE: { doctors: 1, paperOrBackOffice: 1 } } },
       ],
     });
     await store.close();

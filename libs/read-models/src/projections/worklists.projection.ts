@@ -1,4 +1,4 @@
-import { defaultUpcasters, type RecordedEvent } from '@forfait/events';
+import { caisseName, defaultUpcasters, type RecordedEvent } from '@forfait/events';
 import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
 import type { Projection } from '../projection';
 
@@ -135,7 +135,7 @@ const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v a
  */
 export async function listControls(db: SqlDatabase, schema: string, filter: { caisse?: string; status?: 'open' | 'overdue' | 'contested' | 'closed'; now: string }): Promise<ControlRow[]> {
   const s = quoteIdent(schema);
-  const { rows } = await db.query<Record<string, unknown>>(
+  const { rows } = await db.query(
     `SELECT c.*, d.caisse FROM ${s}.controls c LEFT JOIN ${s}.doctors d ON d.rpps = c.rpps
      WHERE ($1::text IS NULL OR d.caisse = $1)
        AND ($2::text IS NULL
@@ -168,6 +168,9 @@ export async function listControls(db: SqlDatabase, schema: string, filter: { ca
 }
 
 /** The campaign dashboard: doctors declaring each indicator, and doctors who transmitted, per caisse. */
+/** The CPAM's name of a caisse code (libs/events' referential), null when unknown or unnamed. */
+const nameOf = (caisse: string | null): string | null => (caisse ? (caisseName(caisse) ?? null) : null);
+
 export async function campaignDashboard(db: SqlDatabase, schema: string, year: number, caisse?: string) {
   const s = quoteIdent(schema);
   const declarations = await db.query<{ caisse: string | null; indicator: string; doctors: string; paper: string }>(
@@ -182,14 +185,14 @@ export async function campaignDashboard(db: SqlDatabase, schema: string, year: n
      WHERE y.year = $1 AND ($2::text IS NULL OR d.caisse = $2) GROUP BY d.caisse ORDER BY d.caisse`,
     [year, caisse ?? null],
   );
-  const byCaisse = new Map<string, { caisse: string | null; doctors: number; transmitted: number; notTransmitted: number; declarations: Record<string, { doctors: number; paperOrBackOffice: number }> }>();
+  const byCaisse = new Map<string, { caisse: string | null; caisseName: string | null; doctors: number; transmitted: number; notTransmitted: number; declarations: Record<string, { doctors: number; paperOrBackOffice: number }> }>();
   for (const r of doctors.rows) {
     const d = Number(r.doctors);
     const t = Number(r.transmitted);
-    byCaisse.set(r.caisse ?? '', { caisse: r.caisse, doctors: d, transmitted: t, notTransmitted: d - t, declarations: {} });
+    byCaisse.set(r.caisse ?? '', { caisse: r.caisse, caisseName: nameOf(r.caisse), doctors: d, transmitted: t, notTransmitted: d - t, declarations: {} });
   }
   for (const r of declarations.rows) {
-    const entry = byCaisse.get(r.caisse ?? '') ?? { caisse: r.caisse, doctors: 0, transmitted: 0, notTransmitted: 0, declarations: {} };
+    const entry = byCaisse.get(r.caisse ?? '') ?? { caisse: r.caisse, caisseName: nameOf(r.caisse), doctors: 0, transmitted: 0, notTransmitted: 0, declarations: {} };
     entry.declarations[r.indicator] = { doctors: Number(r.doctors), paperOrBackOffice: Number(r.paper) };
     byCaisse.set(r.caisse ?? '', entry);
   }

@@ -1,20 +1,27 @@
 import {
   BACKWARDS,
+  DeadlineExceededError,
   END,
-  EventStoreDBClient,
   FORWARDS,
+  MaxAppendSizeExceededError,
   NO_STREAM,
+  NotLeaderError,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   jsonEvent,
   type AllStreamResolvedEvent,
+  type EventData,
   type Position,
   type ResolvedEvent,
+  type StreamingRead,
 } from '@eventstore/db-client';
 import {
   ConcurrencyError,
+  InvalidEventError,
   assertStreamId,
   normaliseNewEvent,
   type EventMetadata,
@@ -23,6 +30,7 @@ import {
 } from '@forfait/events';
 import type { Clock } from '@forfait/platform';
 import { chainEvents } from '../chain';
+import { AppendTooLargeError, DeletedStreamError, StoreUnavailableError } from '../errors';
 import {
   DEFAULT_MAX_EVENT_BYTES,
   type AppendRequest,
@@ -35,6 +43,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../port';
+import { esdbClient, type EsdbClient } from './esdb-client';
 
 const TWO_64 = 1n << 64n;
 
@@ -53,26 +62,46 @@ interface StoredMetadata extends EventMetadata {
   hash: string;
 }
 
+/** The server's default `MaxAppendSize`: the whole append (every event's data and metadata together). */
+export const DEFAULT_MAX_APPEND_BYTES = 1024 * 1024;
+/** Streams read at once by readStreams (the server allows 100 concurrent calls per connection). */
+const READ_CONCURRENCY = 8;
+/** Appends with 'any' or 'stream_exists' that lost a race are prepared again on the new head. */
+const MAX_APPEND_ATTEMPTS = 20;
+/**
+ * Only the application's events: the server drops system events (`$…` types) and links (`$>`)
+ * before they cross the network, on reads of $all as on subscriptions.
+ */
+const APPLICATION_EVENTS = excludeSystemEvents();
+
 export interface EsdbEventStoreOptions {
   connectionString: string;
   clock: Clock;
   maxEventBytes?: number;
+  /** The server's `MaxAppendSize` where it is not the default 1 MiB (a server-side setting). */
+  maxAppendBytes?: number;
+  /** A client other than the one the connection string makes (tests). */
+  client?: EsdbClient;
 }
 
 /**
  * The production store of the design card. Streams, revisions and optimistic concurrency are
  * EventStoreDB's own; the envelope, `recordedAt` and the hash chain travel in each event's metadata.
  * $all is already gap-free and totally ordered, so subscriptions are EventStoreDB's catch-up ones.
+ *
+ * Every read of the client is a gRPC call that stays open until the server has sent everything or
+ * the client cancels it; the server allows 100 per connection. So every read is cancelled in a
+ * `finally`, whether it was read to the end, left early or failed.
  */
 export class EsdbEventStore implements EventStore {
   readonly kind = 'eventstore' as const;
   /** EventStoreDB transactions are per stream: a batch is appended stream by stream. */
   readonly atomicBatches = false;
-  private readonly client: EventStoreDBClient;
+  private readonly client: EsdbClient;
   private lastRecordedAt = 0;
 
   constructor(private readonly options: EsdbEventStoreOptions) {
-    this.client = EventStoreDBClient.connectionString(options.connectionString);
+    this.client = options.client ?? esdbClient(options.connectionString);
   }
 
   async append(
@@ -82,56 +111,122 @@ export class EsdbEventStore implements EventStore {
   ): Promise<AppendResult> {
     assertStreamId(streamId);
     const prepared = events.map(normaliseNewEvent);
-    const last = (await this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }))[0];
-    const current = last ? last.revision : null;
-    checkExpected(streamId, expectedRevision, current);
+    assertUniqueIds(prepared);
+    for (let attempt = 1; ; attempt += 1) {
+      // The stream's tail (its head, and the events a retried append would repeat) and $all's last
+      // event, read together.
+      const [tail, lastOfAll] = await Promise.all([
+        this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: Math.min(Math.max(prepared.length, 1), 1000) }),
+        this.lastEventOfAll(),
+      ]);
+      const last = tail[0];
+      const current = last ? last.revision : null;
+      checkExpected(streamId, expectedRevision, current);
+      const stored = new Set(tail.map((e) => e.eventId));
+      const repeated = prepared.filter((e) => stored.has(e.eventId));
+      if (repeated.length > 0) {
+        // EventStoreDB has no index of event ids: the duplicate it can see is the one that matters,
+        // a retried append whose first attempt landed (its events are the stream's last ones).
+        throw new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: repeated.map((e) => e.eventId) });
+      }
 
-    // recordedAt never goes backwards in this process nor within the stream.
-    const floor = Math.max(this.lastRecordedAt, last ? Date.parse(last.metadata.recordedAt) : 0);
-    const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
-    const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+      // recordedAt never goes backwards along $all, whichever instance writes: it is at least the
+      // recordedAt of $all's last event, read just now (and of this process' last write). EventStoreDB
+      // has no global lock to make that read and the append one step, so two instances appending to
+      // different streams within the same few milliseconds can still commit in the other order; the
+      // step back is then bounded by the clocks' skew over that window (NTP keeps it to milliseconds),
+      // never the minutes an instance with a wrong clock would otherwise stamp.
+      const floor = Math.max(this.lastRecordedAt, recordedAtOf(last), recordedAtOf(lastOfAll));
+      const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
+      const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+      const recorded = chainEvents(streamId, prepared, { revision: current, lastHash: last?.hash }, recordedAt, maxBytes);
+      if (recorded.length === 0) {
+        return { streamId, revision: current ?? -1, position: lastOfAll?.position ?? 0n, events: [] };
+      }
 
-    const recorded = chainEvents(streamId, prepared, { revision: current, lastHash: last?.hash }, recordedAt, maxBytes);
-    if (recorded.length === 0) {
-      return { streamId, revision: current ?? -1, position: await this.headPosition(), events: [] };
-    }
-
-    try {
-      const result = await this.client.appendToStream(
-        streamId,
-        recorded.map((e) =>
+      const payload = recorded.map(
+        (e): EventData =>
           jsonEvent({
             id: e.eventId,
             type: e.type,
             data: e.data as Record<string, unknown>,
             metadata: { ...e.metadata, schemaVersion: e.schemaVersion, prevHash: e.prevHash, hash: e.hash } as never,
           }),
-        ),
-        { expectedRevision: current === null ? NO_STREAM : BigInt(current) },
       );
-      this.lastRecordedAt = Date.parse(recordedAt);
-      const position = result.position ? encodePosition(result.position) : 0n;
-      // EventStoreDB returns the position of the append; the events' own positions are read back.
-      const written = await this.readStream(streamId, { fromRevision: (current ?? -1) + 1 });
-      return { streamId, revision: recorded.at(-1)!.revision, position: written.at(-1)?.position ?? position, events: written };
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) {
-        throw new ConcurrencyError(streamId, String(expectedRevision), 'changed by a concurrent writer');
+      const limit = this.options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
+      const bytes = appendSize(payload);
+      if (bytes > limit) throw new AppendTooLargeError(streamId, payload.length, bytes, limit);
+
+      let result;
+      try {
+        // The exact revision the chain was computed on, whatever the writer expected: with 'any' or
+        // 'stream_exists', ANY on the wire would let a concurrent append land between, and these
+        // events' revisions and prevHash would then name an event that is no longer their
+        // predecessor. A lost race is instead prepared again on the new head, as the SQL store does.
+        result = await this.client.appendToStream(streamId, payload, { expectedRevision: current === null ? NO_STREAM : BigInt(current) });
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) {
+          const retries = expectedRevision === 'any' || expectedRevision === 'stream_exists';
+          if (retries && attempt < MAX_APPEND_ATTEMPTS) continue;
+          throw new ConcurrencyError(streamId, String(expectedRevision), 'changed by a concurrent writer');
+        }
+        if (error instanceof MaxAppendSizeExceededError) throw new AppendTooLargeError(streamId, payload.length, bytes, error.maxAppendSize);
+        // Lost on its way (unavailable, deadline): it may have committed; a retry re-reads the tail.
+        throw translateEsdbError(error, streamId, 'commit');
       }
-      throw error;
+      this.lastRecordedAt = Math.max(this.lastRecordedAt, Date.parse(recordedAt));
+      return { streamId, revision: Number(result.nextExpectedRevision), position: result.position ? encodePosition(result.position) : 0n, events: await this.readBack(streamId, recorded, result) };
     }
   }
 
-  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
-    const out = new Map<string, RecordedEvent[]>();
-    for (const id of streamIds) {
-      const events = await this.readStream(id);
-      if (events.length > 0) out.set(id, events);
+  /**
+   * The events as committed, with their positions in $all: exactly the ones just appended (by
+   * revision, bounded). EventStoreDB answers an append with the last event's position only; when
+   * the read-back fails the append has still committed, so it is not reported as failed (a client
+   * would retry it): the events are what was sent, each with the append's position (the one to wait
+   * for to see them all).
+   */
+  private async readBack(
+    streamId: string,
+    recorded: Omit<RecordedEvent, 'position'>[],
+    result: { nextExpectedRevision: bigint; position?: Position },
+  ): Promise<RecordedEvent[]> {
+    const position = result.position ? encodePosition(result.position) : 0n;
+    const fromRevision = result.nextExpectedRevision - BigInt(recorded.length - 1);
+    try {
+      const back = await this.readStreamRaw(streamId, { direction: FORWARDS, fromRevision, maxCount: recorded.length });
+      if (back.length === recorded.length && back.every((e, i) => e.eventId === recorded[i]!.eventId)) return back;
+    } catch {
+      // Committed all the same; see above.
     }
+    return recorded.map((e) => ({ ...e, position }));
+  }
+
+  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    const found = new Array<RecordedEvent[] | undefined>(streamIds.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < streamIds.length) {
+        const i = next++;
+        found[i] = await this.readStream(streamIds[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, streamIds.length) }, worker));
+    const out = new Map<string, RecordedEvent[]>();
+    streamIds.forEach((id, i) => {
+      if (found[i]!.length > 0) out.set(id, found[i]!);
+    });
     return out;
   }
 
   async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const seen = new Set<string>();
+    for (const r of requests) {
+      assertStreamId(r.streamId);
+      if (seen.has(r.streamId)) throw new InvalidEventError('a batch names each stream once', { streamId: r.streamId });
+      seen.add(r.streamId);
+    }
+    assertUniqueIds(requests.flatMap((r) => r.events));
     const results: AppendResult[] = [];
     for (const r of requests) results.push(await this.append(r.streamId, r.events, { expectedRevision: r.expectedRevision }));
     return results;
@@ -145,54 +240,103 @@ export class EsdbEventStore implements EventStore {
     });
   }
 
-  async streamRevision(streamId: string): Promise<number | null> {
-    const last = await this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
-    return last[0]?.revision ?? null;
-  }
-
   async readAll({ after = 0n, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    let from: Position | typeof START = after === 0n ? START : decodePosition(after);
+    let from = after;
     for (;;) {
+      // A read of $all starts at (and includes) its position; the port's `after` is exclusive.
+      const page = this.client.readAllFiltered({
+        fromPosition: from === 0n ? START : decodePosition(from),
+        direction: FORWARDS,
+        maxCount: maxCount - out.length + 1,
+        filter: APPLICATION_EVENTS,
+      });
       let seen = 0;
-      let lastRaw: Position | undefined;
-      for await (const resolved of this.client.readAll({ fromPosition: from, direction: FORWARDS, maxCount: maxCount + 1 })) {
-        seen += 1;
-        const raw = resolved.event;
-        if (!raw) continue;
-        lastRaw = raw.position;
-        const event = this.toRecorded(resolved);
-        // readAll starts at (and includes) `from`; the port's `after` is exclusive.
-        if (!event || event.position <= after) continue;
-        out.push(event);
-        if (out.length === maxCount) return out;
+      let lastRaw: bigint | undefined;
+      try {
+        for await (const resolved of page) {
+          seen += 1;
+          if (!resolved.event?.position) continue;
+          lastRaw = encodePosition(resolved.event.position);
+          const event = this.toRecorded(resolved);
+          if (!event || event.position <= after) continue;
+          out.push(event);
+          if (out.length === maxCount) return out;
+        }
+      } catch (error) {
+        throw translateEsdbError(error, '$all', 'query');
+      } finally {
+        await page.cancel();
       }
-      if (seen < maxCount + 1 || !lastRaw) return out;
+      // A short page is the end of $all; a full one whose events were not all ours (foreign, non-JSON) reads on.
+      if (seen < maxCount - out.length + 1 || lastRaw === undefined || lastRaw <= from) return out;
       from = lastRaw;
-      after = encodePosition(lastRaw);
+      after = lastRaw > after ? lastRaw : after;
     }
   }
 
   async headPosition(): Promise<bigint> {
-    for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 4096 })) {
-      const event = this.toRecorded(resolved);
-      if (event) return event.position;
-    }
-    return 0n;
+    return (await this.lastEventOfAll())?.position ?? 0n;
   }
 
-  subscribeAll({ after }: SubscribeOptions, handler: BatchHandler): Subscription {
+  /** $all's last application event: read backwards, the server skipping any number of system events. */
+  private async lastEventOfAll(): Promise<RecordedEvent | undefined> {
+    const read = this.client.readAllFiltered({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: APPLICATION_EVENTS });
+    try {
+      for await (const resolved of read) {
+        const e = resolved.event;
+        if (!e?.position) continue;
+        return this.toRecorded(resolved) ?? ({ position: encodePosition(e.position), metadata: {} } as RecordedEvent);
+      }
+      return undefined;
+    } catch (error) {
+      throw translateEsdbError(error, '$all', 'query');
+    } finally {
+      await read.cancel();
+    }
+  }
+
+  /**
+   * A catch-up subscription whose events are handed over in batches of up to `batchSize`: a batch
+   * goes as soon as it is full or nothing more is buffered (caught up), and the next one is pulled
+   * only once the handler's promise has settled (the stream's buffer then applies backpressure to
+   * the server). A handler that throws ends the subscription (the gRPC call is cancelled) and
+   * `done` rejects with its error; `position` stays at the last batch it finished.
+   */
+  subscribeAll({ after, batchSize = 500 }: SubscribeOptions, handler: BatchHandler): Subscription {
     const subscription = this.client.subscribeToAll({
       fromPosition: after === 0n ? START : decodePosition(after),
-      filter: excludeSystemEvents(),
+      filter: APPLICATION_EVENTS,
     });
     let current = after;
+    let stopping = false;
     const done = (async () => {
-      for await (const resolved of subscription) {
-        const event = this.toRecorded(resolved);
-        if (!event || event.position <= current) continue;
-        await handler([event]);
-        current = event.position;
+      let batch: RecordedEvent[] = [];
+      let handlerFailed = false;
+      try {
+        for await (const resolved of subscription) {
+          const event = this.toRecorded(resolved);
+          if (event && event.position > (batch.at(-1)?.position ?? current)) batch.push(event);
+          if (batch.length > 0 && (batch.length >= batchSize || subscription.readableLength === 0)) {
+            const handed = batch;
+            batch = [];
+            try {
+              await handler(handed);
+            } catch (error) {
+              handlerFailed = true;
+              throw error;
+            }
+            current = handed.at(-1)!.position;
+            if (stopping) break;
+          }
+        }
+      } catch (error) {
+        if (handlerFailed) throw error;
+        // The call the subscriber cancelled ends as it may; that is not a failure.
+        if (stopping) return;
+        throw translateEsdbError(error, '$all', 'query');
+      } finally {
+        await subscription.unsubscribe().catch(() => undefined);
       }
     })();
     return {
@@ -201,7 +345,8 @@ export class EsdbEventStore implements EventStore {
       },
       done,
       stop: async () => {
-        await subscription.unsubscribe();
+        stopping = true;
+        await subscription.unsubscribe().catch(() => undefined);
         await done.catch(() => undefined);
       },
     };
@@ -216,14 +361,17 @@ export class EsdbEventStore implements EventStore {
     options: { direction: typeof FORWARDS | typeof BACKWARDS; fromRevision: bigint | typeof END; maxCount?: number },
   ): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
+    const read: StreamingRead<ResolvedEvent> = this.client.readStream(streamId, options);
     try {
-      for await (const resolved of this.client.readStream(streamId, options)) {
-        const event = this.toRecorded(resolved as AllStreamResolvedEvent | ResolvedEvent);
+      for await (const resolved of read) {
+        const event = this.toRecorded(resolved);
         if (event) out.push(event);
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw error;
+      throw translateEsdbError(error, streamId, 'query');
+    } finally {
+      await read.cancel();
     }
     return out;
   }
@@ -245,6 +393,40 @@ export class EsdbEventStore implements EventStore {
       hash,
     };
   }
+}
+
+/**
+ * The client's errors as the project's (STYLE.md rule 6): a server that cannot serve now (no
+ * leader, unavailable, past the deadline) is StoreUnavailableError, as for PostgreSQL, and a
+ * deleted stream says so.
+ */
+export function translateEsdbError(error: unknown, streamId: string, phase: StoreUnavailableError['phase']): unknown {
+  if (error instanceof StreamDeletedError) return new DeletedStreamError(error.streamName ?? streamId, error);
+  // A follower refuses the call before doing anything: nothing was written.
+  if (error instanceof NotLeaderError) return new StoreUnavailableError(error, 'connect');
+  if (error instanceof UnavailableError || error instanceof DeadlineExceededError) return new StoreUnavailableError(error, phase);
+  return error;
+}
+
+function recordedAtOf(event: RecordedEvent | undefined): number {
+  const at = event?.metadata?.recordedAt ? Date.parse(event.metadata.recordedAt) : NaN;
+  return Number.isFinite(at) ? at : 0;
+}
+
+function assertUniqueIds(events: { eventId: string }[]): void {
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (ids.has(e.eventId)) throw new InvalidEventError('an eventId appears twice in one append', { eventIds: [e.eventId] });
+    ids.add(e.eventId);
+  }
+}
+
+/** What the server counts against MaxAppendSize: each event's data, metadata, type and id. */
+function appendSize(events: EventData[]): number {
+  return events.reduce(
+    (sum, e) => sum + Buffer.byteLength(JSON.stringify(e.data)) + Buffer.byteLength(JSON.stringify(e.metadata ?? null)) + Buffer.byteLength(e.type) + 16,
+    0,
+  );
 }
 
 function checkExpected(streamId: string, expected: ExpectedRevision, current: number | null): void {

@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
 import {
   ConcurrencyError,
+  EventTooLargeError,
   GENESIS_HASH,
   InvalidEventError,
+  canonicalEventParts,
+  hashOfCanonical,
   assertStreamId,
   normaliseNewEvent,
   type EventMetadata,
@@ -23,7 +26,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../port';
-import { chainEvents } from '../chain';
+import { ClockSkewError, StoreUnavailableError } from '../errors';
 import { PollingSubscription } from './polling-subscription';
 import { eventStoreDdl, migrate } from './event-store.schema';
 import { assertSchemaName, quoteIdent, type SqlDatabase, type SqlExecutor } from './sql-client';
@@ -37,8 +40,49 @@ export interface SqlEventStoreOptions {
   pollIntervalMs?: number;
   /** Test seam: awaited inside the append transaction, just before COMMIT. */
   hooks?: { beforeCommit?: (streamId: string) => Promise<void> };
+  /**
+   * How far ahead of the database's clock the writer's may be: a later recordedAt would hold
+   * every later append at that instant (recorded time never goes back), so such a group is
+   * refused with CLOCK_SKEW and nothing is written. Default 5 minutes, beyond the offset a clock
+   * set on purpose declares (Clock.offsetMs: CLOCK=…); null: no bound.
+   */
+  maxClockAheadMs?: number | null;
   /** Close the database with the store (false when read models share it). */
   ownsDatabase?: boolean;
+}
+
+const DEFAULT_MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000;
+/** Events per group statement beyond the first unit (an import's batch goes alone when larger). */
+const MAX_GROUP_EVENTS = 5000;
+const MAX_REMEMBERED_HEADS = 100_000;
+
+interface QueuedUnit {
+  requests: {
+    streamId: string;
+    expectedRevision: ExpectedRevision;
+    head?: AppendRequest['head'];
+    /** The head the events were chained on in the process, when they were (plan). */
+    plan?: { revision: number; lastHash: string | null };
+    events: { event: NewEvent; parts: [string, string, string, string]; hash?: string }[];
+  }[];
+  eventIds: Set<string>;
+  events: number;
+  resolve: (results: AppendResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What es_append_group answers (event-store.schema.ts). */
+interface GroupOutcome {
+  skew?: string;
+  /** Written as the writer chained it. */
+  planned?: true;
+  recordedAt?: string;
+  first: string;
+  head: string;
+  units?: { ok?: true; conflict?: string; expected?: string; actual?: string; duplicate?: string; eventIds?: string[]; tooLarge?: string; type?: string; bytes?: number }[];
+  startRev?: number[];
+  startHash?: string[];
+  hashes?: string[];
 }
 
 interface EventRow {
@@ -47,7 +91,7 @@ interface EventRow {
   stream_id: string;
   revision: string | number | bigint;
   type: string;
-  schema_version: number;
+  schema_version: number | string;
   data: unknown;
   metadata: Omit<EventMetadata, 'recordedAt' | 'effectiveAt'>;
   recorded_at: Date | string;
@@ -72,8 +116,13 @@ export class SqlEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private unlisten?: Promise<() => Promise<void>>;
   private readonly subscriptions = new Set<PollingSubscription>();
-  /** The latest recordedAt this process wrote: with head hints, an append needs no read first. */
-  private highWater: number | undefined;
+  /** Appends waiting for the statement in flight to return (group commit). */
+  private readonly queue: QueuedUnit[] = [];
+  private draining = false;
+  private readonly maxClockAheadMs: number | null;
+  /** The latest recordedAt this process was answered. */
+  private highWater = 0;
+  private readonly heads = new Map<string, { revision: number; lastHash: string }>();
 
   private constructor(private readonly options: SqlEventStoreOptions) {
     const schema = assertSchemaName(options.schema ?? 'public');
@@ -81,6 +130,7 @@ export class SqlEventStore implements EventStore {
     this.channel = `${schema}_es_appended`;
     this.kind = options.db.dialect === 'pglite' ? 'embedded' : 'postgres';
     this.appended.setMaxListeners(0);
+    this.maxClockAheadMs = options.maxClockAheadMs !== undefined ? options.maxClockAheadMs : DEFAULT_MAX_CLOCK_AHEAD_MS;
   }
 
   static async open(options: SqlEventStoreOptions): Promise<SqlEventStore> {
@@ -108,105 +158,227 @@ export class SqlEventStore implements EventStore {
 
   /**
    * Appends to several streams in one transaction: every expectation is checked under the head lock
-   * and either all the requests are written, in request order, or none is. One lock, one INSERT
-   * per 1 000 events, one upsert of the streams' heads: the bulk path of imports and the generator.
+   * and either all the requests are written, in request order, or none is.
+   *
+   * Every append goes through the process's group commit (issue 14): while one statement is on
+   * its way, the appends that arrive wait, then go together in the next one (es_append_group:
+   * one lock, one flush, one round trip), each append or batch succeeding or failing on its own.
+   * The writer reads nothing first: heads, revisions, recordedAt and the hash chain are settled
+   * under the lock, so no append is refused because another writer moved a stream or had a clock
+   * ahead; only a stale expected revision is (ConcurrencyError).
    */
   async appendBatch(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const unit = this.prepare(requests);
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ ...unit, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  /** Checks and serialises a unit before it queues: bad input fails here, alone. */
+  private prepare(requests: AppendRequest[]): Pick<QueuedUnit, 'requests' | 'eventIds' | 'events'> {
     for (const r of requests) assertStreamId(r.streamId);
     const seen = new Set<string>();
     for (const r of requests) {
       if (seen.has(r.streamId)) throw new InvalidEventError('a batch names each stream once', { streamId: r.streamId });
       seen.add(r.streamId);
     }
-    const prepared = requests.map((r) => ({ ...r, events: r.events.map(normaliseNewEvent) }));
     const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-
-    // Optimistic: read the streams' heads and the last recordedAt without a lock, hash, then hand
-    // everything to es_append, which takes the global lock, checks that nothing moved, and writes in
-    // one statement (the lock is held for that statement and the commit, not for round trips).
-    // If something moved, the batch is prepared again from fresh heads.
-    for (let attempt = 1; ; attempt += 1) {
-      let byStream: Map<string, { revision: number; lastHash: string }>;
-      let lastRecorded: number;
-      if (attempt === 1 && this.highWater !== undefined && prepared.every((r) => r.head !== undefined)) {
-        // The writers read the heads just now, and this process knows the last recordedAt it saw.
-        byStream = new Map(prepared.filter((r) => r.head).map((r) => [r.streamId, r.head!]));
-        lastRecorded = this.highWater;
-      } else {
-        const { rows: pre } = await this.options.db.query<{ last_recorded_at: Date | string | null; streams: { s: string; r: string | number; h: string }[] }>(
-          `SELECT h.last_recorded_at, (SELECT coalesce(json_agg(json_build_object('s', stream_id, 'r', revision, 'h', last_hash)), '[]'::json)
-             FROM ${this.s}.es_streams WHERE stream_id = ANY($1::text[])) AS streams
-           FROM ${this.s}.es_head h WHERE h.id = 1`,
-          [prepared.map((r) => r.streamId)],
-        );
-        byStream = new Map(pre[0]!.streams.map((h) => [h.s, { revision: Number(h.r), lastHash: h.h }]));
-        lastRecorded = pre[0]!.last_recorded_at ? new Date(pre[0]!.last_recorded_at).getTime() : 0;
-      }
-      // recordedAt never goes backwards within the store, whatever the clock says.
-      const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), lastRecorded)).toISOString();
-
-      const planned: { streamId: string; current: number | null; events: Omit<RecordedEvent, 'position'>[] }[] = [];
-      const rows: Record<string, unknown>[] = [];
-      const streamRows: Record<string, unknown>[] = [];
-      for (const request of prepared) {
-        const stream = byStream.get(request.streamId);
-        const current = stream ? stream.revision : null;
-        checkExpected(request.streamId, request.expectedRevision, current);
-        const recorded = chainEvents(request.streamId, request.events, { revision: current, lastHash: stream?.lastHash }, recordedAt, maxBytes);
-        for (const e of recorded) {
-          const { recordedAt: _r, effectiveAt, ...rest } = e.metadata;
-          void _r;
-          rows.push({ ord: rows.length + 1, event_id: e.eventId, stream_id: e.streamId, revision: e.revision, type: e.type, schema_version: e.schemaVersion, data: e.data, metadata: rest, effective_at: effectiveAt, prev_hash: e.prevHash, hash: e.hash });
+    const eventIds = new Set<string>();
+    let events = 0;
+    const prepared = requests.map((r) => {
+      const known = typeof r.expectedRevision === 'number' ? r.expectedRevision : r.expectedRevision === 'no_stream' ? -1 : undefined;
+      const list = r.events.map((raw, i) => {
+        const event = normaliseNewEvent(raw);
+        if (eventIds.has(event.eventId)) throw new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: [event.eventId] });
+        eventIds.add(event.eventId);
+        let parts: [string, string, string, string];
+        try {
+          parts = canonicalEventParts({ ...event, streamId: r.streamId, metadata: event.metadata });
+        } catch (error) {
+          throw new InvalidEventError(`event ${event.type} cannot be serialised: ${(error as Error).message}`);
         }
-        const revision = recorded.at(-1)?.revision ?? current ?? -1;
-        const prevHash = recorded.at(-1)?.hash ?? stream?.lastHash ?? GENESIS_HASH;
-        // Every stream's expected head is checked under the lock, written or not.
-        streamRows.push({ stream_id: request.streamId, expected_revision: current, expected_hash: stream?.lastHash ?? null, revision, last_hash: prevHash, write: recorded.length > 0 });
-        planned.push({ streamId: request.streamId, current, events: recorded });
-      }
-      if (rows.length === 0) {
-        const head = await this.headPosition();
-        return planned.map((p) => ({ streamId: p.streamId, revision: p.current ?? -1, position: head, events: [] }));
-      }
-
-      const call = (executor: SqlExecutor) =>
-        executor.query<{ r: { firstPosition?: string; retry?: string } }>(`SELECT ${this.s}.es_append($1::jsonb, $2::jsonb, $3::timestamptz, $4) AS r`, [
-          JSON.stringify(streamRows),
-          JSON.stringify(rows),
-          recordedAt,
-          this.options.db.dialect === 'postgres' ? this.channel : null,
-        ]);
-      let outcome: { firstPosition?: string; retry?: string };
-      try {
-        const hook = this.options.hooks?.beforeCommit;
-        outcome = hook
-          ? await this.options.db.transaction(async (tx) => {
-              const { rows: r } = await call(tx);
-              if (r[0]!.r.firstPosition) for (const p of planned) await hook(p.streamId);
-              return r[0]!.r;
-            })
-          : (await call(this.options.db)).rows[0]!.r;
-      } catch (error) {
-        if (isUniqueViolation(error, 'event_id')) {
-          throw new InvalidEventError('an event with one of these eventIds is already stored', {
-            eventIds: prepared.flatMap((r) => r.events.map((e) => e.eventId)).slice(0, 100),
-          });
-        }
-        throw error;
-      }
-      if (!outcome.firstPosition) {
-        if (attempt < 20) continue;
-        throw new Error(`append of ${planned.length} stream(s) kept racing with other writers (${outcome.retry}); nothing was written`);
-      }
-      this.highWater = Math.max(this.highWater ?? 0, Date.parse(recordedAt));
-      let position = BigInt(outcome.firstPosition) - 1n;
-      const results: AppendResult[] = planned.map((p) => {
-        const events = p.events.map((e) => ({ ...e, position: (position += 1n) }));
-        return { streamId: p.streamId, revision: events.at(-1)?.revision ?? p.current ?? -1, position: events.at(-1)?.position ?? position, events };
+        // recordedAt (24 characters), prevHash (64) and the revision (its digits, or at least one
+        // when the stream's head is not known yet) complete the text; the store checks it exactly.
+        const revisionDigits = known === undefined ? 1 : String(known + 1 + i).length;
+        const size = Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]) + Buffer.byteLength(parts[3]) + parts[2].length + 24 + 64 + revisionDigits;
+        if (size > maxBytes) throw new EventTooLargeError(event.type, size, maxBytes);
+        return { event, parts };
       });
-      this.appended.emit('appended', position);
-      return results;
+      events += list.length;
+      return { streamId: r.streamId, expectedRevision: r.expectedRevision, ...(r.head !== undefined ? { head: r.head } : {}), events: list };
+    });
+    return { requests: prepared, eventIds, events };
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        // One turn of the event loop first: the writers just answered queue their next appends
+        // (and a burst arrives whole), so they go in this statement instead of alternating
+        // between two half groups (measured: 2 appends a statement at 4 in flight without it).
+        await new Promise((resolve) => setImmediate(resolve));
+        // FIFO; a unit whose eventIds meet the group's waits for the next statement, which then
+        // finds them stored and refuses it (INVALID_EVENT) instead of failing the whole group.
+        const group: QueuedUnit[] = [];
+        const ids = new Set<string>();
+        let events = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0]!;
+          if (group.length > 0 && (events + next.events > MAX_GROUP_EVENTS || [...next.eventIds].some((id) => ids.has(id)))) break;
+          group.push(this.queue.shift()!);
+          for (const id of next.eventIds) ids.add(id);
+          events += next.events;
+        }
+        await this.writeGroup(group);
+      }
+    } finally {
+      this.draining = false;
     }
+  }
+
+  private async writeGroup(group: QueuedUnit[]): Promise<void> {
+    const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    // recordedAt never goes backwards: the writer proposes its clock, or the last time it saw.
+    const proposed = new Date(Math.max(this.options.clock.now().getTime(), this.highWater)).toISOString();
+    const planned = this.plan(group, proposed, maxBytes);
+    const lastOfStream = new Map<string, number>();
+    let index = 0;
+    const units = group.map((u) =>
+      u.requests.map((r) => {
+        index += 1;
+        const p = lastOfStream.get(r.streamId) ?? null;
+        lastOfStream.set(r.streamId, index);
+        return {
+          s: r.streamId,
+          x: String(r.expectedRevision),
+          p,
+          ...(planned ? { r0: r.plan!.revision, h0: r.plan!.lastHash } : {}),
+          e: r.events.map((e) => (planned ? [e.event.eventId, ...e.parts, e.hash] : [e.event.eventId, ...e.parts])),
+        };
+      }),
+    );
+    const call = (executor: SqlExecutor) =>
+      executor.query<{ r: GroupOutcome }>(`SELECT ${this.s}.es_append_group($1::jsonb, $2, $3::timestamptz, $4::interval, $5, $6) AS r`, [
+        JSON.stringify(units),
+        planned,
+        proposed,
+        // A clock set on purpose (CLOCK=…, a demo's or a test's) is ahead by its setting, not skewed.
+        this.maxClockAheadMs === null ? null : `${this.maxClockAheadMs + Math.max(0, Math.round(this.options.clock.offsetMs?.() ?? 0))} milliseconds`,
+        maxBytes,
+        this.options.db.dialect === 'postgres' ? this.channel : null,
+      ]);
+    let outcome: GroupOutcome;
+    try {
+      const hook = this.options.hooks?.beforeCommit;
+      outcome = hook
+        ? await this.options.db.transaction(async (tx) => {
+            const written: string[] = [];
+            const { rows } = await call(tx);
+            const o = rows[0]!.r;
+            group.forEach((u, i) => (o.planned || o.units?.[i]?.ok) && u.requests.forEach((r) => r.events.length > 0 && written.push(r.streamId)));
+            for (const streamId of written) await hook(streamId);
+            return o;
+          })
+        : (await call(this.options.db)).rows[0]!.r;
+    } catch (error) {
+      // es_append_group runs in one statement that commits by itself: lost on its way, it may
+      // have committed. Not retried here. A retry by the caller stays idempotent: the same events
+      // keep their eventIds (unique in es_events, so a second write is refused, never
+      // duplicated), and a command handler reads the stream again and decides on what was
+      // really committed.
+      const failure = error instanceof StoreUnavailableError && error.phase === 'query' ? new StoreUnavailableError(error.cause, 'commit') : error;
+      for (const u of group) u.reject(failure);
+      this.heads.clear();
+      return;
+    }
+    if (outcome.skew) {
+      const error = new ClockSkewError(this.options.clock.now().toISOString(), outcome.skew, this.maxClockAheadMs ?? 0);
+      for (const u of group) u.reject(error);
+      return;
+    }
+    this.highWater = Math.max(this.highWater, Date.parse(outcome.recordedAt!));
+    let position = BigInt(outcome.first) - 1n;
+    let hashAt = 0;
+    let requestAt = 0;
+    group.forEach((unit, i) => {
+      const status = outcome.planned ? { ok: true as const } : outcome.units![i]!;
+      const offset = requestAt;
+      requestAt += unit.requests.length;
+      if (status.conflict !== undefined) return unit.reject(new ConcurrencyError(status.conflict, status.expected!, status.actual!));
+      if (status.duplicate !== undefined) return unit.reject(new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: status.eventIds!.slice(0, 100) }));
+      if (status.tooLarge !== undefined) return unit.reject(new EventTooLargeError(status.type!, status.bytes!, maxBytes));
+      const results = unit.requests.map((r, j): AppendResult => {
+        let revision = outcome.planned ? r.plan!.revision : outcome.startRev![offset + j]!;
+        let prevHash = outcome.planned ? (r.plan!.lastHash ?? GENESIS_HASH) : outcome.startHash![offset + j]!;
+        const events = r.events.map(({ event, hash: plannedHash }): RecordedEvent => {
+          revision += 1;
+          const hash = outcome.planned ? plannedHash! : outcome.hashes![hashAt++]!;
+          const recorded: RecordedEvent = {
+            eventId: event.eventId,
+            streamId: r.streamId,
+            revision,
+            position: (position += 1n),
+            type: event.type,
+            schemaVersion: event.schemaVersion,
+            data: event.data,
+            metadata: { ...event.metadata, recordedAt: outcome.recordedAt! },
+            prevHash,
+            hash,
+          };
+          prevHash = hash;
+          return recorded;
+        });
+        if (revision >= 0) this.remember(r.streamId, { revision, lastHash: prevHash });
+        return { streamId: r.streamId, revision, position, events };
+      });
+      unit.resolve(results);
+    });
+    if (position >= BigInt(outcome.first)) this.appended.emit('appended', position);
+  }
+
+  /**
+   * Chains the group's events in the process when every stream's head is known (the caller's
+   * hint, no_stream, or this process's last write to it): the statement then writes them as they
+   * are if the heads and the time hold under the lock, and settles them itself otherwise.
+   */
+  private plan(group: QueuedUnit[], recordedAt: string, maxBytes: number): boolean {
+    const heads = new Map<string, { revision: number; lastHash: string | null }>();
+    for (const unit of group) {
+      for (const r of unit.requests) {
+        const head =
+          heads.get(r.streamId) ??
+          (r.head !== undefined ? (r.head ? r.head : { revision: -1, lastHash: null }) : r.expectedRevision === 'no_stream' ? { revision: -1, lastHash: null } : this.heads.get(r.streamId));
+        if (!head) return false;
+        const exists = head.revision >= 0;
+        const consistent =
+          r.expectedRevision === 'any' ||
+          (r.expectedRevision === 'no_stream' && !exists) ||
+          (r.expectedRevision === 'stream_exists' && exists) ||
+          r.expectedRevision === head.revision;
+        if (!consistent) return false;
+        r.plan = head;
+        let revision = head.revision;
+        let prevHash = head.lastHash ?? GENESIS_HASH;
+        for (const e of r.events) {
+          revision += 1;
+          const [a, b, c, d] = e.parts;
+          const text = `${a}${recordedAt}${b}${prevHash}${c}${revision}${d}`;
+          if (Buffer.byteLength(text, 'utf8') > maxBytes) return false;
+          e.hash = hashOfCanonical(prevHash, text);
+          prevHash = e.hash;
+        }
+        heads.set(r.streamId, { revision, lastHash: revision >= 0 ? prevHash : null });
+      }
+    }
+    return true;
+  }
+
+  /** The heads this process last wrote, for planning its next appends (bounded; a stale one costs nothing but the plan). */
+  private remember(streamId: string, head: { revision: number; lastHash: string }): void {
+    if (this.heads.size >= MAX_REMEMBERED_HEADS && !this.heads.has(streamId)) this.heads.clear();
+    this.heads.set(streamId, head);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -237,14 +409,6 @@ export class SqlEventStore implements EventStore {
     return out;
   }
 
-  async streamRevision(streamId: string): Promise<number | null> {
-    const { rows } = await this.options.db.query<{ revision: string | number }>(
-      `SELECT revision FROM ${this.s}.es_streams WHERE stream_id = $1`,
-      [streamId],
-    );
-    return rows[0] ? Number(rows[0].revision) : null;
-  }
-
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const whole = options.fullTypes === undefined;
     const { rows } = await this.options.db.query<EventRow>(
@@ -253,18 +417,6 @@ export class SqlEventStore implements EventStore {
         : `SELECT ${READ_COLUMNS.replace('data, metadata', `CASE WHEN type = ANY($3::text[]) THEN data END AS data, CASE WHEN type = ANY($3::text[]) THEN metadata ELSE '{}'::jsonb END AS metadata`)}
            FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
       whole ? [(options.after ?? 0n).toString(), options.maxCount] : [(options.after ?? 0n).toString(), options.maxCount, [...options.fullTypes!]],
-    );
-    return rows.map(toRecorded);
-  }
-
-  /** Events of the streams whose id starts with `prefix`, in global order (a doctor's history). */
-  async readStreamsByPrefix(prefixes: string[], options: { knownAt?: string } = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.options.db.query<EventRow>(
-      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events
-       WHERE (${prefixes.map((_, i) => `stream_id LIKE $${i + 2}`).join(' OR ')})
-         AND ($1::timestamptz IS NULL OR recorded_at <= $1::timestamptz)
-       ORDER BY position`,
-      [options.knownAt ?? null, ...prefixes.map((p) => `${p.replace(/[\\%_]/g, '\\$&')}%`)],
     );
     return rows.map(toRecorded);
   }
@@ -306,15 +458,6 @@ export class SqlEventStore implements EventStore {
   }
 }
 
-function checkExpected(streamId: string, expected: ExpectedRevision, current: number | null): void {
-  const ok =
-    expected === 'any' ||
-    (expected === 'no_stream' && current === null) ||
-    (expected === 'stream_exists' && current !== null) ||
-    (typeof expected === 'number' && current === expected);
-  if (!ok) throw new ConcurrencyError(streamId, String(expected), current === null ? 'no_stream' : String(current));
-}
-
 async function one<R>(db: SqlExecutor, text: string, params?: unknown[]): Promise<R> {
   const { rows } = await db.query<R>(text, params);
   if (!rows[0]) throw new Error(`expected one row from: ${text}`);
@@ -332,13 +475,8 @@ function toRecorded(row: EventRow): RecordedEvent {
     type: row.type,
     schemaVersion: Number(row.schema_version),
     data: row.data,
-    metadata: Object.assign(row.metadata, { recordedAt: isoText(row.recorded_at), effectiveAt: isoText(row.effective_at) }) as EventMetadata,
+    metadata: Object.assign<EventRow['metadata'], Pick<EventMetadata, 'recordedAt' | 'effectiveAt'>>(row.metadata, { recordedAt: isoText(row.recorded_at), effectiveAt: isoText(row.effective_at) }),
     prevHash: row.prev_hash,
     hash: row.hash,
   };
-}
-
-function isUniqueViolation(error: unknown, hint: string): boolean {
-  const e = error as { code?: string; constraint?: string; message?: string };
-  return e?.code === '23505' && `${e.constraint ?? ''} ${e.message ?? ''}`.includes(hint);
 }

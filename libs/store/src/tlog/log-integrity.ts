@@ -1,0 +1,138 @@
+import type { EventStore } from '../port';
+import type { SqlDatabase } from '../sql/sql-client';
+import { SqlEventStore } from '../sql/sql-event-store';
+import { appendLeaves, decompose, leafHash, rangeHash, type Hash } from './merkle';
+import { parseCheckpointBody, parseVkey, splitNote, verifySignatureLine } from './note';
+import { leafOf, type TransparencyLog } from './log';
+
+export type LogProblemKind =
+  | 'stream-head-mismatch'
+  | 'stream-head-missing'
+  | 'stream-missing'
+  | 'position-gap'
+  | 'recorded-at-decreasing'
+  | 'leaf-event-missing'
+  | 'leaf-mismatch'
+  | 'event-not-in-tree'
+  | 'tree-mismatch'
+  | 'checkpoint-signature-invalid';
+
+export interface LogProblem {
+  kind: LogProblemKind;
+  streamId?: string;
+  position?: string;
+  detail: string;
+}
+
+const LIMIT = 100;
+
+/**
+ * What the chains alone cannot see (issue 15): every stream head against its last event, global
+ * positions contiguous with recorded times that never go back, every sealed leaf against the
+ * event at its position, and the stored tree against the latest signed checkpoint. All in SQL
+ * over the store's tables (the SQL stores; EventStoreDB keeps its own order).
+ */
+export async function checkLogStructure(store: EventStore, db: SqlDatabase, log: TransparencyLog | undefined): Promise<LogProblem[]> {
+  const problems: LogProblem[] = [];
+  if (!(store instanceof SqlEventStore)) return problems;
+  const events = store.eventsTable;
+  const streams = events.replace(/es_events$/, 'es_streams');
+  const head = events.replace(/es_events$/, 'es_head');
+
+  const heads = await db.query<{ stream_id: string; head_revision: string | null; last_hash: string | null; last_revision: string | null; hash: string | null; position: string | null }>(
+    `SELECT coalesce(s.stream_id, e.stream_id) AS stream_id, s.revision::text AS head_revision, s.last_hash, e.revision::text AS last_revision, e.hash, e.position::text AS position
+     FROM ${streams} s FULL JOIN (SELECT DISTINCT ON (stream_id) stream_id, revision, hash, position FROM ${events} ORDER BY stream_id, revision DESC) e ON e.stream_id = s.stream_id
+     WHERE s.revision IS DISTINCT FROM e.revision OR s.last_hash IS DISTINCT FROM e.hash LIMIT ${LIMIT}`,
+  );
+  for (const h of heads.rows) {
+    if (h.last_revision === null) problems.push({ kind: 'stream-missing', streamId: h.stream_id, detail: `le flux annonce la révision ${h.head_revision} mais n’a plus aucun événement` });
+    else if (h.head_revision === null) problems.push({ kind: 'stream-head-missing', streamId: h.stream_id, position: h.position ?? undefined, detail: `des événements (dernière révision ${h.last_revision}) sans tête de flux` });
+    else problems.push({ kind: 'stream-head-mismatch', streamId: h.stream_id, position: h.position ?? undefined, detail: `la tête du flux annonce la révision ${h.head_revision} (${h.last_hash}), le dernier événement est la révision ${h.last_revision} (${h.hash})` });
+  }
+
+  const order = await db.query<{ position: string; prev: string | null; stream_id: string; recorded_at: string | Date; prev_at: string | Date | null }>(
+    `SELECT position::text AS position, prev::text AS prev, stream_id, recorded_at, prev_at FROM (
+       SELECT position, stream_id, recorded_at, lag(position) OVER w AS prev, lag(recorded_at) OVER w AS prev_at FROM ${events} WINDOW w AS (ORDER BY position)) x
+     WHERE (prev IS NULL AND position <> 1) OR position <> prev + 1 OR recorded_at < prev_at ORDER BY x.position LIMIT ${LIMIT}`,
+  );
+  for (const o of order.rows) {
+    const expected = o.prev === null ? 1n : BigInt(o.prev) + 1n;
+    if (BigInt(o.position) !== expected) problems.push({ kind: 'position-gap', streamId: o.stream_id, position: o.position, detail: `position ${o.position} après ${o.prev ?? 'le début'} : ${BigInt(o.position) - expected} position(s) manquante(s)` });
+    if (o.prev_at !== null && new Date(o.recorded_at) < new Date(o.prev_at)) problems.push({ kind: 'recorded-at-decreasing', streamId: o.stream_id, position: o.position, detail: `enregistré le ${new Date(o.recorded_at).toISOString()}, avant la position ${o.prev} (${new Date(o.prev_at).toISOString()})` });
+  }
+  const tail = await db.query<{ last_position: string; max: string | null }>(`SELECT h.last_position::text AS last_position, (SELECT max(position) FROM ${events})::text AS max FROM ${head} h WHERE h.id = 1`);
+  const t = tail.rows[0];
+  if (t && BigInt(t.last_position) !== BigInt(t.max ?? '0')) problems.push({ kind: 'position-gap', position: t.last_position, detail: `le magasin annonce la position ${t.last_position}, le dernier événement est à ${t.max ?? 0}` });
+
+  if (!log) return problems;
+  const leaves = await db.query<{ leaf_index: string; position: string; leaf_stream: string; stream_id: string | null; revision: string | null }>(
+    `SELECT l.leaf_index::text AS leaf_index, l.position::text AS position, l.leaf::jsonb->>'streamId' AS leaf_stream, e.stream_id, e.revision::text AS revision
+     FROM ${log.s}.log_leaves l LEFT JOIN ${events} e ON e.position = l.position
+     WHERE e.position IS NULL OR e.hash <> l.leaf::jsonb->>'hash' OR e.stream_id <> l.leaf::jsonb->>'streamId' OR e.revision <> (l.leaf::jsonb->>'revision')::bigint
+     ORDER BY l.leaf_index LIMIT ${LIMIT}`,
+  );
+  for (const l of leaves.rows) {
+    if (l.stream_id === null) problems.push({ kind: 'leaf-event-missing', streamId: l.leaf_stream, position: l.position, detail: `la feuille ${l.leaf_index} scelle un événement de ${l.leaf_stream} à la position ${l.position}, qui n’est plus dans le magasin` });
+    else problems.push({ kind: 'leaf-mismatch', streamId: l.stream_id, position: l.position, detail: `l’événement à la position ${l.position} (${l.stream_id} révision ${l.revision}) n’est pas celui que la feuille ${l.leaf_index} a scellé (${l.leaf_stream})` });
+  }
+  const { lastPosition } = await log.state();
+  const unsealed = await db.query<{ position: string; stream_id: string }>(
+    `SELECT e.position::text AS position, e.stream_id FROM ${events} e LEFT JOIN ${log.s}.log_leaves l ON l.position = e.position WHERE e.position <= $1 AND l.position IS NULL ORDER BY e.position LIMIT ${LIMIT}`,
+    [lastPosition.toString()],
+  );
+  for (const u of unsealed.rows) problems.push({ kind: 'event-not-in-tree', streamId: u.stream_id, position: u.position, detail: `l’événement à la position ${u.position} est antérieur au dernier scellé mais absent de l’arbre` });
+  const badLeafHashes = await db.query<{ leaf_index: string }>(
+    `SELECT l.leaf_index::text AS leaf_index FROM ${log.s}.log_leaves l LEFT JOIN ${log.s}.log_nodes n ON n.level = 0 AND n.idx = l.leaf_index
+     WHERE n.hash IS DISTINCT FROM encode(sha256('\\x00'::bytea || convert_to(l.leaf, 'UTF8')), 'hex') ORDER BY l.leaf_index LIMIT ${LIMIT}`,
+  );
+  for (const b of badLeafHashes.rows) problems.push({ kind: 'tree-mismatch', detail: `le nœud de la feuille ${b.leaf_index} n’est pas le hachage de la feuille` });
+
+  const latest = await log.latestCheckpoint();
+  if (latest) {
+    const { body, signatures } = splitNote(latest.signedNote);
+    const key = parseVkey(log.vkey);
+    const own = signatures.find((s) => s.name === key.name && s.keyId.equals(key.keyId));
+    const checkpoint = parseCheckpointBody(body);
+    if (!own || !verifySignatureLine(body, own, key).ok || checkpoint.size !== latest.size || !checkpoint.rootHash.equals(latest.rootHash)) {
+      problems.push({ kind: 'checkpoint-signature-invalid', detail: `le point de contrôle de taille ${latest.size} ne porte pas une signature valide du journal` });
+    }
+    let root: Hash | undefined;
+    try {
+      root = await log.rootAt(checkpoint.size);
+    } catch (error) {
+      problems.push({ kind: 'tree-mismatch', detail: `l’arbre ne se recalcule pas à la taille ${checkpoint.size} : ${(error as Error).message}` });
+    }
+    if (root && !root.equals(checkpoint.rootHash)) problems.push({ kind: 'tree-mismatch', detail: `la racine de l’arbre à la taille ${checkpoint.size} (${root.toString('base64')}) n’est pas celle du dernier point de contrôle signé (${checkpoint.rootHash.toString('base64')})` });
+  }
+  return problems;
+}
+
+/**
+ * The full recomputation (`cli verify`): the tree rebuilt from the store's events alone, in
+ * position order, compared with every signed checkpoint's root up to the latest.
+ */
+export async function verifyTreeFromEvents(store: EventStore, log: TransparencyLog, batchSize = 2000): Promise<LogProblem[]> {
+  const latest = await log.latestCheckpoint();
+  if (!latest) return [];
+  const problems: LogProblem[] = [];
+  let frontier = new Map<string, Hash>();
+  let size = 0;
+  let after = 0n;
+  while (size < latest.size) {
+    const batch = await store.readAll({ after, maxCount: Math.min(batchSize, latest.size - size) });
+    if (batch.length === 0) break;
+    const added = appendLeaves(size, frontier, batch.map((e) => leafHash(leafOf(e))));
+    const all = new Map(frontier);
+    for (const n of added) all.set(`${n.level}:${n.index}`, n.hash);
+    size += batch.length;
+    frontier = new Map(decompose(0, size).map((k) => [`${k.level}:${k.index}`, all.get(`${k.level}:${k.index}`)!]));
+    after = batch[batch.length - 1]!.position;
+  }
+  if (size < latest.size) {
+    problems.push({ kind: 'tree-mismatch', detail: `le magasin n’a que ${size} événements, le dernier point de contrôle signé en compte ${latest.size}` });
+    return problems;
+  }
+  const root = rangeHash(0, size, (k) => frontier.get(`${k.level}:${k.index}`)!);
+  if (!root.equals(latest.rootHash)) problems.push({ kind: 'tree-mismatch', detail: `l’arbre recalculé depuis les événements (taille ${size}) n’a pas la racine du dernier point de contrôle signé` });
+  return problems;
+}
