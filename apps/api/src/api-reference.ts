@@ -6,7 +6,10 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** Paths that exist only in development (the dev token route): not part of the reference. */
 const DEVELOPMENT_ONLY = /^\/v1\/dev\//;
 
-const cell = (text: unknown): string => String(text ?? '').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+/** An OpenAPI text field as text (a non-string value, which a hand-written document may hold, as its JSON). */
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+
+const cell = (text: unknown): string => textOf(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 
 /** A schema in one line: `Name`, `string (date-time)`, `array of X`, `object`. */
 function typeOf(schema: Json | undefined): string {
@@ -59,8 +62,8 @@ export function renderApiReference(doc: OpenAPIObject): string {
   out.push('');
   for (const { method, path, op } of operations) {
     out.push(`### ${method} ${path}`, '');
-    if (op.summary) out.push(String(op.summary), '');
-    if (op.description) out.push(String(op.description), '');
+    if (op.summary) out.push(textOf(op.summary), '');
+    if (op.description) out.push(textOf(op.description), '');
     const params = (op.parameters ?? []) as Json[];
     if (params.length > 0) {
       out.push('| paramètre | où | obligatoire | type | description |', '|---|---|---|---|---|');

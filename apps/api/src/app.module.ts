@@ -14,6 +14,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { JustificatifsModule } from './justificatifs/justificatifs.module';
 import { LogModule } from './log/log.module';
 import { QueriesModule } from './queries/queries.module';
+import type { TokenVerifier } from './auth/token-verifier';
 import { RuntimeModule } from './runtime.module';
 import { SasAttestationsModule } from './sas-attestations/sas-attestations.module';
 import { WorklistsModule } from './worklists/worklists.module';
@@ -21,11 +22,11 @@ import { WorklistsModule } from './worklists/worklists.module';
 /** The API: the process's runtime, the core (shared providers, guards, filter), and one module per feature. */
 @Module({})
 export class AppModule implements NestModule {
-  static register(runtime: Runtime): DynamicModule {
+  static register(runtime: Runtime, verifier: TokenVerifier): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        RuntimeModule.forRoot(runtime),
+        RuntimeModule.forRoot(runtime, verifier),
         CoreModule,
         HealthModule,
         CampaignsModule,

@@ -11,7 +11,7 @@ import { SqlEventStore } from '@forfait/store';
 import { PROJECTIONS, openRuntime, type Runtime } from '@forfait/read-models';
 import { AppModule } from './app.module';
 import { API_DESCRIPTION, documentResponses } from './openapi';
-import { TokenVerifier } from './auth/token-verifier';
+import { TokenVerifier, tokenSettings } from './auth/token-verifier';
 import {
   answerClientErrors,
   applyServerTimeouts,
@@ -60,9 +60,13 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     const { resumedFrom } = config.store === 'embedded' ? await checkDemoClock(runtime.store, config.dataDir, config.clock, runtime.clock) : {};
     const seeded: DemoSeedResult = config.seedDemo ? await seedDemo(config, runtime) : { events: 0, seededAt: runtime.clock.now().toISOString(), notYet: [] };
 
-    @Module({ imports: [AppModule.register(runtime)] })
+    // Made here, once: Nest's guard and the Express middleware before Nest's both use it.
+    const verifier = new TokenVerifier(tokenSettings(config));
+    @Module({ imports: [AppModule.register(runtime, verifier)] })
     class SystemModule {}
 
+    // Nest declares its options as a class (NestApplicationOptions) and documents object literals for them.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     const app = await NestFactory.create<NestExpressApplication>(SystemModule, {
       logger: options.logger === false ? false : ['log', 'warn', 'error'],
       bodyParser: false,
@@ -70,7 +74,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     // Before any body is read, in this order (request-limits.ts): the URL, the encoding, the size
     // allowed without a valid token, a body that stalls; then JSON (files go through multipart,
     // 10 Mo, and CSV extracts as text), its refusals in the envelope, and what jsonb cannot keep.
-    app.use(urlCheck, contentEncodingCheck, unauthenticatedBodyLimit(app.get(TokenVerifier)), bodyIdleTimeout(config.http.bodyIdleTimeoutMs));
+    app.use(urlCheck, contentEncodingCheck, unauthenticatedBodyLimit(verifier), bodyIdleTimeout(config.http.bodyIdleTimeoutMs));
     serveConsole(app);
     app.useBodyParser('json', { limit: MAX_JSON_BYTES });
     app.use(bodyParserErrors, jsonBodyCheck);

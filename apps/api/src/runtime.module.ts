@@ -1,15 +1,24 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { Runtime } from '@forfait/read-models';
+import { TokenVerifier } from './auth/token-verifier';
 import { RUNTIME } from './runtime.token';
 
 /**
- * The process's Runtime (store, read-model database, clock, Redis state), opened by bootstrap
- * before Nest starts: the one value every module receives from outside, hence global.
+ * What bootstrap makes before Nest starts and every module receives from outside, hence global:
+ * the process's Runtime (store, read-model database, clock, Redis state) and the token verifier,
+ * which the Express middleware that runs before Nest's (the unauthenticated body limit) uses too.
  */
 @Global()
 @Module({})
 export class RuntimeModule {
-  static forRoot(runtime: Runtime): DynamicModule {
-    return { module: RuntimeModule, providers: [{ provide: RUNTIME, useValue: runtime }], exports: [RUNTIME] };
+  static forRoot(runtime: Runtime, verifier: TokenVerifier): DynamicModule {
+    return {
+      module: RuntimeModule,
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        { provide: TokenVerifier, useValue: verifier },
+      ],
+      exports: [RUNTIME, TokenVerifier],
+    };
   }
 }

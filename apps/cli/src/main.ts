@@ -21,7 +21,8 @@ interface Command {
   summary: string;
   usage: string;
   help: string;
-  run(args: string[], config: AppConfig): Promise<number>;
+  /** The exit code; commands that need no I/O answer at once. */
+  run(args: string[], config: AppConfig): Promise<number> | number;
 }
 
 const euros = (cents: number) =>
@@ -279,7 +280,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'write a new signing key of the verifiable log (signed note, Ed25519) for LOG_SIGNING_KEY and print its verifier key',
     usage: 'log-key <name> <file>',
     help: 'The name is the key\'s name in the checkpoints\' signatures (e.g. the log\'s origin, forfait-structure.cpam441.fr/log).\nThe file is written with 0600 permissions (never over an existing one); start the API with LOG_SIGNING_KEY="$(cat <file>)".\nPublish the printed verifier key: it is the --vkey of scripts/verify-bundle.mjs and what witnesses check.',
-    async run(args) {
+    run(args) {
       const [name, file] = args;
       if (!name || !file) throw new UsageError('<name> and <file> are required');
       const key = generateSignerKey(name);
@@ -292,7 +293,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'write a new witness key (cosignature/v1, Ed25519) and print its verifier key',
     usage: 'witness-key <name> <file>',
     help: 'The file is written with 0600 permissions; give the printed verifier key to the caisse (LOG_WITNESS_KEYS).',
-    async run(args) {
+    run(args) {
       const [name, file] = args;
       if (!name || !file) throw new UsageError('<name> and <file> are required');
       const key = generateSignerKey(name, COSIGNATURE_V1);
@@ -419,7 +420,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -101,8 +101,9 @@ export function normaliseNewEvent(event: NewEvent): NewEvent {
   if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1) {
     throw new InvalidEventError(`schemaVersion must be a positive integer (event ${event.type})`);
   }
-  const m = event.metadata;
-  if (!m || !m.actor || typeof m.actor.sub !== 'string' || !(ROLES as readonly string[]).includes(m.actor.role)) {
+  // The envelope comes from callers outside the type system too (JSON, the CLI): read as untrusted.
+  const m = event.metadata as NewEvent['metadata'] | undefined;
+  if (!m?.actor || typeof m.actor.sub !== 'string' || !(ROLES as readonly string[]).includes(m.actor.role)) {
     throw new InvalidEventError(`event ${event.type} has no valid actor`);
   }
   if (!(CHANNELS as readonly string[]).includes(m.channel)) {

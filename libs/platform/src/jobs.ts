@@ -126,6 +126,7 @@ export class Jobs {
     try {
       return await Promise.race([call(), timeout]);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Redis may have gone away while the call awaited
       if (error instanceof JobsUnavailableError || !this.available || isRedisFailure(error)) throw new JobsUnavailableError((error as Error).message);
       throw error;
     } finally {

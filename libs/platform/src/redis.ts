@@ -23,8 +23,8 @@ export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisSt
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const pong = await client.ping();
-    return { ok: pong === 'PONG', url: redactUrl(url), detail: pong === 'PONG' ? 'reachable' : `answered ${pong as string}` };
+    const pong: string = await client.ping(); // typed 'PONG'; a proxy may answer otherwise
+    return { ok: pong === 'PONG', url: redactUrl(url), detail: pong === 'PONG' ? 'reachable' : `answered ${pong}` };
   } catch (error) {
     return { ok: false, url: redactUrl(url), detail: (error as Error).message || 'unreachable' };
   } finally {

@@ -92,7 +92,7 @@ export async function openRuntime(
   let signTimer: NodeJS.Timeout | undefined;
   if (projector) {
     await projector.start();
-    if (jobs) startRebuildWorker(jobs, { store, readDb, readModelSchema, projector });
+    startRebuildWorker(jobs, { store, readDb, readModelSchema, projector });
   }
   // Issue 15.3: the signed checkpoints also published to an append-only directory, once committed.
   const published = config.log.checkpointDir ? new CheckpointDirectory(config.log.checkpointDir) : undefined;
@@ -117,7 +117,7 @@ export async function openRuntime(
     signTimer.unref();
   }
   const reconciler =
-    jobs && options.reconcileJobs
+    options.reconcileJobs
       ? startJobReconciler({
           jobs,
           readDb,
@@ -158,7 +158,7 @@ export async function openRuntime(
       clearInterval(signTimer);
       await sealer?.stop();
       await projector?.stop();
-      await jobs?.close();
+      await jobs.close();
       await store.close();
       if (queryDb !== readDb) await queryDb.close();
       await readDb.close();

@@ -342,7 +342,7 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
   d.table(
     [{ header: 'Indicateur', width: 150 }, { header: 'Résultat', width: 60 }, { header: 'Points', width: 66, align: 'right' }, { header: 'Montant', width: 62, align: 'right' }, { header: 'Motif, règle et pièces', width: 190 }],
     bundle.explanation.indicators.map((i) => {
-      const sources = (i.rule.provenance ?? []).map((p) => `${p.ref}${p.note ? ` (${p.note})` : ''}`).join(' ; ');
+      const sources = i.rule.provenance.map((p) => `${p.ref}${p.note ? ` (${p.note})` : ''}`).join(' ; ');
       const pieces = i.evidence.map((ev) => `${EVENT_LABELS[ev.type ?? ''] ?? ev.type ?? 'événement'} du ${dateTimeParis(ev.recordedAt)}`).join(' ; ');
       return [
         `${i.code} — ${i.label}`,

@@ -70,7 +70,8 @@ export class RateLimitGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const mark = this.reflector.get<true | ((req: Request) => boolean) | undefined>(RATE_LIMITED, context.getHandler());
     if (!mark) return true;
-    const req = context.switchToHttp().getRequest<AuthedRequest>();
+    // Before authentication on public routes: the principal may be absent.
+    const req = context.switchToHttp().getRequest<Partial<AuthedRequest> & Request>();
     if (typeof mark === 'function' && !mark(req)) return true;
     const key = req.principal ? `${req.principal.role}:${req.principal.sub}` : `ip:${req.ip ?? ''}`;
     const wait = this.buckets.take(key);

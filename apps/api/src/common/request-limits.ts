@@ -91,8 +91,10 @@ export function bodyIdleTimeout(ms: number) {
 
 /** The body parser's refusals, in the envelope of api.md (they happen before Nest's filter can see them). */
 export function bodyParserErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  // What was thrown may be anything (an Express error handler's contract): only an object is read.
+  if (typeof error !== 'object' || error === null) return next(error);
   const e = error as { type?: string; status?: number; code?: string; limit?: number; message?: string };
-  if (typeof e?.status !== 'number' && e?.type === undefined) return next(error);
+  if (typeof e.status !== 'number' && e.type === undefined) return next(error);
   if (e.type === 'entity.too.large') return send(res, 413, 'PAYLOAD_TOO_LARGE', `corps JSON trop volumineux (au plus ${e.limit ?? MAX_JSON_BYTES} octets)`, true);
   if (e.type === 'encoding.unsupported') return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding non pris en charge`, true);
   if (typeof e.code === 'string' && e.code.startsWith('Z_')) return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `corps compressé illisible (${e.code})`, true);

@@ -4,7 +4,6 @@ import { AccessJournalHandler, CommandExecutor, DeclarationHandler, DoctorYearRe
 import type { Runtime } from '@forfait/read-models';
 import { IncrementalIntegrity } from '@forfait/store';
 import { AuthGuard } from '../auth/auth.guard';
-import { TokenVerifier, tokenSettings } from '../auth/token-verifier';
 import { RateLimitGuard } from '../common/rate-limit';
 import { AppErrorFilter } from '../errors/app-error.filter';
 import { JustificatifFiles } from './justificatif-files';
@@ -21,7 +20,6 @@ const SHARED: Provider[] = [
   { provide: EntitlementService, useFactory: (runtime: Runtime, reader: DoctorYearReader) => new EntitlementService(runtime, reader), inject: [RUNTIME, DoctorYearReader] },
   { provide: DeclarationHandler, useFactory: (reader: DoctorYearReader, executor: CommandExecutor) => new DeclarationHandler(reader, executor), inject: [DoctorYearReader, CommandExecutor] },
   { provide: AccessJournalHandler, useFactory: (runtime: Runtime, executor: CommandExecutor) => new AccessJournalHandler(runtime, executor), inject: [RUNTIME, CommandExecutor] },
-  { provide: TokenVerifier, useFactory: (runtime: Runtime) => new TokenVerifier(tokenSettings(runtime.config)), inject: [RUNTIME] },
   { provide: IncrementalIntegrity, useFactory: (runtime: Runtime) => new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema, runtime.log), inject: [RUNTIME] },
   { provide: JustificatifFiles, useFactory: (runtime: Runtime) => new JustificatifFiles(runtime.config.justificatifDir), inject: [RUNTIME] },
   IdempotencyStore,

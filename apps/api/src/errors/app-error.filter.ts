@@ -137,8 +137,9 @@ export class AppErrorFilter implements ExceptionFilter {
     } else if (exception instanceof HttpException) {
       statusCode = exception.getStatus();
       const body = exception.getResponse();
-      const b = (typeof body === 'object' && body !== null ? body : { message: body }) as Record<string, unknown>;
-      message = Array.isArray(b.message) ? b.message.join('; ') : String(b.message ?? exception.message);
+      // getResponse() is a string or the object given to the exception (typed object, may be anything).
+      const b = (typeof body === 'object' ? body : { message: body }) as Record<string, unknown>;
+      message = Array.isArray(b.message) ? b.message.join('; ') : typeof b.message === 'string' ? b.message : exception.message;
       code = typeof b.code === 'string' ? b.code : (CODE_OF_STATUS[statusCode] ?? `HTTP_${statusCode}`);
       // api.md: a 404 (no such route) says where the routes are described.
       if (statusCode === (HttpStatus.NOT_FOUND as number) && code === 'NOT_FOUND') {

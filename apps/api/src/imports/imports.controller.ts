@@ -89,7 +89,7 @@ export class ImportsController {
         state,
         progress: job.progress,
         result: (job.returnvalue as unknown) ?? null,
-        failedReason: job.failedReason ?? null,
+        failedReason: (job.failedReason as string | undefined) ?? null, // BullMQ types it string; unset until the job fails
         attempts: job.attemptsMade,
         createdAt: new Date(job.timestamp).toISOString(),
         finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,

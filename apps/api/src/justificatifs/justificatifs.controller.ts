@@ -88,7 +88,7 @@ export class JustificatifsController {
     @Param('rpps', RppsPipe) rpps: string,
     @Param('year', YearPipe) year: number,
     @UploadedFile() file: Express.Multer.File | undefined,
-    @Body() body: Record<string, unknown>,
+    @Body() body: Record<string, unknown> | undefined, // none when the request is not multipart
     @Sender() sender: CommandSender,
   ) {
     await this.scope.assertDoctor(sender.principal, rpps, 'write', ['doctor', 'agent']);

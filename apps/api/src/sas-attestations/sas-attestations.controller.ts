@@ -73,11 +73,11 @@ export class SasAttestationsController {
   @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE' })
   @ApiResponse({ status: 415, description: 'UNSUPPORTED_MEDIA_TYPE (judged by content)' })
   @ApiOperation({ summary: 'Record a CPTS president’s SAS attestation (guide §II.2 indicateur 8): one document for every doctor it lists' })
-  async receive(@UploadedFile() file: Express.Multer.File | undefined, @Body() body: Record<string, unknown>, @Sender() sender: CommandSender) {
-    const fields = body ?? {};
+  async receive(@UploadedFile() file: Express.Multer.File | undefined, @Body() body: Record<string, unknown> | undefined, @Sender() sender: CommandSender) {
+    const fields = body ?? {}; // none when the request is not multipart
     const extra = Object.keys(fields).filter((k) => !FIELDS.includes(k));
     if (extra.length > 0) throw new RequestValidationError(`unexpected field(s) ${extra.join(', ')}`);
-    const year = new YearPipe().transform(typeof fields.year === 'string' ? fields.year : String(fields.year ?? ''));
+    const year = new YearPipe().transform(typeof fields.year === 'string' ? fields.year : '');
     const cpts = text(fields, 'cpts', 300);
     const software = text(fields, 'software', 200);
     const rpps = rppsOf(fields.rpps);

@@ -160,7 +160,7 @@ export function computeEntitlement(input: EntitlementInput): Entitlement {
   const ctx: Context = { ruleset, declaration, earlier, earlierCampaigns, window, profile, profileEvent, year: input.year };
   const invalidations = controlInvalidations(declaration);
 
-  const evaluate = <R extends Volet1Rule | Volet2Rule>(rule: R, outcome: Outcome): Outcome => {
+  const evaluate = (rule: Volet1Rule | Volet2Rule, outcome: Outcome): Outcome => {
     const invalid = invalidations.get(rule.code);
     if (outcome.met && invalid) {
       return { met: false, reason: `invalidé par le contrôle a posteriori : ${invalid.reason}`, evidence: [...outcome.evidence, ...invalid.evidence] };

@@ -71,9 +71,9 @@ export function segurInForce(facts: readonly SegurFact[], at?: string): SegurInF
   const prefilled = latest(known.filter((f) => f.source === 'prefilled'));
   if (declared) {
     const v = declared.value as SegurLapValue;
-    const software = { ...v.segurSoftware, kind: v.segurSoftware.kind ?? 'cabinet' };
+    const software = { ...v.segurSoftware }; // `kind` set on every version by the upcaster (declaration.events.v1.ts)
     const preFilled = !!prefilled && software.kind === 'cabinet' && sameProduct(software, prefilled.value.segurSoftware);
-    return { software, lapDeclared: (v.lapCertified as unknown) === true, lap: v.lapCertified ? (v.lap ?? null) : null, preFilled, declared, ...(preFilled && prefilled ? { prefilled } : {}) };
+    return { software, lapDeclared: (v.lapCertified as unknown) === true, lap: v.lapCertified ? (v.lap ?? null) : null, preFilled, declared, ...(prefilled && preFilled ? { prefilled } : {}) };
   }
   if (prefilled) {
     const s = prefilled.value.segurSoftware;

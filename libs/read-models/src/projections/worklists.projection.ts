@@ -157,7 +157,7 @@ export async function listControls(db: SqlDatabase, schema: string, filter: { ca
     openedAt: iso(r.opened_at)!,
     evidenceDueAt: iso(r.evidence_due_at),
     evidenceOverdue: r.status === 'open' && r.evidence_due_at !== null && Date.parse(iso(r.evidence_due_at)!) < Date.parse(filter.now),
-    findings: (r.findings as Record<string, string>) ?? {},
+    findings: (r.findings as Record<string, string> | null) ?? {},
     closedAt: iso(r.closed_at),
     notification: (r.notification as string | null) ?? null,
     balanceCents: r.balance_cents === null || r.balance_cents === undefined ? null : Number(r.balance_cents),

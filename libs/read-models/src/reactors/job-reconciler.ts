@@ -87,12 +87,14 @@ export function startJobReconciler(
           ctx.onError?.(error as Error);
           // Redis lost again: the next reconnection runs it again. Still there (a slow answer, a
           // database hiccup): again in a while.
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run while once() awaited
           if (ctx.jobs.available && !stopped) {
             clearTimeout(retry);
             retry = setTimeout(() => void run(), 2000);
             retry.unref();
           }
         }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- run() and stop() set them while once() awaited
       } while (again && !stopped);
     })().finally(() => {
       running = undefined;

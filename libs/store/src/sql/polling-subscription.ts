@@ -51,6 +51,7 @@ export class PollingSubscription implements Subscription {
         this.signalled = false;
         const batch = ahead ? await ahead : await this.options.read(this.current, this.options.batchSize);
         ahead = undefined;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run while the read awaited
         if (this.stopped) break;
         if (batch.length > 0) {
           if (batch.length === this.options.batchSize) {
@@ -61,6 +62,7 @@ export class PollingSubscription implements Subscription {
           this.current = batch[batch.length - 1]!.position;
           continue;
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the listener sets it while the handler awaits
         if (this.signalled) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.pollIntervalMs);

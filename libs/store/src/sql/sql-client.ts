@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unnecessary-type-parameters -- query<R>() names the row type the caller's SQL selects, as pg's and PGlite's own query<R>() do: a declared cast, not an inferred type */
 import type { PGlite } from '@electric-sql/pglite';
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
 import { backoffDelay } from '@forfait/platform';
@@ -275,6 +276,7 @@ class PgListener {
       this.onLost(client);
       return;
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run while connect() awaited
     if (this.stopped || this.lost.has(client)) return void client.end().catch(() => undefined);
     this.client = client;
     this.attempt = 0;
@@ -325,9 +327,9 @@ export class PGliteDatabase implements SqlDatabase {
     );
   }
 
-  async listen(): Promise<() => Promise<void>> {
+  listen(): Promise<() => Promise<void>> {
     // Writers in this process signal their readers directly (see SqlEventStore); nothing to listen to.
-    return async () => undefined;
+    return Promise.resolve(() => Promise.resolve());
   }
 
   async close(): Promise<void> {

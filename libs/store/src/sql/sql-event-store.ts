@@ -453,7 +453,7 @@ export class SqlEventStore implements EventStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.stop().catch(() => undefined)));
-    if (this.unlisten) await (await this.unlisten.catch(() => async () => undefined))();
+    if (this.unlisten) await (await this.unlisten.catch(() => () => Promise.resolve()))();
     if (this.options.ownsDatabase ?? true) await this.options.db.close();
   }
 }

@@ -68,10 +68,11 @@ class Collector {
   readonly seen: RecordedEvent[] = [];
   private waiters: { position: bigint; resolve: () => void }[] = [];
 
-  handler = async (batch: RecordedEvent[]): Promise<void> => {
+  handler = (batch: RecordedEvent[]): Promise<void> => {
     this.seen.push(...batch);
     const last = batch[batch.length - 1]!.position;
     this.waiters = this.waiters.filter((w) => (w.position <= last ? (w.resolve(), false) : true));
+    return Promise.resolve();
   };
 
   until(position: bigint, ms = 15000): Promise<void> {
