@@ -151,12 +151,13 @@ export class EsdbEventStore implements EventStore {
         throw new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: repeated.map((e) => e.eventId) });
       }
 
-      // recordedAt never goes backwards along $all, whichever instance writes: it is at least the
-      // recordedAt of $all's last event, read just now (and of this process' last write). EventStoreDB
-      // has no global lock to make that read and the append one step, so two instances appending to
-      // different streams within the same few milliseconds can still commit in the other order; the
-      // step back is then bounded by the clocks' skew over that window (NTP keeps it to milliseconds),
-      // never the minutes an instance with a wrong clock would otherwise stamp.
+      // recordedAt is at least the recordedAt of $all's last event, read just now (and of this
+      // process' last write), so it never goes backwards within a stream, nor along $all between
+      // appends that do not overlap, whichever instance writes. EventStoreDB has no lock to make
+      // that read and the append one step: two appends to different streams that overlap can commit
+      // in the other order, and recordedAt then steps back along $all by at most the writers'
+      // clock offset plus the later append's time from this read to its commit (docs/architecture.md
+      // "Time"; the stand-in test "steps back along $all by at most the clocks' offset").
       const floor = Math.max(this.lastRecordedAt, recordedAtOf(last), recordedAtOf(lastOfAll));
       const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
       const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
