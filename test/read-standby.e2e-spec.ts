@@ -163,4 +163,79 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
       await standby.sql('SELECT pg_wal_replay_resume()').catch(() => undefined);
     }
   }, 120_000);
+
+  it("serves the console's worklists and dashboard from the standby: at a replayed position they show the standby's rows, not the primary's newer ones", async () => {
+    // The routes the console calls for its worklists (ControlsView, ContestationsView,
+    // JustificatifsView) and its dashboard (DashboardView), as it calls them, with the position of
+    // the command it made. With the standby paused, the primary's read models hold three writes
+    // the standby does not: an answer read on the primary would show them.
+    const rpps2 = withRppsCheckDigit('1300000001');
+    const admin = await signDevToken(SECRET, { role: 'admin' });
+    const doctor = await signDevToken(SECRET, { role: 'doctor', rpps: rpps2 });
+    const controller = await signDevToken(SECRET, { role: 'controller', caisse: '441' });
+    const agent = await signDevToken(SECRET, { role: 'agent', caisse: '441' });
+    const campaign = await call('POST', '/v1/campaigns', admin, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' });
+    expect([201, 409]).toContain(campaign.status);
+    expect((await call('PUT', `/v1/doctors/${rpps2}`, await signDevToken(SECRET, { role: 'system' }), { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
+    const first = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, { indicator: 'V2_VIDEO', value: { answer: true }, attestation: true });
+    expect(first.status).toBe(201);
+    const views = [
+      ['/v1/controls', controller],
+      ['/v1/contestations', controller],
+      ['/v1/justificatifs', agent],
+      [`/v1/campaigns/${YEAR}/dashboard`, controller],
+    ] as const;
+    const readAll = async (position?: string) => {
+      const answers: Record<string, { status: number; body: Json }> = {};
+      for (const [path, token] of views) answers[path] = await call('GET', position ? `${path}?minPosition=${position}` : path, token);
+      return answers;
+    };
+    const before = await readAll(first.body.position as string);
+    for (const [path] of views) expect({ path, status: before[path]!.status }).toEqual({ path, status: 200 });
+
+    await standby.sql('SELECT pg_wal_replay_pause()');
+    let controlId: string;
+    let justificatifId: string;
+    let last: string;
+    try {
+      await until(async () => ((await standby.sql<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s'))[0]!.s === 'paused' ? true : undefined), 10_000, 'replay paused');
+      const control = await call('POST', '/v1/controls', controller, { rpps: rpps2, year: YEAR, indicators: ['V2_VIDEO'], reason: 'Ciblage : vidéotransmission déclarée sans justificatif' });
+      expect(control.status).toBe(201);
+      controlId = control.body.controlId as string;
+      const form = new FormData();
+      form.append('indicator', 'V2_VIDEO');
+      form.append('file', new Blob([Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')]), 'facture-visio.pdf');
+      const upload = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/justificatifs`, doctor, form);
+      expect(upload.status).toBe(201);
+      justificatifId = upload.body.id as string;
+      const declared = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true });
+      expect(declared.status).toBe(201);
+      last = declared.body.position as string;
+      // The primary's worklists and registry hold all three (committed with their checkpoints).
+      await until(async () => {
+        const rows = await primary.sql<{ p: string }>("SELECT min(position)::text AS p FROM rm.projection_checkpoints WHERE name IN ('worklists', 'registry')");
+        return BigInt(rows[0]!.p) >= BigInt(last) ? true : undefined;
+      }, 20_000, 'the worklists and registry on the primary');
+
+      // At the position already replayed, each view answers what the standby has: as before.
+      const stale = await readAll(first.body.position as string);
+      for (const [path] of views) expect({ path, status: stale[path]!.status, body: stale[path]!.body }).toEqual({ path, status: 200, body: before[path]!.body });
+      expect(JSON.stringify(stale['/v1/controls']!.body)).not.toContain(controlId);
+      expect(JSON.stringify(stale['/v1/justificatifs']!.body)).not.toContain(justificatifId);
+      // At the latest write, and at the head (no position), each refuses rather than answer stale.
+      for (const position of [last, undefined]) {
+        const behind = await readAll(position);
+        for (const [path] of views) expect({ path, status: behind[path]!.status, code: behind[path]!.body.code }).toEqual({ path, status: 503, code: 'READ_MODELS_BEHIND' });
+      }
+    } finally {
+      await standby.sql('SELECT pg_wal_replay_resume()').catch(() => undefined);
+    }
+
+    // Replay resumed: at the latest write each view shows it.
+    const after = await readAll(last);
+    for (const [path] of views) expect({ path, status: after[path]!.status }).toEqual({ path, status: 200 });
+    expect(JSON.stringify(after['/v1/controls']!.body)).toContain(controlId);
+    expect(JSON.stringify(after['/v1/justificatifs']!.body)).toContain(justificatifId);
+    expect(after[`/v1/campaigns/${YEAR}/dashboard`]!.body).not.toEqual(before[`/v1/campaigns/${YEAR}/dashboard`]!.body);
+  }, 150_000);
 });

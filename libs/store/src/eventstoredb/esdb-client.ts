@@ -29,6 +29,8 @@ export interface FilteredReadAllOptions {
   direction: Direction;
   maxCount: number;
   filter: Filter;
+  /** The call's gRPC deadline (ms from now); the client's own reads have none (Infinity). */
+  deadline: number;
 }
 
 /** What the adapter uses of a client: the real one (`esdbClient`) or a test's stand-in. */
@@ -43,7 +45,7 @@ export interface EsdbClient {
 
 interface ClientInternals {
   GRPCStreamCreator: (client: typeof StreamsClient, name: string, creator: (c: StreamsClient) => ClientReadableStream<ReadResp>) => () => Promise<ClientReadableStream<ReadResp>>;
-  callArguments: (base: object, call: { deadline: number }) => [Metadata, Partial<CallOptions>];
+  callArguments: (base: { deadline?: number }, call: { deadline?: number }) => [Metadata, Partial<CallOptions>];
 }
 
 export function esdbClient(connectionString: string): EsdbClient {
@@ -54,7 +56,7 @@ export function esdbClient(connectionString: string): EsdbClient {
     readStream: (name, options) => client.readStream(name, options),
     subscribeToAll: (options) => client.subscribeToAll(options),
     dispose: () => client.dispose(),
-    readAllFiltered: ({ fromPosition, direction, maxCount, filter }) => {
+    readAllFiltered: ({ fromPosition, direction, maxCount, filter, deadline }) => {
       const options = new ReadReq.Options();
       const uuid = new ReadReq.Options.UUIDOption();
       uuid.setString(new Empty());
@@ -83,7 +85,7 @@ export function esdbClient(connectionString: string): EsdbClient {
       options.setFilter(filterOptions);
       const request = new ReadReq();
       request.setOptions(options);
-      const create = internals.GRPCStreamCreator(StreamsClient, 'readAllFiltered', (c) => c.read(request, ...internals.callArguments({}, { deadline: Infinity })));
+      const create = internals.GRPCStreamCreator(StreamsClient, 'readAllFiltered', (c) => c.read(request, ...internals.callArguments({ deadline }, {})));
       return new ReadStream<AllStreamResolvedEvent>(create, convertGrpcEvent, {});
     },
   };

@@ -73,6 +73,15 @@ const MAX_APPEND_ATTEMPTS = 20;
  * before they cross the network, on reads of $all as on subscriptions.
  */
 const APPLICATION_EVENTS = excludeSystemEvents();
+/**
+ * The bound of a one-shot read (a stream, a page of $all, the head) when the connection string sets
+ * no `defaultDeadline`: the client's own default for appends. The client (6.2.1) creates every read
+ * with `deadline: Infinity` and lets no option override it, so a server that stops answering would
+ * hold `headPosition()` (on /health, after each projector batch, before each append) for ever.
+ */
+export const DEFAULT_READ_DEADLINE_MS = 10_000;
+/** How long a cancel may wait for its call to exist (the client's cancel awaits it). */
+const CANCEL_WAIT_MS = 1_000;
 
 export interface EsdbEventStoreOptions {
   connectionString: string;
@@ -80,6 +89,12 @@ export interface EsdbEventStoreOptions {
   maxEventBytes?: number;
   /** The server's `MaxAppendSize` where it is not the default 1 MiB (a server-side setting). */
   maxAppendBytes?: number;
+  /**
+   * How long a one-shot read may take before it is cancelled and answers StoreUnavailableError
+   * (503): by default the connection string's `defaultDeadline`, else DEFAULT_READ_DEADLINE_MS.
+   * Subscriptions have none (they are meant to stay open); keep-alive detects a dead connection.
+   */
+  readDeadlineMs?: number;
   /** A client other than the one the connection string makes (tests). */
   client?: EsdbClient;
 }
@@ -98,10 +113,12 @@ export class EsdbEventStore implements EventStore {
   /** EventStoreDB transactions are per stream: a batch is appended stream by stream. */
   readonly atomicBatches = false;
   private readonly client: EsdbClient;
+  private readonly readDeadlineMs: number;
   private lastRecordedAt = 0;
 
   constructor(private readonly options: EsdbEventStoreOptions) {
     this.client = options.client ?? esdbClient(options.connectionString);
+    this.readDeadlineMs = options.readDeadlineMs ?? connectionDeadline(options.connectionString) ?? DEFAULT_READ_DEADLINE_MS;
   }
 
   async append(
@@ -115,10 +132,14 @@ export class EsdbEventStore implements EventStore {
     for (let attempt = 1; ; attempt += 1) {
       // The stream's tail (its head, and the events a retried append would repeat) and $all's last
       // event, read together.
-      const [tail, lastOfAll] = await Promise.all([
+      // Both settle before the append answers: a failure does not leave the other read in flight.
+      const [tailRead, lastRead] = await Promise.allSettled([
         this.readStreamRaw(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: Math.min(Math.max(prepared.length, 1), 1000) }),
         this.lastEventOfAll(),
       ]);
+      if (tailRead.status === 'rejected') throw tailRead.reason;
+      if (lastRead.status === 'rejected') throw lastRead.reason;
+      const [tail, lastOfAll] = [tailRead.value, lastRead.value];
       const last = tail[0];
       const current = last ? last.revision : null;
       checkExpected(streamId, expectedRevision, current);
@@ -130,12 +151,13 @@ export class EsdbEventStore implements EventStore {
         throw new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: repeated.map((e) => e.eventId) });
       }
 
-      // recordedAt never goes backwards along $all, whichever instance writes: it is at least the
-      // recordedAt of $all's last event, read just now (and of this process' last write). EventStoreDB
-      // has no global lock to make that read and the append one step, so two instances appending to
-      // different streams within the same few milliseconds can still commit in the other order; the
-      // step back is then bounded by the clocks' skew over that window (NTP keeps it to milliseconds),
-      // never the minutes an instance with a wrong clock would otherwise stamp.
+      // recordedAt is at least the recordedAt of $all's last event, read just now (and of this
+      // process' last write), so it never goes backwards within a stream, nor along $all between
+      // appends that do not overlap, whichever instance writes. EventStoreDB has no lock to make
+      // that read and the append one step: two appends to different streams that overlap can commit
+      // in the other order, and recordedAt then steps back along $all by at most the writers'
+      // clock offset plus the later append's time from this read to its commit (docs/architecture.md
+      // "Time"; the stand-in test "steps back along $all by at most the clocks' offset").
       const floor = Math.max(this.lastRecordedAt, recordedAtOf(last), recordedAtOf(lastOfAll));
       const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
       const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
@@ -170,9 +192,8 @@ export class EsdbEventStore implements EventStore {
           if (retries && attempt < MAX_APPEND_ATTEMPTS) continue;
           throw new ConcurrencyError(streamId, String(expectedRevision), 'changed by a concurrent writer');
         }
-        if (error instanceof MaxAppendSizeExceededError) throw new AppendTooLargeError(streamId, payload.length, bytes, error.maxAppendSize);
         // Lost on its way (unavailable, deadline): it may have committed; a retry re-reads the tail.
-        throw translateEsdbError(error, streamId, 'commit');
+        throw translateEsdbError(error, streamId, 'commit', { events: payload.length, bytes });
       }
       this.lastRecordedAt = Math.max(this.lastRecordedAt, Date.parse(recordedAt));
       return { streamId, revision: Number(result.nextExpectedRevision), position: result.position ? encodePosition(result.position) : 0n, events: await this.readBack(streamId, recorded, result) };
@@ -250,24 +271,20 @@ export class EsdbEventStore implements EventStore {
         direction: FORWARDS,
         maxCount: maxCount - out.length + 1,
         filter: APPLICATION_EVENTS,
+        deadline: this.readDeadlineMs,
       });
       let seen = 0;
       let lastRaw: bigint | undefined;
-      try {
-        for await (const resolved of page) {
-          seen += 1;
-          if (!resolved.event?.position) continue;
-          lastRaw = encodePosition(resolved.event.position);
-          const event = this.toRecorded(resolved);
-          if (!event || event.position <= after) continue;
-          out.push(event);
-          if (out.length === maxCount) return out;
-        }
-      } catch (error) {
-        throw translateEsdbError(error, '$all', 'query');
-      } finally {
-        await page.cancel();
-      }
+      await this.drain(page, '$all', (resolved) => {
+        seen += 1;
+        if (!resolved.event?.position) return false;
+        lastRaw = encodePosition(resolved.event.position);
+        const event = this.toRecorded(resolved);
+        if (!event || event.position <= after) return false;
+        out.push(event);
+        return out.length === maxCount;
+      });
+      if (out.length === maxCount) return out;
       // A short page is the end of $all; a full one whose events were not all ours (foreign, non-JSON) reads on.
       if (seen < maxCount - out.length + 1 || lastRaw === undefined || lastRaw <= from) return out;
       from = lastRaw;
@@ -281,18 +298,48 @@ export class EsdbEventStore implements EventStore {
 
   /** $all's last application event: read backwards, the server skipping any number of system events. */
   private async lastEventOfAll(): Promise<RecordedEvent | undefined> {
-    const read = this.client.readAllFiltered({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: APPLICATION_EVENTS });
+    const read = this.client.readAllFiltered({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: APPLICATION_EVENTS, deadline: this.readDeadlineMs });
+    let found: RecordedEvent | undefined;
+    await this.drain(read, '$all', (resolved) => {
+      const e = resolved.event;
+      if (!e?.position) return false;
+      found = this.toRecorded(resolved) ?? ({ position: encodePosition(e.position), metadata: {} } as RecordedEvent);
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Reads a one-shot call until `take` says it has enough or the server ends it, within the read
+   * deadline, and cancels the call in every case (read to the end, left early, failed, past the
+   * deadline): the client never cancels it by itself, and the server keeps at most 100 open per
+   * connection, after which every read and append of this process would wait.
+   */
+  private async drain<E>(read: StreamingRead<E>, streamId: string, take: (item: E) => boolean): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineExceededError(undefined, `no answer from EventStoreDB within ${this.readDeadlineMs} ms`)), this.readDeadlineMs);
+    });
+    expired.catch(() => undefined);
+    const items = read[Symbol.asyncIterator]() as AsyncIterator<E>;
     try {
-      for await (const resolved of read) {
-        const e = resolved.event;
-        if (!e?.position) continue;
-        return this.toRecorded(resolved) ?? ({ position: encodePosition(e.position), metadata: {} } as RecordedEvent);
+      for (;;) {
+        const pending = items.next();
+        pending.catch(() => undefined);
+        const next = await Promise.race([pending, expired]);
+        if (next.done || take(next.value)) return;
       }
-      return undefined;
     } catch (error) {
-      throw translateEsdbError(error, '$all', 'query');
+      if (error instanceof StreamNotFoundError) throw error;
+      throw translateEsdbError(error, streamId, 'query');
     } finally {
-      await read.cancel();
+      clearTimeout(timer);
+      // The client's cancel first waits for the call to exist: bounded too, on a server that hangs.
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([read.cancel().catch(() => undefined), new Promise((resolve) => (waited = setTimeout(resolve, CANCEL_WAIT_MS)))]);
+      clearTimeout(waited);
+      // Releases the stream object itself (destroying it does not end the gRPC call: cancel does).
+      void Promise.resolve(items.return?.()).catch(() => undefined);
     }
   }
 
@@ -364,17 +411,18 @@ export class EsdbEventStore implements EventStore {
     options: { direction: typeof FORWARDS | typeof BACKWARDS; fromRevision: bigint | typeof END; maxCount?: number },
   ): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    const read: StreamingRead<ResolvedEvent> = this.client.readStream(streamId, options);
+    // `deadline` is the client's own option (BaseOptions); 6.2.1 ignores it on reads, so drain's
+    // timer is what bounds the call.
+    const read: StreamingRead<ResolvedEvent> = this.client.readStream(streamId, { ...options, deadline: this.readDeadlineMs });
     try {
-      for await (const resolved of read) {
+      await this.drain(read, streamId, (resolved) => {
         const event = this.toRecorded(resolved);
         if (event) out.push(event);
-      }
+        return false;
+      });
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw translateEsdbError(error, streamId, 'query');
-    } finally {
-      await read.cancel();
+      throw error;
     }
     return out;
   }
@@ -400,15 +448,24 @@ export class EsdbEventStore implements EventStore {
 
 /**
  * The client's errors as the project's (STYLE.md rule 6): a server that cannot serve now (no
- * leader, unavailable, past the deadline) is StoreUnavailableError, as for PostgreSQL, and a
- * deleted stream says so.
+ * leader, unavailable, past the deadline) is StoreUnavailableError (503 STORE_UNAVAILABLE), as for
+ * PostgreSQL; a deleted stream is DeletedStreamError (STREAM_DELETED); an append over the server's
+ * MaxAppendSize is AppendTooLargeError (413 EVENT_TOO_LARGE, `append` says what was sent). Any
+ * other error is returned as it is.
  */
-export function translateEsdbError(error: unknown, streamId: string, phase: StoreUnavailableError['phase']): unknown {
+export function translateEsdbError(error: unknown, streamId: string, phase: StoreUnavailableError['phase'], append?: { events: number; bytes: number }): unknown {
   if (error instanceof StreamDeletedError) return new DeletedStreamError(error.streamName || streamId, error); // typed string, empty on some answers
+  if (error instanceof MaxAppendSizeExceededError) return new AppendTooLargeError(streamId, append?.events ?? 0, append?.bytes ?? 0, error.maxAppendSize);
   // A follower refuses the call before doing anything: nothing was written.
   if (error instanceof NotLeaderError) return new StoreUnavailableError(error, 'connect');
   if (error instanceof UnavailableError || error instanceof DeadlineExceededError) return new StoreUnavailableError(error, phase);
   return error;
+}
+
+/** The connection string's `defaultDeadline` (ms), if it sets one. */
+function connectionDeadline(connectionString: string): number | undefined {
+  const ms = /[?&]defaultDeadline=(\d+)/i.exec(connectionString)?.[1];
+  return ms && Number(ms) > 0 ? Number(ms) : undefined;
 }
 
 function recordedAtOf(event: RecordedEvent | undefined): number {

@@ -194,9 +194,15 @@ describeWithServer(
     it("sends 'any' without a spurious conflict when another writer appended meanwhile", async () => {
       const stream = `campaign-${ns()}`;
       await store.append(stream, [newEvent()], { expectedRevision: 'no_stream' });
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.append(stream, [newEvent()], { expectedRevision: 'any' })));
+      const sent = Array.from({ length: 8 }, () => newEvent());
+      const results = await Promise.all(sent.map((e) => store.append(stream, [e], { expectedRevision: 'any' })));
       expect(results.map((r) => r.revision).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       const events = await store.readStream(stream);
+      // Each append answers its own event, as stored at the revision it answered.
+      results.forEach((r, i) => {
+        expect(r.events.map((e) => e.eventId)).toEqual([sent[i]!.eventId]);
+        expect(r.events[0]).toEqual(events[r.revision]);
+      });
       for (let i = 1; i < events.length; i += 1) expect(events[i]!.prevHash).toBe(events[i - 1]!.hash);
     });
 
