@@ -82,6 +82,12 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
     expect(tele(0, 0).reason).toMatch(/dénominateur nul/);
   });
 
+  it('INT-12 in integers: 2/3 at the edge with counts past 2^53 once multiplied (fse × 3 ≥ total × 2 on bigint)', () => {
+    // 6 004 799 503 160 657 × 3 = 18 014 398 509 481 971 < 9 007 199 254 740 986 × 2 = 18 014 398 509 481 972: a float says ≥.
+    expect(tele(6_004_799_503_160_657, 9_007_199_254_740_986).met).toBe(false);
+    expect(tele(6_004_799_503_160_658, 9_007_199_254_740_986).met).toBe(true);
+  });
+
   it('a newcomer is measured from the month after the first FSE (first FSE in May: from June)', () => {
     const h = gp();
     const months = [
@@ -510,6 +516,25 @@ describe('guide §II.1: rates against their targets', () => {
     expect(aat(6999, 10000)).toMatchObject({ met: false, reason: 'taux 69,99 % < objectif 70 % (6999/10000)' });
     expect(aat(0, 0)).toMatchObject({ met: false, reason: 'dénominateur nul (0/0)' });
     expect(aat(1, 0).met).toBe(false);
+  });
+
+  it('INT-12 « compared exactly in integers, never rounded first »: at the edge of 70 % with safe-integer counts past 2^53 once × 100', () => {
+    // 100 × 6 305 039 478 318 690 = 630 503 947 831 869 000 < 70 × 9 007 199 254 740 986 = 630 503 947 831 869 020:
+    // short by 20, where a float of numerator × 100 rounds up by 56 and would call it met.
+    expect(aat(6_305_039_478_318_690, 9_007_199_254_740_986).met).toBe(false);
+    // One more act: 630 503 947 831 869 100 ≥ … 020.
+    expect(aat(6_305_039_478_318_691, 9_007_199_254_740_986).met).toBe(true);
+    expect(aat(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).met).toBe(true);
+    expect(aat(0, Number.MAX_SAFE_INTEGER).met).toBe(false);
+  });
+
+  it('INT-12: a target with decimals is an exact rational (33.3 %: 333/1000 is met, 332 999/1 000 000 is not)', () => {
+    const h = cardio();
+    h.rate('V2_SPE', 332_999, 1_000_000);
+    h.amended('V2_SPE', { target: 33.3 }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement(), 'V2_SPE').met).toBe(false);
+    h.rate('V2_SPE', 333, 1000);
+    expect(indicator(h.entitlement(), 'V2_SPE').met).toBe(true);
   });
 
   it('no measure received: not met', () => {

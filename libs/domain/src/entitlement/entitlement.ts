@@ -333,7 +333,8 @@ function teletransmission(target: { fse: number; total: number }, ctx: Context):
   }
   // INT-10: no act at all, or a measured period left empty (first FSE in December), is not met.
   if (total <= 0) return { met: false, reason: `aucun acte sur la période (${period}) : dénominateur nul, non atteint (INT-10)`, evidence: [m.eventId] };
-  const met = fse * target.total >= total * target.fse;
+  // In integers (INT-12): the counts of a year may pass 2^53 once multiplied, where a float rounds.
+  const met = BigInt(fse) * BigInt(target.total) >= BigInt(total) * BigInt(target.fse);
   const pct = formatPercent(fse, total);
   return {
     met,
@@ -762,9 +763,14 @@ function rate(rule: Extract<Volet2Rule, { kind: 'rate' }>, ctx: Context): Outcom
   };
 }
 
-/** numerator / denominator ≥ target %, in integers: 100·num·t.den ≥ t.num·den. */
+/**
+ * INT-12 (rules spec « Rates »): numerator / denominator ≥ target %, compared exactly in integers by
+ * cross-multiplication, `numerator × 100 × t.den ≥ t.num × denominator` on bigint, never a float nor a
+ * rounding first: a safe-integer numerator times 100 is past 2^53, where a float rounds.
+ */
 function meetsTarget(numerator: number, denominator: number, target: PercentTarget): boolean {
-  return Rational.of(numerator * 100, denominator).gte(Rational.fromDecimal(target.num).div(Rational.of(target.den)));
+  const t = Rational.fromDecimal(target.num).div(Rational.of(target.den));
+  return BigInt(numerator) * 100n * t.den >= t.num * BigInt(denominator);
 }
 
 function formatTarget(t: PercentTarget): string {
