@@ -404,6 +404,17 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     expect(indicator(h.entitlement('2025-06-30T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2023, il fait foi \(INT-1\) ; LAP : justificatif validé lors de la campagne 2023/) });
   });
 
+  it('rule 4 « pour le sujet Ségur seulement à partir de 2023 » is campaign data (segurCarryOverFrom): amended to 2022, a 2022 Ségur validation carries over from when the amendment is known', () => {
+    const h = cardio();
+    h.earlierYear(2022, {}, true, { lap: {} });
+    h.declareSegur();
+    expect(FS_2023.parameters.segurCarryOverFrom).toBe(2023);
+    h.amendedData({ parameter: 'segurCarryOverFrom', value: 2022 }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: 'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis' });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2022, il fait foi \(INT-1\)/) });
+    expect(h.entitlement('2024-03-02T00:00:00Z').amendments).toHaveLength(1);
+  });
+
   it('rule 5, guide §I.1.c NB: a DPI d’établissement is never pre-filled and is justified by the establishment’s attestation (DPI_USAGE), not an invoice', () => {
     const h = cardio();
     h.prefillSegur();

@@ -557,7 +557,7 @@ function segurLap(ctx: Context): Outcome {
 
   // INT-7: each needed subject proved by a validated justificatif: this campaign's, sent by segurDeadline,
   // proving what is declared now; or an earlier campaign's that « fera foi » (seed 000): the LAP
-  // subject when it names the same LAP, the Ségur subject only from campaign 2023 on (seed 002).
+  // subject when it names the same LAP, the Ségur subject only from campaign `segurCarryOverFrom` on (2023, seed 002).
   const covers = (j: SegurJustificatif, s: JustificatifSubject) => j.subjects === null || j.subjects.includes(s);
   const sameSoftware = (j: SegurJustificatif) => j.software !== null && sameProduct(j.software, software) && j.software.kind === software.kind;
   const provesNow = (j: SegurJustificatif, s: JustificatifSubject) =>
@@ -566,7 +566,7 @@ function segurLap(ctx: Context): Outcome {
   const carried = (j: SegurJustificatif, s: JustificatifSubject) =>
     rules.carryOverEarlierValidation &&
     j.year < ctx.year &&
-    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) || ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= SEGUR_FIRST_CAMPAIGN && sameSoftware(j)));
+    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) || ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= ctx.ruleset.parameters.segurCarryOverFrom && sameSoftware(j)));
   const proof = new Map<JustificatifSubject, SegurJustificatif>();
   for (const s of subjects) {
     const found =
@@ -599,9 +599,6 @@ function segurLap(ctx: Context): Outcome {
     evidence: [...evidence, ...proofEvidence],
   };
 }
-
-/** The Ségur indicator is new in 2023 and replaces the DMP and MSS ones (seed 002): no Ségur justificatif before it. */
-const SEGUR_FIRST_CAMPAIGN = 2023;
 
 /**
  * INT-6 (guide §I.1.d: « Première année de saisie des indicateurs par le médecin »), in this order:
