@@ -1049,6 +1049,41 @@ describe('INT-4 with mssReportOver and the bases in force', () => {
     expect(indicator(e, 'V2_DMP').points.toString()).toBe('48');
     expect(e.amountCents).toBe(814_100);
   });
+  it('INT-4 « the factor is computed, not written »: a points amendment changes it from when it is known (318/278 before, 328/288 after AAT 30.5 → 40.5)', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amended('V2_AAT', { points: 40.5 }, '2024-03-01T00:00:00Z');
+    const before = h.entitlement('2024-02-28T00:00:00Z');
+    expect(indicator(before, 'V2_AAT').points.toString()).toBe(Rational.fromDecimal(30.5).mul(Rational.of(318, 278)).toString());
+    expect(before.totalPoints.toString()).toBe('1163');
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    // (278 + 10 + 40) ÷ (278 + 10) = 41/36: 40.5 × 41/36 = 46.125.
+    expect(indicator(after, 'V2_AAT')).toMatchObject({ reason: expect.stringContaining('report MSS (INT-4) : 40,5 × 41/36 = 46,125 points') });
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe('369/8');
+    expect(indicator(after, 'V2_DMP').points.toString()).toBe(Rational.of(48 * 41, 36).toString());
+    expect(after.totalPoints.toString()).toBe('1173');
+  });
+
+  it('INT-4 mssReportOver amended: other-usages from when it is known (168/128 on DMP, ordonnance numérique, ApCV; the téléservices at their base)', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amendedData({ parameter: 'mssReportOver', value: 'other-usages' }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V2_DMP').points.toString()).toBe(Rational.of(48 * 318, 278).toString());
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V2_DMP').points.toString()).toBe('63'); // 48 × 21/16
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe('61/2');
+    expect(after.totalPoints.toString()).toBe('1163');
+    h.amendedData({ parameter: 'mssReportOver', value: 'none' }, '2024-04-01T00:00:00Z');
+    expect(h.entitlement('2024-04-02T00:00:00Z').totalPoints.toString()).toBe('1123');
+  });
+
+  it('INT-4 « an item neutralised as excluded does not participate »: DSG excluded by amendment, the factor is 300/260', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amended('V2_DSG', { neutralised: 'excluded' }, '2024-03-01T00:00:00Z');
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V2_DSG').points.toString()).toBe('0');
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe(Rational.fromDecimal(30.5).mul(Rational.of(300, 260)).toString());
+    expect(after.totalPoints.toString()).toBe('1145'); // 1 163 − 18: the excluded item's points are neither paid nor spread
+  });
+
   it('none: no report, MSS is lost (1 123 points)', () => {
     const none: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, mssReportOver: 'none' } };
     expect(noMss().entitlement(undefined, none).amountCents).toBe((1163 - 40) * 700);
