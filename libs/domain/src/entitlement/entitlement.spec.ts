@@ -47,6 +47,46 @@ describe('guide §IV: points × 7 €, maxima of FS-2023', () => {
   });
 });
 
+describe('FS-2024 « V1_SESAM_VITALE is measured (add. 8 and its riders by 31/12/2024) », from secondary sources', () => {
+  const fs2024 = () => {
+    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    h.prefillSegur({}, true, { effectiveAt: '2024-12-09T00:00:00+01:00', recordedAt: '2024-12-09T08:00:00Z' });
+    h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' });
+    h.prefillHoraires(true, '2024-11-20T10:00:00+01:00');
+    h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 9, denominator: 10, teletransmittedPreviousYear: true });
+    h.rate('V2_AAT', 95, 100);
+    return h;
+  };
+  const at = '2025-06-30T00:00:00Z';
+
+  it('the rule is a measure, marked secondary in its provenance, where FS-2023 neutralises it (INT-3)', () => {
+    const rule = FS_2024.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!;
+    expect(rule.kind).toBe('automated-flag');
+    expect(rule.provenance).toEqual([expect.objectContaining({ source: 'secondary', note: expect.stringContaining('addendum 8 et ses avenants exigés au 31/12/2024') })]);
+    expect(FS_2023.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!.kind).toBe('automated-neutralised');
+  });
+
+  it('no measure, or the equipment not found: the gate is shut, volet 1 and volet 2 pay 0, and the reason says the rule is from secondary sources', () => {
+    const none = fs2024().entitlement(at);
+    expect(indicator(none, 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: expect.stringMatching(/^aucune mesure reçue \(addendum 8 .*règle issue de sources secondaires\)$/) });
+    expect(none.volet1.met).toBe(false);
+    expect(none.amountCents).toBe(0);
+    const absent = fs2024();
+    absent.measure('V1_SESAM_VITALE', { kind: 'participation', participates: false });
+    expect(indicator(absent.entitlement(at), 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: expect.stringMatching(/^équipement non constaté \(/) });
+    expect(absent.entitlement(at).amountCents).toBe(0);
+  });
+
+  it('the equipment found by the Assurance maladie: the gate opens (280 + AAT 22.5 = 302.5 points)', () => {
+    const h = fs2024();
+    h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true });
+    const e = h.entitlement(at);
+    expect(indicator(e, 'V1_SESAM_VITALE')).toMatchObject({ met: true, evidence: [h.declaration.at(-1)!.eventId], reason: expect.stringMatching(/^équipement constaté par l’Assurance maladie \(addendum 8/) });
+    expect(e.volet1.met).toBe(true);
+    expect(e.totalPoints.toString()).toBe('605/2');
+  });
+});
+
 describe('guide §I: volet 1 is all or nothing, and gates volet 2', () => {
   it('one volet-1 indicator missing: volet 1 = 0 and volet 2 = 0, though its indicators stay met', () => {
     const h = gp();

@@ -280,10 +280,14 @@ function volet1Outcome(rule: Volet1Rule, ctx: Context): Outcome {
       // INT-3 (SESAM-Vitale), or an amendment: neutralised means deemed met for the gate; the reason cites which.
       return { met: true, reason: `neutralisé pour ${ctx.year} : réputé atteint (${neutralisedBy(rule)})`, evidence: [] };
     case 'automated-flag': {
+      // FS-2024's SESAM-Vitale gate (addendum 8 and its riders by 31/12/2024): a measure; the reason
+      // says when the rule comes from secondary sources (rules spec « Other years »).
+      const secondary = rule.provenance.find((p) => p.source === 'secondary');
+      const source = secondary ? ` (${secondary.note} ; règle issue de sources secondaires)` : '';
       const m = latestMeasure(ctx, rule.code);
-      if (!m) return { met: false, reason: 'aucune mesure reçue', evidence: [] };
+      if (!m) return { met: false, reason: `aucune mesure reçue${source}`, evidence: [] };
       const met = m.data.measure.kind === 'participation' && m.data.measure.participates;
-      return { met, reason: met ? 'équipement constaté par l’Assurance maladie' : 'équipement non constaté', evidence: [m.eventId] };
+      return { met, reason: `${met ? 'équipement constaté par l’Assurance maladie' : 'équipement non constaté'}${source}`, evidence: [m.eventId] };
     }
     case 'teletransmission':
       return teletransmission(rule.target, ctx);
