@@ -548,6 +548,28 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     expect(indicator(late.entitlement(), 'V1_HORAIRES').met).toBe(false);
   });
 
+  it('guide §I.5, each route within its own deadline: a back-office entry on 02/02/2024 is late though the window is still open; the extension to 11/02 moves the tick’s deadline only', () => {
+    // The caisse's back office « au plus tard le 31/01/2024 », judged on hoursBackOfficeDeadline, not on the window (open until 04/02).
+    const backOffice = gp();
+    backOffice.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-02T09:00:00+01:00' });
+    expect(indicator(backOffice.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: false, reason: expect.stringContaining('saisie par la caisse (back office) du 02/02/2024 après le 31/01/2024 (date limite du back office de la caisse)') });
+    // The extension (seed 002) moves the doctor's tick to 11/02, neither fixed date.
+    const extended = gp();
+    extended.extended('2024-02-11T23:59:59.999+01:00', '2024-01-31T11:00:00Z');
+    extended.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-08T09:00:00+01:00' });
+    extended.prefillHoraires(true, '2024-02-08T09:00:00+01:00');
+    expect(indicator(extended.entitlement(), 'V1_HORAIRES').met).toBe(false);
+    extended.declare('V1_HORAIRES', { displayed: true }, { effectiveAt: '2024-02-08T10:00:00+01:00' });
+    expect(indicator(extended.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : déclaration sur amelipro du 08\/02\/2024 ; ignorés \(guide §I.5\)/) });
+  });
+
+  it('guide §I.5: a value outside its route’s deadline does not correct one inside it (a late back-office « non » leaves the hours service’s « oui »)', () => {
+    const h = gp();
+    h.prefillHoraires(true, '2023-12-20T10:00:00+01:00');
+    h.declare('V1_HORAIRES', { displayed: false }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : service de saisie des horaires \(pré-remplissage\) du 20\/12\/2023 ; ignoré/) });
+  });
+
   it('a later "no" corrects an earlier "yes": the latest effective value wins', () => {
     const h = gp();
     h.prefillHoraires(true);
