@@ -37,6 +37,8 @@ export interface StandInHooks {
   afterCommit?: (streamId: string, appended: Stored[]) => void;
   /** An error to fail this read with (thrown while it is read), or `'hang'`: it never answers. */
   onRead?: (call: ReadCall) => Error | 'hang' | undefined;
+  /** Awaited before a read answers its first item (holds it in flight, e.g. while a test cuts a connection). */
+  whileReading?: (call: ReadCall) => Promise<void>;
 }
 
 export interface ReadCall {
@@ -208,6 +210,7 @@ export class EsdbStandIn implements EsdbClient {
     };
     let items: Stored[] | undefined;
     let i = 0;
+    const whileReading = this.hooks.whileReading;
     const read = {
       cancel: async () => close(),
       [Symbol.asyncIterator]() {
@@ -220,6 +223,7 @@ export class EsdbStandIn implements EsdbClient {
               return { done: true, value: undefined };
             }
             if (failure) throw failure;
+            if (!items) await whileReading?.(call);
             items ??= events();
             if (!open || i >= items.length) {
               close();
