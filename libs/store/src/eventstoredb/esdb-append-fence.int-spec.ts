@@ -80,6 +80,11 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
   };
   const waitingForLock = async (application: string) =>
     (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rows.map((r) => r.pid);
+  /** Until the server has ended the session (and this process has had time to read that it did). */
+  const gone = async (application: string) => {
+    await until(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [application])).rows.length === 0, `${application} ended`);
+    await sleep(100);
+  };
   const terminate = async (application: string) => {
     const { rows } = await admin.query<{ n: string }>('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1', [application]);
     return Number(rows[0]!.n);
@@ -213,7 +218,7 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
 
     it('while it waits for the lock another process holds: STORE_UNAVAILABLE, not a hang, nothing written', async () => {
       const holder = processOf(new ManualClock('2024-01-15T10:00:00Z'));
-      const waiter = processOf(new ManualClock('2024-01-15T10:00:00Z'), { database: viaRelay(), waitMs: 500, application: `w_${runId}` });
+      const waiter = processOf(new ManualClock('2024-01-15T10:00:00Z'), { database: viaRelay(), waitMs: 2_000, application: `w_${runId}` });
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       standIn.hooks.beforeCommit = (streamId) => (streamId === 'campaign-h' ? held : Promise.resolve());
@@ -224,7 +229,8 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       await until(async () => (await waitingForLock(`w_${runId}`)).length === 1, 'the waiter waiting for the lock');
       frozen = true;
       const started = Date.now();
-      await expect(pendingWaiter).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect' });
+      // The server's lock_timeout answer never arrives: the client's query_timeout ends the wait.
+      await expect(pendingWaiter).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect', cause: expect.objectContaining({ message: expect.stringMatching(/Query read timeout/) }) });
       expect(Date.now() - started).toBeLessThan(10_000);
       release();
       await pendingHolder;
@@ -277,7 +283,7 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       if (call.kind !== 'all') return;
       standIn.hooks.whileReading = undefined;
       expect(await terminate(`a_${runId}`)).toBe(1);
-      await sleep(200);
+      await gone(`a_${runId}`);
     };
     await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect', outcomeUnknown: false });
     expect(standIn.all).toHaveLength(0);
@@ -292,7 +298,7 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
     standIn.hooks.beforeCommit = async () => {
       standIn.hooks.beforeCommit = undefined;
       expect(await terminate(`a_${runId}`)).toBe(1);
-      await sleep(200);
+      await gone(`a_${runId}`);
     };
     const sent = [newEvent(), newEvent()];
     const r = await a.append('campaign-a', sent, { expectedRevision: 'no_stream' });

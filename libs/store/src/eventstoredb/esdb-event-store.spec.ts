@@ -356,7 +356,8 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
     });
   });
 
-  describe('point 8: recordedAt along $all with several instances', () => {
+  // Without the fence (each store here takes none); with it, esdb-append-fence.int-spec.ts.
+  describe('point 8: recordedAt along $all with several instances, unfenced', () => {
     it('never goes backwards when each append starts after the previous one committed, whatever the clocks', async () => {
       const ahead = open({ clock: new ManualClock('2024-01-15T10:00:00Z') });
       const behind = open({ clock: new ManualClock('2024-01-15T09:30:00Z') });
