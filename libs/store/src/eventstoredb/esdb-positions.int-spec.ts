@@ -15,14 +15,20 @@ import { EsdbEventStore } from './esdb-event-store';
  * (the transparency log, the incremental integrity check), through the stand-in client (no
  * server here) and PGlite.
  */
+/** One PGlite for the file (starting one is most of its time on a loaded machine). */
+let shared: Promise<PGliteDatabase> | undefined;
+const pglite = () => (shared ??= PGlite.create().then((p) => new PGliteDatabase(p)));
+afterAll(async () => {
+  if (shared) await (await shared).close();
+});
+
 describe('EventStoreDB positions in the transparency log and the integrity check', () => {
   let db: PGliteDatabase;
   let standIn: EsdbStandIn;
   let store: EsdbEventStore;
   beforeAll(async () => {
-    db = new PGliteDatabase(await PGlite.create());
+    db = await pglite();
   });
-  afterAll(() => db.close());
   beforeEach(() => {
     standIn = new EsdbStandIn();
     store = new EsdbEventStore({ connectionString: 'esdb://stand-in', clock: new ManualClock('2024-01-15T09:00:00Z'), client: standIn });
@@ -62,9 +68,9 @@ describe('EventStoreDB positions in the transparency log and the integrity check
 
 /** Tables made before positions were numeric are widened once, their rows kept; then nothing runs. */
 describe.each([
-  ['PGlite', async (): Promise<SqlDatabase> => new PGliteDatabase(await PGlite.create())],
-  ['PostgreSQL', async (): Promise<SqlDatabase> => new PgDatabase(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')],
-])('position columns of older tables widened to numeric on %s', (_name, open) => {
+  ['PGlite', pglite, false],
+  ['PostgreSQL', async (): Promise<SqlDatabase> => new PgDatabase(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'), true],
+] as const)('position columns of older tables widened to numeric on %s', (_name, open, owned) => {
   let db: SqlDatabase;
   const schema = `esdb_widen_${String(process.pid)}_${Math.random().toString(36).slice(2, 8)}`;
   beforeAll(async () => {
@@ -72,7 +78,7 @@ describe.each([
   });
   afterAll(async () => {
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db.close();
+    if (owned) await db.close();
   });
   const types = async () =>
     (
