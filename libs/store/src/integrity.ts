@@ -1,7 +1,7 @@
 import { GENESIS_HASH, computeEventHash, hashedRecordOf, type RecordedEvent } from '@forfait/events';
 import type { EventStore } from './port';
 import { migrate } from './sql/event-store.schema';
-import type { SqlDatabase } from './sql/sql-client';
+import { widenToNumeric, type SqlDatabase } from './sql/sql-client';
 import type { TransparencyLog } from './tlog/log';
 import { checkLogStructure, type LogProblemKind } from './tlog/log-integrity';
 
@@ -152,8 +152,13 @@ export class IncrementalIntegrity {
       this.db,
       [
         `CREATE SCHEMA IF NOT EXISTS ${s}`,
-        `CREATE TABLE IF NOT EXISTS ${s}.integrity_state (id integer PRIMARY KEY, verified_up_to bigint NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
-        `CREATE TABLE IF NOT EXISTS ${s}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position bigint NOT NULL)`,
+        // Positions are numeric: EventStoreDB's (commit · 2^64 + prepare) are past a bigint.
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_state (id integer PRIMARY KEY, verified_up_to numeric NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position numeric NOT NULL)`,
+        ...widenToNumeric(this.schema, [
+          ['integrity_state', 'verified_up_to'],
+          ['integrity_heads', 'position'],
+        ]),
       ],
       'forfait-integrity',
     );
