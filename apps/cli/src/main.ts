@@ -266,13 +266,14 @@ const COMMANDS: Record<string, Command> = {
   },
   witness: {
     summary: 'check the log’s latest checkpoint against the last one verified, cosign it and post the cosignature',
-    usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>]',
-    help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.',
+    usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>] [--json]',
+    help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.\nEach failure is printed as `INCOHÉRENT (<reason>) : <detail>`; --json prints { ok, size, report, failures: [{ reason, detail }] }.',
     async run(args) {
-      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' } } });
+      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } });
       if (!values.url || !values.key || !values.state) throw new UsageError('--url, --key and --state are required');
       const result = await runWitness({ url: values.url.replace(/\/$/, ''), keyText: readFileSync(values.key, 'utf8'), statePath: values.state, ...(values.token ? { token: values.token } : {}) });
-      for (const line of result.report) out(line);
+      if (values.json) out(JSON.stringify(result, null, 2));
+      else for (const line of result.report) out(line);
       return result.ok ? 0 : 2;
     },
   },

@@ -1,5 +1,5 @@
 import type { EventStore } from '../port';
-import type { SqlDatabase } from '../sql/sql-client';
+import type { SqlDatabase, SqlExecutor } from '../sql/sql-client';
 import { SqlEventStore } from '../sql/sql-event-store';
 import { appendLeaves, decompose, leafHash, rangeHash, type Hash } from './merkle';
 import { parseCheckpointBody, parseVkey, splitNote, verifySignatureLine } from './note';
@@ -14,6 +14,8 @@ export type LogProblemKind =
   | 'leaf-event-missing'
   | 'leaf-mismatch'
   | 'event-not-in-tree'
+  | 'leaf-index-gap'
+  | 'checkpoint-beyond-tree'
   | 'tree-mismatch'
   | 'checkpoint-signature-invalid';
 
@@ -33,8 +35,17 @@ const LIMIT = 100;
  * over the store's tables (the SQL stores; EventStoreDB keeps its own order).
  */
 export async function checkLogStructure(store: EventStore, db: SqlDatabase, log: TransparencyLog | undefined): Promise<LogProblem[]> {
+  if (!(store instanceof SqlEventStore)) return [];
+  // One snapshot for every query (REPEATABLE READ): an append or a seal committed between two of
+  // them (a leaf counted before, a checkpoint read after) would otherwise be reported as a gap.
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return checkInSnapshot(store, tx, log);
+  });
+}
+
+async function checkInSnapshot(store: SqlEventStore, db: SqlExecutor, log: TransparencyLog | undefined): Promise<LogProblem[]> {
   const problems: LogProblem[] = [];
-  if (!(store instanceof SqlEventStore)) return problems;
   const events = store.eventsTable;
   const streams = events.replace(/es_events$/, 'es_streams');
   const head = events.replace(/es_events$/, 'es_head');
@@ -75,7 +86,7 @@ export async function checkLogStructure(store: EventStore, db: SqlDatabase, log:
     if (l.stream_id === null) problems.push({ kind: 'leaf-event-missing', streamId: l.leaf_stream, position: l.position, detail: `la feuille ${l.leaf_index} scelle un événement de ${l.leaf_stream} à la position ${l.position}, qui n’est plus dans le magasin` });
     else problems.push({ kind: 'leaf-mismatch', streamId: l.stream_id, position: l.position, detail: `l’événement à la position ${l.position} (${l.stream_id} révision ${l.revision}) n’est pas celui que la feuille ${l.leaf_index} a scellé (${l.leaf_stream})` });
   }
-  const { lastPosition } = await log.state();
+  const { size: sealedSize, lastPosition } = await log.state(db);
   const unsealed = await db.query<{ position: string; stream_id: string }>(
     `SELECT e.position::text AS position, e.stream_id FROM ${events} e LEFT JOIN ${log.s}.log_leaves l ON l.position = e.position WHERE e.position <= $1 AND l.position IS NULL ORDER BY e.position LIMIT ${LIMIT}`,
     [lastPosition.toString()],
@@ -87,7 +98,39 @@ export async function checkLogStructure(store: EventStore, db: SqlDatabase, log:
   );
   for (const b of badLeafHashes.rows) problems.push({ kind: 'tree-mismatch', detail: `le nœud de la feuille ${b.leaf_index} n’est pas le hachage de la feuille` });
 
-  const latest = await log.latestCheckpoint();
+  // Leaf indexes 0…size-1, each once (a leaf deleted, the last one included, leaves a gap or a short tree).
+  const gaps = await db.query<{ leaf_index: string; prev: string | null }>(
+    `SELECT leaf_index::text AS leaf_index, prev::text AS prev FROM (SELECT leaf_index, lag(leaf_index) OVER (ORDER BY leaf_index) AS prev FROM ${log.s}.log_leaves) x
+     WHERE (prev IS NULL AND leaf_index <> 0) OR leaf_index <> prev + 1 ORDER BY leaf_index LIMIT ${LIMIT}`,
+  );
+  for (const g of gaps.rows) {
+    const from = g.prev === null ? 0 : Number(g.prev) + 1;
+    problems.push({ kind: 'leaf-index-gap', detail: `feuille ${g.leaf_index} après ${g.prev ?? 'le début'} : les feuilles ${from} à ${Number(g.leaf_index) - 1} manquent` });
+  }
+  const count = await db.query<{ n: string; max: string | null }>(`SELECT count(*)::text AS n, max(leaf_index)::text AS max FROM ${log.s}.log_leaves`);
+  const leafCount = Number(count.rows[0]?.n ?? 0);
+  const maxIndex = count.rows[0]?.max ?? null;
+  const present = maxIndex === null ? 0 : Number(maxIndex) + 1;
+  if (present < sealedSize) {
+    problems.push({ kind: 'leaf-index-gap', detail: `l’arbre scellé compte ${sealedSize} feuilles, ${present === 0 ? 'aucune n’est présente' : `la dernière présente est la ${present - 1}`} : les feuilles ${present} à ${sealedSize - 1} manquent` });
+  } else if (leafCount !== sealedSize && gaps.rows.length === 0) {
+    problems.push({ kind: 'leaf-index-gap', detail: `l’arbre scellé annonce ${sealedSize} feuilles, ${leafCount} sont présentes` });
+  }
+  // Every inner node recomputed from its two children (RFC 6962 §2.1: SHA-256(0x01 ‖ left ‖ right)):
+  // with the leaf hashes above, the whole stored tree is recomputed, in the database.
+  const badNodes = await db.query<{ level: number; idx: string }>(
+    `SELECT p.level, p.idx::text AS idx FROM ${log.s}.log_nodes p
+     LEFT JOIN ${log.s}.log_nodes l ON l.level = p.level - 1 AND l.idx = 2 * p.idx
+     LEFT JOIN ${log.s}.log_nodes r ON r.level = p.level - 1 AND r.idx = 2 * p.idx + 1
+     WHERE p.level > 0 AND (l.hash IS NULL OR r.hash IS NULL OR p.hash <> encode(sha256('\\x01'::bytea || decode(l.hash, 'hex') || decode(r.hash, 'hex')), 'hex'))
+     ORDER BY p.level, p.idx LIMIT ${LIMIT}`,
+  );
+  for (const b of badNodes.rows) problems.push({ kind: 'tree-mismatch', detail: `le nœud ${b.level}:${b.idx} de l’arbre n’est pas le hachage de ses deux enfants (ou l’un d’eux manque)` });
+
+  const latest = await log.latestCheckpoint(db);
+  if (latest && latest.size > Math.min(sealedSize, leafCount)) {
+    problems.push({ kind: 'checkpoint-beyond-tree', detail: `le dernier point de contrôle signé compte ${latest.size} feuilles, l’arbre n’en a plus que ${Math.min(sealedSize, leafCount)} : des entrées signées ont disparu` });
+  }
   if (latest) {
     const { body, signatures } = splitNote(latest.signedNote);
     const key = parseVkey(log.vkey);
@@ -98,7 +141,7 @@ export async function checkLogStructure(store: EventStore, db: SqlDatabase, log:
     }
     let root: Hash | undefined;
     try {
-      root = await log.rootAt(checkpoint.size);
+      root = await log.rootAt(checkpoint.size, db);
     } catch (error) {
       problems.push({ kind: 'tree-mismatch', detail: `l’arbre ne se recalcule pas à la taille ${checkpoint.size} : ${(error as Error).message}` });
     }
