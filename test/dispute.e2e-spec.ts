@@ -87,7 +87,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
   const now = async () => (await call('GET', '/health', '')).body.now as string;
 
   beforeAll(async () => {
-    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness' } } as const;
+    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness', sub: 'witness.test/dispute' } } as const;
     Object.assign(tokens, await mintTokens(SECRET, claims));
   });
   afterAll(() => sut.close());
@@ -179,6 +179,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
     // A witness cosigns the latest checkpoint: the bundle's proofs then stand on a cosigned one.
     const witnessKey = generateSignerKey('witness.test/dispute', COSIGNATURE_V1);
+    expect((await call('POST', '/v1/log/witnesses', 'admin', { vkey: vkeyOf(parseSignerKey(witnessKey)) })).status).toBe(201);
     const witness = await runWitness({ url: sut.url, keyText: witnessKey, statePath: join(dataDir, 'witness-state.json'), token: tokens.witness });
     expect(witness).toMatchObject({ ok: true });
     const witnessVkey = vkeyOf(parseSignerKey(witnessKey));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { computeEventHash, hashedRecordOf, type RecordedEvent } from '@forfait/events';
 import { loadConfig } from '@forfait/platform';
-import { COSIGNATURE_V1, generateSignerKey, runWitness, type WitnessResult } from '@forfait/store';
+import { COSIGNATURE_V1, generateSignerKey, parseSignerKey, runWitness, vkeyOf, type WitnessResult } from '@forfait/store';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
@@ -42,8 +42,12 @@ describe('tampering by an insider with SQL access', () => {
     const start = () => startSystem(loadConfig(env), { logger: false });
     let system: StartedSystem = await start();
     const auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
-    const witnessToken = await signDevToken(SECRET, { role: 'witness' } as never);
+    const witnessToken = await signDevToken(SECRET, { role: 'witness', sub: 'witness.test/w1' } as never);
     const keyText = generateSignerKey('witness.test/w1', COSIGNATURE_V1);
+    // The caisse's admin registers the witness's key (POST /v1/log/witnesses).
+    const admin = await signDevToken(SECRET, { role: 'admin' } as never);
+    const registered = await fetch(`${system.url}/v1/log/witnesses`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ vkey: vkeyOf(parseSignerKey(keyText)) }) });
+    expect(registered.status).toBe(201);
     const statePath = join(dataDir, 'witness-state.json');
     writeFileSync(join(dataDir, 'witness.key'), keyText);
     const sealed = async (size: number) => {

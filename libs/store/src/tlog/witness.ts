@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { EMPTY_ROOT, appendLeaves, decompose, leafHash, rangeHash, verifyConsistency, type Hash } from './merkle';
-import { COSIGNATURE_V1, cosignNote, parseCheckpointBody, parseSignerKey, parseVkey, splitNote, verifySignatureLine, vkeyOf } from './note';
+import { COSIGNATURE_V1, cosignNote, parseCheckpointBody, parseSignerKey, parseVkey, splitNote, verifySignatureLine } from './note';
 
 export interface WitnessState {
   origin: string;
@@ -143,7 +143,7 @@ export async function runWitness(options: { url: string; keyText: string; stateP
   const line = cosignNote(body, signer, Math.floor((options.now?.() ?? Date.now()) / 1000));
   const posted = await fetch(`${options.url}/v1/log/cosignatures`, {
     method: 'POST',
-    headers: { ...headers, 'content-type': 'text/plain; charset=utf-8', 'witness-key': vkeyOf(signer) },
+    headers: { ...headers, 'content-type': 'text/plain; charset=utf-8' },
     body: `${body}\n${own.line}${line}`,
   });
   const report = [`cohérent : ${checkpoint.origin} taille ${checkpoint.size}${state ? ` (depuis ${state.size})` : ' (premier point de contrôle suivi)'}`];
