@@ -43,7 +43,10 @@ export const QUEUES = {
   calculations: 'yearly-calculations',
   imports: 'measure-imports',
   rebuilds: 'projection-rebuilds',
+  integrity: 'integrity-checks',
 } as const;
+/** The full recomputation of every chain and of the tree (QUEUES.integrity; `cli verify --job`). */
+export const FULL_VERIFICATION_JOB = 'full-verification';
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Redis is not answering: the caller says jobs are unavailable (api.md, 503 `JOBS_UNAVAILABLE`). */

@@ -241,13 +241,13 @@ export class TransparencyLog {
     return rows.map((r) => ({ leafIndex: Number(r.leaf_index), position: r.position, leaf: r.leaf }));
   }
 
-  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.checkpoint();
+  async latestCheckpoint(tx: SqlExecutor = this.db): Promise<StoredCheckpoint | undefined> {
+    return this.checkpoint(undefined, tx);
   }
 
   /** The signed checkpoint of that size (the latest without), with its cosignatures. */
-  async checkpoint(size?: number): Promise<StoredCheckpoint | undefined> {
-    const { rows } = await this.db.query<{ tree_size: string; root_hash: string; note: string; signed_at: string | Date }>(
+  async checkpoint(size?: number, tx: SqlExecutor = this.db): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await tx.query<{ tree_size: string; root_hash: string; note: string; signed_at: string | Date }>(
       size === undefined
         ? `SELECT tree_size::text, root_hash, note, signed_at FROM ${this.s}.log_checkpoints c ORDER BY c.tree_size DESC LIMIT 1`
         : `SELECT tree_size::text, root_hash, note, signed_at FROM ${this.s}.log_checkpoints WHERE tree_size = $1`,
@@ -255,7 +255,7 @@ export class TransparencyLog {
     );
     const r = rows[0];
     if (!r) return undefined;
-    const cos = await this.db.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [r.tree_size]);
+    const cos = await tx.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [r.tree_size]);
     return { size: Number(r.tree_size), rootHash: Buffer.from(r.root_hash, 'hex'), signedNote: r.note, signedAt: new Date(r.signed_at).toISOString(), cosignatures: cos.rows.map((c) => c.line) };
   }
 
