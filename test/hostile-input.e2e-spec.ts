@@ -233,6 +233,14 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       expect((await call('GET', `/v1/campaigns/${YEAR}`, await admin().setExpirationTime('59m').sign(key))).status).toBe(200);
       expect((await call('GET', `/v1/campaigns/${YEAR}`, tokens.admin!)).status).toBe(200);
     });
+    it('refuses a token issued in the future beyond 60 s of clock skew (401 UNAUTHENTICATED, reason IAT_IN_FUTURE)', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      // iat an hour ahead, exp 30 min after it: its exp - iat is short, yet it would live 90 min.
+      const ahead = await admin().setIssuedAt(now + 3600).setExpirationTime(now + 5400).sign(key);
+      const body = await refused(401, 'UNAUTHENTICATED', () => call('GET', `/v1/campaigns/${YEAR}`, ahead));
+      expect(body).toMatchObject({ message: expect.stringMatching(/émis dans le futur/), details: { reason: 'IAT_IN_FUTURE' } });
+      expect((await call('GET', `/v1/campaigns/${YEAR}`, await admin().setIssuedAt(now + 30).setExpirationTime(now + 1800).sign(key))).status).toBe(200);
+    });
   });
 
   describe('8. limits', () => {
