@@ -206,6 +206,30 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     expect(await paymentsOf(CARDIO)).toBe(2);
   });
 
+  it('11.2 keys are kept at least 24 h: the purge removes those older than the retention (48 h) and keeps the younger ones', async () => {
+    const pay2 = (reference: string, key: string) =>
+      api('POST', `/v1/doctors/${CARDIO}/campaigns/${YEAR}/payments`, tokens.system!, { amountCents: 100, paidAt: '2024-02-22T10:00:00+01:00', reference }, { 'idempotency-key': key });
+    const young = await pay2('VIR-2024-0201', 'pay-47h');
+    const old = await pay2('VIR-2024-0202', 'pay-49h');
+    expect([young.status, old.status]).toEqual([201, 201]);
+    const keys = async () => (await q<{ age: string }>(`SELECT round(extract(epoch FROM now() - created_at) / 3600)::text AS age FROM $S.api_idempotency WHERE created_at < now() - interval '1 hour' ORDER BY created_at`)).map((r) => r.age);
+    // Aged by hand (the table is the durable store; the clock of PostgreSQL dates them): 47 h and 49 h.
+    const scopes = await q<{ scope: string }>(`SELECT scope FROM $S.api_idempotency WHERE completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT 2`);
+    expect(scopes).toHaveLength(2);
+    await q(`UPDATE $S.api_idempotency SET created_at = now() - interval '49 hours' WHERE scope = $1`, [scopes[0]!.scope]);
+    await q(`UPDATE $S.api_idempotency SET created_at = now() - interval '47 hours' WHERE scope = $1`, [scopes[1]!.scope]);
+    expect(await keys()).toEqual(['49', '47']);
+    const payments = await paymentsOf(CARDIO);
+    // The purge runs at start (then hourly): after a restart the 49 h key is gone, the 47 h one answers as the first time.
+    await system.close();
+    system = await start();
+    base = system.url;
+    const replay = await pay2('VIR-2024-0201', 'pay-47h');
+    expect({ status: replay.status, body: replay.body, replayed: replay.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: young.body, replayed: 'true' });
+    expect(await keys()).toEqual(['47']);
+    expect(await paymentsOf(CARDIO)).toBe(payments);
+  });
+
   it('11.3 without If-Match no command fails for a race it did not choose: 32 concurrent declarations, 50 concurrent staff reads', async () => {
     const rpps = '10000000033';
     expect((await api('PUT', `/v1/doctors/${rpps}`, tokens.system!, { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
