@@ -17,7 +17,7 @@ import { RequestValidationError, validationPipe } from '../common/validation';
 import { IdempotencyStore, checkStreamedBody } from '../core/idempotency';
 import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import type { ContextRequest } from '../core/request-context';
-import { requireJobs, withJobs } from '../core/jobs-guard';
+import { JobsUnavailableError, requireJobs, withJobs } from '../core/jobs-guard';
 import { RUNTIME } from '../runtime.token';
 import { MeasureBatchDto, PrefillBatchDto } from './imports.dto';
 
@@ -180,7 +180,11 @@ export class ImportsController {
       await withJobs(this.runtime, (jobs) => jobs.queue(QUEUES.imports).add('measures-csv', data, { jobId, attempts: 3 }));
     } catch (error) {
       // Not enqueued: refused, as if never received (a file of an earlier, still running acceptance stays).
-      if (accepted) {
+      // Sent to a stalled Redis and unanswered: it may still add the job when it resumes, so the file
+      // and the acceptance stay (the reconciler enqueues it, or finds it, once Redis answers; the same
+      // extract re-sent is that job). Otherwise the job would run without its file, and its failed
+      // entry would swallow every re-send under the same id.
+      if (accepted && !(error instanceof JobsUnavailableError && error.inFlight)) {
         await withdrawJob(db, schema, jobId);
         await rm(path, { force: true });
       }
