@@ -9,6 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ManualClock, withDevSecret, type AppConfig } from '@forfait/platform';
 import { SqlEventStore } from '@forfait/store';
 import { PROJECTIONS, openRuntime, type Runtime } from '@forfait/read-models';
+import { StartupLogger } from './startup-logger';
 import { AppModule } from './app.module';
 import { API_DESCRIPTION, documentResponses } from './openapi';
 import { TokenVerifier, tokenSettings } from './auth/token-verifier';
@@ -68,7 +69,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     // Nest declares its options as a class (NestApplicationOptions) and documents object literals for them.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     const app = await NestFactory.create<NestExpressApplication>(SystemModule, {
-      logger: options.logger === false ? false : ['log', 'warn', 'error'],
+      logger: options.logger === false ? false : new StartupLogger({ logLevels: ['log', 'warn', 'error'] }),
       bodyParser: false,
     });
     // Before any body is read, in this order (request-limits.ts): the URL, the encoding, the size
