@@ -113,6 +113,9 @@ describe('npm run cli', () => {
       expect(first.code).toBe(3);
       expect(first.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m);
       expect(first.stdout).toMatch(/^ {2}line 3: VALIDATION_FAILED /m);
+      // The text "x" is said to be no integer, not to be "less than 0" (issue 18.5).
+      expect(first.stdout).toMatch(/^ {2}line 3: .*numerator must be an integer/m);
+      expect(first.stdout).not.toMatch(/must not be less than/);
       const again = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(again.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m); // the same job, not run twice
       expect(await system.runtime.store.headPosition()).toBe(27n);
