@@ -54,7 +54,7 @@ describe('the README, followed in order on a fresh clone', () => {
     for (const name of ['start.mjs', 'verify-bundle.mjs']) copyFileSync(join(ROOT, 'scripts', name), join(project, 'scripts', name));
     mkdirSync(join(project, 'dist'));
     for (const name of ['apps', 'libs', 'console']) symlinkSync(join(ROOT, 'dist', name), join(project, 'dist', name));
-    writeFileSync(join(project, 'dist', '.build-stamp'), `${new Date().toISOString()}\n`);
+    for (const part of ['server', 'console']) writeFileSync(join(project, 'dist', `.build-stamp-${part}`), `${new Date().toISOString()}\n`);
     port = await freePort(43400, 43600);
     env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, LANG: 'C.UTF-8', NO_COLOR: '1', PORT: String(port), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
   });

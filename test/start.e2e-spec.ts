@@ -9,14 +9,15 @@ import { freePort, until } from './support/servers';
 // sets, and the build a stand-in that counts its runs, takes a while, then links the dist/apps that
 // `npm test` built (running the real build here would rewrite dist/ under the other tests' servers).
 const ROOT = join(__dirname, '..');
-const BUILD_STAND_IN = `
+/** The stand-in of `npm run build:<part>`: dist/<what> linked to the suite's after a while. */
+const standIn = (part: string, what: string) => `
 import { appendFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
-appendFileSync(join(root, 'builds.log'), process.pid + '\\n');
+appendFileSync(join(root, 'builds.log'), '${part}\\n');
 await new Promise((r) => setTimeout(r, 4000)); // a build in flight: another start must not load dist/ now
-rmSync(join(root, 'dist', 'apps'), { recursive: true, force: true });
-symlinkSync(${JSON.stringify(join(ROOT, 'dist', 'apps'))}, join(root, 'dist', 'apps'));
+rmSync(join(root, 'dist', '${what}'), { recursive: true, force: true });
+symlinkSync(${JSON.stringify(join(ROOT, 'dist'))} + '/${what}', join(root, 'dist', '${what}'));
 `;
 
 interface Started {
@@ -30,18 +31,23 @@ describe('npm start', () => {
   const project = mkdtempSync(join(tmpdir(), 'forfait-start-'));
   const dataDir = join(project, 'var');
   const source = join(project, 'apps', 'api', 'src', 'main.ts');
+  const consoleSource = join(project, 'apps', 'console', 'src', 'main.ts');
   const running: Started[] = [];
   let port = 0;
 
   beforeAll(async () => {
     mkdirSync(join(project, 'scripts'));
     copyFileSync(join(ROOT, 'scripts', 'start.mjs'), join(project, 'scripts', 'start.mjs'));
-    writeFileSync(join(project, 'scripts', 'build-stand-in.mjs'), BUILD_STAND_IN);
-    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts;
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'start-e2e', private: true, scripts: { start: scripts.start, build: 'node scripts/build-stand-in.mjs' } }));
+    writeFileSync(join(project, 'scripts', 'build-server.mjs'), standIn('server', 'apps'));
+    writeFileSync(join(project, 'scripts', 'build-console.mjs'), standIn('console', 'console'));
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toBe('npm run --silent build:server && npm run --silent build:console');
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'start-e2e', private: true, scripts: { start: scripts.start, 'build:server': 'node scripts/build-server.mjs', 'build:console': 'node scripts/build-console.mjs' } }));
     mkdirSync(join(project, 'apps', 'api', 'src'), { recursive: true });
+    mkdirSync(join(project, 'apps', 'console', 'src'), { recursive: true });
     mkdirSync(join(project, 'libs'));
     writeFileSync(source, 'export {};\n');
+    writeFileSync(consoleSource, 'export {};\n');
     port = await freePort(43100, 43300);
   });
   afterAll(async () => {
@@ -49,11 +55,12 @@ describe('npm start', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
+  /** The builds run so far, in order: 'server', 'console'. */
   const builds = () => {
     try {
-      return readFileSync(join(project, 'builds.log'), 'utf8').trim().split('\n').length;
+      return readFileSync(join(project, 'builds.log'), 'utf8').trim().split('\n');
     } catch {
-      return 0;
+      return [];
     }
   };
 
@@ -80,11 +87,12 @@ describe('npm start', () => {
     await s.exited;
   }
 
-  it('builds a fresh tree, then only when a source changed; the log says where to look, without Nest\'s loader lines', async () => {
+  it('builds a fresh tree, then only the part whose sources changed; the log says where to look, without Nest\'s loader lines', async () => {
     const first = npmStart();
     await ready(first);
-    expect(builds()).toBe(1);
-    expect(first.out()).toContain('build          no build yet: npm run build');
+    expect(builds()).toEqual(['server', 'console']);
+    expect(first.out()).toContain('build          server: no build yet: npm run build:server');
+    expect(first.out()).toContain('build          console: no build yet: npm run build:console');
     // Where to look first: the console, then the API and its OpenAPI page.
     expect(first.out()).toContain(consoleLine());
     expect(first.out()).toContain(`API            http://localhost:${port}  (OpenAPI: http://localhost:${port}/docs`);
@@ -96,24 +104,28 @@ describe('npm start', () => {
 
     const again = npmStart();
     await ready(again);
-    expect(builds()).toBe(1);
-    expect(again.out()).toMatch(/build +up to date \(no source changed since the build of /);
+    expect(builds()).toEqual(['server', 'console']);
+    expect(again.out()).toMatch(/build +up to date \(no source changed since the last build of the server and of the console\)/);
     await stop(again);
 
-    // A source saved after the last build: built again.
-    const later = new Date(); // after the last build started (a time in the future would outdate the next build too)
-    utimesSync(source, later, later);
-    const changed = npmStart();
-    await ready(changed);
-    expect(builds()).toBe(2);
-    expect(changed.out()).toContain('build          sources changed since the last build: npm run build');
-    await stop(changed);
+    // A source of the server saved after the last build: the server built again, not the console;
+    // then a source of the console: the console alone. (Now: after the last build started; a time
+    // in the future would outdate the next build too.)
+    for (const [file, part] of [[source, 'server'], [consoleSource, 'console']] as const) {
+      const now = new Date();
+      utimesSync(file, now, now);
+      const changed = npmStart();
+      await ready(changed);
+      expect(builds().slice(2)).toEqual(part === 'server' ? ['server'] : ['server', 'console']);
+      expect(changed.out()).toContain(`build          ${part}: sources changed since its last build: npm run build:${part}`);
+      await stop(changed);
+    }
   }, 150_000);
 
   it('two at once: one build, one server; the second waits for the build, then is refused in one sentence', async () => {
-    const later = new Date();
-    utimesSync(source, later, later);
-    const before = builds();
+    const now = new Date();
+    utimesSync(source, now, now);
+    const before = builds().length;
     const a = npmStart();
     const b = npmStart();
     const isReady = (s: Started) => s.out().includes('auth           ');
@@ -123,7 +135,7 @@ describe('npm start', () => {
       'one npm start ready',
     );
     expect(await loser.exited).toBe(1);
-    expect(builds()).toBe(before + 1);
+    expect(builds().slice(before)).toEqual(['server']);
     // The one that found the lock waited for the other's build (no half-written dist/ loaded).
     expect(a.out() + b.out()).toContain('is building: waiting for it');
     expect(loser.err()).toMatch(/not started: the embedded store under .*pglite is in use by process \d+/);
