@@ -42,14 +42,19 @@ export async function toolsPresent(tools: { cmd: string; args: string[]; pkg: st
 /** The text of each page (pdf.js), white space folded as a reader reads it. */
 export async function pageTexts(data: Buffer): Promise<string[]> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- pdf.js 3's legacy build is CommonJS only
-  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as { getDocument(o: object): { promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }> } };
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(data), disableWorker: true, verbosity: 0, standardFontDataUrl: join(__dirname, '..', '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/' }).promise;
-  const pages: string[] = [];
-  for (let n = 1; n <= doc.numPages; n += 1) {
-    const content = await (await doc.getPage(n)).getTextContent();
-    pages.push(content.items.map((i) => i.str + (i.hasEOL ? '\n' : '')).join('').replace(/\s+/g, ' '));
+  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as { getDocument(o: object): { destroy(): Promise<void>; promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }> } };
+  const task = pdfjs.getDocument({ data: new Uint8Array(data), disableWorker: true, verbosity: 0, standardFontDataUrl: join(__dirname, '..', '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/' });
+  try {
+    const doc = await task.promise;
+    const pages: string[] = [];
+    for (let n = 1; n <= doc.numPages; n += 1) {
+      const content = await (await doc.getPage(n)).getTextContent();
+      pages.push(content.items.map((i) => i.str + (i.hasEOL ? '\n' : '')).join('').replace(/\s+/g, ' '));
+    }
+    return pages;
+  } finally {
+    await task.destroy();
   }
-  return pages;
 }
 
 /** Every page rendered to PNG (pdftoppm, 200 dpi) and its QR codes read (zbarimg): one list per page. */
