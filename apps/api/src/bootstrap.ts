@@ -31,6 +31,8 @@ export interface StartedSystem {
   app: INestApplication;
   runtime: Runtime;
   url: string;
+  /** The console is served at `${url}/console/` (false: dist/console was not built). */
+  consoleServed: boolean;
   /** What the demo seed wrote (events 0: the store was not empty, or SEED_DEMO is off). */
   seeded: DemoSeedResult;
   /** The demo store's clock went on from the last instant it had recorded (its own CLOCK, restarted). */
@@ -76,7 +78,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     // allowed without a valid token, a body that stalls; then JSON (files go through multipart,
     // 10 Mo, and CSV extracts as text), its refusals in the envelope, and what jsonb cannot keep.
     app.use(urlCheck, contentEncodingCheck, unauthenticatedBodyLimit(verifier), bodyIdleTimeout(config.http.bodyIdleTimeoutMs));
-    serveConsole(app);
+    const consoleServed = serveConsole(app);
     app.useBodyParser('json', { limit: MAX_JSON_BYTES });
     app.use(bodyParserErrors, jsonBodyCheck);
     const document = documentResponses(SwaggerModule.createDocument(
@@ -102,6 +104,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
       app,
       runtime,
       url,
+      consoleServed,
       seeded,
       ...(resumedFrom ? { clockResumedFrom: resumedFrom } : {}),
       close: async ({ graceMs = config.shutdownGraceMs } = {}) => {
@@ -131,15 +134,15 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
  * `GET /` redirects there. Express middleware, so the auth guard, which guards Nest routes, never
  * sees these requests.
  */
-function serveConsole(app: NestExpressApplication): void {
+function serveConsole(app: NestExpressApplication): boolean {
   const dir = consoleDir();
   app.use((req: { method: string; path: string }, res: { redirect(status: number, url: string): void }, next: () => void): void => {
     if ((req.method === 'GET' || req.method === 'HEAD') && req.path === '/') return res.redirect(302, '/console/');
     next();
   });
   if (!dir) {
-    new Logger('bootstrap').warn('console not built (dist/console/index.html missing): run npm run build');
-    return;
+    new Logger('bootstrap').warn('console not built (dist/console/index.html missing): run npm run build:console');
+    return false;
   }
   app.useStaticAssets(dir, {
     prefix: '/console/',
@@ -158,6 +161,7 @@ function serveConsole(app: NestExpressApplication): void {
     }
     next();
   });
+  return true;
 }
 
 /** dist/console, from the built API (dist/apps/api/src) or from its sources (apps/api/src, in tests). */
