@@ -36,12 +36,15 @@ function refuseWhenStoreBusy() {
 }
 refuseWhenStoreBusy();
 
-/** The newest modification time under a path (directories walked; node_modules, dist and `skip` skipped). */
+/**
+ * The newest modification time under a path (directories walked; node_modules, dist and `skip`
+ * skipped). A directory's own time counts: a file removed or renamed in it is a change too.
+ */
 function newest(path, skip = []) {
   const s = statSync(path, { throwIfNoEntry: false });
   if (!s) return 0;
   if (!s.isDirectory()) return s.mtimeMs;
-  let max = 0;
+  let max = s.mtimeMs;
   for (const name of readdirSync(path)) {
     const child = join(path, name);
     if (name === 'node_modules' || name === 'dist' || skip.includes(child)) continue;
