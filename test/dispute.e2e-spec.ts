@@ -62,7 +62,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
   const now = async () => (await call('GET', '/health', '')).body.now as string;
 
   beforeAll(async () => {
-    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness' } } as const;
+    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness', sub: 'witness.test/dispute' } } as const;
     Object.assign(tokens, await mintTokens(SECRET, claims));
   });
   afterAll(() => sut.close());
@@ -154,6 +154,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
     // A witness cosigns the latest checkpoint: the bundle's proofs then stand on a cosigned one.
     const witnessKey = generateSignerKey('witness.test/dispute', COSIGNATURE_V1);
+    expect((await call('POST', '/v1/log/witnesses', 'admin', { vkey: vkeyOf(parseSignerKey(witnessKey)) })).status).toBe(201);
     const witness = await runWitness({ url: sut.url, keyText: witnessKey, statePath: join(dataDir, 'witness-state.json'), token: tokens.witness });
     expect(witness).toMatchObject({ ok: true });
     const witnessVkey = vkeyOf(parseSignerKey(witnessKey));
@@ -245,6 +246,28 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Another key than the caisse's: refused.
     const other = await spawnAsync(process.execPath, [VERIFY, file, '--vkey', 'caisse.test/other+00000000+AQ==']);
     expect(other.status).toBe(2);
+    // A downgrade: the signed bundle edited to claim format 1 (chains only) with its entitlement changed.
+    const downgraded = await edit((b) => {
+      b.format = 'forfait-structure-audit-bundle/1';
+      b.entitlement.amountCents = 999_999;
+    });
+    expect(downgraded.status).toBe(2);
+    expect(downgraded.stdout).toMatch(/^BROKEN: format format: the bundle claims forfait-structure-audit-bundle\/1 but carries log and signature of format 2/m);
+    expect(downgraded.stdout).not.toMatch(/^OK/m);
+    // The same with format 2's parts removed: a format 1 bundle is refused unless asked for.
+    const stripped = await edit((b) => {
+      b.format = 'forfait-structure-audit-bundle/1';
+      delete b.log;
+      delete b.signature;
+    });
+    expect(stripped.status).toBe(2);
+    expect(stripped.stdout).toMatch(/^BROKEN: format format: forfait-structure-audit-bundle\/1 is unsigned and carries no inclusion proof/m);
+    const asked = await spawnAsync(process.execPath, [VERIFY, file, '--accept-format-1']);
+    expect(asked.stdout).toMatch(/^OK: \d+ events in 3 streams/);
+    expect(asked.status).toBe(0);
+    const askedWithKey = await spawnAsync(process.execPath, [VERIFY, file, '--accept-format-1', '--vkey', vkey]);
+    expect(askedWithKey.status).toBe(2);
+    expect(askedWithKey.stdout).toContain('carries no checkpoint nor signature to check with --vkey');
 
     // Staff reads were journaled: who, when, what. A doctor reading their own is not.
     await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'gp');

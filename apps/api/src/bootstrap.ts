@@ -56,6 +56,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     projections: PROJECTIONS,
     onProjectorError: (name, error) => logger.error(`projection ${name} stopped: ${error.message}`),
     onProjectorStoreUnavailable: (name, error, delay) => logger.warn(`projection ${name}: store unavailable (${describeCause(error)}); resuming from its checkpoint in ${delay} ms`),
+    onProjectorApplyRetry: (_name, error, delay) => logger.error(`${error.message}; applied again from its checkpoint in ${delay} ms (no restart needed once the cause is gone)`),
     reconcileJobs: true,
     onReconcileError: (error) => logger.warn(`unfinished jobs not re-enqueued yet (again at the next reconnection to Redis): ${error.message}`),
   });

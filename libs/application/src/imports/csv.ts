@@ -76,12 +76,14 @@ export async function importMeasuresCsv(
   const flush = async () => {
     if (items.length === 0) return;
     const r = await imports.measures(source, items, meta, lines);
+    // An index counts the extract's data lines from 0, not the batch's items.
+    const offset = total.received;
     total.received += r.received;
     total.appended += r.appended;
     total.duplicates += r.duplicates;
     // The report keeps the first thousand rejected lines; the count is in the progress.
     rejectedCount += r.rejected.length;
-    if (total.rejected.length < 1000) total.rejected.push(...r.rejected.slice(0, 1000 - total.rejected.length));
+    if (total.rejected.length < 1000) total.rejected.push(...r.rejected.slice(0, 1000 - total.rejected.length).map((x) => ({ ...x, index: x.index + offset })));
     items = [];
     lines = [];
     await onProgress({ lines: total.received, appended: total.appended, duplicates: total.duplicates, rejected: rejectedCount });
