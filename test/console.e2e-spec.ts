@@ -829,4 +829,49 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     expect(pdf.subarray(-32).toString('latin1')).toContain('%%EOF');
     expect(pdf.length).toBeGreaterThan(2000);
   });
+
+  it('the imports screen lists each batch with its rejected items (index, code), those of the user’s caisse; the auditor sees all', async () => {
+    const system_ = await signDevToken(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { role: 'system' });
+    // One batch naming doctors of 441 and 751 (one item good, three rejected), one naming 751's only.
+    const mixed = await call('POST', '/v1/imports/measures', system_, {
+      source: 'SNDS',
+      items: [
+        { rpps: GP, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 },
+        { rpps: GP, year: 2023, indicator: 'V2_AAT' },
+        { rpps: CARDIO, year: 2023, indicator: 'V2_AAT' },
+        { rpps: '123', year: 2023, indicator: 'V2_AAT', numerator: 1, denominator: 2 },
+      ],
+    });
+    expect(mixed).toMatchObject({ received: 4, appended: 1, status: 'partial' });
+    await call('POST', '/v1/imports/measures', system_, { source: 'SNDS', items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }] });
+    type Listed = { batches: { kind: string; received: number; rejectedCount: number; status: string; rejected: { index: number; code: string }[] }[] };
+    const as = async (claims: Record<string, string>) => (await call('GET', '/v1/imports', await token(claims))) as unknown as Listed;
+    const seen441 = (await as({ role: 'controller', caisse: '441' })).batches;
+    expect(seen441.map((b) => [b.received, b.rejectedCount, b.status, b.rejected.map((r) => [r.index, r.code])])).toEqual([[4, 3, 'partial', [[1, 'VALUE_INVALID'], [3, 'VALIDATION_FAILED']]]]);
+    const seen751 = (await as({ role: 'agent', caisse: '751' })).batches;
+    expect(seen751.map((b) => [b.received, b.rejected.map((r) => r.index)])).toEqual([[1, []], [4, [2, 3]]]);
+    expect((await as({ role: 'auditor' })).batches.map((b) => [b.received, b.rejected.map((r) => r.index)])).toEqual([[1, []], [4, [1, 2, 3]]]);
+    const doctor = await request(system.url, 'GET', '/v1/imports', await token({ role: 'doctor', rpps: GP }));
+    expect(doctor.status).toBe(403);
+
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await signIn('Contrôleur de la caisse', { caisse: '441' });
+    await page.getByRole('heading', { level: 1, name: 'Rechercher un médecin' }).waitFor();
+    await page.getByRole('link', { name: 'Imports' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Imports' }).waitFor();
+    await page.getByTestId('imports-rejected-alert').filter({ hasText: '1 lot a des éléments rejetés' }).waitFor();
+    await expect(page.getByTestId('count').textContent()).resolves.toBe('1 lot');
+    await expect(page.getByTestId('rejected-item').allTextContents()).resolves.toEqual([
+      expect.stringMatching(new RegExp(`^\\s*élément n° 1, médecin ${GP} : VALUE_INVALID — `)),
+      expect.stringMatching(/^\s*élément n° 3, médecin 123 : VALIDATION_FAILED — /),
+    ]);
+    await page.getByText('1 autre élément rejeté n’est pas listé ici').waitFor();
+    await expect(page.getByTestId('imports').getByRole('row').nth(1).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/);
+    // Keyboard: the navigation reaches the screen's link, and Enter opens it.
+    await page.getByRole('link', { name: 'Tableau de bord' }).focus();
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(`document.activeElement?.textContent?.trim()`)).resolves.toBe('Imports');
+    await expectAccessible('imports');
+    await shot('28-imports', { fullPage: true });
+  });
 });
