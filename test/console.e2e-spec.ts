@@ -439,6 +439,12 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await page.getByRole('heading', { level: 1, name: `Médecin ${GP} — campagne 2023` }).waitFor();
     await expect(page.getByTestId('amount').textContent()).resolves.toMatch(/,\d{2}\s€$/);
     await expect(page.getByRole('button', { name: /Télécharger le dossier/ }).count()).resolves.toBe(0);
+    await page.getByTestId('explanation').waitFor();
+    await expectAccessible('medecin-annee-du-medecin');
+    // A path the console does not know: its own page, accessible too.
+    await page.goto(`${system.url}/console/nulle-part`);
+    await page.getByRole('heading', { level: 1, name: 'Page introuvable' }).waitFor();
+    await expectAccessible('introuvable');
   });
 
   it('a controller runs a contrôle a posteriori: opens it, requests evidence, invalidates an indicator, closes it with the indu computed', async () => {
