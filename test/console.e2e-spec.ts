@@ -6,6 +6,7 @@ import { signDevToken } from '@forfait/platform';
 import { withRppsCheckDigit } from '@forfait/events';
 import type { StartedSystem } from '../apps/api/src/bootstrap';
 import { SHOTS, blockingViolations, describeWithBrowser, openChromium, request, startTestSystem, type Browser } from './support/e2e';
+import { until as eventually } from './support/servers';
 
 // The console in a real browser (Debian's chromium driven by playwright-core), against the real
 // API on the embedded store with the demo campaign: each role's main path clicked through, the
@@ -850,13 +851,30 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     });
     expect(mixed).toMatchObject({ received: 4, appended: 1, status: 'partial' });
     await call('POST', '/v1/imports/measures', system_, { source: 'SNDS', items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }] });
+    // A CSV extract naming both caisses' doctors, its third line rejected: listed once imported.
+    const csv = ['rpps,year,indicator,numerator,denominator', `${GP},2023,V2_DMP,30,100`, `${CARDIO},2023,V2_DMP,abc,100`].join('\n');
+    const accepted = await request(system.url, 'POST', '/v1/imports/measures?source=CSV-TEST', system_, csv, { contentType: 'text/csv' });
+    expect(accepted.status).toBe(202);
+    await eventually(
+      async () => {
+        const job = await request(system.url, 'GET', `/v1/jobs/${encodeURIComponent(String(accepted.body.jobId))}`, system_);
+        if (job.body.state === 'failed') throw new Error(`the CSV import failed: ${String(job.body.failedReason)}`);
+        return job.body.state === 'completed' ? job.body : undefined;
+      },
+      30_000,
+      'the CSV import',
+    );
     type Listed = { batches: { kind: string; received: number; rejectedCount: number; status: string; rejected: { index: number; code: string }[] }[] };
     const as = async (claims: Record<string, string>) => (await call('GET', '/v1/imports', await token(claims))) as unknown as Listed;
     const seen441 = (await as({ role: 'controller', caisse: '441' })).batches;
-    expect(seen441.map((b) => [b.received, b.rejectedCount, b.status, b.rejected.map((r) => [r.index, r.code])])).toEqual([[4, 3, 'partial', [[1, 'VALUE_INVALID'], [3, 'VALIDATION_FAILED']]]]);
+    // Newest first: the CSV extract (its rejected line is the cardiologist's, of 751), the mixed batch; 751's own batch not at all.
+    expect(seen441.map((b) => [b.kind, b.received, b.rejectedCount, b.status, b.rejected.map((r) => [r.index, r.code])])).toEqual([
+      ['measures-csv', 2, 1, 'partial', []],
+      ['measures', 4, 3, 'partial', [[1, 'VALUE_INVALID'], [3, 'VALIDATION_FAILED']]],
+    ]);
     const seen751 = (await as({ role: 'agent', caisse: '751' })).batches;
-    expect(seen751.map((b) => [b.received, b.rejected.map((r) => r.index)])).toEqual([[1, []], [4, [2, 3]]]);
-    expect((await as({ role: 'auditor' })).batches.map((b) => [b.received, b.rejected.map((r) => r.index)])).toEqual([[1, []], [4, [1, 2, 3]]]);
+    expect(seen751.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [2, 3]]]);
+    expect((await as({ role: 'auditor' })).batches.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [1, 2, 3]]]);
     const doctor = await request(system.url, 'GET', '/v1/imports', await token({ role: 'doctor', rpps: GP }));
     expect(doctor.status).toBe(403);
 
@@ -865,14 +883,16 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await page.getByRole('heading', { level: 1, name: 'Rechercher un médecin' }).waitFor();
     await page.getByRole('link', { name: 'Imports' }).click();
     await page.getByRole('heading', { level: 1, name: 'Imports' }).waitFor();
-    await page.getByTestId('imports-rejected-alert').filter({ hasText: '1 lot a des éléments rejetés' }).waitFor();
-    await expect(page.getByTestId('count').textContent()).resolves.toBe('1 lot');
+    await page.getByTestId('imports-rejected-alert').filter({ hasText: '2 lots ont des éléments rejetés' }).waitFor();
+    await expect(page.getByTestId('count').textContent()).resolves.toBe('2 lots');
     await expect(page.getByTestId('rejected-item').allTextContents()).resolves.toEqual([
       expect.stringMatching(new RegExp(`^\\s*élément n° 1, médecin ${GP} : VALUE_INVALID — `)),
       expect.stringMatching(/^\s*élément n° 3, médecin 123 : VALIDATION_FAILED — /),
     ]);
-    await page.getByText('1 autre élément rejeté n’est pas listé ici').waitFor();
-    await expect(page.getByTestId('imports').getByRole('row').nth(1).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/);
+    // Each batch says how many of its rejected items another caisse's doctors account for.
+    await expect(page.getByText('1 autre élément rejeté n’est pas listé ici').count()).resolves.toBe(2);
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'SNDS' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/);
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'CSV-TEST' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures \(extrait CSV\) — CSV-TEST2101en partie rejeté$/);
     // Keyboard: the navigation reaches the screen's link, and Enter opens it.
     await page.getByRole('link', { name: 'Tableau de bord' }).focus();
     await page.keyboard.press('Tab');

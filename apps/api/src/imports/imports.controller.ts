@@ -62,6 +62,7 @@ export class ImportsController {
 
   /** The batch and its report, for the imports screen (a batch with rejected items is not missed). */
   private async keep(kind: 'prefills' | 'measures', source: string, items: Record<string, unknown>[], report: ImportReport, sender: CommandSender): Promise<void> {
+    const rppsOf = items.map((i) => (typeof i.rpps === 'string' ? i.rpps : undefined));
     await recordImportBatch(
       this.runtime.readDb,
       this.runtime.readModelSchema,
@@ -79,7 +80,7 @@ export class ImportsController {
         summary: report.summary,
         rejected: report.rejected,
       },
-      items.map((i) => (typeof i.rpps === 'string' ? i.rpps : undefined)),
+      { named: rppsOf.filter((r): r is string => r !== undefined), rejectedRpps: report.rejected.map((r) => rppsOf[r.index]) },
     );
   }
 

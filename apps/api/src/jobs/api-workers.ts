@@ -82,13 +82,14 @@ export class ApiWorkers implements OnApplicationBootstrap {
           correlationId: job.data.correlationId,
         });
       }
-      const outcome = await importMeasuresCsv(imports, job.data.path, job.data.source, { actor: SYSTEM, correlationId: job.data.correlationId }, (p) => job.updateProgress({ ...p }));
-      // The imports screen lists it with its rejected lines (a CSV's lines name no doctor here: bound to no caisse).
+      const doctors = { named: new Set<string>(), rejectedRpps: [] as (string | undefined)[] };
+      const outcome = await importMeasuresCsv(imports, job.data.path, job.data.source, { actor: SYSTEM, correlationId: job.data.correlationId }, (p) => job.updateProgress({ ...p }), doctors);
+      // The imports screen lists it with its rejected lines, bound to the caisses of the doctors its lines name.
       await recordImportBatch(
         runtime.readDb,
         runtime.readModelSchema,
         { id: job.id!, kind: 'measures-csv', source: job.data.source, receivedAt: accepted?.acceptedAt ?? runtime.clock.now().toISOString(), correlationId: job.data.correlationId, received: outcome.received, appended: outcome.appended, duplicates: outcome.duplicates, rejectedCount: outcome.rejectedCount, status: outcome.status, summary: outcome.summary, rejected: outcome.rejected },
-        [],
+        doctors,
       );
       // The file is kept until the import is done (the journal says so), then removed.
       await markJobDone(runtime.readDb, runtime.readModelSchema, job.id!, runtime.clock.now().toISOString(), outcome);

@@ -56,16 +56,17 @@ export async function setupImportBatches(db: SqlDatabase, schema: string): Promi
 }
 
 /**
- * Records a batch once (its id: the request's correlation id, or the CSV job's id); `rppsOf[i]`,
- * the doctor item i names, binds the batch and each rejection to that doctor's caisse.
+ * Records a batch once (its id: the request's correlation id, or the CSV job's id). `binding.named`:
+ * the doctors its items name, whose caisses the batch is bound to; `binding.rejectedRpps[i]`: the
+ * doctor rejection i names, whose caisse it is shown to.
  */
 export async function recordImportBatch(
   db: SqlDatabase,
   schema: string,
   batch: Omit<ImportBatch, 'caisses' | 'rejected'> & { rejected: Omit<ImportBatchRejection, 'rpps' | 'caisse'>[] },
-  rppsOf: readonly (string | undefined)[],
+  binding: { named: Iterable<string>; rejectedRpps: readonly (string | undefined)[] },
 ): Promise<void> {
-  const named = [...new Set(rppsOf.filter((r): r is string => typeof r === 'string'))];
+  const named = [...new Set([...binding.named, ...binding.rejectedRpps.filter((r): r is string => r !== undefined)])];
   // The registry's doctors (its table in the same schema); one it cannot read binds the batch to none, never loses it.
   const rows = named.length
     ? await db
@@ -75,8 +76,8 @@ export async function recordImportBatch(
     : [];
   const caisseOf = new Map(rows.map((r) => [r.rpps, r.caisse]));
   const caisses = [...new Set(rows.map((r) => r.caisse))].sort();
-  const rejected = batch.rejected.map((r) => {
-    const rpps = rppsOf[r.index];
+  const rejected = batch.rejected.map((r, i) => {
+    const rpps = binding.rejectedRpps[i];
     const caisse = rpps !== undefined ? caisseOf.get(rpps) : undefined;
     return { ...r, ...(rpps !== undefined ? { rpps } : {}), ...(caisse !== undefined ? { caisse } : {}) };
   });
