@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Verifies an audit bundle offline, without this software: plain Node.js, no dependency.
 //
-//   node scripts/verify-bundle.mjs bundle.json [--vkey <log vkey>] [--witness <witness vkey>]…
+//   node scripts/verify-bundle.mjs bundle.json [--vkey <log vkey>] [--witness <witness vkey>]… [--accept-format-1]
 //
 // --vkey: the caisse's published log key (GET /v1/log/public-key, `vkey`); without it the key the
 // bundle carries is used, which proves integrity but not who signed (a warning says so).
@@ -20,7 +20,10 @@
 // Exit 0: everything verifies; 2: something is broken (listed); 1: the file is not a bundle.
 //
 // The bundle's shape is docs/audit-bundle.schema.json (served at /v1/schemas/audit-bundle.json), the
-// AuditBundle type of apps/api/src/audit/bundle.ts; format 1 bundles are checked for their chains only.
+// AuditBundle type of apps/api/src/audit/bundle.ts. Format 1 bundles (unsigned, no proofs) are refused
+// unless --accept-format-1 is given, and always when they carry format 2's `log` or `signature`: a
+// format 2 bundle edited to claim format 1 would otherwise be checked with the weaker rules
+// (chains only) and its edited entitlement or proofs pass unseen.
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -120,13 +123,15 @@ const args = process.argv.slice(2);
 let file;
 let trustedVkey;
 const trustedWitnesses = [];
+let acceptFormat1 = false;
 for (let i = 0; i < args.length; i += 1) {
   if (args[i] === '--vkey') trustedVkey = args[++i];
+  else if (args[i] === '--accept-format-1') acceptFormat1 = true;
   else if (args[i] === '--witness') trustedWitnesses.push(args[++i]);
   else file = args[i];
 }
 if (!file) {
-  console.error('usage: node scripts/verify-bundle.mjs <bundle.json> [--vkey <log vkey>] [--witness <vkey>]…');
+  console.error('usage: node scripts/verify-bundle.mjs <bundle.json> [--vkey <log vkey>] [--witness <vkey>]… [--accept-format-1]');
   process.exit(1);
 }
 let bundle;
@@ -148,6 +153,15 @@ if (!['forfait-structure-audit-bundle/1', 'forfait-structure-audit-bundle/2'].in
 const problems = [];
 const notes = [];
 const broken = (kind, place, what) => problems.push(`BROKEN: ${kind} ${place}: ${what}`);
+
+// A downgrade: format 1 has neither proofs nor signature, so a bundle claiming it is checked for its
+// chains only. The caisse issues format 2; one that says 1 yet carries format 2's parts was edited.
+if (bundle.format === 'forfait-structure-audit-bundle/1') {
+  const v2Parts = ['log', 'signature'].filter((k) => k in bundle);
+  if (v2Parts.length > 0) broken('format', 'format', `the bundle claims ${bundle.format} but carries ${v2Parts.join(' and ')} of format 2: its format was downgraded to escape the proofs and the signature`);
+  else if (!acceptFormat1) broken('format', 'format', `${bundle.format} is unsigned and carries no inclusion proof; the caisse issues forfait-structure-audit-bundle/2 (pass --accept-format-1 to check an old bundle's chains only)`);
+  else if (trustedVkey || trustedWitnesses.length > 0) broken('format', 'format', `${bundle.format} carries no checkpoint nor signature to check with --vkey or --witness`);
+}
 
 // 1. the hash chains
 let events = 0;

@@ -42,6 +42,7 @@ const PARAMETERS: { parameter: string; value: unknown; bad: unknown[] }[] = [
   { parameter: 'paperDatedBy', value: 'postmark', bad: ['stamp'] },
   { parameter: 'eligibility', value: 'at-assessment-date', bad: ['any-day', null] },
   { parameter: 'recoveryLimitationYears', value: 5, bad: [2.5, 0, '3'] },
+  { parameter: 'segurCarryOverFrom', value: 2022, bad: [2024, 2016, '2022', 2022.5] },
 ];
 /** Per indicator (api.md): what each takes, then what it refuses. `shown` is GET's `indicators[code]` after it. */
 const INDICATORS: { indicator: string; changes: Json; shown: Json }[] = [
@@ -152,6 +153,7 @@ describe('rules spec « Parameters and lists a caisse can amend », the whole ta
       paperDatedBy: 'receipt',
       eligibility: 'any-day-of-year',
       recoveryLimitationYears: 3,
+      segurCarryOverFrom: 2023,
     });
     expect(Object.keys(c.indicators).sort()).toEqual([...new Set([...INDICATORS.map((i) => i.indicator)])].sort());
   });

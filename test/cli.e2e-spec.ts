@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { PGlite } from '@electric-sql/pglite';
-import { DEV_JWT_SECRET, QUEUES, loadConfig } from '@forfait/platform';
+import { DEV_JWT_SECRET, Jobs, QUEUES, loadConfig } from '@forfait/platform';
 import { PgDatabase, parseSignerKey, vkeyOf } from '@forfait/store';
 import { startSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
@@ -79,10 +79,22 @@ describe('npm run cli', () => {
   });
 
   it('rebuild with no system running says so at once and leaves nothing queued (issue 18.4)', async () => {
+    // A data dir with its store's id (as its first start gives it: hence its queues' prefix), no server on it.
+    const env = { DATA_DIR: join(dataDir, 'no-server') };
+    const prefix = Jobs.prefixFor(loadConfig(env));
     const started = Date.now();
-    const r = await cliAsync(['rebuild'], { DATA_DIR: join(dataDir, 'no-server') });
+    const r = await cliAsync(['rebuild'], env);
     expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/no worker is running for this store's jobs/) });
+    expect(r.stderr).toMatch(/the job was taken back, nothing is left queued/);
     expect(Date.now() - started).toBeLessThan(30_000); // it used to wait 10 minutes: a bound against that, not a timing target
+    // The same prefix as the CLI's (the store's id, read back), and no job of any state under it.
+    expect(Jobs.prefixFor(loadConfig(env), { create: false })).toBe(prefix);
+    const jobs = new Jobs(loadConfig(env).redisUrl, prefix);
+    try {
+      expect(await jobs.queue(QUEUES.rebuilds).getJobCounts()).toEqual({ active: 0, completed: 0, delayed: 0, failed: 0, paused: 0, prioritized: 0, waiting: 0, 'waiting-children': 0 });
+    } finally {
+      await jobs.close();
+    }
   });
 
   it('rebuild and import run as jobs of the running system, with progress, while it serves', async () => {
@@ -101,9 +113,18 @@ describe('npm run cli', () => {
       expect(first.code).toBe(3);
       expect(first.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m);
       expect(first.stdout).toMatch(/^ {2}line 3: VALIDATION_FAILED /m);
+      // The text "x" is said to be no integer, not to be "less than 0" (issue 18.5).
+      expect(first.stdout).toMatch(/^ {2}line 3: .*numerator must be an integer/m);
+      expect(first.stdout).not.toMatch(/must not be less than/);
       const again = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(again.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m); // the same job, not run twice
       expect(await system.runtime.store.headPosition()).toBe(27n);
+      // The README's extract (docs/examples/extract.csv), as the walk-through imports it: every line
+      // valid; the two lines the file above already brought (same source, same content) append nothing.
+      const readme = await cliAsync(['import', join(__dirname, '..', 'docs', 'examples', 'extract.csv'), '--source', 'SNDS'], env);
+      expect(readme.code).toBe(0);
+      expect(readme.stdout).toMatch(/^3 data lines: 1 appended, 2 already imported, 0 rejected$/m);
+      expect(await system.runtime.store.headPosition()).toBe(28n);
       // In the journal of accepted work, like the API's imports (the API's worker records it beside the embedded store).
       const jobId = /^job (\S+) queued$/m.exec(first.stdout)![1]!;
       const { rows } = await system.runtime.readDb.query<{ accepted_by: string; done: boolean }>('SELECT accepted_by, done_at IS NOT NULL AS done FROM rm.accepted_jobs WHERE job_id = $1', [jobId]);

@@ -1,26 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COSIGNATURE_V1, generateSignerKey, parseSignerKey, runWitness, vkeyOf } from '@forfait/store';
 import { PgTestSystem, mintTokens, request, type Json } from './support/e2e';
-
-/**
- * A child process run without blocking this process' event loop (the API under test runs in it: a
- * blocked loop lets its keep-alive timers and the client's race on the same socket, ECONNRESET).
- */
-function spawnAsync(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // A program that is not installed: said by `error`, as spawnSync would.
-    child.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve({ status: null, stdout, stderr, error }) : reject(error)));
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { expectFramedPages, pageTexts, qrCodesPerPage, spawnAsync, toolsPresent } from './support/pdf-pages';
 
 const SECRET = 'dispute-e2e-secret-dispute-e2e-secret-01';
 const GP = '10000000017';
@@ -60,17 +43,9 @@ function byStream(bundle: Json): Json[] {
 }
 
 /** The text of a PDF, page after page, as a reader would extract it (Mozilla's pdf.js). */
+/** The whole text, pages one after the other. */
 async function pdfText(data: Buffer): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as { getDocument(o: object): { promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }> } };
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(data), disableWorker: true, verbosity: 0, standardFontDataUrl: join(__dirname, '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/' }).promise;
-  let out = '';
-  for (let n = 1; n <= doc.numPages; n += 1) {
-    const content = await (await doc.getPage(n)).getTextContent();
-    out += content.items.map((i) => i.str + (i.hasEOL ? '\n' : '')).join('') + '\n';
-  }
-  // Lines wrap where the page ends them: compare with white space folded, as a reader reads.
-  return out.replace(/\s+/g, ' ');
+  return (await pageTexts(data)).join(' ');
 }
 
 /**
@@ -87,7 +62,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
   const now = async () => (await call('GET', '/health', '')).body.now as string;
 
   beforeAll(async () => {
-    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness' } } as const;
+    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness', sub: 'witness.test/dispute' } } as const;
     Object.assign(tokens, await mintTokens(SECRET, claims));
   });
   afterAll(() => sut.close());
@@ -179,6 +154,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
     // A witness cosigns the latest checkpoint: the bundle's proofs then stand on a cosigned one.
     const witnessKey = generateSignerKey('witness.test/dispute', COSIGNATURE_V1);
+    expect((await call('POST', '/v1/log/witnesses', 'admin', { vkey: vkeyOf(parseSignerKey(witnessKey)) })).status).toBe(201);
     const witness = await runWitness({ url: sut.url, keyText: witnessKey, statePath: join(dataDir, 'witness-state.json'), token: tokens.witness });
     expect(witness).toMatchObject({ ok: true });
     const witnessVkey = vkeyOf(parseSignerKey(witnessKey));
@@ -270,6 +246,28 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Another key than the caisse's: refused.
     const other = await spawnAsync(process.execPath, [VERIFY, file, '--vkey', 'caisse.test/other+00000000+AQ==']);
     expect(other.status).toBe(2);
+    // A downgrade: the signed bundle edited to claim format 1 (chains only) with its entitlement changed.
+    const downgraded = await edit((b) => {
+      b.format = 'forfait-structure-audit-bundle/1';
+      b.entitlement.amountCents = 999_999;
+    });
+    expect(downgraded.status).toBe(2);
+    expect(downgraded.stdout).toMatch(/^BROKEN: format format: the bundle claims forfait-structure-audit-bundle\/1 but carries log and signature of format 2/m);
+    expect(downgraded.stdout).not.toMatch(/^OK/m);
+    // The same with format 2's parts removed: a format 1 bundle is refused unless asked for.
+    const stripped = await edit((b) => {
+      b.format = 'forfait-structure-audit-bundle/1';
+      delete b.log;
+      delete b.signature;
+    });
+    expect(stripped.status).toBe(2);
+    expect(stripped.stdout).toMatch(/^BROKEN: format format: forfait-structure-audit-bundle\/1 is unsigned and carries no inclusion proof/m);
+    const asked = await spawnAsync(process.execPath, [VERIFY, file, '--accept-format-1']);
+    expect(asked.stdout).toMatch(/^OK: \d+ events in 3 streams/);
+    expect(asked.status).toBe(0);
+    const askedWithKey = await spawnAsync(process.execPath, [VERIFY, file, '--accept-format-1', '--vkey', vkey]);
+    expect(askedWithKey.status).toBe(2);
+    expect(askedWithKey.stdout).toContain('carries no checkpoint nor signature to check with --vkey');
 
     // Staff reads were journaled: who, when, what. A doctor reading their own is not.
     await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'gp');
@@ -359,9 +357,7 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Last, the slow local tools (no request after them: an idle keep-alive socket may be closed meanwhile).
     // The paper carries its signed JSON: extracted (poppler's pdfdetach), it verifies, and its hash is the footer's.
     const footerHash = /empreinte SHA-256 du dossier JSON signé \(RFC 8785\) : page 1\/\d+ ([0-9a-f]{64}) /.exec(text)![1]!;
-    const pdfdetach = await spawnAsync('pdfdetach', ['-v']);
-    if (pdfdetach.error) console.warn(`pièce jointe non extraite : pdfdetach absent (${pdfdetach.error.message})`);
-    else {
+    if (await toolsPresent([{ cmd: 'pdfdetach', args: ['-v'], pkg: 'poppler-utils' }])) {
       const source = join(dataDir, 'dossier.pdf');
       writeFileSync(source, pdfBytes);
       expect((await spawnAsync('pdfdetach', ['-saveall', '-o', dataDir, source])).status).toBe(0);
@@ -369,28 +365,26 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
       expect(attached.status).toBe(0);
       expect(attached.stdout).toContain(`SHA-256 of the bundle (RFC 8785 JSON, as printed on the PDF): ${footerHash}`);
     }
-    // Page 1 of each, as a reader sees it (poppler's pdftoppm, where it is installed).
-    const pdftoppm = await spawnAsync('pdftoppm', ['-v']);
-    if (pdftoppm.error) console.warn(`PNG non rendu : pdftoppm absent (${pdftoppm.error.message}) ; apt-get install poppler-utils`);
-    else {
-      mkdirSync(SCREENSHOTS, { recursive: true });
-      for (const [name, bytes] of [['dossier-audit', pdfBytes], ['recapitulatif', recapBytes]] as const) {
-        const source = join(dataDir, `${name}.pdf`);
-        writeFileSync(source, bytes);
-        const png = await spawnAsync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', source, join(SCREENSHOTS, `${name}-page-1`)]);
-        expect(png.status).toBe(0);
-        expect(existsSync(join(SCREENSHOTS, `${name}-page-1.png`))).toBe(true);
-        // The QR code of page 1 says the reference and the hash of the footer (zbarimg, where installed).
-        const page = join(dataDir, `${name}-qr`);
-        await spawnAsync('pdftoppm', ['-png', '-r', '200', '-f', '1', '-l', '1', '-singlefile', source, page]);
-        const qr = await spawnAsync('zbarimg', ['-q', '--raw', `${page}.png`]);
-        if (qr.error) console.warn(`QR non lu : zbarimg absent (${qr.error.message}) ; apt-get install zbar-tools`);
-        else {
-          const footer = /Référence (\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64}) /.exec(name === 'recapitulatif' ? recapText : text)!;
-          expect(qr.stdout.trim()).toBe(`${footer[1]!} sha256:${footer[2]!}`);
-        }
+    // Every page of each carries the header, the footer (reference, hash, page x/y) and, rendered
+    // (poppler's pdftoppm) and read (zbar's zbarimg), one QR code of the reference and the hash.
+    const documents = [
+      { name: 'dossier-audit', bytes: pdfBytes, title: 'Dossier d’audit — forfait structure 2023', hashOf: 'du dossier JSON signé (RFC 8785)', footer: /Référence (DA-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64}) /.exec(text)! },
+      { name: 'recapitulatif', bytes: recapBytes, title: 'Récapitulatif forfait structure 2023', hashOf: 'du contenu (JSON RFC 8785)', footer: /Référence (RC-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64})\b/.exec(recapText)! },
+    ];
+    for (const d of documents) {
+      const [, reference, sha256] = d.footer as unknown as [string, string, string];
+      const pages = await pageTexts(d.bytes);
+      expectFramedPages(pages, { title: d.title, reference, hashOf: d.hashOf, sha256 });
+      if (await toolsPresent([{ cmd: 'pdftoppm', args: ['-v'], pkg: 'poppler-utils' }, { cmd: 'zbarimg', args: ['--version'], pkg: 'zbar-tools' }])) {
+        const codes = await qrCodesPerPage(d.bytes, pages.length);
+        expect(codes).toEqual(pages.map(() => [`${reference} sha256:${sha256}`]));
+        // Page 1 as a reader sees it, for the README (docs/screenshots with UPDATE_SCREENSHOTS=1).
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        const source = join(dataDir, `${d.name}.pdf`);
+        writeFileSync(source, d.bytes);
+        expect((await spawnAsync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', source, join(SCREENSHOTS, `${d.name}-page-1`)])).status).toBe(0);
+        expect(existsSync(join(SCREENSHOTS, `${d.name}-page-1.png`))).toBe(true);
       }
     }
-
   });
 });

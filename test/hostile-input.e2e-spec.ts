@@ -220,6 +220,65 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     });
   });
 
+  describe('6. multipart form fields', () => {
+    /** Every stored file of the data dir (justificatifs and attestations share one content-addressed store). */
+    const files = join(dataDir, 'pg', 'justificatifs');
+    const list = () => (existsSync(files) ? readdirSync(files, { recursive: true }).filter((f) => !String(f).match(/^[0-9a-f]{2}$/)).map(String).sort() : []);
+    const post = (path: string, token: string, form: FormData) => fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const refusedForm = async (path: string, token: string, form: FormData, field: RegExp) => {
+      const before = await head();
+      const stored = list();
+      const res = await post(path, token, form);
+      const body = (await res.json()) as Json;
+      expect({ status: res.status, code: body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(field), code: 'VALIDATION_FAILED', ...(body.details ? { details: body.details } : {}) });
+      expect(await head()).toBe(before);
+      expect(list()).toEqual(stored);
+      return body;
+    };
+    const justificatif = (fields: [string, string][]) => {
+      const form = new FormData();
+      for (const [k, v] of fields) form.append(k, v);
+      // A fresh file each time: a file kept by a refused upload would show as a new entry.
+      form.append('file', new Blob([Buffer.concat([PDF, randomBytes(16)])]), 'attestation.pdf');
+      return form;
+    };
+    const attestation = (cpts: string, software = 'Logiciel SAS', extra: [string, string][] = []) => {
+      const form = new FormData();
+      form.append('year', String(YEAR));
+      form.append('cpts', cpts);
+      form.append('software', software);
+      form.append('rpps', GP);
+      for (const [k, v] of extra) form.append(k, v);
+      form.append('file', new Blob([Buffer.concat([PDF, randomBytes(16)])]), 'attestation-cpts.pdf');
+      return form;
+    };
+
+    it('refuses NUL in a field of a justificatif upload, naming the field, before any file is kept', async () => {
+      const path = `/v1/doctors/${GP}/campaigns/${YEAR}/justificatifs`;
+      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V2_MAITRE_STAGE\u0000']]), /form\.indicator.*NUL/);
+      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V1_SEGUR_LAP'], ['subjects', 'SEGUR\u0000']]), /form\.subjects.*NUL/);
+      // A JSON array in a field: what it decodes to is checked too (a lone surrogate can only come that way).
+      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V1_SEGUR_LAP'], ['subjects', '["SEGUR","\\ud800"]']]), /form\.subjects.*surrogate/);
+      // In a field's name: the parser refuses the part header itself, with the same code.
+      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V2_MAITRE_STAGE'], ['x\u0000', '1']]), /formulaire multipart mal formé/);
+      // And with an Idempotency-Key: refused before the key is taken, so the clean form under it is accepted.
+      const keyed = (form: FormData) => fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${tokens.gp}`, 'idempotency-key': 'upload-nul' }, body: form });
+      expect((await keyed(justificatif([['indicator', 'V2_MAITRE_STAGE\u0000']]))).status).toBe(400);
+      expect((await keyed(justificatif([['indicator', 'V2_MAITRE_STAGE']]))).status).toBe(201);
+    });
+
+    it('refuses NUL or a lone surrogate in a field of a CPTS SAS attestation (400, not a 500), and keeps no file', async () => {
+      const agent = await signDevToken(SECRET, { role: 'agent', caisse: '441', sub: 'agent-multipart' });
+      await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes\u0000Nord'), /form\.cpts.*NUL/);
+      await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord', 'Logiciel\u0000SAS'), /form\.software.*NUL/);
+      await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord', 'Logiciel SAS', [['effectiveAt', '2024-01-10T10:00:00+01:00\u0000']]), /form\.effectiveAt.*NUL/);
+      // The same form, clean, is accepted.
+      const accepted = await post('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord'));
+      expect(accepted.status).toBe(201);
+    });
+  });
+
   describe('7. tokens', () => {
     const key = new TextEncoder().encode(SECRET);
     const admin = () => new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-1').setIssuedAt();
@@ -232,6 +291,14 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       expect((await refused(401, 'UNAUTHENTICATED', () => call('GET', `/v1/campaigns/${YEAR}`, tooLong))).message).toMatch(/trop longue/);
       expect((await call('GET', `/v1/campaigns/${YEAR}`, await admin().setExpirationTime('59m').sign(key))).status).toBe(200);
       expect((await call('GET', `/v1/campaigns/${YEAR}`, tokens.admin!)).status).toBe(200);
+    });
+    it('refuses a token issued in the future beyond 60 s of clock skew (401 UNAUTHENTICATED, reason IAT_IN_FUTURE)', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      // iat an hour ahead, exp 30 min after it: its exp - iat is short, yet it would live 90 min.
+      const ahead = await admin().setIssuedAt(now + 3600).setExpirationTime(now + 5400).sign(key);
+      const body = await refused(401, 'UNAUTHENTICATED', () => call('GET', `/v1/campaigns/${YEAR}`, ahead));
+      expect(body).toMatchObject({ message: expect.stringMatching(/émis dans le futur/), details: { reason: 'IAT_IN_FUTURE' } });
+      expect((await call('GET', `/v1/campaigns/${YEAR}`, await admin().setIssuedAt(now + 30).setExpirationTime(now + 1800).sign(key))).status).toBe(200);
     });
   });
 

@@ -74,6 +74,18 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     // Issue 18.5: the text "abc" is said to be no integer, not to be "less than 0".
     expect((done.result.rejected as Json[])[1]!.message).toMatch(/numerator: numerator must be an integer number$/);
     expect(done.progress).toMatchObject({ lines: 6, appended: 4, rejected: 2 });
+    // Issue 13.1: the job's status carries a report that a batch with rejected items cannot pass for a success.
+    expect(done.report).toEqual({
+      status: 'partial',
+      received: 6,
+      accepted: 4,
+      rejectedCount: 2,
+      rejected: [
+        { index: 2, line: 4, code: 'VALIDATION_FAILED', message: expect.stringMatching(/rpps/) },
+        { index: 4, line: 6, code: 'VALIDATION_FAILED', message: expect.stringMatching(/numerator must be an integer number$/) },
+      ],
+      summary: '6 lignes de données : 4 événements ajoutés, 0 déjà importées, 2 rejetées',
+    });
     expect((await eventsOf(streams.declaration(a, 2023))).map((e) => (e.data as Json).indicator)).toEqual(['V2_AAT', 'V2_SAS']);
 
     const head = await system.runtime.store.headPosition();
@@ -84,6 +96,16 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     expect(reordered.body.jobId).not.toBe(first.body.jobId);
     expect((await jobDone(reordered.body.jobId)).result).toMatchObject({ appended: 0, duplicates: 4 });
     expect(await system.runtime.store.headPosition()).toBe(head);
+  });
+
+  it('issue 13.1: past the first batch of 1 000 lines, a rejected item keeps its index among the extract’s data lines', async () => {
+    const a = withRppsCheckDigit('1200000003');
+    const lines = Array.from({ length: 1001 }, (_, i) => `${a},2023,V2_AAT,${i % 100},100,,,`);
+    const csv = ['rpps,year,indicator,numerator,denominator,participates,teletransmittedPreviousYear,months', ...lines, `${a},2023,V2_AAT,101,100,,,`].join('\n');
+    const job = await call('POST', '/v1/imports/measures?source=SNDS', 'system', csv, 'text/csv');
+    expect(job.status).toBe(202);
+    const done = await jobDone(job.body.jobId);
+    expect(done.report).toMatchObject({ status: 'partial', received: 1002, accepted: 1001, rejectedCount: 1, rejected: [{ index: 1001, line: 1003, code: expect.stringMatching(/^[A-Z_]+$/) }] });
   });
 
   it('fans the yearly calculation out per caisse; re-running records nothing new', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Ajv from 'ajv';
 import { loadConfig, signDevToken } from '@forfait/platform';
-import { COSIGNATURE_V1, generateSignerKey, runWitness } from '@forfait/store';
+import { COSIGNATURE_V1, generateSignerKey, parseSignerKey, runWitness, vkeyOf } from '@forfait/store';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
 import { OPERATION_ANSWERS } from '../apps/api/src/openapi-answers';
 import { inferSchema, sameShape, trimExample } from '../apps/api/src/openapi-shapes';
@@ -70,7 +70,7 @@ describe('the OpenAPI document against what the API answers', () => {
       loadConfig({ STORE: 'embedded', DATA_DIR: dataDir, PORT: '0', SEED_DEMO: 'true', CLOCK: '2024-01-20T10:00:00+01:00', AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://127.0.0.1:6379', NODE_ENV: 'test' }),
       { logger: false },
     );
-    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, auditor: { role: 'auditor' }, gp: { role: 'doctor', rpps: GP }, agent441: { role: 'agent', caisse: '441' }, agent751: { role: 'agent', caisse: '751' }, controller: { role: 'controller', caisse: '441' }, witness: { role: 'witness' } };
+    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, auditor: { role: 'auditor' }, gp: { role: 'doctor', rpps: GP }, agent441: { role: 'agent', caisse: '441' }, agent751: { role: 'agent', caisse: '751' }, controller: { role: 'controller', caisse: '441' }, witness: { role: 'witness', sub: 'witness.test/openapi' } };
     for (const [name, c] of Object.entries(claims)) tokens[name] = await signDevToken(SECRET, c as never);
 
     // Public and configuration, once the read models have caught up with the seed.
@@ -132,7 +132,9 @@ describe('the OpenAPI document against what the API answers', () => {
     await call('GET /v1/controls/{id}', `/v1/controls/${control}`, 'auditor');
 
     // The log: a witness cosigns (POST /v1/log/cosignatures), then the audit documents and proofs.
-    const witness = await runWitness({ url: system.url, keyText: generateSignerKey('witness.test/openapi', COSIGNATURE_V1), statePath: join(dataDir, 'witness-state.json'), token: tokens.witness });
+    const witnessKey = generateSignerKey('witness.test/openapi', COSIGNATURE_V1);
+    await call('POST /v1/log/witnesses', '/v1/log/witnesses', 'admin', { vkey: vkeyOf(parseSignerKey(witnessKey)) });
+    const witness = await runWitness({ url: system.url, keyText: witnessKey, statePath: join(dataDir, 'witness-state.json'), token: tokens.witness });
     expect(witness).toMatchObject({ ok: true });
     answers.set('POST /v1/log/cosignatures', { status: 204, contentType: '', body: undefined });
     const checkpoint = await call('GET /v1/log/checkpoint', '/v1/log/checkpoint', 'auditor');

@@ -270,3 +270,72 @@ describe('Redis that comes up after a start without it (issue 11 leftover)', () 
     expect(health.body.redis).toMatchObject({ ok: true, jobs: 'on' });
   }, 90_000);
 });
+
+describe('Redis stalled (SIGSTOP): the job endpoints answer 503 at once, and serve again after SIGCONT (issue 11.5)', () => {
+  const schema = schemaName('redis_stall');
+  const dataDir = mkdtempSync(join(tmpdir(), 'forfait-redis-stall-'));
+  /** Tells an answer from a hang: the producer calls are bounded at 750 ms (PRODUCE_TIMEOUT_MS); before, 2 s and more. */
+  const STALL_BOUND_MS = 1500;
+  let port: number;
+  let redis: ChildProcess | undefined;
+  let system: StartedSystem | undefined;
+  let tokens: Record<string, string>;
+  const GP = withRppsCheckDigit('1400000003');
+  const call = (method: string, path: string, who: string, body?: unknown, contentType?: string) => request(system!.url, method, path, tokens[who], body, { contentType, timeoutMs: 10_000 });
+  const signal = (name: NodeJS.Signals) => process.kill(redis!.pid!, name);
+  const measures = async () => (await system!.runtime.store.readStream(streams.declaration(GP, 2023))).filter((e) => e.type === 'MeasureRecorded');
+
+  beforeAll(async () => {
+    port = await freePort(55450, 55459);
+    redis = await startRedis(port);
+    system = await startTestSystem({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET, REDIS_URL: `redis://127.0.0.1:${port}` });
+    tokens = await mintTokens(SECRET, { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP } });
+    expect((await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: new Date(Date.now() - 3_600_000).toISOString(), closesAt: new Date(Date.now() + 3_600_000).toISOString() })).status).toBe(201);
+    expect((await call('PUT', `/v1/doctors/${GP}`, 'system', { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await system?.close();
+    await kill(redis);
+    await dropSchemas(DATABASE_URL, schema, `${schema}_rm`);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 JOBS_UNAVAILABLE within the bound while Redis is stopped; after SIGCONT the import sent meanwhile runs once and a re-send is that job', async () => {
+    expect((await call('GET', '/v1/jobs/nothing-yet', 'system')).status).toBe(404);
+    const csv = `rpps,year,indicator,numerator,denominator\n${GP},2023,V2_AAT,75,100\n`;
+    signal('SIGSTOP');
+    let stalled: Awaited<ReturnType<typeof call>>[];
+    try {
+      stalled = [
+        // The first call meets the stall (sent, unanswered: 750 ms); the next ones know it at once.
+        await call('POST', '/v1/imports/measures?source=SNDS', 'system', csv, 'text/csv'),
+        await call('GET', '/v1/jobs/nothing-yet', 'system'),
+        await call('POST', '/v1/campaigns/2023/calculations', 'system', {}),
+        await call('GET', '/v1/jobs/nothing-yet', 'system'),
+      ];
+      // Declarations need no job: they go on.
+      const declared = await call('POST', `/v1/doctors/${GP}/campaigns/2023/declarations`, 'gp', { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true });
+      expect({ status: declared.status, fast: declared.ms < STALL_BOUND_MS }).toEqual({ status: 201, fast: true });
+    } finally {
+      signal('SIGCONT');
+    }
+    for (const r of stalled) {
+      expect({ status: r.status, code: r.body.code, withinBound: r.ms < STALL_BOUND_MS }).toEqual({ status: 503, code: 'JOBS_UNAVAILABLE', withinBound: true });
+    }
+    // Back without a restart of anything.
+    await until(async () => ((await call('GET', '/v1/jobs/nothing-yet', 'system')).status === 404 ? true : undefined), 10_000, 'jobs back after SIGCONT');
+    // The stalled Redis ran the enqueue sent to it: the extract is imported (its file kept for it), once.
+    await until(async () => ((await measures()).length === 1 ? true : undefined), 30_000, 'the import sent during the stall');
+    const again = await call('POST', '/v1/imports/measures?source=SNDS', 'system', csv, 'text/csv');
+    expect(again.status).toBe(202);
+    const done = await until(async () => {
+      const r = await call('GET', `/v1/jobs/${again.body.jobId}`, 'system');
+      return r.body.state === 'completed' ? r.body : undefined;
+    }, 15_000, 'the re-sent extract: the same job, completed');
+    expect(done.result).toMatchObject({ received: 1, appended: 1 });
+    expect(await measures()).toHaveLength(1);
+    // New work is taken.
+    const calc = await call('POST', '/v1/campaigns/2023/calculations', 'system', {});
+    expect(calc.status).toBe(202);
+  }, 90_000);
+});

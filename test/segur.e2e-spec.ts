@@ -149,3 +149,82 @@ describe('V1_SEGUR_LAP on the running system (rules 1–5, INT-7)', () => {
     expect(codage).toMatchObject({ met: true, reason: expect.stringContaining('envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par le cachet de la poste, INT-8') });
   });
 });
+
+/**
+ * guide §I.1.c NB, over HTTP: a hospital practitioner with a private practice at the hospital who
+ * uses the establishment's referenced DPI declares it (never pre-filled) and proves it by the
+ * establishment's attestation (subject DPI_USAGE), validated by the CPAM. Then issue 13's « doctor
+ * with no profile »: a declaration is accepted, and the entitlement is 404 only for a doctor with
+ * neither a profile nor an event.
+ */
+describe('rule 5: the DPI of the establishment, and a doctor without a profile (running system)', () => {
+  const sut = new PgTestSystem('segur_dpi_e2e', { AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://127.0.0.1:6379' });
+  const tokens: Record<string, string> = {};
+  const HOSPITAL = '10000000033'; // caisse 751, cardiologie, private practice at the hospital
+  const NO_PROFILE = '10000000041';
+  const NOBODY = '10000000058';
+  const DPI = { editor: 'Éditeur Hospitalier', name: 'DPI Hôpital', version: '12', acquiredOn: '2022-06-01', kind: 'DPI_ETABLISSEMENT' };
+  const call = (method: string, path: string, who: string, body?: unknown) => request(sut.url, method, path, tokens[who], body);
+  const head = async () => sut.running.runtime.store.headPosition();
+  const segurOf = async (rpps: string, who: string) =>
+    ((await call('GET', `/v1/doctors/${rpps}/campaigns/2023/entitlement`, who)).body.volet1.indicators as Json[]).find((i) => i.code === 'V1_SEGUR_LAP')!;
+  const upload = (subjects?: string[]) => {
+    const form = new FormData();
+    form.append('indicator', 'V1_SEGUR_LAP');
+    for (const s of subjects ?? []) form.append('subjects', s);
+    form.append('file', new Blob([PDF]), 'attestation-etablissement.pdf');
+    return call('POST', `/v1/doctors/${HOSPITAL}/campaigns/2023/justificatifs`, 'hospital', form);
+  };
+
+  beforeAll(async () => {
+    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, hospital: { role: 'doctor', rpps: HOSPITAL }, noProfile: { role: 'doctor', rpps: NO_PROFILE }, agent751: { role: 'agent', caisse: '751' }, auditor: { role: 'auditor' } } as const;
+    Object.assign(tokens, await mintTokens(SECRET, claims));
+  });
+  afterAll(() => sut.close());
+
+  it('guide §I.1.c NB « attestation de l’établissement »: declared DPI_ETABLISSEMENT, never pre-filled, met once the establishment’s attestation (DPI_USAGE) and the LAP are validated', async () => {
+    await sut.at('2024-01-20T10:00:00+01:00');
+    expect((await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
+    expect((await call('PUT', `/v1/doctors/${HOSPITAL}`, 'system', { specialty: 'cardiologie', caisse: '751', department: '75' })).status).toBe(200);
+
+    // Never pre-filled: SONS cannot send a DPI (the item is refused with its index, the batch answered).
+    const prefill = await call('POST', '/v1/imports/prefills', 'system', { source: 'SONS', items: [{ rpps: HOSPITAL, year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: DPI } }] });
+    expect(prefill.body).toMatchObject({ appended: 0, rejected: [expect.objectContaining({ index: 0 })] });
+
+    const declared = await call('POST', `/v1/doctors/${HOSPITAL}/campaigns/2023/declarations`, 'hospital', { indicator: 'V1_SEGUR_LAP', value: { segurSoftware: DPI, lapCertified: true, lap: LAP }, attestation: false });
+    expect(declared.status).toBe(201);
+    expect(await segurOf(HOSPITAL, 'hospital')).toMatchObject({ met: false, reason: expect.stringMatching(/^justificatif requis \(non pré-rempli\) pour DPI_USAGE .*, LAP \(LAP certifié HAS\) : non transmis$/) });
+
+    // An editor's invoice (subject SEGUR) proves nothing for a DPI, even validated.
+    const invoice = await upload(['SEGUR']);
+    expect(invoice.status).toBe(201);
+    expect((await call('POST', `/v1/justificatifs/${invoice.body.id}/decision`, 'agent751', { decision: 'validated' })).status).toBe(201);
+    expect(await segurOf(HOSPITAL, 'hospital')).toMatchObject({ met: false });
+
+    // Uploaded without subjects: those the doctor-year needs, and the answer says what the attestation is.
+    const attestation = await upload();
+    expect(attestation.body).toMatchObject({ status: 'pending', subjects: ['DPI_USAGE', 'LAP'], counts: true, notices: expect.arrayContaining([expect.stringMatching(/attestation de l’établissement .* une facture d’éditeur ne suffit pas/)]) });
+    await sut.running.runtime.projector!.waitFor(await head());
+    const worklist = await call('GET', '/v1/justificatifs?caisse=751&status=pending', 'agent751');
+    expect(worklist.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ id: attestation.body.id, subjects: ['DPI_USAGE', 'LAP'] })]));
+    expect((await call('POST', `/v1/justificatifs/${attestation.body.id}/decision`, 'agent751', { decision: 'validated' })).status).toBe(201);
+    expect(await segurOf(HOSPITAL, 'hospital')).toMatchObject({ met: true, reason: expect.stringMatching(/\(DPI de l’établissement\) déclaré, LAP Éditeur MédiLog LAP .* validé par la CPAM pour DPI_USAGE, LAP/) });
+  });
+
+  it('issue 13 « a declaration for a doctor with no profile »: accepted (the profile import may come later); the entitlement is 404 DOCTOR_NOT_FOUND only with neither a profile nor an event', async () => {
+    const declared = await call('POST', `/v1/doctors/${NO_PROFILE}/campaigns/2023/declarations`, 'noProfile', { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true });
+    expect(declared.status).toBe(201);
+    const known = await call('GET', `/v1/doctors/${NO_PROFILE}/campaigns/2023/entitlement`, 'auditor');
+    expect(known.status).toBe(200);
+    expect(known.body).toMatchObject({ rpps: NO_PROFILE });
+    expect(known.body.profile ?? null).toBeNull();
+    expect((known.body.volet2.indicators as Json[]).find((i) => i.code === 'V2_CODAGE')).toMatchObject({ met: true });
+    const before = await head();
+    const unknown = await call('GET', `/v1/doctors/${NOBODY}/campaigns/2023/entitlement`, 'auditor');
+    expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'DOCTOR_NOT_FOUND' });
+    // As known at an instant too; and the read wrote nothing.
+    const replay = await call('GET', `/v1/doctors/${NOBODY}/campaigns/2023/entitlement?knownAt=2024-01-20T10:00:00%2B01:00`, 'auditor');
+    expect(replay.status).toBe(404);
+    expect(await head()).toBe(before);
+  });
+});

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
@@ -199,6 +199,14 @@ describe('the demo and its clock (issue 18.1, 18.3)', () => {
       expect(first.output()).toMatch(/demo-2024-01-20T100000\+0100, the demo data dir of this CLOCK/);
       expect(first.output()).toMatch(/seeded 25 events for CLOCK=2024-01-20T10:00:00\+01:00 .*not yet known: CampaignDeadlineExtended of 2024-01-31/);
       const doc = token(january, ['--role', 'doctor', '--rpps', '10000000017']);
+      // Nothing that happened after the clock is known on 20 January (issue 18.8): every event of the
+      // three doctors' histories took effect, and was recorded, by then.
+      const auditor = token(january, ['--role', 'auditor']);
+      for (const rpps of ['10000000017', '10000000025', '10000000033']) {
+        const { events } = (await get(`${first.url}/v1/doctors/${rpps}/history?year=2023`, auditor)).body as { events: { type: string; effectiveAt: string; recordedAt: string }[] };
+        expect(events.length).toBeGreaterThan(0);
+        expect(events.filter((e) => Date.parse(e.effectiveAt) > Date.parse(january) || Date.parse(e.recordedAt) > Date.parse(january))).toEqual([]);
+      }
       const campaign = await get(`${first.url}/v1/campaigns/2023`, doc);
       expect(campaign).toMatchObject({ status: 200, body: { status: 'open', closesAt: '2024-02-04T23:59:59.999+01:00' } });
       expect((await get(`${first.url}/v1/doctors/10000000017/campaigns/2023/entitlement`, doc)).status).toBe(200);
@@ -219,6 +227,8 @@ describe('the demo and its clock (issue 18.1, 18.3)', () => {
       const file = join(cwd, 'var', 'demo-2024-01-20T100000+0100', 'justificatifs', j!.sha256.slice(0, 2), j!.sha256);
       expect(statSync(file).size).toBe(j!.size);
       expect(readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
+      // Its hash is that of its bytes (it was the empty file's for a 48 213-byte size: issue 18.8).
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(j!.sha256);
 
       // A second start on the same data dir, at once: refused in one sentence, before any build.
       const distBefore = statSync(MAIN).mtimeMs;

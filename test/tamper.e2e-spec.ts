@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { computeEventHash, hashedRecordOf, type RecordedEvent } from '@forfait/events';
 import { loadConfig } from '@forfait/platform';
-import { COSIGNATURE_V1, generateSignerKey, runWitness } from '@forfait/store';
+import { COSIGNATURE_V1, generateSignerKey, parseSignerKey, runWitness, vkeyOf, type WitnessResult } from '@forfait/store';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
@@ -33,7 +33,7 @@ describe('tampering by an insider with SQL access', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function scenario(tamper: (s: string, events: RecordedEvent[]) => Promise<void>): Promise<{ integrity: Json; witness: { ok: boolean; report: string[] } }> {
+  async function scenario(tamper: (s: string, events: RecordedEvent[]) => Promise<void>): Promise<{ integrity: Json; witnessBefore: WitnessResult; witness: WitnessResult }> {
     const schema = `tamper_${process.pid}_${randomBytes(3).toString('hex')}`;
     schemas.push(schema, `${schema}_rm`);
     const dataDir = mkdtempSync(join(tmpdir(), 'forfait-tamper-'));
@@ -42,8 +42,12 @@ describe('tampering by an insider with SQL access', () => {
     const start = () => startSystem(loadConfig(env), { logger: false });
     let system: StartedSystem = await start();
     const auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
-    const witnessToken = await signDevToken(SECRET, { role: 'witness' } as never);
+    const witnessToken = await signDevToken(SECRET, { role: 'witness', sub: 'witness.test/w1' } as never);
     const keyText = generateSignerKey('witness.test/w1', COSIGNATURE_V1);
+    // The caisse's admin registers the witness's key (POST /v1/log/witnesses).
+    const admin = await signDevToken(SECRET, { role: 'admin' } as never);
+    const registered = await fetch(`${system.url}/v1/log/witnesses`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ vkey: vkeyOf(parseSignerKey(keyText)) }) });
+    expect(registered.status).toBe(201);
     const statePath = join(dataDir, 'witness-state.json');
     writeFileSync(join(dataDir, 'witness.key'), keyText);
     const sealed = async (size: number) => {
@@ -66,6 +70,8 @@ describe('tampering by an insider with SQL access', () => {
 
     await tamper(schema, await system.runtime.store.readAll({ after: 0n, maxCount: 100 }));
     const report = await integrity();
+    // The witness, before any reseal: the log's tables as the insider left them.
+    const witnessBefore = await runWitness({ url: system.url, keyText, statePath, token: witnessToken });
 
     // To hide it from the integrity check, the insider reseals the tree from the tampered store.
     await system.close();
@@ -78,8 +84,34 @@ describe('tampering by an insider with SQL access', () => {
     await sealed(Number(rows[0]!.n));
     const witness = await runWitness({ url: system.url, keyText, statePath, token: witnessToken });
     await system.close();
-    return { integrity: report, witness };
+    return { integrity: report, witnessBefore, witness };
   }
+
+  it('a check while the log grows is no false alarm: every query of it reads one snapshot', async () => {
+    const schema = `tamper_${process.pid}_${randomBytes(3).toString('hex')}`;
+    schemas.push(schema, `${schema}_rm`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'forfait-tamper-'));
+    dirs.push(dataDir);
+    const env = { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', REDIS_URL: 'redis://127.0.0.1:1', LOG_CHECKPOINT_EVERY_EVENTS: '1' };
+    const system = await startSystem(loadConfig(env), { logger: false });
+    try {
+      const auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
+      let writing = true;
+      const writers = [A, B, C, 'declaration-10000000033-2023'].map(async (stream) => {
+        while (writing) await system.runtime.store.append(stream, [newEvent(), newEvent()], { expectedRevision: 'any' });
+      });
+      const answers: Json[] = [];
+      for (let i = 0; i < 25; i += 1) {
+        answers.push((await (await fetch(`${system.url}/v1/integrity`, { headers: { authorization: `Bearer ${auditor}` } })).json()) as Json);
+      }
+      writing = false;
+      await Promise.all(writers);
+      expect(answers.flatMap((a) => a.problems as Json[])).toEqual([]);
+      expect(Number(answers[answers.length - 1]!.verifiedUpTo)).toBeGreaterThan(Number(answers[0]!.verifiedUpTo));
+    } finally {
+      await system.close();
+    }
+  });
 
   const kinds = (r: Json) => (r.problems as Json[]).map((p) => `${p.kind}@${p.streamId ?? ''}`);
 
@@ -102,6 +134,61 @@ describe('tampering by an insider with SQL access', () => {
     });
     expect(kinds(integrity)).toEqual(expect.arrayContaining([`stream-head-mismatch@${A}`, `leaf-event-missing@${A}`]));
     expect(witness.ok).toBe(false);
+  });
+
+  // The last event of the whole log (C revision 2, position 8) with its leaf: no position is missing,
+  // no leaf points at a lost event; only the signed checkpoint still counts it.
+  const deleteLastEventAndLeaf = async (s: string, events: RecordedEvent[], moveHeadBack: boolean) => {
+    const last = events[events.length - 1]!;
+    expect(last).toMatchObject({ streamId: C, position: 8n });
+    const prev = events.find((e) => e.streamId === C && e.revision === last.revision - 1)!;
+    await pg.query(`DELETE FROM "${s}".es_events WHERE event_id = $1`, [last.eventId]);
+    if (moveHeadBack) await pg.query(`UPDATE "${s}".es_streams SET revision = $2, last_hash = $3 WHERE stream_id = $1`, [C, prev.revision, prev.hash]);
+    await pg.query(`UPDATE "${s}".es_head SET last_position = 7`);
+    const rm = `"${s}_rm"`;
+    await pg.query(`DELETE FROM ${rm}.log_leaves WHERE leaf_index = 7`);
+    await pg.query(`DELETE FROM ${rm}.log_nodes WHERE level = 0 AND idx = 7`);
+    await pg.query(`UPDATE ${rm}.log_state SET size = 7, last_position = 7`);
+  };
+
+  it('deleting the last event of the log and its leaf, es_streams moved back: the tree is shorter than the signed checkpoint', async () => {
+    const { integrity, witnessBefore, witness } = await scenario((s, events) => deleteLastEventAndLeaf(s, events, true));
+    expect(integrity.ok).toBe(false);
+    expect(kinds(integrity)).toEqual(expect.arrayContaining(['checkpoint-beyond-tree@', 'tree-mismatch@']));
+    expect(kinds(integrity)).not.toContain(`stream-head-mismatch@${C}`);
+    expect((integrity.problems as Json[]).find((p) => p.kind === 'checkpoint-beyond-tree')!.detail).toMatch(/compte 8 feuilles, l’arbre n’en a plus que 7/);
+    expect(witnessBefore.ok).toBe(false);
+    expect(witnessBefore.failures).toEqual([{ reason: 'leaf-missing', detail: expect.stringMatching(/la feuille 7, la dernière que le témoin a vérifiée, n’est plus servie/) }]);
+    expect(witness.ok).toBe(false);
+    expect(witness.failures.map((f) => f.reason)).toEqual(['size-decreased']);
+  });
+
+  it('deleting the last event of the log and its leaf, es_streams left alone: the head and the checkpoint both name it', async () => {
+    const { integrity, witnessBefore, witness } = await scenario((s, events) => deleteLastEventAndLeaf(s, events, false));
+    expect(kinds(integrity)).toEqual(expect.arrayContaining([`stream-head-mismatch@${C}`, 'checkpoint-beyond-tree@', 'tree-mismatch@']));
+    expect(witnessBefore.failures.map((f) => f.reason)).toEqual(['leaf-missing']);
+    expect(witness.failures.map((f) => f.reason)).toEqual(['size-decreased']);
+  });
+
+  it('deleting the last event of the log, its leaf and every node over it: the tree no longer reaches the checkpoint', async () => {
+    const { integrity, witnessBefore } = await scenario(async (s, events) => {
+      await deleteLastEventAndLeaf(s, events, true);
+      // Nodes 1:3, 2:1 and 3:0 cover leaf 7: without them nothing says a node lacks a child.
+      await pg.query(`DELETE FROM "${s}_rm".log_nodes WHERE (level, idx) IN ((1, 3), (2, 1), (3, 0))`);
+    });
+    expect(kinds(integrity)).toEqual(expect.arrayContaining(['checkpoint-beyond-tree@', 'tree-mismatch@']));
+    expect((integrity.problems as Json[]).filter((p) => p.kind === 'tree-mismatch').map((p) => p.detail as string).join('\n')).toMatch(/ne se recalcule pas à la taille 8/);
+    expect(witnessBefore.failures.map((f) => f.reason)).toEqual(['leaf-missing']);
+  });
+
+  it('deleting a leaf in the middle of the tree: a leaf-index gap, the event outside the tree', async () => {
+    const { integrity, witnessBefore } = await scenario(async (s) => {
+      await pg.query(`DELETE FROM "${s}_rm".log_leaves WHERE leaf_index = 3`);
+    });
+    expect(kinds(integrity)).toEqual(expect.arrayContaining(['leaf-index-gap@', `event-not-in-tree@${A}`]));
+    expect((integrity.problems as Json[]).find((p) => p.kind === 'leaf-index-gap')!.detail).toMatch(/feuille 4 après 2 : les feuilles 3 à 3 manquent/);
+    // The last leaf is still served: the witness, which rebuilt the tree once, sees nothing until the next checkpoint.
+    expect(witnessBefore.ok).toBe(true);
   });
 
   it('deleting a whole stream (an access journal): its sealed leaves have lost their events', async () => {

@@ -9,6 +9,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ManualClock, withDevSecret, type AppConfig } from '@forfait/platform';
 import { SqlEventStore } from '@forfait/store';
 import { PROJECTIONS, openRuntime, type Runtime } from '@forfait/read-models';
+import { StartupLogger } from './startup-logger';
 import { AppModule } from './app.module';
 import { API_DESCRIPTION, documentResponses } from './openapi';
 import { TokenVerifier, tokenSettings } from './auth/token-verifier';
@@ -30,6 +31,8 @@ export interface StartedSystem {
   app: INestApplication;
   runtime: Runtime;
   url: string;
+  /** The console is served at `${url}/console/` (false: dist/console was not built). */
+  consoleServed: boolean;
   /** What the demo seed wrote (events 0: the store was not empty, or SEED_DEMO is off). */
   seeded: DemoSeedResult;
   /** The demo store's clock went on from the last instant it had recorded (its own CLOCK, restarted). */
@@ -53,6 +56,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     projections: PROJECTIONS,
     onProjectorError: (name, error) => logger.error(`projection ${name} stopped: ${error.message}`),
     onProjectorStoreUnavailable: (name, error, delay) => logger.warn(`projection ${name}: store unavailable (${describeCause(error)}); resuming from its checkpoint in ${delay} ms`),
+    onProjectorApplyRetry: (_name, error, delay) => logger.error(`${error.message}; applied again from its checkpoint in ${delay} ms (no restart needed once the cause is gone)`),
     reconcileJobs: true,
     onReconcileError: (error) => logger.warn(`unfinished jobs not re-enqueued yet (again at the next reconnection to Redis): ${error.message}`),
   });
@@ -68,14 +72,14 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     // Nest declares its options as a class (NestApplicationOptions) and documents object literals for them.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     const app = await NestFactory.create<NestExpressApplication>(SystemModule, {
-      logger: options.logger === false ? false : ['log', 'warn', 'error'],
+      logger: options.logger === false ? false : new StartupLogger({ logLevels: ['log', 'warn', 'error'] }),
       bodyParser: false,
     });
     // Before any body is read, in this order (request-limits.ts): the URL, the encoding, the size
     // allowed without a valid token, a body that stalls; then JSON (files go through multipart,
     // 10 Mo, and CSV extracts as text), its refusals in the envelope, and what jsonb cannot keep.
     app.use(urlCheck, contentEncodingCheck, unauthenticatedBodyLimit(verifier), bodyIdleTimeout(config.http.bodyIdleTimeoutMs));
-    serveConsole(app);
+    const consoleServed = serveConsole(app);
     app.useBodyParser('json', { limit: MAX_JSON_BYTES });
     app.use(bodyParserErrors, jsonBodyCheck);
     const document = documentResponses(SwaggerModule.createDocument(
@@ -101,6 +105,7 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
       app,
       runtime,
       url,
+      consoleServed,
       seeded,
       ...(resumedFrom ? { clockResumedFrom: resumedFrom } : {}),
       close: async ({ graceMs = config.shutdownGraceMs } = {}) => {
@@ -130,15 +135,15 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
  * `GET /` redirects there. Express middleware, so the auth guard, which guards Nest routes, never
  * sees these requests.
  */
-function serveConsole(app: NestExpressApplication): void {
+function serveConsole(app: NestExpressApplication): boolean {
   const dir = consoleDir();
   app.use((req: { method: string; path: string }, res: { redirect(status: number, url: string): void }, next: () => void): void => {
     if ((req.method === 'GET' || req.method === 'HEAD') && req.path === '/') return res.redirect(302, '/console/');
     next();
   });
   if (!dir) {
-    new Logger('bootstrap').warn('console not built (dist/console/index.html missing): run npm run build');
-    return;
+    new Logger('bootstrap').warn('console not built (dist/console/index.html missing): run npm run build:console');
+    return false;
   }
   app.useStaticAssets(dir, {
     prefix: '/console/',
@@ -157,6 +162,7 @@ function serveConsole(app: NestExpressApplication): void {
     }
     next();
   });
+  return true;
 }
 
 /** dist/console, from the built API (dist/apps/api/src) or from its sources (apps/api/src, in tests). */

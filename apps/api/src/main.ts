@@ -12,6 +12,9 @@ async function main(): Promise<void> {
   const { runtime, url } = system;
 
   const lines = [
+    system.consoleServed
+      ? `console        ${url}/console/  (sign in with a role of the demo: controller, agent, auditor, doctor)`
+      : `console        not built (dist/console/index.html missing): npm run build:console, then restart`,
     `API            ${url}  (OpenAPI: ${url}/docs, health: ${url}/health)`,
     `store          ${config.store}${config.store === 'embedded' ? ` (data dir ${resolve(config.dataDir)}${process.env.DATA_DIR ? '' : config.clock ? ', the demo data dir of this CLOCK' : ''}; PGlite files under ${resolve(config.dataDir, 'pglite')})` : ''}`,
     `projector      ${runtime.projector ? 'running in this process' : 'not in this process (run npm run start:projector)'}`,

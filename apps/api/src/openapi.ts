@@ -208,6 +208,9 @@ const OPERATIONS: Record<string, OperationDoc> = {
   'POST /v1/controls': { ok: { status: 201, schema: obj({ controlId: str('ctl-2023-10000000017-0a1b2c3d4e5f'), eventId: str(), revision: int(), position: str('1042') }) }, errors: ['RECOVERY_TIME_BARRED', 'INDICATOR_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED'] },
   'GET /v1/controls/{id}': { ok: { status: 200, schema: { type: 'object' } }, errors: ['CONTROL_NOT_FOUND'] },
   'POST /v1/controls/{id}/contestations': { ok: { status: 201, schema: { type: 'object' } }, errors: ['CONTROL_NOT_FOUND', 'CONTESTATION_TOO_LATE', 'CONTESTATION_EXISTS', 'IDEMPOTENCY_KEY_REUSED'] },
+  'POST /v1/log/witnesses': { ok: { status: 201, schema: obj({ name: str('witness.example/w1'), vkey: str() }, ['name', 'vkey']) } },
+  'POST /v1/log/cosignatures': { errors: ['PAYLOAD_TOO_LARGE', 'COSIGNATURE_INVALID'] },
+  'GET /v1/log/proof/inclusion': { errors: ['NOT_FOUND', 'TREE_SIZE_TOO_LARGE'] },
   'GET /v1/log/checkpoint': { ok: { status: 200, contentType: 'text/plain', schema: { type: 'string' }, description: 'le point de contrôle signé (C2SP tlog-checkpoint) suivi des cosignatures des témoins' }, errors: ['CHECKPOINT_NOT_FOUND'] },
   'GET /v1/schemas/audit-bundle.json': { ok: { status: 200, contentType: 'application/schema+json', schema: { type: 'object' }, description: 'le JSON Schema (2020-12) du dossier d’audit' } },
 };
@@ -262,9 +265,11 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/log/checkpoint': 'Le dernier point de contrôle signé (note signée C2SP tlog-checkpoint, avec les cosignatures des témoins), ou celui de ?treeSize= ; 404 CHECKPOINT_NOT_FOUND',
   'GET /v1/log/public-key': 'La clé de vérification du journal (signed note) et les clés cosignature/v1 des témoins',
   'GET /v1/log/leaves': 'Les feuilles à partir d’un rang (0 pour la première ; 1 000 au plus) : { leaves: [{ leafIndex, position, leaf, leafHash }] }',
-  'GET /v1/log/proof/inclusion': 'Chemin d’audit RFC 6962 d’une feuille (par la position de l’événement ou par son rang) ; 400 TREE_SIZE_TOO_LARGE au-delà du dernier point de contrôle',
+  'GET /v1/log/proof/inclusion': 'Chemin d’audit RFC 6962 d’une feuille (par la position de l’événement ou par son rang) ; 404 NOT_FOUND pour une position pas (encore) scellée ou dans aucun point de contrôle signé, 400 TREE_SIZE_TOO_LARGE au-delà du dernier point de contrôle',
   'GET /v1/log/proof/consistency': 'Preuve de cohérence RFC 6962 entre deux tailles d’arbre (§2.1.2)',
-  'POST /v1/log/cosignatures': 'Un témoin dépose le point de contrôle tel que servi, suivi de sa ligne tlog-cosignature (text/plain) ; 422 si elle ne se vérifie pas',
+  'POST /v1/log/cosignatures':
+    'Un témoin dépose le point de contrôle tel que servi, suivi de sa ligne tlog-cosignature (text/plain, 64 Kio au plus, sinon 413 PAYLOAD_TOO_LARGE) ; la clé doit être configurée ou enregistrée, et porter le nom du sujet (sub) du jeton du témoin ; 422 si elle ne se vérifie pas',
+  'POST /v1/log/witnesses': 'Enregistre la clé de vérification cosignature/v1 d’un témoin (admin) : { vkey } → 201 { name, vkey } ; le jeton du témoin doit avoir ce nom pour sujet (sub)',
   'POST /v1/sas-attestations': 'Enregistrer l’attestation SAS d’un président de CPTS (guide §II.2, indicateur 8) : un document pour chaque médecin qu’elle liste',
   'GET /v1/console/sign-in': 'Comment la console se connecte : l’émetteur et le client OpenID Connect, ou le choix de rôle en développement',
   'GET /v1/console/me': 'L’appelant tel que l’API lit son jeton : rôle, caisse, RPPS (après la correspondance des revendications)',

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { caisseLabel, isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
 import { formatPoints, specialtyLabel, toEntitlementView } from '@forfait/domain';
-import { ConfigError, Jobs, QUEUES, loadConfig, probeRedis, signDevToken, withDevSecret, type AppConfig } from '@forfait/platform';
+import { ConfigError, FULL_VERIFICATION_JOB, Jobs, QUEUES, loadConfig, probeRedis, signDevToken, withDevSecret, type AppConfig } from '@forfait/platform';
 import { DoctorYearReader, EntitlementService, type CsvImportJob } from '@forfait/application';
 import { PROJECTIONS, REBUILD_JOB, acceptJob, openRuntime, readAcceptedJob, readModelSchemaOf, setupAcceptedJobs, withdrawJob, type AcceptedJobRequest, type RebuildProgress, type Runtime } from '@forfait/read-models';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { COSIGNATURE_V1, IncrementalIntegrity, PgDatabase, checkLogStructure, generateSignerKey, parseSignerKey, runWitness, verifyIntegrity, verifyTreeFromEvents, vkeyOf } from '@forfait/store';
+import { COSIGNATURE_V1, PgDatabase, generateSignerKey, parseSignerKey, runWitness, verifyFully, vkeyOf, type FullVerificationReport } from '@forfait/store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const PARIS = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
@@ -266,13 +266,14 @@ const COMMANDS: Record<string, Command> = {
   },
   witness: {
     summary: 'check the log’s latest checkpoint against the last one verified, cosign it and post the cosignature',
-    usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>]',
-    help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.',
+    usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>] [--json]',
+    help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.\nEach failure is printed as `INCOHÉRENT (<reason>) : <detail>`; --json prints { ok, size, report, failures: [{ reason, detail }] }.',
     async run(args) {
-      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' } } });
+      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } });
       if (!values.url || !values.key || !values.state) throw new UsageError('--url, --key and --state are required');
       const result = await runWitness({ url: values.url.replace(/\/$/, ''), keyText: readFileSync(values.key, 'utf8'), statePath: values.state, ...(values.token ? { token: values.token } : {}) });
-      for (const line of result.report) out(line);
+      if (values.json) out(JSON.stringify(result, null, 2));
+      else for (const line of result.report) out(line);
       return result.ok ? 0 : 2;
     },
   },
@@ -303,21 +304,14 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   verify: {
-    summary: 'recompute every hash chain and name the first broken link',
-    usage: 'verify [--json]',
-    help: 'Exit status 0 when every chain verifies, 2 when a link is broken.\nIn embedded mode, stop `npm start` first (PGlite is one process\'s database).',
+    summary: 'recompute every hash chain and the log’s tree from the events, and name what is broken',
+    usage: 'verify [--full] [--job] [--json] [--timeout <seconds>]',
+    help: 'Every chain from revision 0, stream heads, positions and recorded times, the stored tree, and the tree rebuilt from the events against the latest signed checkpoint;\n--full: against every signed checkpoint (each root and signature), not the latest only;\n--job: run it as a job (BullMQ, queue integrity-checks) on the running API, with progress (needs Redis and `npm start`).\nExit status 0 when everything verifies, 2 when something is broken. The result is GET /v1/integrity\'s lastFullCheck.\nIn embedded mode without --job, stop `npm start` first (PGlite is one process\'s database).',
     async run(args, config) {
-      const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
-      return withRuntime(config, async (runtime) => {
-        const chains = await verifyIntegrity(runtime.store, { onProgress: (n) => !values.json && process.stderr.write(`\r${n} events checked`) });
-        // Heads, positions and times, the tree against the events and the latest signed checkpoint.
-        const problems = [...(await checkLogStructure(runtime.store, runtime.readDb, runtime.log)), ...(await verifyTreeFromEvents(runtime.store, runtime.log))];
-        const report = { ...chains, ok: chains.ok && problems.length === 0, problems };
-        // GET /v1/integrity answers this as its lastFullCheck.
-        await new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema).recordFullCheck(report, new Date().toISOString());
-        if (!values.json) process.stderr.write('\n');
+      const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false }, job: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' } } });
+      const print = (report: FullVerificationReport): number => {
         if (values.json) out(JSON.stringify(report, null, 2));
-        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies, heads, positions and the tree check`);
+        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies, heads, positions and the tree check${report.everyCheckpoint ? ' (every signed checkpoint)' : ''}`);
         else {
           const b = report.firstBroken;
           if (b) {
@@ -325,9 +319,26 @@ const COMMANDS: Record<string, Command> = {
             out(`  expected ${b.expected}`);
             out(`  found    ${b.actual}`);
           }
-          for (const p of problems) out(`BROKEN: ${p.kind}${p.streamId ? ` at ${p.streamId}` : ''}${p.position ? ` position ${p.position}` : ''}: ${p.detail}`);
+          for (const p of report.problems) out(`BROKEN: ${p.kind}${p.streamId ? ` at ${p.streamId}` : ''}${p.position ? ` position ${p.position}` : ''}: ${p.detail}`);
         }
         return report.ok ? 0 : 2;
+      };
+      if (values.job) {
+        return withJobs(config, async (jobs) => {
+          const id = `full-verification-${Date.now()}`;
+          await jobs.queue(QUEUES.integrity).add(FULL_VERIFICATION_JOB, { everyCheckpoint: values.full }, { jobId: id, attempts: 1 });
+          if (!values.json) out(`job ${id} queued`);
+          const report = (await follow(jobs, QUEUES.integrity, id, (p) => { const r = p as { phase?: string; done?: number } | undefined; return `${r?.phase ?? 'queued'} ${r?.done ?? 0}`; }, Number(values.timeout) * 1000)) as FullVerificationReport;
+          return print(report);
+        });
+      }
+      return withRuntime(config, async (runtime) => {
+        const report = await verifyFully(
+          { store: runtime.store, db: runtime.readDb, schema: runtime.readModelSchema, log: runtime.log },
+          { everyCheckpoint: values.full, now: () => new Date(), onProgress: (phase, n) => !values.json && process.stderr.write(`\r${phase}: ${n} checked`) },
+        );
+        if (!values.json) process.stderr.write('\n');
+        return print(report);
       });
     },
   },

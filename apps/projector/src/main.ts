@@ -21,6 +21,9 @@ async function main(): Promise<void> {
       logger.error(`projection ${name} stopped: ${error.message}; exiting so that the supervisor restarts it`);
       process.exit(1);
     },
+    onProjectorApplyRetry: (_name, error, delay) => {
+      logger.error(`${error.message}; applied again from its checkpoint in ${delay} ms (no restart needed once the cause is gone)`);
+    },
     onProjectorStoreUnavailable: (name, error, delay) => {
       const cause = error.cause as { message?: string; code?: string } | undefined;
       logger.warn(`projection ${name}: store unavailable (${cause?.message || cause?.code || error.message}); resuming from its checkpoint in ${delay} ms`);

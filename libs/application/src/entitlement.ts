@@ -16,7 +16,12 @@ export class EntitlementService {
     private readonly reader: DoctorYearReader,
   ) {}
 
-  async compute(rpps: string, year: number, at?: string): Promise<{ entitlement: Entitlement; ruleset: Ruleset; lastPosition: bigint; revision: number }> {
+  /**
+   * `known`: the store holds the doctor's profile or an event of the doctor-year (whatever the
+   * instant asked for). A declaration may come before the profile import (issue 13, decided): only a
+   * doctor with neither is unknown.
+   */
+  async compute(rpps: string, year: number, at?: string): Promise<{ entitlement: Entitlement; ruleset: Ruleset; lastPosition: bigint; revision: number; known: boolean }> {
     const instant = at ?? this.context.clock.now().toISOString();
     const { campaign, doctor, declaration, earlier, earlierCampaigns } = await this.reader.doctorYear(rpps, year);
     const ruleset = this.reader.rulesetKnownAt(year, campaign.events, instant);
@@ -35,6 +40,7 @@ export class EntitlementService {
       .filter((e) => Date.parse(e.metadata.recordedAt) <= Date.parse(instant))
       .reduce((max, e) => (e.position > max ? e.position : max), 0n);
     // The doctor-year stream's revision now (its ETag), whatever the instant asked for.
-    return { entitlement, ruleset, lastPosition, revision: declaration.revision };
+    const known = doctor.raw.some((e) => e.type === 'DoctorProfileRecorded') || declaration.raw.length > 0;
+    return { entitlement, ruleset, lastPosition, revision: declaration.revision, known };
   }
 }

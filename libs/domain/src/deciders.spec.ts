@@ -89,6 +89,7 @@ describe('campaign decider', () => {
     expect(amend({ list: 'hasLap', add: [{ editor: 'Éditeur', name: 'LAP' }] })()).toHaveLength(1);
     expect(amend({ parameter: 'mssReportOver', value: 'six-teleservices' })()).toHaveLength(1);
     expect(amend({ parameter: 'segurDeadline', value: '2024-02-15T23:59:59.999+01:00' })()).toHaveLength(1);
+    expect(amend({ parameter: 'segurCarryOverFrom', value: 2022 })()).toHaveLength(1);
     for (const bad of [
       { list: 'sasDepartements', add: ['44', '2a'] },
       { list: 'sasDepartements', add: [44] },
@@ -104,6 +105,10 @@ describe('campaign decider', () => {
       { parameter: 'sasAttestationDeadline', value: '2023-02-29T23:59:59+01:00' },
       { parameter: 'dpiRequiresLap', value: 'yes' },
       { parameter: 'recoveryLimitationYears', value: 2.5 },
+      // A campaign year, not after the amended campaign's own, nor before the first (2017).
+      { parameter: 'segurCarryOverFrom', value: 2024 },
+      { parameter: 'segurCarryOverFrom', value: 2016 },
+      { parameter: 'segurCarryOverFrom', value: '2022' },
     ]) {
       expect({ bad, code: refusal(amend(bad)) }).toEqual({ bad, code: 'AMENDMENT_INVALID' });
     }

@@ -43,13 +43,31 @@ export const QUEUES = {
   calculations: 'yearly-calculations',
   imports: 'measure-imports',
   rebuilds: 'projection-rebuilds',
+  integrity: 'integrity-checks',
 } as const;
+/** The full recomputation of every chain and of the tree (QUEUES.integrity; `cli verify --job`). */
+export const FULL_VERIFICATION_JOB = 'full-verification';
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Redis is not answering: the caller says jobs are unavailable (api.md, 503 `JOBS_UNAVAILABLE`). */
 export class JobsUnavailableError extends Error {
   readonly code = 'JOBS_UNAVAILABLE';
+  constructor(
+    message: string,
+    /**
+     * The call was sent and not answered in time (a stalled Redis): Redis may still run it once it
+     * answers again. False when it was refused before anything was sent.
+     */
+    readonly inFlight = false,
+  ) {
+    super(message);
+  }
 }
+
+/** How long a producer call (an HTTP request's enqueue or lookup) may wait for Redis: then 503. */
+export const PRODUCE_TIMEOUT_MS = 750;
+/** While Redis is stalled, how often it is asked (PING) whether it answers again. */
+const STALL_PROBE_MS = 250;
 
 /** Reconnection with backoff: 200 ms, 400 ms, … at most 2 s between attempts, for ever. */
 const reconnectBackoff = (times: number) => Math.min(times * 200, 2000);
@@ -73,6 +91,14 @@ export class Jobs {
   private readonly duplicates: Redis[] = [];
   private flow?: FlowProducer;
   private closing = false;
+  /**
+   * A producer call went unanswered although the connection looked ready (a Redis process stopped,
+   * SIGSTOP, or frozen): unavailable until a PING answers, so that later requests answer 503 at once
+   * instead of each waiting for its timeout.
+   */
+  private stalled = false;
+  private stallProbe: NodeJS.Timeout | undefined;
+  private readonly readyListeners = new Set<() => void>();
 
   constructor(
     private readonly redisUrl: string,
@@ -86,11 +112,40 @@ export class Jobs {
       retryStrategy: reconnectBackoff,
     });
     this.connection.on('error', () => undefined);
+    // A new connection is a Redis that answers: no stall left to wait for.
+    this.connection.on('ready', () => this.unstall(false));
   }
 
-  /** Whether the producers' connection is ready: false from the moment Redis is lost until it is back. */
+  /** Whether the producers' connection is ready and Redis answers: false from the moment Redis is lost or stalls until it is back. */
   get available(): boolean {
-    return this.connection.status === 'ready';
+    return this.connection.status === 'ready' && !this.stalled;
+  }
+
+  /** Redis did not answer in time: unavailable, and asked every STALL_PROBE_MS whether it answers again. */
+  private stall(): void {
+    if (this.stalled || this.closing) return;
+    this.stalled = true;
+    const probe = () => {
+      this.stallProbe = setTimeout(() => {
+        if (!this.stalled || this.closing) return;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), STALL_PROBE_MS * 2)));
+        Promise.race([this.connection.ping(), late]).then(
+          () => this.unstall(true),
+          () => probe(),
+        ).finally(() => clearTimeout(timer));
+      }, STALL_PROBE_MS);
+      this.stallProbe.unref();
+    };
+    probe();
+  }
+
+  /** Redis answers again; `tell`: the listeners of onReady hear it, as for a reconnection (what was lost meanwhile is re-enqueued). */
+  private unstall(tell: boolean): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    clearTimeout(this.stallProbe);
+    if (tell) for (const listener of this.readyListeners) listener();
   }
 
   /** Resolves once the producers' connection is ready, or after `ms` (then `available` says false). */
@@ -110,24 +165,33 @@ export class Jobs {
   /** Calls `listener` on every (re)connection to Redis; returns the unsubscription. */
   onReady(listener: () => void): () => void {
     this.connection.on('ready', listener);
-    return () => this.connection.off('ready', listener);
+    this.readyListeners.add(listener);
+    return () => {
+      this.connection.off('ready', listener);
+      this.readyListeners.delete(listener);
+    };
   }
 
   /**
-   * Runs a producer call, failing fast: JobsUnavailableError at once when Redis is not ready, and
-   * when the call fails or outlasts `ms` while Redis went away meanwhile.
+   * Runs a producer call, failing fast: JobsUnavailableError at once when Redis is not ready (or
+   * stalled), and when the call fails or outlasts `ms` (then `inFlight`: Redis may still run it; and
+   * Redis counts as stalled until a PING answers).
    */
-  async produce<T>(call: () => Promise<T>, ms = 2000): Promise<T> {
-    if (!this.available) throw new JobsUnavailableError('Redis is not connected');
+  async produce<T>(call: () => Promise<T>, ms = PRODUCE_TIMEOUT_MS): Promise<T> {
+    if (!this.available) throw new JobsUnavailableError(this.stalled ? 'Redis does not answer (stalled)' : 'Redis is not connected');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new JobsUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => {
+        this.stall();
+        reject(new JobsUnavailableError(`Redis did not answer within ${ms} ms`, true));
+      }, ms);
     });
     try {
       return await Promise.race([call(), timeout]);
     } catch (error) {
+      if (error instanceof JobsUnavailableError) throw error;
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Redis may have gone away while the call awaited
-      if (error instanceof JobsUnavailableError || !this.available || isRedisFailure(error)) throw new JobsUnavailableError((error as Error).message);
+      if (!this.available || isRedisFailure(error)) throw new JobsUnavailableError((error as Error).message, true);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -191,6 +255,7 @@ export class Jobs {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.stallProbe);
     // A queue closed before its connection was ready would report the closing as an error later,
     // on an emitter nobody listens to any more: let each get ready (or fail) first; but while Redis
     // is away (never there since the start, say) not for longer than half a second.

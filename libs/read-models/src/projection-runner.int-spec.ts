@@ -129,6 +129,47 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       await f.drop();
     });
 
+    it('live (retryApplyFailures): retries an event it cannot apply, in-process with backoff, naming it; catches up once the cause is gone', async () => {
+      const f = await fixture(db);
+      const last = await appendSome(f.store, 10);
+      let failing = true;
+      const flaky: Projection = {
+        ...auditTrailProjection,
+        async apply(tx, schema, events: RecordedEvent[], context) {
+          await auditTrailProjection.apply(tx, schema, events, context);
+          if (failing && events.some((e) => e.position === 7n)) throw new Error('cannot apply 7 yet');
+        },
+      };
+      const retries: { name: string; position: bigint; delayMs: number }[] = [];
+      const stops: Error[] = [];
+      const runner = new ProjectionRunner(f.store, db, [flaky], f.rmSchema, {
+        batchSize: 3,
+        retryApplyFailures: { baseMs: 50, capMs: 200 },
+        onApplyRetry: (name, error, delayMs) => retries.push({ name, position: error.event.position, delayMs }),
+        onError: (_n, e) => stops.push(e),
+      });
+      await runner.start();
+      const deadline = Date.now() + 10_000;
+      while (retries.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Tried again and again on the same event, never given up; the failure is recorded and said.
+      expect(retries.length).toBeGreaterThanOrEqual(3);
+      expect(retries.every((r) => r.name === 'audit_trail' && r.position === 7n && r.delayMs <= 200)).toBe(true);
+      expect(stops).toEqual([]);
+      expect(runner.failed).toBeInstanceOf(ProjectionApplyError);
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([expect.objectContaining({ name: 'audit_trail', position: '7', error: 'cannot apply 7 yet' })]);
+      expect(await runner.checkpointOf('audit_trail')).toBe(6n);
+      // The cause gone: the same runner, not restarted, applies it and the rest, once each.
+      failing = false;
+      const caughtUp = Date.now() + 10_000;
+      while ((await runner.checkpointOf('audit_trail')) < last && Date.now() < caughtUp) await new Promise((r) => setTimeout(r, 20));
+      expect(await runner.checkpointOf('audit_trail')).toBe(last);
+      expect((await f.trail()).map((r) => r.position)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([]);
+      expect(runner.failed).toBeUndefined();
+      await runner.stop();
+      await f.drop();
+    });
+
     it('gives the same read model live, batch by batch, as rebuilt from zero in one pass', async () => {
       const f = await fixture(db);
       await appendSome(f.store, 5);

@@ -94,6 +94,8 @@ export class ProjectionRunner {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly waiters: { position: bigint; resolve: () => void }[] = [];
   private failure: Error | undefined;
+  /** Per subscription: the event it cannot apply yet (retried with backoff, `retryApplyFailures`). */
+  private readonly applyFailures = new Map<string, ProjectionApplyError>();
   /** Per subscription: consecutive resumptions after the store went away, and the pending one. */
   private readonly attempts = new Map<string, number>();
   private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
@@ -118,6 +120,14 @@ export class ProjectionRunner {
       onStoreUnavailable?: (name: string, error: Error, delayMs: number) => void;
       /** Another process holds the projection; this runner tries again in `delayMs`. */
       onWaiting?: (name: string, delayMs: number) => void;
+      /**
+       * A projection that cannot apply an event is retried in-process, from its checkpoint, with
+       * backoff (a read model altered by hand, a database refusing a row: once the cause is gone it
+       * catches up, no restart needed). Off: it stops, `onError` hears it (a rebuild's builder).
+       */
+      retryApplyFailures?: { baseMs?: number; capMs?: number };
+      /** A projection cannot apply the event at `error.event.position`; applied again in `delayMs`. */
+      onApplyRetry?: (name: string, error: ProjectionApplyError, delayMs: number) => void;
     } = {},
   ) {}
 
@@ -144,9 +154,9 @@ export class ProjectionRunner {
     });
   }
 
-  /** Whether a subscription of this runner stopped on an error it cannot resume from. */
+  /** Whether a subscription of this runner stopped on an error it cannot resume from, or cannot apply an event now (retried). */
   get failed(): Error | undefined {
-    return this.failure;
+    return this.failure ?? this.applyFailures.values().next().value;
   }
 
   private lockName(key: string): string {
@@ -258,6 +268,28 @@ export class ProjectionRunner {
     const subscription = this.store.subscribeAll({ after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) => this.applyBatch(projections, batch, key));
     const startedAt = Date.now();
     this.subscriptions.set(key, subscription);
+    /** Subscribes again from the checkpoint after `wait()` ms (while this subscription is still the key's). */
+    const resume = (wait: () => number): void => {
+      const delay = wait();
+      this.resumeTimers.set(
+        key,
+        setTimeout(() => {
+          this.resumeTimers.delete(key);
+          if (this.subscriptions.get(key) !== subscription) return;
+          this.checkpointOf(projections[0]!.name).then(
+            (checkpoint) => {
+              if (this.subscriptions.get(key) === subscription) this.subscribe(key, projections, checkpoint, fullTypes);
+            },
+            (e: unknown) => {
+              if (this.subscriptions.get(key) !== subscription) return;
+              if (e instanceof StoreUnavailableError) return resume(wait);
+              this.failure = e as Error;
+              this.options.onError?.(key, e as Error);
+            },
+          );
+        }, delay),
+      );
+    };
     subscription.done.catch((caught: unknown) => {
       const error = caught as Error; // what the subscription's work threw: the store's errors and the projections'
       if (this.subscriptions.get(key) !== subscription) return; // stopped meanwhile
@@ -265,6 +297,17 @@ export class ProjectionRunner {
         // Another runner applied this projection meanwhile (it held the lock while this one's session
         // was being lost): wait for the lock again rather than fail.
         void this.relinquish(key).finally(() => this.retryClaim(key));
+        return;
+      }
+      const retry = this.options.retryApplyFailures;
+      if (error instanceof ProjectionApplyError && retry) {
+        // Kept (the lock too) and applied again from its checkpoint, with backoff, until it applies.
+        this.applyFailures.set(key, error);
+        resume(() => {
+          const delay = backoffDelay(this.nextAttempt(key), { baseMs: retry.baseMs ?? 1_000, capMs: retry.capMs ?? 60_000 });
+          this.options.onApplyRetry?.(key, error, delay);
+          return delay;
+        });
         return;
       }
       if (!(error instanceof StoreUnavailableError)) {
@@ -275,32 +318,19 @@ export class ProjectionRunner {
       }
       // A subscription that ran a while before failing starts its backoff again from the first step.
       if (Date.now() - startedAt > 10_000) this.attempts.delete(key);
-      const resume = (): void => {
-        const attempt = this.attempts.get(key) ?? 0;
-        this.attempts.set(key, attempt + 1);
-        const delay = backoffDelay(attempt, { baseMs: 200, capMs: 5_000 });
+      resume(() => {
+        const delay = backoffDelay(this.nextAttempt(key), { baseMs: 200, capMs: 5_000 });
         this.options.onStoreUnavailable?.(key, error, delay);
-        this.resumeTimers.set(
-          key,
-          setTimeout(() => {
-            this.resumeTimers.delete(key);
-            if (this.subscriptions.get(key) !== subscription) return;
-            this.checkpointOf(projections[0]!.name).then(
-              (checkpoint) => {
-                if (this.subscriptions.get(key) === subscription) this.subscribe(key, projections, checkpoint, fullTypes);
-              },
-              (e: unknown) => {
-                if (this.subscriptions.get(key) !== subscription) return;
-                if (e instanceof StoreUnavailableError) return resume();
-                this.failure = e as Error;
-                this.options.onError?.(key, e as Error);
-              },
-            );
-          }, delay),
-        );
-      };
-      resume();
+        return delay;
+      });
     });
+  }
+
+  /** The number of the next consecutive resumption of `key` (0 for the first), counted. */
+  private nextAttempt(key: string): number {
+    const attempt = this.attempts.get(key) ?? 0;
+    this.attempts.set(key, attempt + 1);
+    return attempt;
   }
 
   get names(): string[] {
@@ -327,6 +357,7 @@ export class ProjectionRunner {
     this.subscriptions.delete(name);
     this.wanted.delete(name);
     this.claimAttempts.delete(name);
+    this.applyFailures.delete(name);
     clearTimeout(this.resumeTimers.get(name));
     this.resumeTimers.delete(name);
     await subscription?.stop();
@@ -346,7 +377,8 @@ export class ProjectionRunner {
     for (;;) {
       const lowest = await this.lowestCheckpoint();
       if (lowest >= position) return;
-      if (this.failure) throw this.failure;
+      const failure = this.failed;
+      if (failure) throw failure;
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`read models did not reach position ${position} within ${ms} ms (at ${lowest})`);
       await new Promise<void>((resolve) => {
@@ -368,6 +400,7 @@ export class ProjectionRunner {
       if (failure) throw failure;
     }
     this.attempts.delete(key);
+    this.applyFailures.delete(key);
     const cleared = projections.filter((p) => this.failing.has(p.name)).map((p) => p.name);
     if (cleared.length > 0) {
       await this.db.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_failures WHERE name = ANY($1::text[]) AND position <= $2`, [cleared, to.toString()]);

@@ -2,7 +2,7 @@ import type { AppConfig } from '@forfait/platform';
 import { Jobs, clockFromSetting, logSigningKeyOf, probeRedis, type Clock, type RedisStatus } from '@forfait/platform';
 import { CheckpointDirectory, PgDatabase, TransparencyLog, generateSignerKey, openStores, parseSignerKey, quoteIdent, type EventStore, type SqlDatabase } from '@forfait/store';
 import { logSealer } from './log-sealer';
-import { ProjectionRunner } from './projection-runner';
+import { ProjectionRunner, type ProjectionApplyError } from './projection-runner';
 import type { Projection } from './projection';
 import { campaignDeadlinesProjection } from './projections/campaign-deadlines.projection';
 import { setupAcceptedJobs } from './reactors/accepted-jobs';
@@ -48,6 +48,8 @@ export async function openRuntime(
     projections: readonly Projection[];
     onProjectorError?: (name: string, e: Error) => void;
     onProjectorStoreUnavailable?: (name: string, e: Error, delayMs: number) => void;
+    /** A projection cannot apply an event (named, with its position, in the error): applied again in `delayMs`, in-process. */
+    onProjectorApplyRetry?: (name: string, e: ProjectionApplyError, delayMs: number) => void;
     /** Re-enqueue unfinished work (deadlines, accepted imports and calculations) now and on every reconnection to Redis. */
     reconcileJobs?: boolean;
     onReconcileError?: (e: Error) => void;
@@ -77,8 +79,17 @@ export async function openRuntime(
   if (redis.ok) await jobs.connected(2000);
   // The deadline scheduler runs with the projections (while Redis is away it leaves the deadlines to the reconciler).
   const projections = options.projections.length > 0 ? [...options.projections, deadlineScheduler(jobs, clock)] : options.projections;
+  // Live runners: a projection that cannot apply an event is retried in-process with backoff (1 s,
+  // doubling, at most a minute between attempts: issue 11.1), named with its position meanwhile.
+  const live = {
+    batchSize: config.projectorBatchSize,
+    onError: options.onProjectorError,
+    onStoreUnavailable: options.onProjectorStoreUnavailable,
+    retryApplyFailures: { baseMs: 1_000, capMs: 60_000 },
+    onApplyRetry: options.onProjectorApplyRetry,
+  };
   const projector = options.runProjector
-    ? new ProjectionRunner(store, readDb, projections, readModelSchema, { batchSize: config.projectorBatchSize, onError: options.onProjectorError, onStoreUnavailable: options.onProjectorStoreUnavailable })
+    ? new ProjectionRunner(store, readDb, projections, readModelSchema, live)
     : undefined;
   const signer = parseSignerKey(logSigningKeyOf(config, () => generateSignerKey(config.log.origin)));
   const log = new TransparencyLog(readDb, readModelSchema, signer, {
@@ -89,7 +100,7 @@ export async function openRuntime(
   });
   await log.setup();
   const sealer = options.runProjector
-    ? new ProjectionRunner(store, readDb, [logSealer(log)], readModelSchema, { batchSize: config.projectorBatchSize, onError: options.onProjectorError, onStoreUnavailable: options.onProjectorStoreUnavailable })
+    ? new ProjectionRunner(store, readDb, [logSealer(log)], readModelSchema, live)
     : undefined;
   let signTimer: NodeJS.Timeout | undefined;
   if (projector) {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock } from '@forfait/platform';
+import { PgAppendFence } from './eventstoredb/append-fence';
 import { EsdbEventStore } from './eventstoredb/esdb-event-store';
 import type { EventStore } from './port';
 import { PGliteDatabase, PgDatabase, type SqlDatabase } from './sql/sql-client';
@@ -13,6 +14,7 @@ export * from './sql/sql-client';
 export * from './sql/sql-event-store';
 export * from './sql/event-store.schema';
 export { EsdbEventStore, encodePosition, decodePosition } from './eventstoredb/esdb-event-store';
+export { PgAppendFence, DEFAULT_FENCE_LOCK, type AppendFence, type PgAppendFenceOptions } from './eventstoredb/append-fence';
 
 export class EmbeddedStoreBusyError extends Error {
   readonly code = 'EMBEDDED_STORE_BUSY';
@@ -89,11 +91,15 @@ export async function openStores(settings: StoreSettings): Promise<{ store: Even
       return { store, readDb: db };
     }
     case 'eventstore': {
+      const databaseUrl = requireSetting(settings.databaseUrl, 'DATABASE_URL');
       const store = new EsdbEventStore({
         connectionString: requireSetting(settings.eventstoreConnectionString, 'EVENTSTORE_CONNECTION_STRING'),
         clock: settings.clock,
+        // recordedAt never backwards along $all across the instances (issue 17, point 8): an
+        // advisory lock in the read-model database (the primary, never READ_DATABASE_URL).
+        fence: new PgAppendFence({ database: databaseUrl }),
       });
-      return { store, readDb: new PgDatabase(requireSetting(settings.databaseUrl, 'DATABASE_URL')) };
+      return { store, readDb: new PgDatabase(databaseUrl) };
     }
   }
 }

@@ -1,9 +1,9 @@
 import { GENESIS_HASH, computeEventHash, hashedRecordOf, type RecordedEvent } from '@forfait/events';
 import type { EventStore } from './port';
 import { migrate } from './sql/event-store.schema';
-import type { SqlDatabase } from './sql/sql-client';
+import { widenToNumeric, type SqlDatabase } from './sql/sql-client';
 import type { TransparencyLog } from './tlog/log';
-import { checkLogStructure, type LogProblemKind } from './tlog/log-integrity';
+import { LOG_PROBLEM_KINDS, checkLogStructure, verifyTreeFromEvents, type LogProblem } from './tlog/log-integrity';
 
 export interface BrokenLink {
   streamId: string;
@@ -104,8 +104,11 @@ export function verifyEvents(events: RecordedEvent[]): IntegrityReport {
   return { ok: !firstBroken, streams: verifier.streams, events: verifier.events, ...(firstBroken ? { firstBroken } : {}) };
 }
 
+/** Every kind of problem GET /v1/integrity reports (test/integrity-kinds.e2e-spec.ts produces each). */
+export const INTEGRITY_PROBLEM_KINDS = ['hash-mismatch', 'prev-hash-mismatch', 'revision-gap', 'head-mismatch', 'head-missing', 'position-order', ...LOG_PROBLEM_KINDS] as const;
+
 export interface IntegrityProblem {
-  kind: BrokenLink['reason'] | 'head-mismatch' | 'head-missing' | 'position-order' | LogProblemKind;
+  kind: (typeof INTEGRITY_PROBLEM_KINDS)[number];
   streamId?: string;
   position?: string;
   detail: string;
@@ -152,8 +155,13 @@ export class IncrementalIntegrity {
       this.db,
       [
         `CREATE SCHEMA IF NOT EXISTS ${s}`,
-        `CREATE TABLE IF NOT EXISTS ${s}.integrity_state (id integer PRIMARY KEY, verified_up_to bigint NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
-        `CREATE TABLE IF NOT EXISTS ${s}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position bigint NOT NULL)`,
+        // Positions are numeric: EventStoreDB's (commit · 2^64 + prepare) are past a bigint.
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_state (id integer PRIMARY KEY, verified_up_to numeric NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position numeric NOT NULL)`,
+        ...widenToNumeric(this.schema, [
+          ['integrity_state', 'verified_up_to'],
+          ['integrity_heads', 'position'],
+        ]),
       ],
       'forfait-integrity',
     );
@@ -264,4 +272,32 @@ export class IncrementalIntegrity {
       ...(firstBroken ? { firstBroken } : {}),
     };
   }
+}
+
+export interface FullVerificationReport extends IntegrityReport {
+  problems: LogProblem[];
+  /** Every signed checkpoint compared (not only the latest). */
+  everyCheckpoint: boolean;
+  at: string;
+}
+
+/**
+ * The full recomputation (architecture.md, "Tamper evidence"; api.md's `lastFullCheck`): every
+ * chain from revision 0, heads, positions and the stored tree, then the tree rebuilt from the
+ * events alone against the latest signed checkpoint (or every one). Recorded as the last full
+ * check that GET /v1/integrity answers. Shared by `cli verify` and the `full-verification` job.
+ */
+export async function verifyFully(
+  target: { store: EventStore; db: SqlDatabase; schema: string; log?: TransparencyLog },
+  options: { everyCheckpoint?: boolean; now: () => Date; onProgress?: (phase: 'chains' | 'tree', done: number) => void },
+): Promise<FullVerificationReport> {
+  const chains = await verifyIntegrity(target.store, { onProgress: (n) => options.onProgress?.('chains', n) });
+  const problems = [
+    ...(await checkLogStructure(target.store, target.db, target.log)),
+    ...(target.log ? await verifyTreeFromEvents(target.store, target.log, { everyCheckpoint: options.everyCheckpoint === true, onProgress: (n) => options.onProgress?.('tree', n) }) : []),
+  ];
+  const at = options.now().toISOString();
+  const report: FullVerificationReport = { ...chains, ok: chains.ok && problems.length === 0, problems, everyCheckpoint: options.everyCheckpoint === true, at };
+  await new IncrementalIntegrity(target.store, target.db, target.schema).recordFullCheck(report, at);
+  return report;
 }

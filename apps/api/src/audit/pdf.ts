@@ -113,6 +113,9 @@ interface Column {
 const MARGIN = 48;
 const HEADER_Y = 20;
 const SIZE = 8.5;
+/** The footer's band under the content: its text, and the QR code (58 pt, about 2 cm printed). */
+const QR_SIDE = 58;
+const FOOTER_HEIGHT = QR_SIDE + 30;
 
 /** A document of the caisse: header and footer on every page (reference, hash, page x/y), headings, tables. */
 class CaisseDocument {
@@ -124,7 +127,7 @@ class CaisseDocument {
     info: { Title: string; Subject: string },
     private readonly frame: { title: string; reference: string; sha256: string; hashOf: string },
   ) {
-    this.doc = new PDFDocument({ size: 'A4', margins: { top: MARGIN + 10, bottom: MARGIN + 14, left: MARGIN, right: MARGIN }, bufferPages: true, info: { ...info, Author: 'Assurance Maladie — forfait structure', Producer: 'forfait-structure' } });
+    this.doc = new PDFDocument({ size: 'A4', margins: { top: MARGIN + 10, bottom: FOOTER_HEIGHT + 6, left: MARGIN, right: MARGIN }, bufferPages: true, info: { ...info, Author: 'Assurance Maladie — forfait structure', Producer: 'forfait-structure' } });
     const fonts = fontFiles();
     this.unicode = fonts !== null;
     if (fonts) {
@@ -144,19 +147,12 @@ class CaisseDocument {
     return this.unicode ? text : winAnsi(text);
   }
 
-  /** The title, and beside it the QR code of the reference and the hash. */
   title(text: string): void {
-    const top = this.doc.y;
-    const side = 72;
-    const matrix = qrMatrix(this.qrText);
-    const module = side / (matrix.length + 8);
-    const x0 = MARGIN + this.width - side + 4 * module;
-    matrix.forEach((row, r) => row.forEach((on, c) => on && this.doc.rect(x0 + c * module, top + 4 * module + r * module, module, module).fill('black')));
-    this.doc.font('bold').fontSize(15).text(this.s(text), MARGIN, top + 10, { width: this.width - side - 8 }).font('regular').fontSize(SIZE);
-    this.doc.y = Math.max(this.doc.y, top + side) + 6;
+    this.doc.font('bold').fontSize(15).text(this.s(text), MARGIN, this.doc.y + 4, { width: this.width }).font('regular').fontSize(SIZE);
+    this.doc.moveDown(0.4);
   }
 
-  /** What the QR code says: the reference and the document's SHA-256. */
+  /** What the QR code of every page says: the reference and the document's SHA-256. */
   get qrText(): string {
     return `${this.frame.reference} sha256:${this.frame.sha256}`;
   }
@@ -221,6 +217,13 @@ class CaisseDocument {
     doc.font('regular').fontSize(SIZE).moveDown(0.4);
   }
 
+  /** The QR code of the reference and the hash, its quiet zone (4 modules) inside `QR_SIDE`. */
+  private qrCode(x: number, y: number): void {
+    const matrix = qrMatrix(this.qrText);
+    const module = QR_SIDE / (matrix.length + 8);
+    matrix.forEach((row, r) => row.forEach((on, c) => on && this.doc.rect(x + (c + 4) * module, y + (r + 4) * module, module, module).fill('black')));
+  }
+
   /** Header and footer on every page, then the bytes. */
   end(): Promise<Buffer> {
     const doc = this.doc;
@@ -239,12 +242,16 @@ class CaisseDocument {
         doc.text(this.s(`Assurance Maladie — ${this.frame.title}`), MARGIN, HEADER_Y, { width: this.width * 0.6, lineBreak: false });
         doc.text(this.s(`Référence ${this.frame.reference}`), MARGIN + this.width * 0.6, HEADER_Y, { width: this.width * 0.4, align: 'right', lineBreak: false });
         doc.moveTo(MARGIN, HEADER_Y + 11).lineTo(MARGIN + this.width, HEADER_Y + 11).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
-        const fy = doc.page.height - MARGIN + 4;
+        // The footer: reference, page x/y and hash on the left, their QR code on the right, so that a
+        // page separated from the others still says which document it belongs to (issue 18.7).
+        const fy = doc.page.height - FOOTER_HEIGHT + 8;
+        const textWidth = this.width - QR_SIDE - 8;
         doc.moveTo(MARGIN, fy - 4).lineTo(MARGIN + this.width, fy - 4).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
-        doc.text(this.s(`Référence ${this.frame.reference} — empreinte SHA-256 ${this.frame.hashOf} :`), MARGIN, fy, { width: this.width - 60, lineBreak: false });
-        doc.text(`page ${i + 1}/${range.count}`, MARGIN + this.width - 60, fy, { width: 60, align: 'right', lineBreak: false });
-        doc.font('mono').fontSize(7).text(this.frame.sha256, MARGIN, fy + 9, { width: this.width, lineBreak: false });
+        doc.text(this.s(`Référence ${this.frame.reference} — empreinte SHA-256 ${this.frame.hashOf} :`), MARGIN, fy, { width: textWidth, lineBreak: false });
+        doc.font('bold').text(`page ${i + 1}/${range.count}`, MARGIN, fy + 20, { width: textWidth, lineBreak: false });
+        doc.font('mono').fontSize(7).text(this.frame.sha256, MARGIN, fy + 10, { width: textWidth, lineBreak: false });
         doc.fillColor('black');
+        this.qrCode(MARGIN + this.width - QR_SIDE, fy);
         doc.page.margins.top = top;
         doc.page.margins.bottom = bottom;
       }

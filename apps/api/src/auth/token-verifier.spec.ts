@@ -35,6 +35,13 @@ describe('token verification', () => {
     await expect(short.verify(`Bearer ${await signDevToken(SECRET, { role: 'admin' })}`)).rejects.toThrow(/au plus 600 s/);
     await expect(short.verify(`Bearer ${await signDevToken(SECRET, { role: 'admin' }, '10m')}`)).resolves.toMatchObject({ role: 'admin' });
 
+    // Issued in the future: beyond 60 s of skew refused (it would outlive its exp - iat), within it accepted.
+    const now = Math.floor(Date.now() / 1000);
+    const issuedAt = (iat: number) => base().setIssuedAt(iat).setExpirationTime(iat + 1800).sign(key);
+    await expect(verifier.verify(`Bearer ${await issuedAt(now + 3600)}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'IAT_IN_FUTURE' } });
+    await expect(verifier.verify(`Bearer ${await issuedAt(now + 120)}`)).rejects.toThrow(/émis dans le futur/);
+    await expect(verifier.verify(`Bearer ${await issuedAt(now + 30)}`)).resolves.toMatchObject({ sub: 'admin-1' });
+
     const strict = new TokenVerifier({ jwtSecret: SECRET, issuer: 'https://idp.caisse', audience: 'forfait-api' });
     const signed = (iss?: string, aud?: string) => {
       const jwt = base().setIssuedAt().setExpirationTime('10m');

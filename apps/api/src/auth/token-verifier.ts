@@ -8,6 +8,9 @@ import { principalFromClaims, type Principal } from './principal';
 /** The longest token lifetime accepted when none is configured (AUTH_MAX_TOKEN_SECONDS). */
 export const DEFAULT_MAX_TOKEN_SECONDS = 3600;
 
+/** Clock skew tolerated between the identity provider and this server, in seconds (`iat` in the future). */
+export const TOKEN_CLOCK_SKEW_SECONDS = 60;
+
 export interface TokenSettings {
   jwtSecret?: string;
   jwksUrl?: string;
@@ -109,9 +112,14 @@ export class TokenVerifier {
       }
       throw unreadableToken(error);
     }
-    // jose checks that exp is in the future; the lifetime is ours to bound.
+    // jose checks that exp is in the future; the lifetime is ours to bound. A token issued in the
+    // future (beyond the clock skew) would live longer than its exp - iat says: refused.
     const exp = payload.exp!;
-    const from = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.iat === 'number' && payload.iat > now + TOKEN_CLOCK_SKEW_SECONDS) {
+      throw new UnauthenticatedError(`jeton invalide : émis dans le futur (iat ${payload.iat - now} s après l’heure du serveur, au plus ${TOKEN_CLOCK_SKEW_SECONDS} s d’écart toléré)`, { reason: 'IAT_IN_FUTURE' });
+    }
+    const from = typeof payload.iat === 'number' ? payload.iat : now;
     if (exp - from > this.maxTokenSeconds) {
       throw new UnauthenticatedError(`durée de vie du jeton trop longue (${exp - from} s, au plus ${this.maxTokenSeconds} s)`, { reason: 'LIFETIME_TOO_LONG' });
     }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { AppError, type ErrorCode } from '@forfait/events';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ReplayedAnswer } from '../core/idempotency';
 
 /**
@@ -141,6 +141,12 @@ export class AppErrorFilter implements ExceptionFilter {
       const b = (typeof body === 'object' ? body : { message: body }) as Record<string, unknown>;
       message = Array.isArray(b.message) ? b.message.join('; ') : typeof b.message === 'string' ? b.message : exception.message;
       code = typeof b.code === 'string' ? b.code : (CODE_OF_STATUS[statusCode] ?? `HTTP_${statusCode}`);
+      // A form the multipart parser cannot read (a NUL in a part header, a cut body): refused like
+      // malformed JSON (request-limits.ts), VALIDATION_FAILED, not a bare BAD_REQUEST.
+      if (code === 'BAD_REQUEST' && Boolean(host.switchToHttp().getRequest<Request>().is('multipart/form-data'))) {
+        code = 'VALIDATION_FAILED';
+        message = `formulaire multipart mal formé (${message})`;
+      }
       // api.md: a 404 (no such route) says where the routes are described.
       if (statusCode === (HttpStatus.NOT_FOUND as number) && code === 'NOT_FOUND') {
         // Nest's router says "Cannot GET /x" (English): the route is named again in French.

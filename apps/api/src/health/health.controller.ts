@@ -65,7 +65,7 @@ export class HealthController {
       '# HELP forfait_projection_checkpoint Position of the last event a projection applied.',
       '# TYPE forfait_projection_checkpoint gauge',
       ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_checkpoint{projection="${p.name}"} ${p.checkpoint}`),
-      '# HELP forfait_projection_failed Whether a projection is stopped on an event it cannot apply (label position: that event).',
+      '# HELP forfait_projection_failed Whether a projection is failing on an event it cannot apply, retried with backoff (label position: that event).',
       '# TYPE forfait_projection_failed gauge',
       ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => {
         const failure = r.readModels.failing.find((f) => f.name === p.name);

@@ -17,7 +17,7 @@ import { RequestValidationError, validationPipe } from '../common/validation';
 import { IdempotencyStore, checkStreamedBody } from '../core/idempotency';
 import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import type { ContextRequest } from '../core/request-context';
-import { requireJobs, withJobs } from '../core/jobs-guard';
+import { JobsUnavailableError, requireJobs, withJobs } from '../core/jobs-guard';
 import { RUNTIME } from '../runtime.token';
 import { MeasureBatchDto, PrefillBatchDto } from './imports.dto';
 
@@ -119,13 +119,15 @@ export class ImportsController {
     });
     if (found) {
       const { job, name, state } = found;
+      const result = (job.returnvalue as unknown) ?? null;
       return {
         id: job.id,
         queue: name,
         name: job.name,
         state,
         progress: job.progress,
-        result: (job.returnvalue as unknown) ?? null,
+        result,
+        ...importReport(name, result),
         failedReason: (job.failedReason as string | undefined) ?? null, // BullMQ types it string; unset until the job fails
         attempts: job.attemptsMade,
         createdAt: new Date(job.timestamp).toISOString(),
@@ -143,6 +145,7 @@ export class ImportsController {
         state: 'completed',
         progress: null,
         result: accepted.outcome,
+        ...importReport(request.queue, accepted.outcome),
         failedReason: null,
         attempts: null,
         createdAt: accepted.acceptedAt,
@@ -214,7 +217,11 @@ export class ImportsController {
       await withJobs(this.runtime, (jobs) => jobs.queue(QUEUES.imports).add('measures-csv', data, { jobId, attempts: 3 }));
     } catch (error) {
       // Not enqueued: refused, as if never received (a file of an earlier, still running acceptance stays).
-      if (accepted) {
+      // Sent to a stalled Redis and unanswered: it may still add the job when it resumes, so the file
+      // and the acceptance stay (the reconciler enqueues it, or finds it, once Redis answers; the same
+      // extract re-sent is that job). Otherwise the job would run without its file, and its failed
+      // entry would swallow every re-send under the same id.
+      if (accepted && !(error instanceof JobsUnavailableError && error.inFlight)) {
         await withdrawJob(db, schema, jobId);
         await rm(path, { force: true });
       }
@@ -222,4 +229,37 @@ export class ImportsController {
     }
     return { jobId, statusUrl: `/v1/jobs/${jobId}`, sha256, bytes, source };
   }
+}
+
+/**
+ * Issue 13.1: a batch with rejected items cannot pass for a success. An import job's status carries
+ * its `report` (api.md `{ state, progress, report? }`): the items accepted and rejected, and each
+ * rejected one with its index (0-based among the extract's data lines), its line and its code.
+ */
+function importReport(queue: string, result: unknown): { report?: ImportJobReport } {
+  if (queue !== QUEUES.imports || typeof result !== 'object' || result === null) return {};
+  const r = result as Partial<{ received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { index: number; line?: number; code: string; message: string }[]; status: string; summary: string }>;
+  if (typeof r.received !== 'number' || !Array.isArray(r.rejected)) return {};
+  const rejectedCount = r.rejectedCount ?? r.rejected.length;
+  return {
+    report: {
+      status: r.status ?? (rejectedCount === 0 ? 'complete' : rejectedCount === r.received ? 'rejected' : 'partial'),
+      received: r.received,
+      accepted: r.received - rejectedCount,
+      rejectedCount,
+      rejected: r.rejected.map(({ index, line, code, message }) => ({ index, ...(line !== undefined ? { line } : {}), code, message })),
+      ...(r.summary !== undefined ? { summary: r.summary } : {}),
+    },
+  };
+}
+
+interface ImportJobReport {
+  status: string;
+  received: number;
+  /** Appended or already there: every item not rejected. */
+  accepted: number;
+  rejectedCount: number;
+  /** The first thousand rejected items (the count is `rejectedCount`). */
+  rejected: { index: number; line?: number; code: string; message: string }[];
+  summary?: string;
 }

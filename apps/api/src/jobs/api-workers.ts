@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import { QUEUES } from '@forfait/platform';
+import { FULL_VERIFICATION_JOB, QUEUES } from '@forfait/platform';
+import { verifyFully } from '@forfait/store';
 import { CLOSE_CAMPAIGN_JOB, acceptJob, listDoctorsOfYearInCaisse, markJobDone, readAcceptedJob, recordImportBatch, type CloseCampaignJob, type Runtime } from '@forfait/read-models';
 import { CalculationHandler, CampaignHandler, ImportsService, importMeasuresCsv, type CsvImportJob } from '@forfait/application';
 import { RUNTIME } from '../runtime.token';
@@ -65,6 +66,25 @@ export class ApiWorkers implements OnApplicationBootstrap {
         return { doctors, recorded };
       }
       return { skipped: job.name };
+    });
+
+    // The full recomputation of every chain and of the tree from the events (api.md, GET /v1/integrity's lastFullCheck).
+    jobs.worker(QUEUES.integrity, async (job: Job<{ everyCheckpoint?: boolean }>) => {
+      if (job.name !== FULL_VERIFICATION_JOB) return { skipped: job.name };
+      let last = 0;
+      const report = await verifyFully(
+        { store: runtime.store, db: runtime.readDb, schema: runtime.readModelSchema, log: runtime.log },
+        {
+          everyCheckpoint: job.data.everyCheckpoint !== false,
+          now: () => runtime.clock.now(),
+          onProgress: (phase, done) => {
+            if (done - last < 5000) return;
+            last = done;
+            void job.updateProgress({ phase, done });
+          },
+        },
+      );
+      return report;
     });
 
     jobs.worker(QUEUES.imports, async (job: Job<CsvImportJob>) => {

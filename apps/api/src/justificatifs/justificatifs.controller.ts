@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Body, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { IdempotencyInterceptor } from '../core/idempotency';
+import { FormFieldsCheck } from '../common/form-fields';
 import { ApiBody, ApiConsumes, ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { INDICATOR_CODES, type Channel, JUSTIFICATIF_ID, JUSTIFICATIF_SUBJECTS, SAS_ATTESTATION_ID, isIndicatorCode, justificatifIdOf } from '@forfait/events';
@@ -62,8 +63,9 @@ export class JustificatifsController {
   @Post('doctors/:rpps/campaigns/:year/justificatifs')
   @HttpCode(201)
   @Roles('doctor', 'agent')
-  // Idempotency-Key once the fields and the file are read (the global interceptor leaves multipart to this one).
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: 12 } }), IdempotencyInterceptor)
+  // Idempotency-Key once the fields and the file are read (the global interceptor leaves multipart to this one),
+  // after the fields' check (NUL, lone surrogates: a refused form keeps nothing).
+  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: 12 } }), FormFieldsCheck, IdempotencyInterceptor)
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {

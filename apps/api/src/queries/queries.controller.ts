@@ -2,7 +2,7 @@ import { Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
-import { latestEffective, ofType, toEntitlementView, type KnownEvent } from '@forfait/domain';
+import { DomainRefusal, latestEffective, ofType, toEntitlementView, type KnownEvent } from '@forfait/domain';
 import { doctorTrail, entitlementPending, readEntitlement, trailRevision, type Runtime } from '@forfait/read-models';
 import { AccessJournalHandler, DoctorYearReader, EntitlementService } from '@forfait/application';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
@@ -57,7 +57,10 @@ export class QueriesController {
     } else {
       await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     }
-    const { entitlement, revision } = await this.entitlements.compute(rpps, year, at);
+    const { entitlement, revision, known } = await this.entitlements.compute(rpps, year, at);
+    // 404 only for a doctor with neither a profile nor an event of the year: a doctor who declared
+    // before the profile import is known (issue 13, decided; docs/rules.md « Doctors without a profile »).
+    if (!known) throw new DomainRefusal('DOCTOR_NOT_FOUND', `aucune fiche ni aucun événement pour le médecin ${rpps} en ${year}`);
     res.setHeader('ETag', `"${revision}"`);
     return toEntitlementView(entitlement);
   }

@@ -6,6 +6,7 @@ import { SasAttestationHandler } from '@forfait/application';
 import { Roles } from '../auth/auth.guard';
 import { parseInstant, RequestValidationError, YearPipe } from '../common/validation';
 import { IdempotencyInterceptor } from '../core/idempotency';
+import { FormFieldsCheck } from '../common/form-fields';
 import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import { Scope } from '../core/scope';
 import { MAX_JUSTIFICATIF_BYTES } from '../core/justificatif-files';
@@ -51,8 +52,9 @@ export class SasAttestationsController {
   @Post('sas-attestations')
   @HttpCode(201)
   @Roles('agent')
-  // Idempotency-Key once the fields and the file are read (the global interceptor leaves multipart to this one).
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: MAX_SAS_ATTESTATION_DOCTORS + FIELDS.length } }), IdempotencyInterceptor)
+  // Idempotency-Key once the fields and the file are read (the global interceptor leaves multipart to this one),
+  // after the fields' check (NUL, lone surrogates: a refused form keeps nothing).
+  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: MAX_SAS_ATTESTATION_DOCTORS + FIELDS.length } }), FormFieldsCheck, IdempotencyInterceptor)
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {

@@ -78,20 +78,22 @@ export async function importMeasuresCsv(
   const flush = async () => {
     if (items.length === 0) return;
     const r = await imports.measures(source, items, meta, lines);
+    // An index counts the extract's data lines from 0, not the batch's items.
+    const offset = total.received;
     total.received += r.received;
     total.appended += r.appended;
     total.duplicates += r.duplicates;
     // The report keeps the first thousand rejected lines; the count is in the progress.
     rejectedCount += r.rejected.length;
     const kept = total.rejected.length < 1000 ? r.rejected.slice(0, 1000 - total.rejected.length) : [];
-    total.rejected.push(...kept);
+    total.rejected.push(...kept.map((x) => ({ ...x, index: x.index + offset })));
     if (doctors) {
       const rppsOf = (item: Record<string, unknown> | undefined) => (typeof item?.rpps === 'string' ? item.rpps : undefined);
       for (const item of items) {
         const rpps = rppsOf(item);
         if (rpps !== undefined) doctors.named.add(rpps);
       }
-      // A rejection's index is the item's within this call.
+      // The rejection's index within this call names its item.
       doctors.rejectedRpps.push(...kept.map((x) => rppsOf(items[x.index])));
     }
     items = [];

@@ -47,6 +47,46 @@ describe('guide §IV: points × 7 €, maxima of FS-2023', () => {
   });
 });
 
+describe('FS-2024 « V1_SESAM_VITALE is measured (add. 8 and its riders by 31/12/2024) », from secondary sources', () => {
+  const fs2024 = () => {
+    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    h.prefillSegur({}, true, { effectiveAt: '2024-12-09T00:00:00+01:00', recordedAt: '2024-12-09T08:00:00Z' });
+    h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' });
+    h.prefillHoraires(true, '2024-11-20T10:00:00+01:00');
+    h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 9, denominator: 10, teletransmittedPreviousYear: true });
+    h.rate('V2_AAT', 95, 100);
+    return h;
+  };
+  const at = '2025-06-30T00:00:00Z';
+
+  it('the rule is a measure, marked secondary in its provenance, where FS-2023 neutralises it (INT-3)', () => {
+    const rule = FS_2024.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!;
+    expect(rule.kind).toBe('automated-flag');
+    expect(rule.provenance).toEqual([expect.objectContaining({ source: 'secondary', note: expect.stringContaining('addendum 8 et ses avenants exigés au 31/12/2024') })]);
+    expect(FS_2023.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!.kind).toBe('automated-neutralised');
+  });
+
+  it('no measure, or the equipment not found: the gate is shut, volet 1 and volet 2 pay 0, and the reason says the rule is from secondary sources', () => {
+    const none = fs2024().entitlement(at);
+    expect(indicator(none, 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: expect.stringMatching(/^aucune mesure reçue \(addendum 8 .*règle issue de sources secondaires\)$/) });
+    expect(none.volet1.met).toBe(false);
+    expect(none.amountCents).toBe(0);
+    const absent = fs2024();
+    absent.measure('V1_SESAM_VITALE', { kind: 'participation', participates: false });
+    expect(indicator(absent.entitlement(at), 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: expect.stringMatching(/^équipement non constaté \(/) });
+    expect(absent.entitlement(at).amountCents).toBe(0);
+  });
+
+  it('the equipment found by the Assurance maladie: the gate opens (280 + AAT 22.5 = 302.5 points)', () => {
+    const h = fs2024();
+    h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true });
+    const e = h.entitlement(at);
+    expect(indicator(e, 'V1_SESAM_VITALE')).toMatchObject({ met: true, evidence: [h.declaration.at(-1)!.eventId], reason: expect.stringMatching(/^équipement constaté par l’Assurance maladie \(addendum 8/) });
+    expect(e.volet1.met).toBe(true);
+    expect(e.totalPoints.toString()).toBe('605/2');
+  });
+});
+
 describe('guide §I: volet 1 is all or nothing, and gates volet 2', () => {
   it('one volet-1 indicator missing: volet 1 = 0 and volet 2 = 0, though its indicators stay met', () => {
     const h = gp();
@@ -80,6 +120,12 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
     expect(tele(1999, 3000)).toMatchObject({ met: false, reason: 'FSE 1999 / 3000 actes = 66,63 % < 2/3 (taux annuel transmis)' });
     expect(tele(0, 0)).toMatchObject({ met: false });
     expect(tele(0, 0).reason).toMatch(/dénominateur nul/);
+  });
+
+  it('INT-12 in integers: 2/3 at the edge with counts past 2^53 once multiplied (fse × 3 ≥ total × 2 on bigint)', () => {
+    // 6 004 799 503 160 657 × 3 = 18 014 398 509 481 971 < 9 007 199 254 740 986 × 2 = 18 014 398 509 481 972: a float says ≥.
+    expect(tele(6_004_799_503_160_657, 9_007_199_254_740_986).met).toBe(false);
+    expect(tele(6_004_799_503_160_658, 9_007_199_254_740_986).met).toBe(true);
   });
 
   it('a newcomer is measured from the month after the first FSE (first FSE in May: from June)', () => {
@@ -398,6 +444,17 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     expect(indicator(h.entitlement('2025-06-30T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2023, il fait foi \(INT-1\) ; LAP : justificatif validé lors de la campagne 2023/) });
   });
 
+  it('rule 4 « pour le sujet Ségur seulement à partir de 2023 » is campaign data (segurCarryOverFrom): amended to 2022, a 2022 Ségur validation carries over from when the amendment is known', () => {
+    const h = cardio();
+    h.earlierYear(2022, {}, true, { lap: {} });
+    h.declareSegur();
+    expect(FS_2023.parameters.segurCarryOverFrom).toBe(2023);
+    h.amendedData({ parameter: 'segurCarryOverFrom', value: 2022 }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: 'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis' });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2022, il fait foi \(INT-1\)/) });
+    expect(h.entitlement('2024-03-02T00:00:00Z').amendments).toHaveLength(1);
+  });
+
   it('rule 5, guide §I.1.c NB: a DPI d’établissement is never pre-filled and is justified by the establishment’s attestation (DPI_USAGE), not an invoice', () => {
     const h = cardio();
     h.prefillSegur();
@@ -491,6 +548,28 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     expect(indicator(late.entitlement(), 'V1_HORAIRES').met).toBe(false);
   });
 
+  it('guide §I.5, each route within its own deadline: a back-office entry on 02/02/2024 is late though the window is still open; the extension to 11/02 moves the tick’s deadline only', () => {
+    // The caisse's back office « au plus tard le 31/01/2024 », judged on hoursBackOfficeDeadline, not on the window (open until 04/02).
+    const backOffice = gp();
+    backOffice.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-02T09:00:00+01:00' });
+    expect(indicator(backOffice.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: false, reason: expect.stringContaining('saisie par la caisse (back office) du 02/02/2024 après le 31/01/2024 (date limite du back office de la caisse)') });
+    // The extension (seed 002) moves the doctor's tick to 11/02, neither fixed date.
+    const extended = gp();
+    extended.extended('2024-02-11T23:59:59.999+01:00', '2024-01-31T11:00:00Z');
+    extended.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-08T09:00:00+01:00' });
+    extended.prefillHoraires(true, '2024-02-08T09:00:00+01:00');
+    expect(indicator(extended.entitlement(), 'V1_HORAIRES').met).toBe(false);
+    extended.declare('V1_HORAIRES', { displayed: true }, { effectiveAt: '2024-02-08T10:00:00+01:00' });
+    expect(indicator(extended.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : déclaration sur amelipro du 08\/02\/2024 ; ignorés \(guide §I.5\)/) });
+  });
+
+  it('guide §I.5: a value outside its route’s deadline does not correct one inside it (a late back-office « non » leaves the hours service’s « oui »)', () => {
+    const h = gp();
+    h.prefillHoraires(true, '2023-12-20T10:00:00+01:00');
+    h.declare('V1_HORAIRES', { displayed: false }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
+    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : service de saisie des horaires \(pré-remplissage\) du 20\/12\/2023 ; ignoré/) });
+  });
+
   it('a later "no" corrects an earlier "yes": the latest effective value wins', () => {
     const h = gp();
     h.prefillHoraires(true);
@@ -510,6 +589,25 @@ describe('guide §II.1: rates against their targets', () => {
     expect(aat(6999, 10000)).toMatchObject({ met: false, reason: 'taux 69,99 % < objectif 70 % (6999/10000)' });
     expect(aat(0, 0)).toMatchObject({ met: false, reason: 'dénominateur nul (0/0)' });
     expect(aat(1, 0).met).toBe(false);
+  });
+
+  it('INT-12 « compared exactly in integers, never rounded first »: at the edge of 70 % with safe-integer counts past 2^53 once × 100', () => {
+    // 100 × 6 305 039 478 318 690 = 630 503 947 831 869 000 < 70 × 9 007 199 254 740 986 = 630 503 947 831 869 020:
+    // short by 20, where a float of numerator × 100 rounds up by 56 and would call it met.
+    expect(aat(6_305_039_478_318_690, 9_007_199_254_740_986).met).toBe(false);
+    // One more act: 630 503 947 831 869 100 ≥ … 020.
+    expect(aat(6_305_039_478_318_691, 9_007_199_254_740_986).met).toBe(true);
+    expect(aat(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).met).toBe(true);
+    expect(aat(0, Number.MAX_SAFE_INTEGER).met).toBe(false);
+  });
+
+  it('INT-12: a target with decimals is an exact rational (33.3 %: 333/1000 is met, 332 999/1 000 000 is not)', () => {
+    const h = cardio();
+    h.rate('V2_SPE', 332_999, 1_000_000);
+    h.amended('V2_SPE', { target: 33.3 }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement(), 'V2_SPE').met).toBe(false);
+    h.rate('V2_SPE', 333, 1000);
+    expect(indicator(h.entitlement(), 'V2_SPE').met).toBe(true);
   });
 
   it('no measure received: not met', () => {
@@ -1013,6 +1111,41 @@ describe('INT-4 with mssReportOver and the bases in force', () => {
     expect(indicator(e, 'V2_DMP').points.toString()).toBe('48');
     expect(e.amountCents).toBe(814_100);
   });
+  it('INT-4 « the factor is computed, not written »: a points amendment changes it from when it is known (318/278 before, 328/288 after AAT 30.5 → 40.5)', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amended('V2_AAT', { points: 40.5 }, '2024-03-01T00:00:00Z');
+    const before = h.entitlement('2024-02-28T00:00:00Z');
+    expect(indicator(before, 'V2_AAT').points.toString()).toBe(Rational.fromDecimal(30.5).mul(Rational.of(318, 278)).toString());
+    expect(before.totalPoints.toString()).toBe('1163');
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    // (278 + 10 + 40) ÷ (278 + 10) = 41/36: 40.5 × 41/36 = 46.125.
+    expect(indicator(after, 'V2_AAT')).toMatchObject({ reason: expect.stringContaining('report MSS (INT-4) : 40,5 × 41/36 = 46,125 points') });
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe('369/8');
+    expect(indicator(after, 'V2_DMP').points.toString()).toBe(Rational.of(48 * 41, 36).toString());
+    expect(after.totalPoints.toString()).toBe('1173');
+  });
+
+  it('INT-4 mssReportOver amended: other-usages from when it is known (168/128 on DMP, ordonnance numérique, ApCV; the téléservices at their base)', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amendedData({ parameter: 'mssReportOver', value: 'other-usages' }, '2024-03-01T00:00:00Z');
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V2_DMP').points.toString()).toBe(Rational.of(48 * 318, 278).toString());
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V2_DMP').points.toString()).toBe('63'); // 48 × 21/16
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe('61/2');
+    expect(after.totalPoints.toString()).toBe('1163');
+    h.amendedData({ parameter: 'mssReportOver', value: 'none' }, '2024-04-01T00:00:00Z');
+    expect(h.entitlement('2024-04-02T00:00:00Z').totalPoints.toString()).toBe('1123');
+  });
+
+  it('INT-4 « an item neutralised as excluded does not participate »: DSG excluded by amendment, the factor is 300/260', () => {
+    const h = gp().everythingMet({ mss: false });
+    h.amended('V2_DSG', { neutralised: 'excluded' }, '2024-03-01T00:00:00Z');
+    const after = h.entitlement('2024-03-02T00:00:00Z');
+    expect(indicator(after, 'V2_DSG').points.toString()).toBe('0');
+    expect(indicator(after, 'V2_AAT').points.toString()).toBe(Rational.fromDecimal(30.5).mul(Rational.of(300, 260)).toString());
+    expect(after.totalPoints.toString()).toBe('1145'); // 1 163 − 18: the excluded item's points are neither paid nor spread
+  });
+
   it('none: no report, MSS is lost (1 123 points)', () => {
     const none: Ruleset = { ...FS_2023, parameters: { ...FS_2023.parameters, mssReportOver: 'none' } };
     expect(noMss().entitlement(undefined, none).amountCents).toBe((1163 - 40) * 700);

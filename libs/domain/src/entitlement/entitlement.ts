@@ -280,10 +280,14 @@ function volet1Outcome(rule: Volet1Rule, ctx: Context): Outcome {
       // INT-3 (SESAM-Vitale), or an amendment: neutralised means deemed met for the gate; the reason cites which.
       return { met: true, reason: `neutralisé pour ${ctx.year} : réputé atteint (${neutralisedBy(rule)})`, evidence: [] };
     case 'automated-flag': {
+      // FS-2024's SESAM-Vitale gate (addendum 8 and its riders by 31/12/2024): a measure; the reason
+      // says when the rule comes from secondary sources (rules spec « Other years »).
+      const secondary = rule.provenance.find((p) => p.source === 'secondary');
+      const source = secondary ? ` (${secondary.note} ; règle issue de sources secondaires)` : '';
       const m = latestMeasure(ctx, rule.code);
-      if (!m) return { met: false, reason: 'aucune mesure reçue', evidence: [] };
+      if (!m) return { met: false, reason: `aucune mesure reçue${source}`, evidence: [] };
       const met = m.data.measure.kind === 'participation' && m.data.measure.participates;
-      return { met, reason: met ? 'équipement constaté par l’Assurance maladie' : 'équipement non constaté', evidence: [m.eventId] };
+      return { met, reason: `${met ? 'équipement constaté par l’Assurance maladie' : 'équipement non constaté'}${source}`, evidence: [m.eventId] };
     }
     case 'teletransmission':
       return teletransmission(rule.target, ctx);
@@ -333,7 +337,8 @@ function teletransmission(target: { fse: number; total: number }, ctx: Context):
   }
   // INT-10: no act at all, or a measured period left empty (first FSE in December), is not met.
   if (total <= 0) return { met: false, reason: `aucun acte sur la période (${period}) : dénominateur nul, non atteint (INT-10)`, evidence: [m.eventId] };
-  const met = fse * target.total >= total * target.fse;
+  // In integers (INT-12): the counts of a year may pass 2^53 once multiplied, where a float rounds.
+  const met = BigInt(fse) * BigInt(target.total) >= BigInt(total) * BigInt(target.fse);
   const pct = formatPercent(fse, total);
   return {
     met,
@@ -556,7 +561,7 @@ function segurLap(ctx: Context): Outcome {
 
   // INT-7: each needed subject proved by a validated justificatif: this campaign's, sent by segurDeadline,
   // proving what is declared now; or an earlier campaign's that « fera foi » (seed 000): the LAP
-  // subject when it names the same LAP, the Ségur subject only from campaign 2023 on (seed 002).
+  // subject when it names the same LAP, the Ségur subject only from campaign `segurCarryOverFrom` on (2023, seed 002).
   const covers = (j: SegurJustificatif, s: JustificatifSubject) => j.subjects === null || j.subjects.includes(s);
   const sameSoftware = (j: SegurJustificatif) => j.software !== null && sameProduct(j.software, software) && j.software.kind === software.kind;
   const provesNow = (j: SegurJustificatif, s: JustificatifSubject) =>
@@ -565,7 +570,7 @@ function segurLap(ctx: Context): Outcome {
   const carried = (j: SegurJustificatif, s: JustificatifSubject) =>
     rules.carryOverEarlierValidation &&
     j.year < ctx.year &&
-    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) || ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= SEGUR_FIRST_CAMPAIGN && sameSoftware(j)));
+    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) || ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= ctx.ruleset.parameters.segurCarryOverFrom && sameSoftware(j)));
   const proof = new Map<JustificatifSubject, SegurJustificatif>();
   for (const s of subjects) {
     const found =
@@ -598,9 +603,6 @@ function segurLap(ctx: Context): Outcome {
     evidence: [...evidence, ...proofEvidence],
   };
 }
-
-/** The Ségur indicator is new in 2023 and replaces the DMP and MSS ones (seed 002): no Ségur justificatif before it. */
-const SEGUR_FIRST_CAMPAIGN = 2023;
 
 /**
  * INT-6 (guide §I.1.d: « Première année de saisie des indicateurs par le médecin »), in this order:
@@ -762,9 +764,14 @@ function rate(rule: Extract<Volet2Rule, { kind: 'rate' }>, ctx: Context): Outcom
   };
 }
 
-/** numerator / denominator ≥ target %, in integers: 100·num·t.den ≥ t.num·den. */
+/**
+ * INT-12 (rules spec « Rates »): numerator / denominator ≥ target %, compared exactly in integers by
+ * cross-multiplication, `numerator × 100 × t.den ≥ t.num × denominator` on bigint, never a float nor a
+ * rounding first: a safe-integer numerator times 100 is past 2^53, where a float rounds.
+ */
 function meetsTarget(numerator: number, denominator: number, target: PercentTarget): boolean {
-  return Rational.of(numerator * 100, denominator).gte(Rational.fromDecimal(target.num).div(Rational.of(target.den)));
+  const t = Rational.fromDecimal(target.num).div(Rational.of(target.den));
+  return BigInt(numerator) * 100n * t.den >= t.num * BigInt(denominator);
 }
 
 function formatTarget(t: PercentTarget): string {

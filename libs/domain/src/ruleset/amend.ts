@@ -165,6 +165,9 @@ export function invalidCampaignDataChange(ruleset: Ruleset, change: ListChanges 
       return oneOf(['any-day-of-year', 'at-assessment-date']);
     case 'recoveryLimitationYears':
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 30 ? undefined : `${name} est un nombre entier d’années entre 1 et 30`;
+    case 'segurCarryOverFrom':
+      // A campaign year the engine knows (2017, the first), up to the amended campaign's own.
+      return Number.isInteger(v) && (v as number) >= 2017 && (v as number) <= ruleset.year ? undefined : `${name} est une année de campagne entre 2017 et ${ruleset.year}`;
     default: {
       const _exhaustive: never = name;
       return _exhaustive;

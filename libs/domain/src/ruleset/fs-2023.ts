@@ -186,6 +186,7 @@ export const FS_2023: Ruleset = {
     paperDatedBy: 'receipt',
     eligibility: 'any-day-of-year',
     recoveryLimitationYears: 3,
+    segurCarryOverFrom: 2023,
   },
   dataProvenance: {
     coordinationModalities: [guide('§II.3')],
@@ -210,6 +211,7 @@ export const FS_2023: Ruleset = {
     paperDatedBy: [interp('INT-8', 'formulaires papier datés de leur réception par la caisse')],
     eligibility: [guide('§IV', '« appréciée au 31/12/2023 … aucune proratisation en cas de cessation d’activité en cours d’année »'), interp('INT-9', 'conventionné au moins un jour de l’année')],
     recoveryLimitationYears: [interp('spec « After the campaign »', 'prescription de 3 ans après paiement hors fraude (base légale incertaine pour ce forfait)')],
+    segurCarryOverFrom: [{ source: 'ameli-news-2023', ref: 'seed 002', note: 'l’indicateur Ségur est nouveau en 2023 (il remplace les indicateurs DMP et MSS) : un justificatif Ségur validé ne fait foi qu’à partir de la campagne 2023' }],
   },
   prefillSources: [
     { indicator: 'V1_SEGUR_LAP', source: 'SONS', provenance: guide('§I.1.b', 'pré-remplissage à partir du dispositif SONS') },

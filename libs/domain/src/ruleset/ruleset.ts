@@ -105,9 +105,14 @@ export interface CampaignParameters {
   /** INT-9 */
   eligibility: 'any-day-of-year' | 'at-assessment-date';
   recoveryLimitationYears: number;
+  /**
+   * Rule 4 / INT-1 (seed 002): the first campaign whose validated Ségur justificatif (subject SEGUR,
+   * or DPI_USAGE) carries over to a later campaign; the Ségur indicator is new in 2023.
+   */
+  segurCarryOverFrom: number;
 }
 export type CampaignParameterName = keyof CampaignParameters;
-export const CAMPAIGN_PARAMETERS = keysOf<CampaignParameters>()({ segurDeadline: true, sasAttestationDeadline: true, hoursServiceDeadline: true, hoursBackOfficeDeadline: true, dcmtNeutralisation: true, mssReportOver: true, firstYearWithoutHistory: true, dpiRequiresLap: true, paperDatedBy: true, eligibility: true, recoveryLimitationYears: true });
+export const CAMPAIGN_PARAMETERS = keysOf<CampaignParameters>()({ segurDeadline: true, sasAttestationDeadline: true, hoursServiceDeadline: true, hoursBackOfficeDeadline: true, dcmtNeutralisation: true, mssReportOver: true, firstYearWithoutHistory: true, dpiRequiresLap: true, paperDatedBy: true, eligibility: true, recoveryLimitationYears: true, segurCarryOverFrom: true });
 
 /** The items of indicator 1 (guide §II.1): six téléservices, then the other usages but MSS. */
 export const SIX_TELESERVICES: readonly IndicatorCode[] = ['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG'];

@@ -146,7 +146,7 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       expect(sub.position).toBe(0n);
     });
 
-    it('hands batches of at most batchSize and stops cleanly', async () => {
+    it('hands batches of batchSize (point 3) and stops cleanly', async () => {
       await store.append('campaign-2023', Array.from({ length: 7 }, () => newEvent()), { expectedRevision: 'no_stream' });
       const sizes: number[] = [];
       let seen = 0;
@@ -159,9 +159,110 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       });
       await all;
       await sub.stop();
-      expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
-      expect(sizes.reduce((a, b) => a + b, 0)).toBe(7);
+      // Full batches while events are buffered (not one transaction per event), then what is left.
+      expect(sizes).toEqual([3, 3, 1]);
       expect(standIn.openSubscriptions).toBe(0);
+    });
+  });
+
+  describe('point 2 and 10b: $all filtered by the server', () => {
+    it('finds the head behind more than 4 096 trailing system events and links, asking the server to drop them', async () => {
+      const mine = await store.append('campaign-2023', [newEvent()], { expectedRevision: 'no_stream' });
+      for (let i = 0; i < 5000; i += 1) standIn.put('$stats-127.0.0.1:2113', '$statsCollected');
+      standIn.put('$ce-campaign', '$>', '0@campaign-2023');
+      standIn.reads.length = 0;
+      expect(await store.headPosition()).toBe(mine.position);
+      expect(await store.readAll({ after: 0n, maxCount: 10 })).toEqual(mine.events);
+      expect(await store.readAll({ after: mine.position, maxCount: 10 })).toEqual([]);
+      // One event asked for backwards, and the system events never crossed the network.
+      expect(standIn.reads[0]).toMatchObject({ kind: 'all', direction: 'backwards', maxCount: 1 });
+      for (const call of standIn.reads) expect(call.filter).toMatchObject({ filterOn: 'eventType', regex: '^[^$].*' });
+      expect(standIn.openCalls).toBe(0);
+    });
+
+    it('an append after them takes its recordedAt floor from the last application event', async () => {
+      const first = await open({ clock: new ManualClock('2024-01-15T10:00:00Z') }).append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' });
+      for (let i = 0; i < 5000; i += 1) standIn.put('$stats-127.0.0.1:2113', '$statsCollected');
+      const next = await store.append('campaign-b', [newEvent()], { expectedRevision: 'no_stream' });
+      expect(next.events[0]!.metadata.recordedAt).toBe(first.events[0]!.metadata.recordedAt);
+    });
+
+    it('subscribes with the same filter, and with no deadline: it stays open past the reads\' one', async () => {
+      const bounded = open({ readDeadlineMs: 100 });
+      const seen: RecordedEvent[] = [];
+      let reached!: () => void;
+      const got = new Promise<void>((resolve) => (reached = resolve));
+      const sub = bounded.subscribeAll({ after: 0n }, async (batch) => {
+        seen.push(...batch);
+        reached();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      standIn.put('$stats-127.0.0.1:2113', '$statsCollected');
+      const r = await bounded.append('campaign-2023', [newEvent()], { expectedRevision: 'no_stream' });
+      await got;
+      await sub.stop();
+      expect(seen.map((e) => e.eventId)).toEqual([r.events[0]!.eventId]);
+      expect(standIn.subscriptions).toHaveLength(1);
+      expect(standIn.subscriptions[0]!.deadline).toBeUndefined();
+      expect(standIn.subscriptions[0]!.filter).toMatchObject({ filterOn: 'eventType', regex: '^[^$].*' });
+      expect(standIn.openSubscriptions).toBe(0);
+    });
+  });
+
+  describe('point 4, 6 and 10e: what is refused before anything is sent', () => {
+    it('a batch naming a stream twice: INVALID_EVENT, nothing read or written', async () => {
+      await expect(
+        store.appendBatch([
+          { streamId: 'campaign-2023', events: [newEvent()], expectedRevision: 'no_stream' },
+          { streamId: 'declaration-10000000008', events: [newEvent()], expectedRevision: 'no_stream' },
+          { streamId: 'campaign-2023', events: [newEvent()], expectedRevision: 'any' },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_EVENT', details: { streamId: 'campaign-2023' } });
+      expect(standIn.all).toHaveLength(0);
+      expect(standIn.reads).toHaveLength(0);
+    });
+
+    it('an append over 1 MiB in total (each event under its own limit): EVENT_TOO_LARGE, not sent', async () => {
+      const parts = Array.from({ length: 3 }, () => newEvent({ data: { blob: 'x'.repeat(400 * 1024) } }));
+      let sent = 0;
+      const append = standIn.appendToStream.bind(standIn);
+      standIn.appendToStream = (...args) => ((sent += 1), append(...args));
+      await expect(store.append('declaration-10000000008', parts, { expectedRevision: 'any' })).rejects.toMatchObject({ code: 'EVENT_TOO_LARGE', limitBytes: 1024 * 1024 });
+      expect(sent).toBe(0);
+      // Two of them fit.
+      await store.append('declaration-10000000008', parts.slice(0, 2), { expectedRevision: 'any' });
+      expect(sent).toBe(1);
+    });
+
+    it('an eventId twice in an append or a batch, or already among the stream\'s last events: INVALID_EVENT, written once', async () => {
+      const e = newEvent();
+      await expect(store.append('campaign-2023', [e, e], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'INVALID_EVENT' });
+      await expect(
+        store.appendBatch([
+          { streamId: 'campaign-2023', events: [e], expectedRevision: 'no_stream' },
+          { streamId: 'campaign-2024', events: [e], expectedRevision: 'no_stream' },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_EVENT' });
+      expect(standIn.all).toHaveLength(0);
+      const other = newEvent();
+      await store.append('campaign-2023', [e, other], { expectedRevision: 'no_stream' });
+      // The retry of an append whose answer was lost.
+      await expect(store.append('campaign-2023', [e, other], { expectedRevision: 'any' })).rejects.toMatchObject({ code: 'INVALID_EVENT', details: { eventIds: [e.eventId, other.eventId] } });
+      expect(standIn.all.map((s) => s.id)).toEqual([e.eventId, other.eventId]);
+    });
+  });
+
+  describe('point 10a: readStreams', () => {
+    it('reads several streams at once (at most 8 calls open), each whole, and leaves none open', async () => {
+      const ids = Array.from({ length: 20 }, (_, i) => `campaign-${String(2000 + i)}`);
+      for (const [i, id] of ids.entries()) await store.append(id, Array.from({ length: (i % 3) + 1 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      standIn.maxOpenSeen = 0;
+      const found = await store.readStreams([...ids, 'campaign-1999']);
+      expect([...found.keys()]).toEqual(ids);
+      ids.forEach((id, i) => expect(found.get(id)!.map((e) => e.revision)).toEqual(Array.from({ length: (i % 3) + 1 }, (_, r) => r)));
+      expect(standIn.maxOpenSeen).toBeGreaterThan(1);
+      expect(standIn.maxOpenSeen).toBeLessThanOrEqual(8);
+      expect(standIn.openCalls).toBe(0);
     });
   });
 
@@ -255,7 +356,8 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
     });
   });
 
-  describe('point 8: recordedAt along $all with several instances', () => {
+  // Without the fence (each store here takes none); with it, esdb-append-fence.int-spec.ts.
+  describe('point 8: recordedAt along $all with several instances, unfenced', () => {
     it('never goes backwards when each append starts after the previous one committed, whatever the clocks', async () => {
       const ahead = open({ clock: new ManualClock('2024-01-15T10:00:00Z') });
       const behind = open({ clock: new ManualClock('2024-01-15T09:30:00Z') });

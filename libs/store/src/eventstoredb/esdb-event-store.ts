@@ -43,6 +43,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../port';
+import type { AppendFence } from './append-fence';
 import { esdbClient, type EsdbClient } from './esdb-client';
 
 const TWO_64 = 1n << 64n;
@@ -97,6 +98,12 @@ export interface EsdbEventStoreOptions {
   readDeadlineMs?: number;
   /** A client other than the one the connection string makes (tests). */
   client?: EsdbClient;
+  /**
+   * Held around each append, from the reads that choose `recordedAt` to the commit, so that it
+   * never goes backwards along $all across processes (PgAppendFence; openStores sets it whenever
+   * DATABASE_URL is set). Closed with the store.
+   */
+  fence?: AppendFence;
 }
 
 /**
@@ -121,6 +128,11 @@ export class EsdbEventStore implements EventStore {
     this.readDeadlineMs = options.readDeadlineMs ?? connectionDeadline(options.connectionString) ?? DEFAULT_READ_DEADLINE_MS;
   }
 
+  /** Whether appends are fenced (recordedAt monotone along $all across processes). */
+  get fenced(): boolean {
+    return this.options.fence !== undefined;
+  }
+
   async append(
     streamId: string,
     events: NewEvent[],
@@ -129,6 +141,23 @@ export class EsdbEventStore implements EventStore {
     assertStreamId(streamId);
     const prepared = events.map(normaliseNewEvent);
     assertUniqueIds(prepared);
+    // Under the fence (when there is one) from the reads that choose recordedAt to the commit: no
+    // other writer's append, in any process, commits in between. The read-back needs no fence.
+    const fence = this.options.fence;
+    const committed = fence
+      ? await fence.hold((stillHeld) => this.commit(streamId, prepared, expectedRevision, stillHeld))
+      : await this.commit(streamId, prepared, expectedRevision, () => undefined);
+    if ('done' in committed) return committed.done;
+    const { recorded, result } = committed;
+    return { streamId, revision: Number(result.nextExpectedRevision), position: result.position ? encodePosition(result.position) : 0n, events: await this.readBack(streamId, recorded, result) };
+  }
+
+  private async commit(
+    streamId: string,
+    prepared: NewEvent[],
+    expectedRevision: ExpectedRevision,
+    stillHeld: () => void,
+  ): Promise<{ done: AppendResult } | { recorded: Omit<RecordedEvent, 'position'>[]; result: { nextExpectedRevision: bigint; position?: Position } }> {
     for (let attempt = 1; ; attempt += 1) {
       // The stream's tail (its head, and the events a retried append would repeat) and $all's last
       // event, read together.
@@ -152,18 +181,20 @@ export class EsdbEventStore implements EventStore {
       }
 
       // recordedAt is at least the recordedAt of $all's last event, read just now (and of this
-      // process' last write), so it never goes backwards within a stream, nor along $all between
-      // appends that do not overlap, whichever instance writes. EventStoreDB has no lock to make
-      // that read and the append one step: two appends to different streams that overlap can commit
-      // in the other order, and recordedAt then steps back along $all by at most the writers'
-      // clock offset plus the later append's time from this read to its commit (docs/architecture.md
-      // "Time"; the stand-in test "steps back along $all by at most the clocks' offset").
+      // process' last write). Under the fence (PgAppendFence, every deployment with DATABASE_URL)
+      // no other append commits between that read and this commit, so it never goes backwards
+      // along $all, whichever instance writes and whatever their clocks. Without one, EventStoreDB
+      // has no lock to make the read and the append one step: two appends to different streams
+      // that overlap can commit in the other order, and recordedAt then steps back along $all by at
+      // most the writers' clock offset plus the later append's time from this read to its commit
+      // (docs/architecture.md "Time"; the stand-in test "steps back along $all by at most the
+      // clocks' offset"; esdb-append-fence.int-spec.ts for the fenced case).
       const floor = Math.max(this.lastRecordedAt, recordedAtOf(last), recordedAtOf(lastOfAll));
       const recordedAt = new Date(Math.max(this.options.clock.now().getTime(), floor)).toISOString();
       const maxBytes = this.options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
       const recorded = chainEvents(streamId, prepared, { revision: current, lastHash: last?.hash }, recordedAt, maxBytes);
       if (recorded.length === 0) {
-        return { streamId, revision: current ?? -1, position: lastOfAll?.position ?? 0n, events: [] };
+        return { done: { streamId, revision: current ?? -1, position: lastOfAll?.position ?? 0n, events: [] } };
       }
 
       const payload = recorded.map(
@@ -179,6 +210,9 @@ export class EsdbEventStore implements EventStore {
       const bytes = appendSize(payload);
       if (bytes > limit) throw new AppendTooLargeError(streamId, payload.length, bytes, limit);
 
+      // The fence lost while the reads ran (its connection ended: another writer may hold it now):
+      // nothing is sent, the append answers 503 with nothing written.
+      stillHeld();
       let result;
       try {
         // The exact revision the chain was computed on, whatever the writer expected: with 'any' or
@@ -196,7 +230,7 @@ export class EsdbEventStore implements EventStore {
         throw translateEsdbError(error, streamId, 'commit', { events: payload.length, bytes });
       }
       this.lastRecordedAt = Math.max(this.lastRecordedAt, Date.parse(recordedAt));
-      return { streamId, revision: Number(result.nextExpectedRevision), position: result.position ? encodePosition(result.position) : 0n, events: await this.readBack(streamId, recorded, result) };
+      return { recorded, result };
     }
   }
 
@@ -403,7 +437,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    await this.client.dispose();
+    await Promise.all([this.client.dispose(), this.options.fence?.close()]);
   }
 
   private async readStreamRaw(

@@ -4,6 +4,7 @@ import type { NewEvent, RecordedEvent } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
 import type { AppendRequest, AppendResult, BatchHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
 import { describeEventStoreContract, newEvent, type ContractHarness } from '../testing/event-store.contract';
+import { PgAppendFence } from './append-fence';
 import { EsdbEventStore } from './esdb-event-store';
 
 const connectionString = process.env.EVENTSTORE_CONNECTION_STRING;
@@ -188,6 +189,25 @@ describeWithServer(
         expect(second.events[0]!.metadata.recordedAt >= first.events[0]!.metadata.recordedAt).toBe(true);
       } finally {
         await ahead.close();
+      }
+    });
+
+    it('keeps recordedAt in $all order with two fenced instances appending at once, clocks 300 ms apart (point 8)', async () => {
+      const lockName = `forfait-esdb-append-${ns()}`;
+      const database = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+      const at = (offsetMs: number) => ({ now: () => new Date(Date.now() + offsetMs) });
+      const instances = [300, 0].map((offset) => new EsdbEventStore({ connectionString: connectionString!, clock: at(offset), fence: new PgAppendFence({ database, lockName }) }));
+      try {
+        const head = await store.headPosition();
+        const tag = ns();
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) => instances.map((s, j) => s.append(`campaign-${tag}.${String(j)}x${String(i)}`, [newEvent()], { expectedRevision: 'no_stream' }))).flat(),
+        );
+        const mine = (await store.readAll({ after: head, maxCount: 10_000 })).filter((e) => e.streamId.includes(tag));
+        expect(mine).toHaveLength(40);
+        for (let i = 1; i < mine.length; i += 1) expect(mine[i]!.metadata.recordedAt >= mine[i - 1]!.metadata.recordedAt).toBe(true);
+      } finally {
+        await Promise.all(instances.map((s) => s.close()));
       }
     });
 

@@ -346,3 +346,21 @@ export function assertSchemaName(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid SQL schema name "${schema}"`);
   return schema;
 }
+
+/**
+ * Statements that turn these columns from bigint into numeric where they still are bigint (tables
+ * made before store positions were numeric: EventStoreDB's, commit · 2^64 + prepare, are past a
+ * bigint); where they already are numeric nothing runs, so a start takes no table lock.
+ */
+export function widenToNumeric(schema: string, columns: readonly (readonly [table: string, column: string])[]): string[] {
+  const name = assertSchemaName(schema);
+  return columns.map(([table, column]) => {
+    assertSchemaName(table);
+    assertSchemaName(column);
+    return `DO $$ BEGIN
+      IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '${name}' AND table_name = '${table}' AND column_name = '${column}' AND data_type = 'bigint') THEN
+        ALTER TABLE ${quoteIdent(name)}.${quoteIdent(table)} ALTER COLUMN ${quoteIdent(column)} TYPE numeric;
+      END IF;
+    END $$`;
+  });
+}

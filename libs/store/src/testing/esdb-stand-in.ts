@@ -10,6 +10,7 @@ import {
   type AppendExpectedRevision,
   type AppendResult,
   type EventData,
+  type Filter,
   type Position,
   type ReadStreamOptions,
   type ResolvedEvent,
@@ -37,6 +38,8 @@ export interface StandInHooks {
   afterCommit?: (streamId: string, appended: Stored[]) => void;
   /** An error to fail this read with (thrown while it is read), or `'hang'`: it never answers. */
   onRead?: (call: ReadCall) => Error | 'hang' | undefined;
+  /** Awaited before a read answers its first item (holds it in flight, e.g. while a test cuts a connection). */
+  whileReading?: (call: ReadCall) => Promise<void>;
 }
 
 export interface ReadCall {
@@ -46,6 +49,8 @@ export interface ReadCall {
   fromRevision?: bigint | 'start' | 'end';
   maxCount?: number;
   deadline?: number;
+  /** The server-side filter a read of $all sent (none: the server sends everything, system events too). */
+  filter?: Filter;
 }
 
 /**
@@ -58,12 +63,17 @@ export interface ReadCall {
  * - a subscription stays open until `unsubscribe()`, whatever the iterator does;
  * - an append checks the exact expected revision and fails with WrongExpectedVersionError;
  * - reading a stream that does not exist fails with StreamNotFoundError;
+ * - $all holds system events (`$…` types, links `$>`) too: a read or subscription gets only what
+ *   its server-side filter lets through (the filter's regex or prefixes, on the event type or the
+ *   stream name), and everything when it sends none;
  * - positions grow by one per event (commit = prepare), so they order as $all does.
  */
 export class EsdbStandIn implements EsdbClient {
   static readonly MAX_OPEN_CALLS = 100;
   readonly all: Stored[] = [];
   readonly reads: ReadCall[] = [];
+  /** The options of every subscribeToAll, as the client sent them. */
+  readonly subscriptions: SubscribeToAllOptions[] = [];
   openCalls = 0;
   maxOpenSeen = 0;
   openSubscriptions = 0;
@@ -126,15 +136,15 @@ export class EsdbStandIn implements EsdbClient {
   }
 
   readAllFiltered(options: FilteredReadAllOptions): StreamingRead<AllStreamResolvedEvent> {
-    const call: ReadCall = { kind: 'all', direction: options.direction === BACKWARDS ? 'backwards' : 'forwards', maxCount: options.maxCount, deadline: options.deadline };
+    const call: ReadCall = { kind: 'all', direction: options.direction === BACKWARDS ? 'backwards' : 'forwards', maxCount: options.maxCount, deadline: options.deadline, filter: options.filter };
     return this.call(call, () => {
       const from = options.fromPosition;
-      const system = (e: Stored) => e.type.startsWith('$');
+      const passes = matches(options.filter);
       const backwards = call.direction === 'backwards';
       const ordered = backwards ? [...this.all].reverse() : this.all;
       const start = from === START || from === END ? undefined : from.commit;
       return ordered
-        .filter((e) => !system(e))
+        .filter(passes)
         .filter((e) => start === undefined || (backwards ? e.position.commit <= start : e.position.commit >= start))
         .slice(0, options.maxCount);
     }) as unknown as StreamingRead<AllStreamResolvedEvent>;
@@ -147,7 +157,9 @@ export class EsdbStandIn implements EsdbClient {
     if (next < 0) next = this.all.length;
     let open = true;
     this.openSubscriptions += 1;
-    const pending = () => this.all.slice(next).filter((e) => !e.type.startsWith('$'));
+    this.subscriptions.push(options);
+    const passes = matches(options.filter);
+    const pending = () => this.all.slice(next).filter(passes);
     const all = this.all;
     const waiting = this.waiting;
     const subscription = {
@@ -167,7 +179,7 @@ export class EsdbStandIn implements EsdbClient {
           next: async (): Promise<IteratorResult<AllStreamResolvedEvent>> => {
             for (;;) {
               if (!open) return { done: true, value: undefined };
-              while (next < all.length && all[next]!.type.startsWith('$')) next += 1;
+              while (next < all.length && !passes(all[next]!)) next += 1;
               if (next < all.length) return { done: false, value: resolved(all[next++]!) as AllStreamResolvedEvent };
               await new Promise<void>((resolve) => {
                 const wake = () => {
@@ -208,6 +220,7 @@ export class EsdbStandIn implements EsdbClient {
     };
     let items: Stored[] | undefined;
     let i = 0;
+    const whileReading = this.hooks.whileReading;
     const read = {
       cancel: async () => close(),
       [Symbol.asyncIterator]() {
@@ -220,6 +233,7 @@ export class EsdbStandIn implements EsdbClient {
               return { done: true, value: undefined };
             }
             if (failure) throw failure;
+            if (!items) await whileReading?.(call);
             items ??= events();
             if (!open || i >= items.length) {
               close();
@@ -250,6 +264,17 @@ function resolved(e: Stored): ResolvedEvent {
       created: 0,
     },
   } as unknown as ResolvedEvent;
+}
+
+/** What a server-side filter lets through (as the server applies it to $all). */
+function matches(filter: Filter | undefined): (e: Stored) => boolean {
+  if (!filter) return () => true;
+  const field = (e: Stored) => (filter.filterOn === 'streamName' ? e.streamId : e.type);
+  if ('regex' in filter) {
+    const regex = new RegExp(filter.regex);
+    return (e) => regex.test(field(e));
+  }
+  return (e) => filter.prefixes.some((p) => field(e).startsWith(p));
 }
 
 function tick(): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash, sign } from 'node:crypto';
 import { AppError, canonicalJson, type RecordedEvent } from '@forfait/events';
-import { assertSchemaName, quoteIdent, type SqlDatabase, type SqlExecutor } from '../sql/sql-client';
+import { assertSchemaName, quoteIdent, widenToNumeric, type SqlDatabase, type SqlExecutor } from '../sql/sql-client';
 import { EMPTY_ROOT, appendLeaves, consistencyRanges, decompose, inclusionRanges, leafHash, nodesOf, rangeHash, type Hash, type NodeKey } from './merkle';
 import { checkpointBody, parseCheckpointBody, parseVkey, signNote, splitNote, verifySignatureLine, vkeyOf, type NoteSigner, type NoteVerifier } from './note';
 
@@ -56,11 +56,17 @@ export interface StoredCheckpoint {
 
 export function logDdl(schema: string): string[] {
   const s = quoteIdent(assertSchemaName(schema));
+  // Store positions are numeric: EventStoreDB's (commit · 2^64 + prepare) are past a bigint.
   return [
     `CREATE SCHEMA IF NOT EXISTS ${s}`,
-    `CREATE TABLE IF NOT EXISTS ${s}.log_state (id smallint PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, last_position bigint NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.log_state (id smallint PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, last_position numeric NOT NULL)`,
     `INSERT INTO ${s}.log_state (id, size, last_position) VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING`,
-    `CREATE TABLE IF NOT EXISTS ${s}.log_leaves (leaf_index bigint PRIMARY KEY, position bigint NOT NULL UNIQUE, leaf text NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.log_leaves (leaf_index bigint PRIMARY KEY, position numeric NOT NULL UNIQUE, leaf text NOT NULL)`,
+    // Tables made before positions were numeric.
+    ...widenToNumeric(schema, [
+      ['log_state', 'last_position'],
+      ['log_leaves', 'position'],
+    ]),
     // The complete subtrees: (level, idx) hashes leaves [idx·2^level, (idx+1)·2^level); level 0 are the leaf hashes.
     `CREATE TABLE IF NOT EXISTS ${s}.log_nodes (level smallint NOT NULL, idx bigint NOT NULL, hash text NOT NULL, PRIMARY KEY (level, idx))`,
     `CREATE TABLE IF NOT EXISTS ${s}.log_checkpoints (tree_size bigint PRIMARY KEY, root_hash text NOT NULL, note text NOT NULL, signed_at timestamptz NOT NULL)`,
@@ -146,7 +152,7 @@ export class TransparencyLog {
       const leaves = fresh.map(leafOf);
       const added = appendLeaves(size, frontier, leaves.map((l) => leafHash(l)));
       await tx.query(
-        `INSERT INTO ${this.s}.log_leaves (leaf_index, position, leaf) SELECT leaf_index, position, leaf FROM jsonb_to_recordset($1::jsonb) AS x(leaf_index bigint, position bigint, leaf text)`,
+        `INSERT INTO ${this.s}.log_leaves (leaf_index, position, leaf) SELECT leaf_index, position, leaf FROM jsonb_to_recordset($1::jsonb) AS x(leaf_index bigint, position numeric, leaf text)`,
         [JSON.stringify(fresh.map((e, i) => ({ leaf_index: size + i, position: e.position.toString(), leaf: leaves[i] })))],
       );
       await tx.query(
@@ -215,7 +221,7 @@ export class TransparencyLog {
     const out = new Map<string, { leafIndex: number; position: string; leaf: string }>();
     if (positions.length === 0) return out;
     const { rows } = await this.db.query<{ leaf_index: string; position: string; leaf: string }>(
-      `SELECT l.leaf_index::text, l.position::text, l.leaf FROM ${this.s}.log_leaves l WHERE l.position IN (SELECT p::bigint FROM jsonb_array_elements_text($1::jsonb) AS x(p))`,
+      `SELECT l.leaf_index::text, l.position::text, l.leaf FROM ${this.s}.log_leaves l WHERE l.position IN (SELECT p::numeric FROM jsonb_array_elements_text($1::jsonb) AS x(p))`,
       [JSON.stringify(positions.map((p) => p.toString()))],
     );
     for (const r of rows) out.set(r.position, { leafIndex: Number(r.leaf_index), position: r.position, leaf: r.leaf });
@@ -235,13 +241,13 @@ export class TransparencyLog {
     return rows.map((r) => ({ leafIndex: Number(r.leaf_index), position: r.position, leaf: r.leaf }));
   }
 
-  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.checkpoint();
+  async latestCheckpoint(tx: SqlExecutor = this.db): Promise<StoredCheckpoint | undefined> {
+    return this.checkpoint(undefined, tx);
   }
 
   /** The signed checkpoint of that size (the latest without), with its cosignatures. */
-  async checkpoint(size?: number): Promise<StoredCheckpoint | undefined> {
-    const { rows } = await this.db.query<{ tree_size: string; root_hash: string; note: string; signed_at: string | Date }>(
+  async checkpoint(size?: number, tx: SqlExecutor = this.db): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await tx.query<{ tree_size: string; root_hash: string; note: string; signed_at: string | Date }>(
       size === undefined
         ? `SELECT tree_size::text, root_hash, note, signed_at FROM ${this.s}.log_checkpoints c ORDER BY c.tree_size DESC LIMIT 1`
         : `SELECT tree_size::text, root_hash, note, signed_at FROM ${this.s}.log_checkpoints WHERE tree_size = $1`,
@@ -249,7 +255,7 @@ export class TransparencyLog {
     );
     const r = rows[0];
     if (!r) return undefined;
-    const cos = await this.db.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [r.tree_size]);
+    const cos = await tx.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [r.tree_size]);
     return { size: Number(r.tree_size), rootHash: Buffer.from(r.root_hash, 'hex'), signedNote: r.note, signedAt: new Date(r.signed_at).toISOString(), cosignatures: cos.rows.map((c) => c.line) };
   }
 
