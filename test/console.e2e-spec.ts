@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { signDevToken } from '@forfait/platform';
+import { withRppsCheckDigit } from '@forfait/events';
 import type { StartedSystem } from '../apps/api/src/bootstrap';
 import { SHOTS, blockingViolations, describeWithBrowser, openChromium, request, startTestSystem, type Browser } from './support/e2e';
+import { until as eventually } from './support/servers';
 
 // The console in a real browser (Debian's chromium driven by playwright-core), against the real
 // API on the embedded store with the demo campaign: each role's main path clicked through, the
@@ -438,6 +440,12 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await page.getByRole('heading', { level: 1, name: `Médecin ${GP} — campagne 2023` }).waitFor();
     await expect(page.getByTestId('amount').textContent()).resolves.toMatch(/,\d{2}\s€$/);
     await expect(page.getByRole('button', { name: /Télécharger le dossier/ }).count()).resolves.toBe(0);
+    await page.getByTestId('explanation').waitFor();
+    await expectAccessible('medecin-annee-du-medecin');
+    // A path the console does not know: its own page, accessible too.
+    await page.goto(`${system.url}/console/nulle-part`);
+    await page.getByRole('heading', { level: 1, name: 'Page introuvable' }).waitFor();
+    await expectAccessible('introuvable');
   });
 
   it('a controller runs a contrôle a posteriori: opens it, requests evidence, invalidates an indicator, closes it with the indu computed', async () => {
@@ -627,5 +635,269 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await choose(page.getByRole('combobox', { name: 'Campagne' }), '2023', async () => (await page.getByRole('heading', { level: 1, name: 'Tableau de bord de la campagne 2023' }).count()) === 1);
     await page.getByTestId('table-transmitted').getByRole('row').filter({ hasText: 'CPAM de Paris (751)' }).waitFor();
     await expect(page.getByTestId('table-transmitted').getByRole('row').count()).resolves.toBe(1 + ((await call('GET', '/v1/campaigns/2023/dashboard', auditor)).caisses as unknown[]).length);
+  });
+
+  it('a controller searches doctors by specialty and by the status of a campaign (transmitted, not transmitted, under control)', async () => {
+    const controller = await token({ role: 'controller', caisse: '441' });
+    const ids = async (query: string) => ((await call('GET', `/v1/doctors?${query}`, controller)).doctors as { rpps: string }[]).map((d) => d.rpps);
+    const all = await ids('');
+    const transmitted = await ids('status=transmitted&year=2023');
+    const notTransmitted = await ids('status=not-transmitted&year=2023');
+    // Every doctor-year of the caisse is one or the other, never both.
+    expect([...transmitted, ...notTransmitted].sort()).toEqual(all);
+    // The GP has a control still open (the V2_CODAGE one whose evidence is overdue).
+    expect(await ids('status=under-control&year=2023')).toEqual([GP]);
+    expect(await ids('specialty=cardiologie')).toEqual([]);
+    const noYear = await request(system.url, 'GET', '/v1/doctors?status=transmitted', controller);
+    expect([noYear.status, noYear.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const badStatus = await request(system.url, 'GET', '/v1/doctors?status=paid&year=2023', controller);
+    expect([badStatus.status, badStatus.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await signIn('Contrôleur de la caisse', { caisse: '441' });
+    await page.getByRole('heading', { level: 1, name: 'Rechercher un médecin' }).waitFor();
+    await page.getByText('1 médecin trouvé').waitFor();
+    await choose(page.getByRole('combobox', { name: 'Spécialité' }), 'Cardiologie');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByText('0 médecin trouvé').waitFor();
+    await choose(page.getByRole('combobox', { name: 'Spécialité' }), 'Médecine générale');
+    await choose(page.getByRole('combobox', { name: 'Statut' }), 'Contrôle en cours');
+    await choose(page.getByRole('combobox', { name: 'Campagne' }), '2023');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByText('1 médecin trouvé').waitFor();
+    await expect(page.getByRole('cell', { name: GP, exact: true }).isVisible()).resolves.toBe(true);
+    await choose(page.getByRole('combobox', { name: 'Statut' }), transmitted.includes(GP) ? 'Déclaration non transmise' : 'Déclaration transmise');
+    await page.getByRole('button', { name: 'Rechercher' }).click();
+    await page.getByText('0 médecin trouvé').waitFor();
+    await expectAccessible('medecins-statut');
+    await shot('24-recherche-statut');
+  });
+
+  it('the doctor-year page says why each euro is due: per indicator the rule, its parameters and source, the points, the euros, the events', async () => {
+    const controller = await token({ role: 'controller', caisse: '441' });
+    const x = (await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement/explanation`, controller)) as {
+      pointValueCents: number;
+      amountCents: number;
+      indicators: { code: string; volet: number; points: number; euroCents: number | null; rule: { parameters: { kind: string; points?: number }; sources: { source: string; ref: string }[] }; evidence: { eventId: string; type: string | null }[] }[];
+    };
+    const entitlement = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, controller);
+    expect(x.amountCents).toBe(entitlement.amountCents);
+    const video = x.indicators.find((i) => i.code === 'V2_VIDEO')!;
+    // Volet 2: each point is worth pointValueCents (guide: 7 €), the indicator's euros are its points times that.
+    expect(video.euroCents).toBe(Math.round(video.points * x.pointValueCents));
+    expect(video.rule.parameters.kind).toBe('declared');
+    expect(video.points).toBeLessThanOrEqual(video.rule.parameters.points!);
+    expect(video.rule.sources.length).toBeGreaterThan(0);
+    expect(video.evidence.map((e) => e.type)).toContain('IndicatorDeclared');
+
+    await page.goto(`${system.url}/console/medecins/${GP}/2023`);
+    await page.getByRole('heading', { level: 1, name: `Médecin ${GP} — campagne 2023` }).waitFor();
+    const section = page.getByTestId('explanation');
+    await section.waitFor();
+    await expect(section.textContent()).resolves.toContain('un point vaut 7,00\u00a0€');
+    const row = section.locator('tr[data-code="V2_VIDEO"]');
+    const text = (await row.textContent())!;
+    const cents = video.euroCents!;
+    expect(text).toContain(`${Math.floor(cents / 100)},${String(cents % 100).padStart(2, '0')}\u00a0€`);
+    expect(text).toContain('déclaré sur l’honneur');
+    expect(text).toContain(`${video.rule.parameters.points} points de base`);
+    expect(text).toContain(video.rule.sources[0]!.ref);
+    expect(text).toMatch(/Déclaration\s*du \d\d\/\d\d\/\d{4} \d\d:\d\d, appris le \d\d\/\d\d\/\d{4} \d\d:\d\d/);
+    // Every indicator of the entitlement has its line.
+    await expect(section.locator('tbody tr').count()).resolves.toBe(x.indicators.length);
+    await row.getByRole('button').first().click();
+    await expect(page.evaluate(`document.activeElement?.id ?? ''`)).resolves.toBe(`evt-${video.evidence[0]!.eventId}`);
+    await section.scrollIntoViewIfNeeded();
+    await expectAccessible('pourquoi-chaque-euro');
+    await shot('25-pourquoi-chaque-euro');
+  });
+
+  it('POST /v1/controls answers the position reached, and a 412 carries details.position', async () => {
+    const controller = await token({ role: 'controller', caisse: '441' });
+    const opened = await call('POST', '/v1/controls', controller, { rpps: GP, year: 2023, indicators: ['V2_VIDEO'], reason: 'Ciblage : lecture de ses écritures' });
+    expect(opened.position).toMatch(/^\d+$/);
+    const history = (await call('GET', `/v1/doctors/${GP}/history?year=2023&minPosition=${String(opened.position)}`, controller)).events as { eventId: string; position: string }[];
+    expect(history.find((e) => e.eventId === opened.eventId)?.position).toBe(opened.position);
+    const stale = await fetch(`${system.url}/v1/controls/${String(opened.controlId)}/findings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${controller}`, 'content-type': 'application/json', 'if-match': `"${Number(opened.revision) - 1}"` },
+      body: JSON.stringify({ indicator: 'V2_VIDEO', outcome: 'confirmed', reason: 'facture conforme' }),
+    });
+    const refused = (await stale.json()) as { code: string; details: { position: string; actual: string } };
+    expect([stale.status, refused.code, refused.details.position, refused.details.actual]).toEqual([412, 'STALE_REVISION', opened.position, String(opened.revision)]);
+  });
+
+  it('an agent keys the first paper form of an empty doctor-year: If-Match "-1", a lost answer retried with the same Idempotency-Key, recorded once; a 412 reloads at its position', async () => {
+    const fresh = withRppsCheckDigit('1000000004');
+    const admin = await token({ role: 'admin' });
+    await call('PUT', `/v1/doctors/${fresh}`, admin, { specialty: 'medecine-generale', caisse: '751', department: '75', name: 'Paul Girard' });
+    const agent = await token({ role: 'agent', caisse: '751' });
+    const sent: { ifMatch: string | null; key: string | null }[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith(`/v1/doctors/${fresh}/campaigns/2023/declarations`)) sent.push({ ifMatch: r.headers()['if-match'] ?? null, key: r.headers()['idempotency-key'] ?? null });
+    });
+    // The first sending reaches the API, which records it; its answer is lost on the way back.
+    let lost = 0;
+    await page.route(`**/v1/doctors/${fresh}/campaigns/2023/declarations`, async (route) => {
+      if (lost === 0) {
+        lost += 1;
+        await route.fetch();
+        await route.abort('connectionreset');
+        return;
+      }
+      await route.continue();
+    });
+
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await signIn('Agent de la caisse', { caisse: '751' });
+    await page.getByRole('heading', { level: 1, name: 'Justificatifs à traiter' }).waitFor();
+    await page.goto(`${system.url}/console/medecins/${fresh}/2023`);
+    await page.getByRole('heading', { level: 1, name: `Médecin ${fresh} — campagne 2023` }).waitFor();
+    await page.getByRole('heading', { name: 'Saisir un formulaire papier' }).waitFor();
+    await typeDate(page.getByRole('combobox', { name: 'Reçu le (date)' }), '18/01/2024');
+    await typeTime(page.getByRole('textbox', { name: 'Reçu à (heure de Paris)' }), '09:30');
+    await page.getByLabel('Le formulaire porte l’attestation sur l’honneur signée').check();
+    await submit('Enregistrer le formulaire', 'paper', 'Vidéotransmission sécurisée, reçu le 18/01/2024 09:30, heure de Paris');
+    // Sent twice (the retry after the lost answer), with the same key and If-Match "-1"; recorded once.
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toEqual({ ifMatch: '"-1"', key: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(sent[1]).toEqual(sent[0]);
+    const declared = () => call('GET', `/v1/doctors/${fresh}/history?year=2023`, agent).then((h) => (h.events as { type: string }[]).filter((e) => e.type === 'IndicatorDeclared').length);
+    await expect(declared()).resolves.toBe(1);
+    await page.unroute(`**/v1/doctors/${fresh}/campaigns/2023/declarations`);
+
+    // A colleague writes meanwhile: the next form (a new intent: a new key) is refused, and the page reloads at the 412's position.
+    const colleague = await call('POST', `/v1/doctors/${fresh}/campaigns/2023/declarations`, agent, { indicator: 'V2_MAITRE_STAGE', value: { answer: true }, attestation: true, channel: 'back-office' });
+    const reloads: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'GET' && r.url().includes(`/v1/doctors/${fresh}/history`)) reloads.push(r.url());
+    });
+    const refusal = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/declarations') && r.status() === 412);
+    await page.getByLabel('Le formulaire porte l’attestation sur l’honneur signée').check();
+    await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
+    const body = (await (await refusal).json()) as { details: { position: string } };
+    expect(body.details.position).toBe(colleague.position);
+    await page.getByTestId('paper-conflict').filter({ hasText: /Maître de stage \(Agent de la caisse 751, back-office de la caisse\)/ }).waitFor();
+    expect(reloads.some((u) => u.endsWith(`minPosition=${String(colleague.position)}`))).toBe(true);
+    expect(sent).toHaveLength(3);
+    expect(sent[2]!.key).not.toBe(sent[0]!.key);
+    expect(sent[2]!.ifMatch).toBe('"0"');
+    // Decided again on the newer state: a new intent again, recorded.
+    await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
+    await page.getByTestId('paper-notice').waitFor();
+    expect(sent).toHaveLength(4);
+    expect(sent[3]!.ifMatch).toBe('"1"');
+    expect(new Set(sent.map((x) => x.key)).size).toBe(3);
+    await expect(declared()).resolves.toBe(3);
+  });
+
+  it('the justificatifs worklist says what each justificatif proves, and its status filter lists what the API lists', async () => {
+    const agent = await token({ role: 'agent', caisse: '751' });
+    await page.goto(`${system.url}/console/justificatifs`);
+    await page.getByRole('heading', { level: 1, name: 'Justificatifs à traiter' }).waitFor();
+    for (const [option, status, word] of [['Validés', 'validated', 'validé'], ['Rejetés', 'rejected', 'rejeté'], ['En attente', 'pending', 'en attente']] as const) {
+      const items = (await call('GET', `/v1/justificatifs?status=${status}`, agent)).items as { id: string; subjects: string[] | null }[];
+      await choose(page.getByRole('combobox', { name: 'Statut' }), option);
+      await page.getByTestId('count').filter({ hasText: new RegExp(`^${items.length} justificatifs? ${word}`) }).waitFor();
+      await expect(page.getByTestId('subjects').count()).resolves.toBe(items.length);
+    }
+    // The seeded justificatif (rejected) proves the Ségur software and its LAP (INT-7).
+    const rejected = (await call('GET', '/v1/justificatifs?status=rejected', agent)).items as { subjects: string[] }[];
+    expect(rejected[0]!.subjects).toEqual(['SEGUR', 'LAP']);
+    await choose(page.getByRole('combobox', { name: 'Statut' }), 'Rejetés');
+    await page.getByTestId('subjects').filter({ hasText: /^logiciel référencé Ségur, LAP certifié HAS$/ }).waitFor();
+    // Keyboard: the status list opens on Enter and moves with the arrows.
+    await page.getByRole('combobox', { name: 'Statut' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('option', { name: 'Validés' }).waitFor();
+    await page.keyboard.press('Escape');
+    await expectAccessible('justificatifs-preuves');
+    await shot('26-justificatifs-preuves');
+  });
+
+  it('an auditor reads the justificatifs worklist (accessible) and downloads the audit bundle as a PDF', async () => {
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await signIn('Auditeur (enquêteur)');
+    await page.getByRole('heading', { level: 1, name: 'Rechercher un médecin' }).waitFor();
+    await page.getByRole('link', { name: 'Justificatifs' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Justificatifs à traiter' }).waitFor();
+    await page.getByText('Toutes les caisses (lecture seule).').waitFor();
+    await choose(page.getByRole('combobox', { name: 'Statut' }), 'Rejetés');
+    await page.getByTestId('subjects').first().waitFor();
+    await expectAccessible('justificatifs-auditeur');
+    await shot('27-justificatifs-auditeur');
+
+    await page.goto(`${system.url}/console/medecins/${GP}/2023`);
+    await page.getByRole('heading', { level: 1, name: `Médecin ${GP} — campagne 2023` }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Télécharger le dossier (PDF)' }).click()]);
+    expect(download.suggestedFilename()).toBe(`dossier-audit-${GP}-2023.pdf`);
+    const pdf = readFileSync(await download.path());
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(pdf.subarray(-32).toString('latin1')).toContain('%%EOF');
+    expect(pdf.length).toBeGreaterThan(2000);
+  });
+
+  it('the imports screen lists each batch with its rejected items (index, code), those of the user’s caisse; the auditor sees all', async () => {
+    const system_ = await signDevToken(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { role: 'system' });
+    // One batch naming doctors of 441 and 751 (one item good, three rejected), one naming 751's only.
+    const mixed = await call('POST', '/v1/imports/measures', system_, {
+      source: 'SNDS',
+      items: [
+        { rpps: GP, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 },
+        { rpps: GP, year: 2023, indicator: 'V2_AAT' },
+        { rpps: CARDIO, year: 2023, indicator: 'V2_AAT' },
+        { rpps: '123', year: 2023, indicator: 'V2_AAT', numerator: 1, denominator: 2 },
+      ],
+    });
+    expect(mixed).toMatchObject({ received: 4, appended: 1, status: 'partial' });
+    await call('POST', '/v1/imports/measures', system_, { source: 'SNDS', items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }] });
+    // A CSV extract naming both caisses' doctors, its third line rejected: listed once imported.
+    const csv = ['rpps,year,indicator,numerator,denominator', `${GP},2023,V2_DMP,30,100`, `${CARDIO},2023,V2_DMP,abc,100`].join('\n');
+    const accepted = await request(system.url, 'POST', '/v1/imports/measures?source=CSV-TEST', system_, csv, { contentType: 'text/csv' });
+    expect(accepted.status).toBe(202);
+    await eventually(
+      async () => {
+        const job = await request(system.url, 'GET', `/v1/jobs/${encodeURIComponent(String(accepted.body.jobId))}`, system_);
+        if (job.body.state === 'failed') throw new Error(`the CSV import failed: ${String(job.body.failedReason)}`);
+        return job.body.state === 'completed' ? job.body : undefined;
+      },
+      30_000,
+      'the CSV import',
+    );
+    type Listed = { batches: { kind: string; received: number; rejectedCount: number; status: string; rejected: { index: number; code: string }[] }[] };
+    const as = async (claims: Record<string, string>) => (await call('GET', '/v1/imports', await token(claims))) as unknown as Listed;
+    const seen441 = (await as({ role: 'controller', caisse: '441' })).batches;
+    // Newest first: the CSV extract (its rejected line is the cardiologist's, of 751), the mixed batch; 751's own batch not at all.
+    expect(seen441.map((b) => [b.kind, b.received, b.rejectedCount, b.status, b.rejected.map((r) => [r.index, r.code])])).toEqual([
+      ['measures-csv', 2, 1, 'partial', []],
+      ['measures', 4, 3, 'partial', [[1, 'VALUE_INVALID'], [3, 'VALIDATION_FAILED']]],
+    ]);
+    const seen751 = (await as({ role: 'agent', caisse: '751' })).batches;
+    expect(seen751.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [2, 3]]]);
+    expect((await as({ role: 'auditor' })).batches.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [1, 2, 3]]]);
+    const doctor = await request(system.url, 'GET', '/v1/imports', await token({ role: 'doctor', rpps: GP }));
+    expect(doctor.status).toBe(403);
+
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await signIn('Contrôleur de la caisse', { caisse: '441' });
+    await page.getByRole('heading', { level: 1, name: 'Rechercher un médecin' }).waitFor();
+    await page.getByRole('link', { name: 'Imports' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Imports' }).waitFor();
+    await page.getByTestId('imports-rejected-alert').filter({ hasText: '2 lots ont des éléments rejetés' }).waitFor();
+    await expect(page.getByTestId('count').textContent()).resolves.toBe('2 lots');
+    await expect(page.getByTestId('rejected-item').allTextContents()).resolves.toEqual([
+      expect.stringMatching(new RegExp(`^\\s*élément n° 1, médecin ${GP} : VALUE_INVALID — `)),
+      expect.stringMatching(/^\s*élément n° 3, médecin 123 : VALIDATION_FAILED — /),
+    ]);
+    // Each batch says how many of its rejected items another caisse's doctors account for.
+    await expect(page.getByText('1 autre élément rejeté n’est pas listé ici').count()).resolves.toBe(2);
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'SNDS' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/);
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'CSV-TEST' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures \(extrait CSV\) — CSV-TEST2101en partie rejeté$/);
+    // Keyboard: the navigation reaches the screen's link, and Enter opens it.
+    await page.getByRole('link', { name: 'Tableau de bord' }).focus();
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(`document.activeElement?.textContent?.trim()`)).resolves.toBe('Imports');
+    await expectAccessible('imports');
+    await shot('28-imports', { fullPage: true });
   });
 });

@@ -114,6 +114,8 @@ describe('the OpenAPI document against what the API answers', () => {
     await call('POST /v1/doctors/{rpps}/campaigns/{year}/payments', `/v1/doctors/${GP}/campaigns/2023/payments`, 'system', { amountCents: 100_000, paidAt: '2024-01-20T09:00:00+01:00', reference: 'VIR-2024-01-20-000001' });
     await call('GET /v1/doctors/{rpps}/campaigns/{year}/entitlement', `/v1/doctors/${GP}/campaigns/2023/entitlement`, 'gp');
     await call('GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/diff', `/v1/doctors/${GP}/campaigns/2023/entitlement/diff?from=${encodeURIComponent('2024-01-10T10:00:00+01:00')}&to=${encodeURIComponent('2024-01-20T10:00:00+01:00')}`, 'auditor');
+    await call('GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/explanation', `/v1/doctors/${GP}/campaigns/2023/entitlement/explanation`, 'auditor');
+    await call('GET /v1/imports', '/v1/imports', 'auditor');
     await call('GET /v1/doctors/{rpps}/history', `/v1/doctors/${GP}/history?year=2023`, 'auditor');
     await call('GET /v1/campaigns/{year}/dashboard', '/v1/campaigns/2023/dashboard', 'agent441');
 

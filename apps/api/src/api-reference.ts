@@ -47,6 +47,10 @@ export function renderApiReference(doc: OpenAPIObject): string {
     '',
     '**Extensions d’api.md** : la fiche du médecin a un `name` facultatif (`PUT /v1/doctors/{rpps}`, l’événement DoctorProfileRecorded), cherché par `GET /v1/doctors?q=`',
     'et imprimé sur ses documents ; `GET /v1/doctors` et le tableau de bord répondent aussi `caisseName`, le nom de la CPAM d’après son code (libs/events/src/caisses.ts).',
+    '`GET /v1/doctors` filtre aussi par `status` d’une campagne `year` (transmitted, not-transmitted, under-control) ; `GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/explanation`',
+    'dit pourquoi chaque euro est dû (par indicateur : règle, paramètres, sources, points, euros, événements) ; les réponses des commandes de contrôle portent `position` ;',
+    '`GET /v1/imports` liste les lots d’import reçus (comptes, éléments rejetés par rang et code), ceux liés à sa caisse pour un agent ou un contrôleur ;',
+    'un 412 `STALE_REVISION` porte `details.position`, la position du magasin qu’avait atteinte le flux : relire avec `minPosition` égal à elle montre l’état plus récent.',
     '',
   ];
   const operations: { method: string; path: string; op: Json }[] = [];

@@ -71,8 +71,15 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The envelope's `details` (a 412's `position`: what a reload must reach to show the newer state). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
+  }
+
+  /** A 412 STALE_REVISION's `details.position`, the minPosition of the reload that shows the newer state. */
+  get position(): string | undefined {
+    return typeof this.details.position === 'string' ? this.details.position : undefined;
   }
 }
 
@@ -80,21 +87,59 @@ async function parse<T>(res: Response): Promise<T> {
   const type = res.headers.get('content-type') ?? '';
   const body: unknown = type.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { code?: string; message?: string };
+    const b = (typeof body === 'object' && body !== null ? body : {}) as { code?: string; message?: string; details?: Record<string, unknown> };
     if (res.status === 401) signOut();
-    throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? String(body));
+    throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? String(body), typeof b.details === 'object' ? b.details : {});
   }
   return body as T;
 }
 
-export async function api<T>(path: string, init: RequestInit & { idempotent?: boolean } = {}): Promise<T> {
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   if (auth.session) headers.set('Authorization', `Bearer ${auth.session.token}`);
   // A FormData body (a file) lets fetch set its multipart boundary.
   if (init.body && !(init.body instanceof FormData) && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  // Every write carries an Idempotency-Key, so a retry after a timeout appends nothing twice.
+  // Every write carries an Idempotency-Key (a write sent through a WriteIntent carries the intent's).
   if (init.method && init.method !== 'GET' && !headers.has('Idempotency-Key')) headers.set('Idempotency-Key', crypto.randomUUID());
   return parse<T>(await fetch(path, { ...init, headers }));
+}
+
+/** How often a write whose answer was lost (the network failed) is sent again, with the same key, before the user is told. */
+const LOST_ANSWER_RETRIES = 2;
+
+/**
+ * One write the user means to make (a form, a decision): every sending of the same request carries
+ * the same Idempotency-Key, so a retry after a lost answer (a network failure, a 5xx) is answered
+ * as the first sending and appends nothing twice (api.md, "Idempotency-Key"). Once the API has
+ * answered (recorded, or refused: a 412 is decided again on the newer state), or when the request
+ * changed (another body, another If-Match), the next sending is a new intent with a new key.
+ */
+export class WriteIntent {
+  private current: { request: string; key: string } | null = null;
+
+  /** The key the next sending of this request carries (the same as the last one's while it is unanswered). */
+  keyFor(path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): string {
+    const request = JSON.stringify([init.method ?? 'POST', path, init.headers ?? {}, init.body ?? null]);
+    if (this.current?.request !== request) this.current = { request, key: crypto.randomUUID() };
+    return this.current.key;
+  }
+
+  async send<T>(path: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<T> {
+    const key = this.keyFor(path, init);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const answer = await api<T>(path, { method: init.method ?? 'POST', headers: { ...init.headers, 'Idempotency-Key': key }, ...(init.body !== undefined ? { body: init.body } : {}) });
+        this.current = null;
+        return answer;
+      } catch (error) {
+        // Answered (a refusal below 500): that intent is over. Unanswered: the key is kept for the retry.
+        if (error instanceof ApiError && error.status < 500) this.current = null;
+        const lost = !(error instanceof ApiError);
+        if (!lost || attempt >= LOST_ANSWER_RETRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+      }
+    }
+  }
 }
 
 /** A file of the API (a justificatif) as a blob URL, fetched with the token, for the in-page preview. */
@@ -249,4 +294,27 @@ export interface DiffChange {
   before: unknown;
   after: unknown;
   eventIds: string[];
+}
+
+/** GET …/entitlement/explanation: why each euro is due, per indicator (an extension of api.md). */
+export interface Explanation {
+  knownAt: string;
+  ruleset: string;
+  rulesetVersion: string;
+  pointValueCents: number;
+  volet1: { met: boolean; rule: string };
+  indicators: {
+    code: string;
+    volet: 1 | 2;
+    label: string;
+    met: boolean;
+    points: number;
+    pointsExact: string;
+    euroCents: number | null;
+    reason: string;
+    rule: { parameters: Record<string, unknown>; sources: { source: string; ref: string; note?: string }[] };
+    evidence: { eventId: string; type: string | null; recordedAt: string | null; effectiveAt: string | null; channel: string | null }[];
+  }[];
+  totalPointsExact: string;
+  amountCents: number;
 }

@@ -26,5 +26,9 @@ export function changeLine(e: HistoryEvent): string {
   return `${formatDateTime(e.recordedAt)} : ${eventTitle(e)} (${who}, ${label(CHANNEL_LABELS, e.channel)})`;
 }
 
-/** The revision as the API's ETag carries it, for If-Match; none before the stream's first event. */
-export const ifMatch = (revision: number | null | undefined): Record<string, string> => (revision === null || revision === undefined ? {} : { 'If-Match': `"${revision}"` });
+/**
+ * The revision as the API's ETag carries it, for If-Match; before the stream's first event, "-1"
+ * (the ETag the API answers for an empty doctor-year): a first write is refused (412) when someone
+ * else wrote first, as any later one.
+ */
+export const ifMatch = (revision: number | null | undefined): Record<string, string> => ({ 'If-Match': `"${revision ?? -1}"` });

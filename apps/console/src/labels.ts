@@ -100,3 +100,56 @@ export const CHOICE_LABELS: Record<string, string> = {
   TESTS_VISUELS_AUDIOGRAMME: 'Tests visuels, audiogramme',
   EFR_SPIROMETRE_TYMPANOMETRE: 'EFR, spiromètre, tympanomètre',
 };
+
+/** What a justificatif proves (api.md "Justificatifs", INT-7), as the agent reads it before deciding. */
+export const SUBJECT_LABELS: Record<string, string> = {
+  SEGUR: 'logiciel référencé Ségur',
+  LAP: 'LAP certifié HAS',
+  LAP_CERTIFICATION_EN_COURS: 'certification du LAP en cours',
+  DPI_USAGE: 'usage du DPI de l’établissement',
+};
+
+/** The worklist's "Prouve" cell: its subjects; none listed, the indicator itself; null (sent before subjects existed), the whole indicator as then declared. */
+export function subjectsText(subjects: readonly string[] | null, indicator: string): string {
+  if (subjects === null) return 'tout l’indicateur tel que déclaré au dépôt (déposé avant le détail des preuves)';
+  if (subjects.length === 0) return indicator === 'V2_SAS' ? 'participation au SAS des médecins listés' : 'l’indicateur déclaré';
+  return subjects.map((s) => label(SUBJECT_LABELS, s)).join(', ');
+}
+
+const RULE_KINDS: Record<string, string> = {
+  rate: 'taux mesuré par l’Assurance Maladie',
+  count: 'nombre mesuré par l’Assurance Maladie',
+  declared: 'déclaré sur l’honneur',
+  sas: 'participation au SAS attestée',
+  'segur-lap': 'logiciel référencé Ségur et LAP certifié HAS',
+  'automated-neutralised': 'indicateur neutralisé',
+  'automated-flag': 'mesure oui / non de l’Assurance Maladie',
+  teletransmission: 'taux de télétransmission mesuré',
+  horaires: 'horaires affichés dans Annuaire santé',
+};
+
+/** A rule's kind and parameters (GET …/entitlement/explanation), in words: "taux mesuré… ; objectif 70 % ; 30 points de base". */
+export function ruleText(parameters: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (typeof parameters.kind === 'string') parts.push(label(RULE_KINDS, parameters.kind));
+  const target = parameters.target as { num?: number; den?: number; fse?: number; total?: number } | undefined;
+  if (target?.num !== undefined && target.den !== undefined) parts.push(`objectif ${(target.num / target.den).toLocaleString('fr-FR', { maximumFractionDigits: 2 })} %`);
+  if (target?.fse !== undefined && target.total !== undefined) parts.push(`objectif ${target.fse}/${target.total} des feuilles de soins`);
+  if (typeof parameters.atLeast === 'number') parts.push(`au moins ${parameters.atLeast}`);
+  if (typeof parameters.declares === 'string') parts.push(`le médecin déclare : ${parameters.declares}`);
+  if (typeof parameters.mode === 'string' || parameters.neutralised) parts.push(`neutralisé (${(parameters.mode ?? (parameters.neutralised as { mode: string }).mode) === 'excluded' ? 'hors forfait' : 'réputé atteint'})`);
+  if (typeof parameters.points === 'number') parts.push(`${parameters.points.toLocaleString('fr-FR')} points de base`);
+  return parts.join(' ; ');
+}
+
+const SOURCES: Record<string, string> = {
+  'guide-2023': 'guide 2023',
+  'letter-2023': 'lettre 2023',
+  'ameli-news-2023': 'actualité ameli 2023',
+  'amelipro-guide': 'guide amelipro',
+  interpretation: 'interprétation',
+  secondary: 'source secondaire',
+};
+
+/** Where a rule comes from: "guide 2023 §II.3", "interprétation INT-2". */
+export const sourceText = (p: { source: string; ref: string }): string => `${label(SOURCES, p.source)} ${p.ref}`;

@@ -9,6 +9,7 @@ import NotFound from './views/NotFound.vue';
 import Integrity from './views/Integrity.vue';
 import Controls from './views/Controls.vue';
 import Dashboard from './views/Dashboard.vue';
+import Imports from './views/Imports.vue';
 
 // Real paths under /console/ (the API answers index.html for any of them), so that in-page
 // anchors such as the skip link's #main stay anchors.
@@ -29,6 +30,7 @@ export const router = createRouter({
     { path: '/justificatifs', name: 'justificatifs', component: Justificatifs, meta: { title: 'Justificatifs' } },
     { path: '/controles', name: 'controles', component: Controls, meta: { title: 'Contrôles' } },
     { path: '/tableau-de-bord', name: 'tableau-de-bord', component: Dashboard, meta: { title: 'Tableau de bord' } },
+    { path: '/imports', name: 'imports', component: Imports, meta: { title: 'Imports' } },
     { path: '/integrite', name: 'integrite', component: Integrity, meta: { title: 'Intégrité' } },
     { path: '/:rest(.*)*', name: 'introuvable', component: NotFound, meta: { title: 'Page introuvable' } },
   ],

@@ -139,7 +139,9 @@ export class CommandExecutor {
         }
       }
       if (options.ifMatch !== undefined && options.ifMatch !== revision) {
-        throw new ConcurrencyError(streamId, String(options.ifMatch), revision < 0 ? 'no_stream' : String(revision));
+        // details.position: the client reloads with minPosition and is shown the state it did not see.
+        const seen = raw[raw.length - 1]?.position ?? (await this.context.store.headPosition());
+        throw new ConcurrencyError(streamId, String(options.ifMatch), revision < 0 ? 'no_stream' : String(revision), seen.toString());
       }
       const decided = decide(events, revision);
       if (decided.length === 0) {
@@ -160,6 +162,10 @@ export class CommandExecutor {
         if ((raced || sameIdsCommitted) && mayRetry(attempt)) {
           await backoff(attempt);
           continue;
+        }
+        // Lost the race at the store with If-Match: refused like a stale read, with the position the store has reached.
+        if (error instanceof ConcurrencyError && error.position === undefined) {
+          throw new ConcurrencyError(error.streamId, error.expected, error.actual, (await this.context.store.headPosition()).toString());
         }
         throw error;
       }

@@ -108,11 +108,14 @@ export class ConcurrencyError extends AppError {
     readonly streamId: string,
     readonly expected: string,
     readonly actual: string,
+    /** The store's position the stream had reached when the write was refused (a read with minPosition shows that state), when known. */
+    readonly position?: string,
   ) {
     super(`stream ${streamId} is at revision ${actual}, the writer expected ${expected}`, {
       streamId,
       expected,
       actual,
+      ...(position !== undefined ? { position } : {}),
     });
   }
 }

@@ -13,6 +13,7 @@ export * from './projections/entitlement.projection';
 export * from './projections/worklists.projection';
 export * from './projections/campaign-deadlines.projection';
 export * from './reactors/accepted-jobs';
+export * from './reactors/import-batches';
 export * from './reactors/job-reconciler';
 export * from './runtime';
 export * from './reactors/deadline-scheduler';

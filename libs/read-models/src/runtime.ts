@@ -6,6 +6,7 @@ import { ProjectionRunner, type ProjectionApplyError } from './projection-runner
 import type { Projection } from './projection';
 import { campaignDeadlinesProjection } from './projections/campaign-deadlines.projection';
 import { setupAcceptedJobs } from './reactors/accepted-jobs';
+import { setupImportBatches } from './reactors/import-batches';
 import { deadlineScheduler } from './reactors/deadline-scheduler';
 import { startJobReconciler } from './reactors/job-reconciler';
 import { startRebuildWorker } from './rebuild';
@@ -69,6 +70,7 @@ export async function openRuntime(
   const redis = await probeRedis(config.redisUrl);
   const readModelSchema = readModelSchemaOf(config);
   await setupAcceptedJobs(readDb, readModelSchema);
+  await setupImportBatches(readDb, readModelSchema);
   // Even when Redis is away at start: its connections wait for it (failing fast meanwhile, 503
   // JOBS_UNAVAILABLE), and when it comes the workers start taking jobs and the reconciler enqueues
   // what is unfinished, with no restart.

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { latestEffective, ofType } from '@forfait/domain';
 import { auditBundlePdf, recapPdf, type RecapLine } from './pdf';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
-import { toEntitlementView, type EntitlementView } from '@forfait/domain';
+import { Rational, toEntitlementView, type EntitlementView } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { IncrementalIntegrity } from '@forfait/store';
 import { RateLimited } from '../common/rate-limit';
@@ -167,6 +167,57 @@ export class AuditController {
       .map((e) => ({ eventId: e.eventId, streamId: e.streamId, type: e.type, recordedAt: e.metadata.recordedAt, effectiveAt: e.metadata.effectiveAt, actor: e.metadata.actor, channel: e.metadata.channel, data: e.data }));
     await this.journal.record({ rpps, year, resource: 'entitlement-diff', knownAt: to }, sender.meta('back-office'));
     return { rpps, year, from, to, totals: { from: totals(before), to: totals(after) }, indicators, events, changes: diffChanges(totals(before), totals(after), indicators, events) };
+  }
+
+  // Not rate limited: the same computation as the entitlement at knownAt, which the "as known at" slider asks at each step.
+  @Get('doctors/:rpps/campaigns/:year/entitlement/explanation')
+  @Roles(...READERS)
+  @ApiQuery({ name: 'knownAt', required: false, description: 'ISO instant with offset; omitted: now' })
+  @ApiOperation({ summary: 'Why each euro is due: per indicator its rule (kind, parameters, sources), its points and euros, its reason and the events that decided it (extension of api.md)' })
+  // Not in the access journal, like the entitlement it explains (the history it cites is journaled when read).
+  async explanation(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest) {
+    await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
+    const at = parseInstant(knownAt, 'knownAt') ?? this.runtime.clock.now().toISOString();
+    const [{ entitlement, ruleset }, streams] = await Promise.all([
+      this.entitlements.compute(rpps, year, at),
+      Promise.all([this.reader.campaign(year), this.reader.doctor(rpps), this.reader.declaration(rpps, year)]),
+    ]);
+    const byId = new Map(streams.flatMap((s) => s.raw).map((e) => [e.eventId, e]));
+    const pointValueCents = ruleset.pointValueCents;
+    const indicators = [...entitlement.volet1.indicators, ...entitlement.volet2.indicators].map((i) => {
+      const { code: _code, label: _label, provenance, ...parameters } = i.rule;
+      return {
+        code: i.code,
+        volet: i.volet,
+        label: i.label,
+        met: i.met,
+        points: i.points.toDecimal(3),
+        pointsExact: i.points.toString(),
+        // Guide 2023 §III: a point is worth pointValueCents; shown per indicator, the total is rounded once from the exact sum.
+        euroCents: i.volet === 2 ? Number(i.points.mul(Rational.of(pointValueCents)).roundHalfUp()) : null,
+        reason: i.reason,
+        rule: { parameters, sources: provenance },
+        evidence: i.evidence.map((id) => {
+          const e = byId.get(id);
+          return { eventId: id, type: e?.type ?? null, recordedAt: e?.metadata.recordedAt ?? null, effectiveAt: e?.metadata.effectiveAt ?? null, channel: e?.metadata.channel ?? null };
+        }),
+      };
+    });
+    return {
+      rpps,
+      year,
+      knownAt: at,
+      ruleset: entitlement.ruleset,
+      rulesetVersion: entitlement.rulesetVersion,
+      pointValueCents,
+      // Guide 2023 §I: volet 1 is a gate; not met, volet 2 is not paid.
+      volet1: { met: entitlement.volet1.met, rule: 'volet 1 : tous les prérequis atteints, sinon le volet 2 n’est pas rémunéré (guide 2023 §I)' },
+      indicators,
+      totalPointsExact: entitlement.totalPoints.toString(),
+      amountCents: entitlement.amountCents,
+      paidCents: entitlement.paidCents,
+      balanceCents: entitlement.balanceCents,
+    };
   }
 
   /** The view at an instant, or null when the campaign was not known yet. */

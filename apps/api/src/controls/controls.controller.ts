@@ -53,7 +53,7 @@ export class ControlsController {
     await this.scope.assertDoctor(sender.principal, body.rpps, 'write', ['controller']);
     const controlId = `ctl-${body.year}-${body.rpps}-${randomBytes(6).toString('hex')}`;
     const result = await this.run(body.rpps, body.year, { type: 'OpenControl', controlId, indicators: body.indicators, reason: body.reason, now: sender.now, ...(body.fraud ? { fraud: true } : {}) }, sender);
-    return { controlId, eventId: result.events[0]!.eventId, revision: result.revision };
+    return { controlId, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
   @Post(':id/evidence-requests')
@@ -63,7 +63,7 @@ export class ControlsController {
   async evidence(@Param('id') id: string, @Body(validationPipe) body: EvidenceRequestDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
     const result = await this.run(rpps, year, { type: 'RequestEvidence', controlId: id, items: body.items, dueAt: new Date(body.dueAt).toISOString(), now: sender.now }, sender);
-    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
+    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
   @Post(':id/findings')
@@ -73,7 +73,7 @@ export class ControlsController {
   async finding(@Param('id') id: string, @Body(validationPipe) body: FindingDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
     const result = await this.run(rpps, year, { type: 'RecordFinding', controlId: id, indicator: body.indicator, outcome: body.outcome, reason: body.reason }, sender);
-    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
+    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
   @Post(':id/closure')
@@ -85,7 +85,7 @@ export class ControlsController {
     const { entitlement } = await this.entitlements.compute(rpps, year);
     const result = await this.run(rpps, year, { type: 'CloseControl', controlId: id, recomputedAmountCents: entitlement.amountCents }, sender);
     const closed = result.events[0]!;
-    return { controlId: id, eventId: closed.eventId, revision: result.revision, ...(closed.data as object) };
+    return { controlId: id, eventId: closed.eventId, revision: result.revision, position: result.position.toString(), ...(closed.data as object) };
   }
 
   @Post(':id/contestations')
@@ -95,7 +95,7 @@ export class ControlsController {
   async contest(@Param('id') id: string, @Body(validationPipe) body: ContestationDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['doctor']);
     const result = await this.run(rpps, year, { type: 'FileContestation', controlId: id, reason: body.reason, now: sender.now }, sender, 'amelipro');
-    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision };
+    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
   @Post(':id/contestations/decision')
@@ -105,7 +105,7 @@ export class ControlsController {
   async decide(@Param('id') id: string, @Body(validationPipe) body: ContestationDecisionDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
     const result = await this.run(rpps, year, { type: 'DecideContestation', controlId: id, outcome: body.outcome, ...(body.indicators ? { indicators: body.indicators } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) }, sender);
-    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, ...(result.events[0]!.data as object) };
+    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString(), ...(result.events[0]!.data as object) };
   }
 
   private async target(id: string, sender: CommandSender, roles: ('controller' | 'doctor')[]) {

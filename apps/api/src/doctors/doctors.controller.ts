@@ -1,7 +1,7 @@
 import { Body, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { sendingChannel, type DeclarationCommand } from '@forfait/domain';
-import { searchDoctors } from '@forfait/read-models';
+import { DOCTOR_YEAR_STATUSES, searchDoctors, type DoctorYearStatus } from '@forfait/read-models';
 import { DeclarationHandler, DoctorProfileHandler, validateValue, type CommandResult } from '@forfait/application';
 import { ForbiddenError } from '../auth/auth.errors';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
@@ -29,12 +29,16 @@ export class DoctorsController {
   @ApiQuery({ name: 'caisse', required: false, description: '3-digit CPAM code (agents and controllers: their own, the default)' })
   @ApiQuery({ name: 'specialty', required: false })
   @ApiQuery({ name: 'q', required: false, description: 'an RPPS prefix, or the beginning of the doctor’s name or of one of its words (case and accents ignored)' })
+  @ApiQuery({ name: 'status', required: false, description: 'with year: transmitted | not-transmitted | under-control (a control open) (extension of api.md)' })
+  @ApiQuery({ name: 'year', required: false, description: 'the campaign the status is of (required with status)' })
   @ApiQuery({ name: 'minPosition', required: false, description: MIN_POSITION_DOC })
-  @ApiOperation({ summary: 'Search doctors (registry read model), at most 200, by RPPS or name' })
+  @ApiOperation({ summary: 'Search doctors (registry read model), at most 200, by RPPS or name, specialty, caisse, and the status of a campaign' })
   async search(
     @Query('caisse') caisse: string | undefined,
     @Query('specialty') specialty: string | undefined,
     @Query('q') q: string | undefined,
+    @Query('status') status: string | undefined,
+    @Query('year') year: string | undefined,
     @Query('minPosition') minPosition: string | undefined,
     @Req() req: Req_,
   ) {
@@ -45,8 +49,15 @@ export class DoctorsController {
     }
     if (caisse && !/^\d{3}$/.test(caisse)) throw new RequestValidationError('caisse : un code à 3 chiffres est attendu');
     const query = q?.trim() || undefined;
-    await this.reads.reach(minPosition, ['registry']);
-    const doctors = await searchDoctors(this.reads.db, this.reads.schema, { caisse: caisse || undefined, specialty: specialty || undefined, q: query });
+    let byStatus: { year: number; is: DoctorYearStatus } | undefined;
+    if (status) {
+      if (!(DOCTOR_YEAR_STATUSES as readonly string[]).includes(status)) throw new RequestValidationError(`status : ${DOCTOR_YEAR_STATUSES.join(', ')} sont attendus`, { field: 'status' });
+      if (!year) throw new RequestValidationError('status se rapporte à une campagne : year est obligatoire avec status', { field: 'year' });
+      byStatus = { year: new YearPipe().transform(year), is: status as DoctorYearStatus };
+    }
+    // The status is read from the worklists' tables: both projections reach minPosition.
+    await this.reads.reach(minPosition, byStatus ? ['registry', 'worklists'] : ['registry']);
+    const doctors = await searchDoctors(this.reads.db, this.reads.schema, { caisse: caisse || undefined, specialty: specialty || undefined, q: query, ...(byStatus ? { status: byStatus } : {}) });
     return { doctors };
   }
 

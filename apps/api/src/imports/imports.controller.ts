@@ -8,8 +8,8 @@ import { Body, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nest
 import { ApiConsumes, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { AppError } from '@forfait/events';
 import { QUEUES, type QueueName } from '@forfait/platform';
-import { acceptJob, readAcceptedJob, withdrawJob, type Runtime } from '@forfait/read-models';
-import { ImportsService, type CsvImportJob } from '@forfait/application';
+import { acceptJob, listImportBatches, readAcceptedJob, recordImportBatch, withdrawJob, type Runtime } from '@forfait/read-models';
+import { ImportsService, type CsvImportJob, type ImportReport } from '@forfait/application';
 import type { Response } from 'express';
 import { Roles, type AuthedRequest } from '../auth/auth.guard';
 import { RateLimited } from '../common/rate-limit';
@@ -45,8 +45,43 @@ export class ImportsController {
   @HttpCode(200)
   @Roles('system')
   @ApiOperation({ summary: 'Pre-fills (SONS for V1_SEGUR_LAP, ANNUAIRE_SANTE for V1_HORAIRES); bad items reported by index, re-sending is idempotent' })
-  prefills(@Body(validationPipe) body: PrefillBatchDto, @Sender() sender: CommandSender) {
-    return this.imports.prefills(body.source, body.items, sender.meta('import'));
+  async prefills(@Body(validationPipe) body: PrefillBatchDto, @Sender() sender: CommandSender) {
+    const report = await this.imports.prefills(body.source, body.items, sender.meta('import'));
+    await this.keep('prefills', body.source, body.items, report, sender);
+    return report;
+  }
+
+  @Get('imports')
+  @Roles('agent', 'controller', 'auditor', 'admin')
+  @ApiOperation({ summary: 'The import batches received, newest first, with their rejected items (agents and controllers: those bound to their caisse) (extension of api.md)' })
+  async batches(@Req() req: Req_) {
+    const p = req.principal;
+    const caisse = p.role === 'agent' || p.role === 'controller' ? p.caisse : undefined;
+    return { caisse: caisse ?? null, batches: await listImportBatches(this.runtime.readDb, this.runtime.readModelSchema, { ...(caisse ? { caisse } : {}) }) };
+  }
+
+  /** The batch and its report, for the imports screen (a batch with rejected items is not missed). */
+  private async keep(kind: 'prefills' | 'measures', source: string, items: Record<string, unknown>[], report: ImportReport, sender: CommandSender): Promise<void> {
+    const rppsOf = items.map((i) => (typeof i.rpps === 'string' ? i.rpps : undefined));
+    await recordImportBatch(
+      this.runtime.readDb,
+      this.runtime.readModelSchema,
+      {
+        id: sender.correlationId,
+        kind,
+        source,
+        receivedAt: sender.now,
+        correlationId: sender.correlationId,
+        received: report.received,
+        appended: report.appended,
+        duplicates: report.duplicates,
+        rejectedCount: report.rejected.length,
+        status: report.status,
+        summary: report.summary,
+        rejected: report.rejected,
+      },
+      { named: rppsOf.filter((r): r is string => r !== undefined), rejectedRpps: report.rejected.map((r) => rppsOf[r.index]) },
+    );
   }
 
   @Post('imports/measures')
@@ -62,7 +97,9 @@ export class ImportsController {
       return this.enqueueCsv(req, res, source ?? 'CSV');
     }
     const batch = (await validationPipe.transform(body, { type: 'body', metatype: MeasureBatchDto })) as MeasureBatchDto;
-    return this.imports.measures(batch.source, batch.items, sender.meta('import'));
+    const report = await this.imports.measures(batch.source, batch.items, sender.meta('import'));
+    await this.keep('measures', batch.source, batch.items, report, sender);
+    return report;
   }
 
   @Get('jobs/:id')

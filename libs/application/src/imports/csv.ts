@@ -68,6 +68,8 @@ export async function importMeasuresCsv(
   source: string,
   meta: { actor: { sub: string; role: 'system' }; correlationId: string },
   onProgress: (p: CsvImportProgress) => Promise<void> | void = () => undefined,
+  /** Filled when given: the doctors the lines name, and the one each kept rejection names (the imports screen binds them to caisses). */
+  doctors?: { named: Set<string>; rejectedRpps: (string | undefined)[] },
 ) {
   const total: Omit<ImportReport, 'status' | 'summary'> = { received: 0, appended: 0, duplicates: 0, rejected: [], events: [] };
   let rejectedCount = 0;
@@ -83,7 +85,17 @@ export async function importMeasuresCsv(
     total.duplicates += r.duplicates;
     // The report keeps the first thousand rejected lines; the count is in the progress.
     rejectedCount += r.rejected.length;
-    if (total.rejected.length < 1000) total.rejected.push(...r.rejected.slice(0, 1000 - total.rejected.length).map((x) => ({ ...x, index: x.index + offset })));
+    const kept = total.rejected.length < 1000 ? r.rejected.slice(0, 1000 - total.rejected.length) : [];
+    total.rejected.push(...kept.map((x) => ({ ...x, index: x.index + offset })));
+    if (doctors) {
+      const rppsOf = (item: Record<string, unknown> | undefined) => (typeof item?.rpps === 'string' ? item.rpps : undefined);
+      for (const item of items) {
+        const rpps = rppsOf(item);
+        if (rpps !== undefined) doctors.named.add(rpps);
+      }
+      // The rejection's index within this call names its item.
+      doctors.rejectedRpps.push(...kept.map((x) => rppsOf(items[x.index])));
+    }
     items = [];
     lines = [];
     await onProgress({ lines: total.received, appended: total.appended, duplicates: total.duplicates, rejected: rejectedCount });

@@ -241,7 +241,15 @@ export function nameKey(name: string): string {
  * prefix or a name"): digits an RPPS prefix, else the start of the name or of one of its words, case
  * and accents ignored (a profile without a name never matches a name). At most `limit` doctors, by RPPS.
  */
-export async function searchDoctors(db: SqlDatabase, schema: string, filter: { caisse?: string; specialty?: string; q?: string; limit?: number }): Promise<DoctorRow[]> {
+/**
+ * A doctor-year's status in the search (issue 21.4): transmitted ("Transmettre" done), not
+ * transmitted (a doctor-year on file, not transmitted), under control (a contrôle a posteriori open).
+ * Read from the worklists projection's tables, in the same schema.
+ */
+export const DOCTOR_YEAR_STATUSES = ['transmitted', 'not-transmitted', 'under-control'] as const;
+export type DoctorYearStatus = (typeof DOCTOR_YEAR_STATUSES)[number];
+
+export async function searchDoctors(db: SqlDatabase, schema: string, filter: { caisse?: string; specialty?: string; q?: string; status?: { year: number; is: DoctorYearStatus }; limit?: number }): Promise<DoctorRow[]> {
   const s = quoteIdent(schema);
   const prefix = filter.q && /^\d+$/.test(filter.q) ? filter.q : null;
   // Not digits: the start of the name or of one of its words, case and accents ignored ("mart", "lefevre").
@@ -253,8 +261,13 @@ export async function searchDoctors(db: SqlDatabase, schema: string, filter: { c
      WHERE ($1::text IS NULL OR d.caisse = $1) AND ($2::text IS NULL OR d.specialty = $2)
        AND ($3::text IS NULL OR left(d.rpps, length($3)) = $3)
        AND ($4::text IS NULL OR ($4 <> '' AND strpos(' ' || d.name_key, ' ' || $4) > 0))
+       AND ($6::text IS NULL
+            OR ($6 = 'transmitted' AND EXISTS (SELECT 1 FROM ${s}.transmissions t WHERE t.year = $7 AND t.rpps = d.rpps))
+            OR ($6 = 'not-transmitted' AND EXISTS (SELECT 1 FROM ${s}.doctor_years y WHERE y.year = $7 AND y.rpps = d.rpps)
+                AND NOT EXISTS (SELECT 1 FROM ${s}.transmissions t WHERE t.year = $7 AND t.rpps = d.rpps))
+            OR ($6 = 'under-control' AND EXISTS (SELECT 1 FROM ${s}.controls c WHERE c.year = $7 AND c.rpps = d.rpps AND c.status = 'open')))
      ORDER BY d.rpps LIMIT $5`,
-    [filter.caisse ?? null, filter.specialty ?? null, prefix, words, filter.limit ?? 200],
+    [filter.caisse ?? null, filter.specialty ?? null, prefix, words, filter.limit ?? 200, filter.status?.is ?? null, filter.status?.year ?? null],
   );
   return rows.map((r) => ({ rpps: r.rpps, name: r.name, specialty: r.specialty, caisse: r.caisse, caisseName: caisseName(r.caisse) ?? null, department: r.department, years: r.years ? r.years.split(',').map(Number) : [] }));
 }
