@@ -259,13 +259,25 @@ export class Jobs {
     // A queue closed before its connection was ready would report the closing as an error later,
     // on an emitter nobody listens to any more: let each get ready (or fail) first; but while Redis
     // is away (never there since the start, say) not for longer than half a second.
-    const ready = (x: { waitUntilReady(): Promise<unknown> }) =>
-      this.available ? x.waitUntilReady().catch(() => undefined) : Promise.race([x.waitUntilReady().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
-    await Promise.all([...this.workers, ...this.queues.values(), ...(this.flow ? [this.flow] : [])].map(ready));
+    // One that never got ready is not closed at all: BullMQ's close() removes its connection's
+    // listeners, and the connection's first attempt failing later (ECONNREFUSED, after a loaded
+    // event loop outlasted the half second) was then emitted to nobody: an unhandled rejection.
+    // Disconnecting the shared connection below ends it.
+    const ready = async (x: { waitUntilReady(): Promise<unknown> }): Promise<boolean> => {
+      const settled = x.waitUntilReady().then(
+        () => true,
+        () => false,
+      );
+      return this.available ? settled : Promise.race([settled, new Promise<boolean>((r) => setTimeout(() => r(false), 500).unref())]);
+    };
+    const closeIfReady = async (x: { waitUntilReady(): Promise<unknown>; close(): Promise<unknown> }): Promise<void> => {
+      if (await ready(x)) await x.close().catch(() => undefined);
+    };
     // Closing talks to Redis: when it is away that fails, with nothing left to close.
+    await Promise.all(this.workers.map(ready));
     await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
-    await this.flow?.close().catch(() => undefined);
+    await Promise.all([...this.queues.values()].map(closeIfReady));
+    if (this.flow) await closeIfReady(this.flow);
     for (const c of this.duplicates) c.disconnect();
     this.connection.disconnect();
   }
