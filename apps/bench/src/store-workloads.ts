@@ -28,7 +28,7 @@ export interface WorkloadFigures {
   /** Refusals and failures seen by the writers (this store: ConcurrencyError retries must be 0 with known revisions). */
   failures: Partial<Record<TargetName, number>>;
   embedded?: { w1PerSec: number[]; w1bPerSec: number[] };
-  embeddedApi?: { doctors: number; rate: number; seconds: number; p50: number[]; p99: number[]; rps: number[]; non2xx: number; errors: number };
+  embeddedApi?: { doctors: number; rate: number; seconds: number; /** How long the API took to project the generated history before the first measure. */ catchUpMs?: number; p50: number[]; p99: number[]; rps: number[]; non2xx: number; errors: number };
   sealer?: { events: number; seconds: number[]; entriesPerSec: number[]; checkpointSize: number };
   load: string;
 }
