@@ -4,8 +4,14 @@
 const forbiddenModules = [
   { group: ['@nestjs/*'], message: 'libs/domain is pure: no NestJS.' },
   { group: ['pg', 'pg-*', '@electric-sql/*', '@eventstore/*', 'ioredis', 'bullmq', 'redis'], message: 'libs/domain is pure: no database, store or queue.' },
-  { group: ['@forfait/store', '@forfait/platform', '**/libs/store/**', '**/libs/platform/**', '**/apps/**'], message: 'libs/domain may not depend on adapters, configuration, the clock or the apps.' },
-  { group: ['node:*', 'fs', 'fs/*', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto', 'perf_hooks'], message: 'libs/domain is pure: no I/O, no system clock, no random ids.' },
+  {
+    group: ['@forfait/store', '@forfait/platform', '**/libs/store/**', '**/libs/platform/**', '**/apps/**'],
+    message: 'libs/domain may not depend on adapters, configuration, the clock or the apps.',
+  },
+  {
+    group: ['node:*', 'fs', 'fs/*', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto', 'perf_hooks'],
+    message: 'libs/domain is pure: no I/O, no system clock, no random ids.',
+  },
 ];
 
 module.exports = {

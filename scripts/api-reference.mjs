@@ -15,7 +15,14 @@ const { loadConfig } = require(join(root, 'dist/libs/platform/src/index.js'));
 const target = join(root, 'docs/api-reference.md');
 const dataDir = mkdtempSync(join(tmpdir(), 'forfait-api-reference-'));
 const system = await startSystem(
-  loadConfig({ STORE: 'embedded', DATA_DIR: dataDir, PORT: '0', SEED_DEMO: 'false', AUTH_JWT_SECRET: 'api-reference-secret-api-reference-secret', REDIS_URL: 'redis://127.0.0.1:1' }),
+  loadConfig({
+    STORE: 'embedded',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    SEED_DEMO: 'false',
+    AUTH_JWT_SECRET: 'api-reference-secret-api-reference-secret',
+    REDIS_URL: 'redis://127.0.0.1:1',
+  }),
   { logger: false },
 );
 let page;

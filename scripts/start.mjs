@@ -30,7 +30,9 @@ function refuseWhenStoreBusy() {
   const lock = resolve(dataDir, 'pglite.lock');
   const owner = existsSync(lock) ? Number(readFileSync(lock, 'utf8').trim()) : 0;
   if (owner && owner !== process.pid && alive(owner)) {
-    console.error(`not started: the embedded store under ${resolve(dataDir, 'pglite')} is in use by process ${owner} (another npm start?): stop it, or start with another DATA_DIR or CLOCK.`);
+    console.error(
+      `not started: the embedded store under ${resolve(dataDir, 'pglite')} is in use by process ${owner} (another npm start?): stop it, or start with another DATA_DIR or CLOCK.`,
+    );
     process.exit(1);
   }
 }
@@ -59,7 +61,10 @@ const PARTS = [
   {
     name: 'server',
     script: 'build:server',
-    sources: () => Math.max(...['apps', 'libs', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((p) => newest(join(root, p), [join(root, 'apps', 'console')]))),
+    sources: () =>
+      Math.max(
+        ...['apps', 'libs', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((p) => newest(join(root, p), [join(root, 'apps', 'console')])),
+      ),
     output: main,
   },
   {

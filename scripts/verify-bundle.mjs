@@ -36,7 +36,9 @@ function canonical(value) {
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => canonical(v === undefined ? null : v)).join(',')}]`;
-  const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+  const keys = Object.keys(value)
+    .filter((k) => value[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
 }
 const sha256 = (...parts) => {
@@ -46,8 +48,19 @@ const sha256 = (...parts) => {
 };
 
 function hashOf(e) {
-  const record = { eventId: e.eventId, streamId: e.streamId, revision: e.revision, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata, prevHash: e.prevHash };
-  return createHash('sha256').update(e.prevHash + canonical(record), 'utf8').digest('hex');
+  const record = {
+    eventId: e.eventId,
+    streamId: e.streamId,
+    revision: e.revision,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    data: e.data,
+    metadata: e.metadata,
+    prevHash: e.prevHash,
+  };
+  return createHash('sha256')
+    .update(e.prevHash + canonical(record), 'utf8')
+    .digest('hex');
 }
 
 function leafOf(e) {
@@ -76,7 +89,11 @@ function rootFromInclusion(index, size, hash, proof) {
     if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      if (fn % 2 === 0)
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
     } else r = nodeHash(r, p);
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
@@ -100,12 +117,15 @@ function splitNote(note) {
   const at = note.lastIndexOf('\n\n');
   if (at < 0 || !note.endsWith('\n')) throw new Error('not a signed note (body, blank line, signature lines)');
   const body = note.slice(0, at + 1);
-  const lines = note.slice(at + 2, -1).split('\n').map((line) => {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw new Error(`malformed signature line: ${line}`);
-    const raw = Buffer.from(m[2], 'base64');
-    return { name: m[1], keyId: raw.subarray(0, 4), sig: raw.subarray(4) };
-  });
+  const lines = note
+    .slice(at + 2, -1)
+    .split('\n')
+    .map((line) => {
+      const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+      if (!m) throw new Error(`malformed signature line: ${line}`);
+      const raw = Buffer.from(m[2], 'base64');
+      return { name: m[1], keyId: raw.subarray(0, 4), sig: raw.subarray(4) };
+    });
   return { body, lines };
 }
 
@@ -158,9 +178,20 @@ const broken = (kind, place, what) => problems.push(`BROKEN: ${kind} ${place}: $
 // chains only. The caisse issues format 2; one that says 1 yet carries format 2's parts was edited.
 if (bundle.format === 'forfait-structure-audit-bundle/1') {
   const v2Parts = ['log', 'signature'].filter((k) => k in bundle);
-  if (v2Parts.length > 0) broken('format', 'format', `the bundle claims ${bundle.format} but carries ${v2Parts.join(' and ')} of format 2: its format was downgraded to escape the proofs and the signature`);
-  else if (!acceptFormat1) broken('format', 'format', `${bundle.format} is unsigned and carries no inclusion proof; the caisse issues forfait-structure-audit-bundle/2 (pass --accept-format-1 to check an old bundle's chains only)`);
-  else if (trustedVkey || trustedWitnesses.length > 0) broken('format', 'format', `${bundle.format} carries no checkpoint nor signature to check with --vkey or --witness`);
+  if (v2Parts.length > 0)
+    broken(
+      'format',
+      'format',
+      `the bundle claims ${bundle.format} but carries ${v2Parts.join(' and ')} of format 2: its format was downgraded to escape the proofs and the signature`,
+    );
+  else if (!acceptFormat1)
+    broken(
+      'format',
+      'format',
+      `${bundle.format} is unsigned and carries no inclusion proof; the caisse issues forfait-structure-audit-bundle/2 (pass --accept-format-1 to check an old bundle's chains only)`,
+    );
+  else if (trustedVkey || trustedWitnesses.length > 0)
+    broken('format', 'format', `${bundle.format} carries no checkpoint nor signature to check with --vkey or --witness`);
 }
 
 // 1. the hash chains
@@ -179,11 +210,15 @@ for (const stream of bundle.streams) {
       recomputed = `(${error.message})`;
     }
     const problem =
-      e.streamId !== stream.streamId ? `belongs to ${e.streamId}`
-      : e.revision !== i ? `revision ${e.revision} where ${i} was expected (an event is missing)`
-      : e.prevHash !== prev ? `prevHash ${e.prevHash} does not link to the previous hash ${prev}`
-      : recomputed !== e.hash ? `hash ${e.hash} does not match its content (recomputed ${recomputed})`
-      : null;
+      e.streamId !== stream.streamId
+        ? `belongs to ${e.streamId}`
+        : e.revision !== i
+          ? `revision ${e.revision} where ${i} was expected (an event is missing)`
+          : e.prevHash !== prev
+            ? `prevHash ${e.prevHash} does not link to the previous hash ${prev}`
+            : recomputed !== e.hash
+              ? `hash ${e.hash} does not match its content (recomputed ${recomputed})`
+              : null;
     // The first line keeps the format of format 1: `BROKEN: <stream> revision <n> (event <id>): …`.
     if (problem) problems.push(`BROKEN: ${stream.streamId} revision ${e.revision} (event ${e.eventId}): ${problem}`);
     prev = e.hash;
@@ -214,14 +249,17 @@ if (v2) {
       const { body, lines } = splitNote(log.checkpoint.note);
       const [origin, size, root] = body.split('\n');
       checkpoint = { origin, size: Number(size), root: Buffer.from(root ?? '', 'base64') };
-      if (!/^(0|[1-9][0-9]*)$/.test(size ?? '') || checkpoint.root.length !== 32) broken('checkpoint', 'log.checkpoint.note', 'the body is not origin, size, base64 root');
+      if (!/^(0|[1-9][0-9]*)$/.test(size ?? '') || checkpoint.root.length !== 32)
+        broken('checkpoint', 'log.checkpoint.note', 'the body is not origin, size, base64 root');
       if (origin !== log.origin) broken('checkpoint', 'log.checkpoint.note', `origin ${origin} is not the log's ${log.origin}`);
-      if (checkpoint.size !== log.checkpoint.treeSize) broken('checkpoint', 'log.checkpoint.treeSize', `${log.checkpoint.treeSize} differs from the signed size ${checkpoint.size}`);
+      if (checkpoint.size !== log.checkpoint.treeSize)
+        broken('checkpoint', 'log.checkpoint.treeSize', `${log.checkpoint.treeSize} differs from the signed size ${checkpoint.size}`);
       if (root !== log.checkpoint.rootHash) broken('checkpoint', 'log.checkpoint.rootHash', `${log.checkpoint.rootHash} differs from the signed root ${root}`);
       if (logKey) {
         const own = lines.find((l) => l.name === logKey.name && l.keyId.equals(logKey.keyId));
         if (!own) broken('checkpoint', 'log.checkpoint.note', `no signature line of the log's key ${logKey.name}`);
-        else if (!checkLine(body, own, logKey)) broken('checkpoint', 'log.checkpoint.note', `the log's signature of the checkpoint (size ${size}) does not verify`);
+        else if (!checkLine(body, own, logKey))
+          broken('checkpoint', 'log.checkpoint.note', `the log's signature of the checkpoint (size ${size}) does not verify`);
       }
       const witnessKeys = [...new Set([...trustedWitnesses, ...(log.witnesses ?? [])])];
       let cosigned = 0;
@@ -264,10 +302,17 @@ if (v2) {
       } catch (error) {
         expected = `(${error.message})`;
       }
-      if (leaf.toString('utf8') !== expected) broken('leaf', place, `the leaf at index ${p.leafIndex} does not commit to this event (leaf ${leaf.toString('utf8')}, event gives ${expected})`);
+      if (leaf.toString('utf8') !== expected)
+        broken('leaf', place, `the leaf at index ${p.leafIndex} does not commit to this event (leaf ${leaf.toString('utf8')}, event gives ${expected})`);
       if (String(p.position) !== String(e.position)) broken('leaf', place, `proof for position ${p.position}, event at ${e.position}`);
-      const root = rootFromInclusion(p.leafIndex, checkpoint.size, leafHash(leaf), (p.proof ?? []).map((h) => Buffer.from(h, 'base64')));
-      if (!root || !root.equals(checkpoint.root)) broken('inclusion', place, `the audit path of leaf ${p.leafIndex} does not lead to the checkpoint's root (tree size ${checkpoint.size})`);
+      const root = rootFromInclusion(
+        p.leafIndex,
+        checkpoint.size,
+        leafHash(leaf),
+        (p.proof ?? []).map((h) => Buffer.from(h, 'base64')),
+      );
+      if (!root || !root.equals(checkpoint.root))
+        broken('inclusion', place, `the audit path of leaf ${p.leafIndex} does not lead to the checkpoint's root (tree size ${checkpoint.size})`);
     }
     for (const id of proofs.keys()) if (!byId.has(id)) broken('inclusion', `log.inclusion (event ${id})`, 'a proof for an event the bundle does not carry');
   }
@@ -278,8 +323,17 @@ if (v2) {
   else if (logKey) {
     const { signature: _omitted, ...unsigned } = bundle;
     const value = Buffer.from(sig.value, 'base64');
-    const ok = sig.keyName === logKey.name && sig.keyId === logKey.keyId.toString('hex') && value.length === 64 && verify(null, Buffer.from(canonical(unsigned), 'utf8'), logKey.key, value);
-    if (!ok) broken('signature', 'signature', `the caisse's Ed25519 signature over the bundle does not verify with ${logKey.name}+${logKey.keyId.toString('hex')}: something outside the events (entitlement, explanation, timeline, controls, proofs…) or the signature was changed`);
+    const ok =
+      sig.keyName === logKey.name &&
+      sig.keyId === logKey.keyId.toString('hex') &&
+      value.length === 64 &&
+      verify(null, Buffer.from(canonical(unsigned), 'utf8'), logKey.key, value);
+    if (!ok)
+      broken(
+        'signature',
+        'signature',
+        `the caisse's Ed25519 signature over the bundle does not verify with ${logKey.name}+${logKey.keyId.toString('hex')}: something outside the events (entitlement, explanation, timeline, controls, proofs…) or the signature was changed`,
+      );
   }
 } else {
   notes.push(`NOTE: format ${bundle.format}: hash chains only (no proofs, no signature)`);
@@ -291,5 +345,7 @@ if (problems.length > 0) {
   console.log(`${problems.length} problem(s) in ${file}`);
   process.exit(2);
 }
-console.log(`OK: ${events} events in ${bundle.streams.length} streams of ${bundle.rpps}/${bundle.year}, every hash chain verifies${v2 ? ', every event is in the signed checkpoint, the bundle signature verifies' : ''} (known at ${bundle.knownAt})`);
+console.log(
+  `OK: ${events} events in ${bundle.streams.length} streams of ${bundle.rpps}/${bundle.year}, every hash chain verifies${v2 ? ', every event is in the signed checkpoint, the bundle signature verifies' : ''} (known at ${bundle.knownAt})`,
+);
 console.log(`SHA-256 of the bundle (RFC 8785 JSON, as printed on the PDF): ${sha256(Buffer.from(canonical(bundle), 'utf8')).toString('hex')}`);

@@ -123,11 +123,24 @@ describe('rules spec « Parameters and lists a caisse can amend », the whole ta
 
   beforeAll(async () => {
     system = await startSystem(
-      loadConfig({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', CLOCK: '2024-01-10T10:00:00+01:00', REDIS_URL: 'redis://127.0.0.1:6379' }),
+      loadConfig({
+        STORE: 'postgres',
+        DATABASE_URL,
+        DATABASE_SCHEMA: schema,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        AUTH_JWT_SECRET: SECRET,
+        SEED_DEMO: 'false',
+        CLOCK: '2024-01-10T10:00:00+01:00',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      }),
       { logger: false },
     );
     admin = await signDevToken(SECRET, { role: 'admin', sub: 'admin' } as never);
-    expect((await call('POST', '/v1/campaigns', { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
+    expect(
+      (await call('POST', '/v1/campaigns', { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' }))
+        .status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await system?.close();
@@ -186,7 +199,10 @@ describe('rules spec « Parameters and lists a caisse can amend », the whole ta
   it('every indicator: target, points, neutralised as api.md allows them, shown as known at knownAt; what a rule cannot take is 422', async () => {
     for (const bad of INDICATOR_BAD) await refusedAmendment(bad);
     for (const { indicator, changes, shown } of INDICATORS) {
-      await amend({ indicator, changes }, (before) => ({ ...before, indicators: { ...before.indicators, [indicator]: { ...before.indicators[indicator], ...shown } } }));
+      await amend({ indicator, changes }, (before) => ({
+        ...before,
+        indicators: { ...before.indicators, [indicator]: { ...before.indicators[indicator], ...shown } },
+      }));
     }
   });
 });

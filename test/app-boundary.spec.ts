@@ -10,7 +10,15 @@ const root = join(__dirname, '..');
 const linter = new ESLint({
   cwd: root,
   overrideConfigFile: true,
-  overrideConfig: APPS.map((app) => ({ ...appBoundary(app), plugins: { '@typescript-eslint': tseslint.plugin }, linterOptions: { reportUnusedDisableDirectives: 'off' }, languageOptions: { parser: tseslint.parser as never } }) as never),
+  overrideConfig: APPS.map(
+    (app) =>
+      ({
+        ...appBoundary(app),
+        plugins: { '@typescript-eslint': tseslint.plugin },
+        linterOptions: { reportUnusedDisableDirectives: 'off' },
+        languageOptions: { parser: tseslint.parser as never },
+      }) as never,
+  ),
 });
 
 async function violations(code: string, filePath: string): Promise<string[]> {

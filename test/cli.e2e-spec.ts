@@ -75,7 +75,10 @@ describe('npm run cli', () => {
     await expect(jwtVerify(r.stdout.trim(), new TextEncoder().encode(DEV_JWT_SECRET))).rejects.toThrow();
     expect(cli(['token', '--role', 'admin', '--expires', '8h'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/AUTH_MAX_TOKEN_SECONDS=3600/) });
     expect(cli(['token', '--role', 'doctor', '--rpps', '10000000018'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/Luhn/) });
-    expect(cli(['token', '--role', 'admin'], { NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40) })).toMatchObject({ code: 1, stderr: expect.stringMatching(/refused in production/) });
+    expect(cli(['token', '--role', 'admin'], { NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40) })).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/refused in production/),
+    });
   });
 
   it('rebuild with no system running says so at once and leaves nothing queued (issue 18.4)', async () => {
@@ -91,7 +94,16 @@ describe('npm run cli', () => {
     expect(Jobs.prefixFor(loadConfig(env), { create: false })).toBe(prefix);
     const jobs = new Jobs(loadConfig(env).redisUrl, prefix);
     try {
-      expect(await jobs.queue(QUEUES.rebuilds).getJobCounts()).toEqual({ active: 0, completed: 0, delayed: 0, failed: 0, paused: 0, prioritized: 0, waiting: 0, 'waiting-children': 0 });
+      expect(await jobs.queue(QUEUES.rebuilds).getJobCounts()).toEqual({
+        active: 0,
+        completed: 0,
+        delayed: 0,
+        failed: 0,
+        paused: 0,
+        prioritized: 0,
+        waiting: 0,
+        'waiting-children': 0,
+      });
     } finally {
       await jobs.close();
     }
@@ -108,7 +120,12 @@ describe('npm run cli', () => {
       expect(await cliAsync(['rebuild', 'nope'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown projection\(s\) nope/) });
 
       const csv = join(dataDir, 'extract.csv');
-      writeFileSync(csv, ['rpps,year,indicator,numerator,denominator', '10000000017,2023,V2_PSE,85,100', '10000000017,2023,V2_PSE,x,100', '10000000025,2023,V2_AAT,71,100'].join('\n'));
+      writeFileSync(
+        csv,
+        ['rpps,year,indicator,numerator,denominator', '10000000017,2023,V2_PSE,85,100', '10000000017,2023,V2_PSE,x,100', '10000000025,2023,V2_AAT,71,100'].join(
+          '\n',
+        ),
+      );
       const first = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(first.code).toBe(3);
       expect(first.stdout).toMatch(/^3 data lines: 2 appended, 0 already imported, 1 rejected$/m);
@@ -127,7 +144,10 @@ describe('npm run cli', () => {
       expect(await system.runtime.store.headPosition()).toBe(28n);
       // In the journal of accepted work, like the API's imports (the API's worker records it beside the embedded store).
       const jobId = /^job (\S+) queued$/m.exec(first.stdout)![1]!;
-      const { rows } = await system.runtime.readDb.query<{ accepted_by: string; done: boolean }>('SELECT accepted_by, done_at IS NOT NULL AS done FROM rm.accepted_jobs WHERE job_id = $1', [jobId]);
+      const { rows } = await system.runtime.readDb.query<{ accepted_by: string; done: boolean }>(
+        'SELECT accepted_by, done_at IS NOT NULL AS done FROM rm.accepted_jobs WHERE job_id = $1',
+        [jobId],
+      );
       expect(rows).toEqual([{ accepted_by: 'cli', done: true }]);
     } finally {
       await system.close();
@@ -171,7 +191,15 @@ describe('npm run cli', () => {
     const schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
     const port = await freePort(55440, 55449);
     let redis = await startRedis(port);
-    const env = { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: join(dataDir, 'pg'), REDIS_URL: `redis://127.0.0.1:${port}`, AUTH_JWT_SECRET: SECRET, CLOCK: '2024-01-20T10:00:00+01:00' };
+    const env = {
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: join(dataDir, 'pg'),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      AUTH_JWT_SECRET: SECRET,
+      CLOCK: '2024-01-20T10:00:00+01:00',
+    };
     const system = await startSystem(loadConfig({ ...env, PORT: '0', SEED_DEMO: 'false' }), { logger: false });
     const db = system.runtime.readDb;
     let cliProcess: ReturnType<typeof spawn> | undefined;
@@ -179,8 +207,21 @@ describe('npm run cli', () => {
       const admin = await signDevToken(SECRET, { role: 'admin' });
       const sys = await signDevToken(SECRET, { role: 'system' });
       const send = async (method: string, path: string, token: string, body: unknown) =>
-        (await fetch(`${system.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
-      expect(await send('POST', '/v1/campaigns', admin, { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' })).toBe(201);
+        (
+          await fetch(`${system.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).status;
+      expect(
+        await send('POST', '/v1/campaigns', admin, {
+          year: 2023,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-11T23:59:59.999+01:00',
+        }),
+      ).toBe(201);
       expect(await send('PUT', '/v1/doctors/10000000017', sys, { specialty: 'medecine-generale', caisse: '441', department: '44' })).toBe(200);
       const csv = join(dataDir, 'pg-extract.csv');
       writeFileSync(csv, ['rpps,year,indicator,numerator,denominator', '10000000017,2023,V2_PSE,85,100', '10000000017,2023,V2_AAT,71,100'].join('\n'));
@@ -193,7 +234,13 @@ describe('npm run cli', () => {
       cliProcess = child;
       child.stdout.on('data', (c: Buffer) => (output += c.toString()));
       const jobId = await until(() => /^job (\S+) queued$/m.exec(output)?.[1], 30_000, 'the CLI queueing the import');
-      const row = async () => (await db.query<{ accepted_by: string; done: boolean; outcome: Record<string, unknown> | null }>(`SELECT accepted_by, done_at IS NOT NULL AS done, outcome FROM ${schema}_rm.accepted_jobs WHERE job_id = $1`, [jobId])).rows[0];
+      const row = async () =>
+        (
+          await db.query<{ accepted_by: string; done: boolean; outcome: Record<string, unknown> | null }>(
+            `SELECT accepted_by, done_at IS NOT NULL AS done, outcome FROM ${schema}_rm.accepted_jobs WHERE job_id = $1`,
+            [jobId],
+          )
+        ).rows[0];
       expect(await row()).toMatchObject({ accepted_by: 'cli', done: false });
       await kill(child);
       // Redis restarted empty: the job, and the pause, are gone.

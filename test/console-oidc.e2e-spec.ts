@@ -58,7 +58,10 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
   beforeAll(async () => {
     const port = await freePort();
     const origin = `http://localhost:${port}`; // as startSystem names its URL
-    provider = spawn(process.execPath, [join(__dirname, 'support', 'oidc-test-provider.mjs')], { env: { ...process.env, CONSOLE_ORIGIN: origin, RESOURCE, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    provider = spawn(process.execPath, [join(__dirname, 'support', 'oidc-test-provider.mjs')], {
+      env: { ...process.env, CONSOLE_ORIGIN: origin, RESOURCE, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     issuer = await new Promise<string>((resolve, reject) => {
       provider.once('exit', (code) => reject(new Error(`the OIDC provider exited (${code})`)));
       createInterface({ input: provider.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { issuer: string }).issuer));
@@ -97,7 +100,11 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
   });
 
   it('the development endpoint is refused and the console offers the caisse’s provider', async () => {
-    const dev = await fetch(`${system.url}/v1/dev/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'admin' }) });
+    const dev = await fetch(`${system.url}/v1/dev/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'admin' }),
+    });
     expect(dev.status).toBe(404);
     expect(await fetch(`${system.url}/v1/console/sign-in`).then((r) => r.json())).toEqual({
       method: 'oidc',
@@ -119,7 +126,9 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
     expect(new URL(page.url()).origin).toBe(issuer);
     // The authorization request the console made: the code flow with a PKCE challenge (S256) and the API's resource.
     const request = new URL(authorizeRequests[0]!);
-    expect(Object.fromEntries(['response_type', 'client_id', 'code_challenge_method', 'resource', 'scope'].map((k) => [k, request.searchParams.get(k)]))).toEqual({
+    expect(
+      Object.fromEntries(['response_type', 'client_id', 'code_challenge_method', 'resource', 'scope'].map((k) => [k, request.searchParams.get(k)])),
+    ).toEqual({
       response_type: 'code',
       client_id: 'forfait-console',
       code_challenge_method: 'S256',
@@ -143,7 +152,10 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
 
     // The token the console holds is the provider's: RS256, for the API's resource, with the mapped claims.
     const session = JSON.parse(await page.evaluate<string>(`sessionStorage.getItem('forfait-console-session')`)) as { token: string };
-    const [header, payload] = session.token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>);
+    const [header, payload] = session.token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>);
     expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
     expect(payload).toMatchObject({ iss: issuer, aud: RESOURCE, sub: 'controleur-441', role: 'controller', caisse: '441' });
     const me = await fetch(`${system.url}/v1/console/me`, { headers: { authorization: `Bearer ${session.token}` } });
@@ -159,7 +171,9 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
   it('the console renews its access token with the refresh token before it expires, across a reload too', async () => {
     const first = await session();
     // Renewed before it expires (60 s ahead of its 75 s), by the refresh token grant, without leaving the page.
-    await page.waitForFunction(`JSON.parse(sessionStorage.getItem('forfait-console-session')).token !== ${JSON.stringify(first.token)}`, undefined, { timeout: 45_000 });
+    await page.waitForFunction(`JSON.parse(sessionStorage.getItem('forfait-console-session')).token !== ${JSON.stringify(first.token)}`, undefined, {
+      timeout: 45_000,
+    });
     const second = await session();
     expect(second.exp).toBeGreaterThan(first.exp);
     expect(second.exp * 1000).toBeGreaterThan(Date.now() + 30_000);
@@ -177,7 +191,9 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
     expect(sent.at(-1)).toBe(`Bearer ${(await session()).token}`);
     // After the reload the renewal goes on.
     const third = await session();
-    await page.waitForFunction(`JSON.parse(sessionStorage.getItem('forfait-console-session')).token !== ${JSON.stringify(third.token)}`, undefined, { timeout: 45_000 });
+    await page.waitForFunction(`JSON.parse(sessionStorage.getItem('forfait-console-session')).token !== ${JSON.stringify(third.token)}`, undefined, {
+      timeout: 45_000,
+    });
     expect((await session()).exp).toBeGreaterThan(third.exp);
     await expect(page.getByTestId('who').textContent()).resolves.toBe('Contrôleur de la caisse — caisse 441');
     expect(browser.outside).toEqual([]);
@@ -185,7 +201,10 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
 
   it('signing out revokes the refresh token and ends the session at the provider (its end_session_endpoint)', async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- page.evaluate of a string: the cast names what sessionStorage held
-    const kept = JSON.parse((await page.evaluate(`sessionStorage.getItem('oidc.user:${issuer}:forfait-console')`)) as string) as { refresh_token: string; id_token: string };
+    const kept = JSON.parse((await page.evaluate(`sessionStorage.getItem('oidc.user:${issuer}:forfait-console')`)) as string) as {
+      refresh_token: string;
+      id_token: string;
+    };
     expect(kept.refresh_token).toEqual(expect.any(String));
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
     // The provider asks (its RP-initiated logout page), then sends the browser back to the sign-in page.
@@ -198,7 +217,10 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
     await expect(page.evaluate(`Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user'))`)).resolves.toEqual([]);
     // The refresh token was revoked: the provider refuses it now.
     expect(revocations.map((body) => new URLSearchParams(body).get('token_type_hint'))).toEqual(['refresh_token']);
-    const reuse = await fetch(`${issuer}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: kept.refresh_token, client_id: 'forfait-console' }) });
+    const reuse = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: kept.refresh_token, client_id: 'forfait-console' }),
+    });
     expect([reuse.status, ((await reuse.json()) as { error: string }).error]).toEqual([400, 'invalid_grant']);
     await expectAccessible('deconnexion-oidc');
   });
@@ -210,7 +232,10 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
     await page.getByLabel('Sans Rôle (sans-role)').check();
     await page.getByLabel('Mot de passe').fill('test');
     await page.getByRole('button', { name: 'S’identifier' }).click();
-    await page.getByTestId('sign-in-error').filter({ hasText: /rôle du jeton inconnu .*\(UNAUTHENTICATED\)/ }).waitFor();
+    await page
+      .getByTestId('sign-in-error')
+      .filter({ hasText: /rôle du jeton inconnu .*\(UNAUTHENTICATED\)/ })
+      .waitFor();
     await expect(page.evaluate(`sessionStorage.getItem('forfait-console-session')`)).resolves.toBeNull();
     await expectAccessible('connexion-refusee');
     await page.screenshot({ path: join(SHOTS, '23-connexion-oidc-refusee.png'), animations: 'disabled' });
@@ -237,7 +262,9 @@ describeIfBrowser('the console signs in through the caisse’s OpenID Connect pr
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
     await page.getByRole('heading', { level: 1, name: 'Connexion à la console' }).waitFor();
     expect(visited.filter((url) => url.startsWith(issuer))).toEqual([]); // never left for the provider
-    await expect(page.evaluate(`[sessionStorage.getItem('forfait-console-session'), Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user'))]`)).resolves.toEqual([null, []]);
+    await expect(
+      page.evaluate(`[sessionStorage.getItem('forfait-console-session'), Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user'))]`),
+    ).resolves.toEqual([null, []]);
     expect(revocations.length).toBe(revoked + 1);
     // Nothing left to call the API with: a screen behind the sign-in leads back to it.
     await page.goto(`${system.url}/console/medecins`);

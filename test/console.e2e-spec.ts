@@ -170,7 +170,9 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     expect(page.url()).toBe(`${system.url}/console/connexion`);
     await expect(page.getByText('OpenID Connect').isVisible()).resolves.toBe(true);
     // The skip link (Synapse's) is the first thing a keyboard reaches, and it leads to the content.
-    await expect(page.evaluate(`document.querySelector('a[href], button, input, [tabindex]:not([tabindex="-1"])')?.textContent?.trim()`)).resolves.toBe('Aller au contenu');
+    await expect(page.evaluate(`document.querySelector('a[href], button, input, [tabindex]:not([tabindex="-1"])')?.textContent?.trim()`)).resolves.toBe(
+      'Aller au contenu',
+    );
     await page.getByRole('link', { name: 'Aller au contenu' }).focus();
     await page.keyboard.press('Enter');
     await expect(page.evaluate(`document.activeElement?.closest('#main') !== null`)).resolves.toBe(true);
@@ -182,7 +184,19 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
   it('a controller searches the doctors of their caisse, then opens a doctor-year: entitlement, why each euro, both times', async () => {
     // The search API behind the screen: a controller's own caisse only.
     const controller = await token({ role: 'controller', caisse: '441' });
-    expect(await call('GET', '/v1/doctors?specialty=medecine-generale', controller)).toEqual({ doctors: [{ rpps: GP, name: 'Claire Martin', specialty: 'medecine-generale', caisse: '441', caisseName: 'CPAM de la Loire-Atlantique', department: '44', years: [2023] }] });
+    expect(await call('GET', '/v1/doctors?specialty=medecine-generale', controller)).toEqual({
+      doctors: [
+        {
+          rpps: GP,
+          name: 'Claire Martin',
+          specialty: 'medecine-generale',
+          caisse: '441',
+          caisseName: 'CPAM de la Loire-Atlantique',
+          department: '44',
+          years: [2023],
+        },
+      ],
+    });
     expect((await fetch(`${system.url}/v1/doctors?caisse=751`, { headers: { authorization: `Bearer ${controller}` } })).status).toBe(403);
 
     await signIn('Contrôleur de la caisse', { caisse: '441' });
@@ -237,7 +251,10 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await slider.focus();
     await page.keyboard.press('Home');
     // The first instant the caisse learnt something (the demo records each line on its own date).
-    await page.getByTestId('known-at-text').filter({ hasText: /^Connu au \d\d\/\d\d\/\d{4} \d\d:\d\d:\d\d \(heure de Paris\)$/ }).waitFor();
+    await page
+      .getByTestId('known-at-text')
+      .filter({ hasText: /^Connu au \d\d\/\d\d\/\d{4} \d\d:\d\d:\d\d \(heure de Paris\)$/ })
+      .waitFor();
     // The demo records each line on its own date: step forward from the first instant to the first one the doctor-year is known at a different amount.
     const amountNow = () => page.evaluate(`document.querySelector('[data-testid="amount"]')?.textContent?.trim() ?? ''`);
     for (let i = 0; i < 15 && (await amountNow()) === now; i += 1) {
@@ -291,14 +308,22 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await shot('07-rejet');
     // Meanwhile the doctor declares on the same doctor-year: the row's revision (If-Match) is stale.
     const agent = await token({ role: 'agent', caisse: '751' });
-    const seededId = ((await call('GET', '/v1/justificatifs?status=pending', agent)).items as { id: string; mediaType: string }[]).find((j) => j.mediaType === 'application/pdf')!.id;
+    const seededId = ((await call('GET', '/v1/justificatifs?status=pending', agent)).items as { id: string; mediaType: string }[]).find(
+      (j) => j.mediaType === 'application/pdf',
+    )!.id;
     const cardio = await token({ role: 'doctor', rpps: CARDIO });
-    await call('POST', `/v1/doctors/${CARDIO}/campaigns/2023/declarations`, cardio, { indicator: 'V1_HORAIRES', value: { displayed: true }, attestation: true });
+    await call('POST', `/v1/doctors/${CARDIO}/campaigns/2023/declarations`, cardio, {
+      indicator: 'V1_HORAIRES',
+      value: { displayed: true },
+      attestation: true,
+    });
     await dialog.getByRole('button', { name: 'Confirmer le rejet' }).click();
     // Refused (412), nothing recorded; what changed is listed; the reason typed is still there.
     const conflict = dialog.getByTestId('conflict');
     await conflict.filter({ hasText: 'a changé depuis l’affichage de la liste : rien n’a été enregistré' }).waitFor();
-    await expect(conflict.textContent()).resolves.toMatch(/\d\d\/\d\d\/\d{4} \d\d:\d\d : Déclaration — Horaires du cabinet dans Annuaire santé \(Médecin, amelipro\)/);
+    await expect(conflict.textContent()).resolves.toMatch(
+      /\d\d\/\d\d\/\d{4} \d\d:\d\d : Déclaration — Horaires du cabinet dans Annuaire santé \(Médecin, amelipro\)/,
+    );
     await expect(dialog.getByLabel(/Motif du rejet/).inputValue()).resolves.toBe('Facture illisible : merci de renvoyer une copie lisible');
     expect(((await call('GET', '/v1/justificatifs?status=pending', agent)).items as { id: string }[]).map((j) => j.id)).toContain(seededId);
     await expectAccessible('rejet-conflit');
@@ -324,7 +349,9 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await page.getByRole('link', { name: CARDIO }).click();
     await page.getByRole('heading', { level: 1, name: `Médecin ${CARDIO} — campagne 2023` }).waitFor();
     const paper = page.getByTestId('timeline').getByRole('listitem').filter({ hasText: 'Codage des données médicales' });
-    await expect(paper.textContent()).resolves.toMatch(/formulaire papier.*connu 5 jours après.*Date d’effet\s*15\/01\/2024 10:00.*Enregistré le\s*20\/01\/2024 \d\d:\d\d/s);
+    await expect(paper.textContent()).resolves.toMatch(
+      /formulaire papier.*connu 5 jours après.*Date d’effet\s*15\/01\/2024 10:00.*Enregistré le\s*20\/01\/2024 \d\d:\d\d/s,
+    );
     await expect(page.getByTestId('timeline').getByText('Justificatif rejeté').count()).resolves.toBe(1);
     await paper.scrollIntoViewIfNeeded();
     await expectAccessible('medecin-annee-papier');
@@ -336,12 +363,19 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await typeTime(page.getByRole('textbox', { name: 'Reçu à (heure de Paris)' }), '09:30');
     await page.getByLabel('Le formulaire porte l’attestation sur l’honneur signée').check();
     const colleague = await token({ role: 'agent', caisse: '751' });
-    await call('POST', `/v1/doctors/${CARDIO}/campaigns/2023/declarations`, colleague, { indicator: 'V2_MAITRE_STAGE', value: { answer: true }, attestation: true, channel: 'back-office' });
+    await call('POST', `/v1/doctors/${CARDIO}/campaigns/2023/declarations`, colleague, {
+      indicator: 'V2_MAITRE_STAGE',
+      value: { answer: true },
+      attestation: true,
+      channel: 'back-office',
+    });
     await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
     // Refused (412): what the colleague recorded is listed, the timeline shows it, the form keeps its input.
     const conflict = page.getByTestId('paper-conflict');
     await conflict.filter({ hasText: 'Le dossier a changé depuis son affichage : rien n’a été enregistré' }).waitFor();
-    await conflict.filter({ hasText: /\d\d\/\d\d\/\d{4} \d\d:\d\d : Déclaration — Maître de stage \(Agent de la caisse 751, back-office de la caisse\)/ }).waitFor();
+    await conflict
+      .filter({ hasText: /\d\d\/\d\d\/\d{4} \d\d:\d\d : Déclaration — Maître de stage \(Agent de la caisse 751, back-office de la caisse\)/ })
+      .waitFor();
     await page.getByTestId('timeline').getByRole('listitem').filter({ hasText: 'Maître de stage' }).filter({ hasText: 'Enregistré le' }).first().waitFor();
     await expect(page.getByRole('combobox', { name: 'Reçu le (date)' }).inputValue()).resolves.toBe('18/01/2024');
     await expect(page.getByRole('textbox', { name: 'Reçu à (heure de Paris)' }).inputValue()).resolves.toBe('09:30');
@@ -357,19 +391,29 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
 
   it('the agent keys a paper form with the Ségur software and its LAP, then a SAS attestation received from a CPTS', async () => {
     const agent = await token({ role: 'agent', caisse: '751' });
-    const { lists } = (await call('GET', '/v1/campaigns/2023', agent)) as { lists: { segurSolutions: { editor: string; name: string }[]; hasLap: { editor: string; name: string }[]; sasSoftware: string[] } };
+    const { lists } = (await call('GET', '/v1/campaigns/2023', agent)) as {
+      lists: { segurSolutions: { editor: string; name: string }[]; hasLap: { editor: string; name: string }[]; sasSoftware: string[] };
+    };
     const solution = lists.segurSolutions[1]!;
     const lap = lists.hasLap[1]!;
     await choose(page.getByRole('combobox', { name: 'Indicateur' }), 'Logiciel référencé Ségur avec LAP certifié HAS');
     const segur = page.getByTestId('paper-segur');
     await segur.waitFor();
     const softwareName = segur.getByLabel('Nom du logiciel');
-    await choose(segur.getByRole('combobox', { name: 'Solution de la liste référencée (remplit éditeur et nom)' }), `${solution.name} (${solution.editor})`, async () => (await softwareName.inputValue()) !== '');
+    await choose(
+      segur.getByRole('combobox', { name: 'Solution de la liste référencée (remplit éditeur et nom)' }),
+      `${solution.name} (${solution.editor})`,
+      async () => (await softwareName.inputValue()) !== '',
+    );
     await expect(softwareName.inputValue()).resolves.toBe(solution.name);
     await segur.getByLabel('Version du logiciel').fill('3.2');
     await typeDate(segur.getByRole('combobox', { name: 'Acquis le' }), '02/10/2023');
     const lapName = segur.getByLabel('Nom du LAP');
-    await choose(segur.getByRole('combobox', { name: 'LAP de la liste HAS (remplit éditeur et nom)' }), `${lap.name} (${lap.editor})`, async () => (await lapName.inputValue()) !== '');
+    await choose(
+      segur.getByRole('combobox', { name: 'LAP de la liste HAS (remplit éditeur et nom)' }),
+      `${lap.name} (${lap.editor})`,
+      async () => (await lapName.inputValue()) !== '',
+    );
     await typeDate(page.getByRole('combobox', { name: 'Reçu le (date)' }), '19/01/2024');
     await typeTime(page.getByRole('textbox', { name: 'Reçu à (heure de Paris)' }), '08:45');
     await segur.scrollIntoViewIfNeeded();
@@ -377,11 +421,20 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await shot('21-saisie-papier-segur');
     await submit('Enregistrer le formulaire', 'paper', 'Logiciel référencé Ségur avec LAP certifié HAS, reçu le 19/01/2024 08:45, heure de Paris');
     // What the API recorded: the software, the LAP, both dates.
-    const history = (await call('GET', `/v1/doctors/${CARDIO}/history?year=2023`, agent)).events as { type: string; effectiveAt: string; channel: string; data: Record<string, unknown> }[];
+    const history = (await call('GET', `/v1/doctors/${CARDIO}/history?year=2023`, agent)).events as {
+      type: string;
+      effectiveAt: string;
+      channel: string;
+      data: Record<string, unknown>;
+    }[];
     const last = history.filter((e) => e.type === 'IndicatorDeclared' && e.data.indicator === 'V1_SEGUR_LAP').at(-1)!;
     expect(last).toMatchObject({ channel: 'paper', effectiveAt: '2024-01-19T07:45:00.000Z' });
     expect(last.data).toMatchObject({
-      value: { segurSoftware: { editor: solution.editor, name: solution.name, version: '3.2', acquiredOn: '2023-10-02', kind: 'cabinet' }, lapCertified: true, lap: { editor: lap.editor, name: lap.name, certification: 'definitive' } },
+      value: {
+        segurSoftware: { editor: solution.editor, name: solution.name, version: '3.2', acquiredOn: '2023-10-02', kind: 'cabinet' },
+        lapCertified: true,
+        lap: { editor: lap.editor, name: lap.name, certification: 'definitive' },
+      },
     });
 
     // The SAS attestation, on the agent's worklist page.
@@ -453,7 +506,11 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     const system_ = await signDevToken(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { role: 'system' });
     const auditor = await token({ role: 'auditor' });
     const due = (await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, auditor)).amountCents as number;
-    await call('POST', `/v1/doctors/${GP}/campaigns/2023/payments`, system_, { amountCents: due, paidAt: '2024-01-20T10:00:00+01:00', reference: 'VIR-2024-001' });
+    await call('POST', `/v1/doctors/${GP}/campaigns/2023/payments`, system_, {
+      amountCents: due,
+      paidAt: '2024-01-20T10:00:00+01:00',
+      reference: 'VIR-2024-001',
+    });
 
     await page.getByRole('button', { name: 'Se déconnecter' }).click();
     await signIn('Contrôleur de la caisse', { caisse: '441' });
@@ -491,14 +548,21 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
 
     await page.getByRole('button', { name: /^Clore le contrôle/ }).click();
     // V2_VIDEO is 50 points: 350,00 € paid for it are to be recovered.
-    await page.getByTestId('control-outcome').filter({ hasText: /^\s*Indu à recouvrer : 350,00\s€/ }).waitFor();
+    await page
+      .getByTestId('control-outcome')
+      .filter({ hasText: /^\s*Indu à recouvrer : 350,00\s€/ })
+      .waitFor();
 
     await page.getByRole('link', { name: 'Contrôles' }).click();
     await page.getByRole('heading', { level: 1, name: 'Contrôles a posteriori' }).waitFor();
     await page.getByRole('combobox', { name: 'Liste' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('option', { name: 'Clos' }).click();
-    await page.getByRole('row').filter({ hasText: GP }).filter({ hasText: /indu 350,00\s€/ }).waitFor();
+    await page
+      .getByRole('row')
+      .filter({ hasText: GP })
+      .filter({ hasText: /indu 350,00\s€/ })
+      .waitFor();
     await expectAccessible('controles');
     await shot('13-controles');
   });
@@ -520,7 +584,9 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await row.getByRole('link', { name: GP }).click();
     await page.getByRole('heading', { level: 1, name: `Médecin ${GP} — campagne 2023` }).waitFor();
     const contestation = page.getByTestId('contestation');
-    await contestation.getByText(/^Reçue le 20\/01\/2024 \d\d:\d\d \(heure de Paris\) : « La facture de la caméra a été envoyée par courrier le 10\/02\/2024 »$/).waitFor();
+    await contestation
+      .getByText(/^Reçue le 20\/01\/2024 \d\d:\d\d \(heure de Paris\) : « La facture de la caméra a été envoyée par courrier le 10\/02\/2024 »$/)
+      .waitFor();
 
     await contestation.getByRole('radio', { name: 'Annuler le constat' }).check();
     await contestation.getByLabel('Motif de la décision').fill('Facture reçue et conforme : équipement acquis en 2023');
@@ -533,12 +599,29 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await conflict.filter({ hasText: /\d\d\/\d\d\/\d{4} \d\d:\d\d : Déclaration — Vidéotransmission sécurisée \(Médecin, amelipro\)/ }).waitFor();
     expect(((await call('GET', `/v1/controls/${controlId}`, controller)).events as unknown[]).length).toBe(before.length); // nothing recorded
     // The newer state is shown (the doctor's declaration in the timeline), and the typed reason kept.
-    await page.getByTestId('timeline').getByRole('listitem').filter({ hasText: 'Vidéotransmission sécurisée' }).filter({ hasText: 'Enregistré le' }).nth(1).waitFor();
+    await page
+      .getByTestId('timeline')
+      .getByRole('listitem')
+      .filter({ hasText: 'Vidéotransmission sécurisée' })
+      .filter({ hasText: 'Enregistré le' })
+      .nth(1)
+      .waitFor();
     await expect(contestation.getByLabel('Motif de la décision').inputValue()).resolves.toBe('Facture reçue et conforme : équipement acquis en 2023');
     await contestation.getByRole('button', { name: 'Enregistrer la décision' }).click();
-    await page.getByTestId('decision').filter({ hasText: /Décision du 20\/01\/2024 \d\d:\d\d \(heure de Paris\) : constat annulé \(Vidéotransmission sécurisée\) — motif : Facture reçue et conforme : équipement acquis en 2023\./ }).waitFor();
+    await page
+      .getByTestId('decision')
+      .filter({
+        hasText:
+          /Décision du 20\/01\/2024 \d\d:\d\d \(heure de Paris\) : constat annulé \(Vidéotransmission sécurisée\) — motif : Facture reçue et conforme : équipement acquis en 2023\./,
+      })
+      .waitFor();
     // The finding reversed, the entitlement is what was paid again: no indu left.
-    await page.getByTestId('after-decision').filter({ hasText: /Après la décision : montant recalculé \d{1,3}(\s\d{3})*,\d{2}\s€, déjà payé \d{1,3}(\s\d{3})*,\d{2}\s€, soit ni indu ni complément\./ }).waitFor();
+    await page
+      .getByTestId('after-decision')
+      .filter({
+        hasText: /Après la décision : montant recalculé \d{1,3}(\s\d{3})*,\d{2}\s€, déjà payé \d{1,3}(\s\d{3})*,\d{2}\s€, soit ni indu ni complément\./,
+      })
+      .waitFor();
     const entitlement = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, controller);
     expect(entitlement.balanceCents).toBe(0);
     expect(await call('GET', `/v1/controls/${controlId}`, controller)).toMatchObject({ contestation: { status: 'decided', outcome: 'reversed' } });
@@ -549,10 +632,18 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
 
   it('the worklist "controls overdue" lists a control whose evidence is past its due date', async () => {
     const controller = await token({ role: 'controller', caisse: '441' });
-    const { controlId } = (await call('POST', '/v1/controls', controller, { rpps: GP, year: 2023, indicators: ['V2_CODAGE'], reason: 'Ciblage : codage déclaré sans justificatif' })) as { controlId: string };
+    const { controlId } = (await call('POST', '/v1/controls', controller, {
+      rpps: GP,
+      year: 2023,
+      indicators: ['V2_CODAGE'],
+      reason: 'Ciblage : codage déclaré sans justificatif',
+    })) as { controlId: string };
     const openedAt = ((await call('GET', `/v1/controls/${controlId}`, controller)).events as { metadata: { effectiveAt: string } }[])[0]!.metadata.effectiveAt;
     // Due two seconds after the server's now: the server's clock runs, so the request is soon overdue.
-    await call('POST', `/v1/controls/${controlId}/evidence-requests`, controller, { items: ['Extrait du logiciel de codage'], dueAt: new Date(Date.parse(openedAt) + 2000).toISOString() });
+    await call('POST', `/v1/controls/${controlId}/evidence-requests`, controller, {
+      items: ['Extrait du logiciel de codage'],
+      dueAt: new Date(Date.parse(openedAt) + 2000).toISOString(),
+    });
     // Once the server's clock has passed the due date (bounded wait), the worklist shows it.
     for (let attempt = 0; attempt < 20; attempt += 1) {
       if (((await call('GET', '/v1/controls?status=overdue', controller)).items as unknown[]).length > 0) break;
@@ -571,7 +662,9 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
   });
   it('the controller reads the campaign dashboard of caisse 441: charts drawn in the page, each with its table', async () => {
     const controller = await token({ role: 'controller', caisse: '441' });
-    const api = (await call('GET', '/v1/campaigns/2023/dashboard', controller)) as { caisses: { caisse: string; doctors: number; transmitted: number; declarations: Record<string, { doctors: number; paperOrBackOffice: number }> }[] };
+    const api = (await call('GET', '/v1/campaigns/2023/dashboard', controller)) as {
+      caisses: { caisse: string; doctors: number; transmitted: number; declarations: Record<string, { doctors: number; paperOrBackOffice: number }> }[];
+    };
     expect(api.caisses.map((c) => c.caisse)).toEqual(['441']);
     // The campaigns come from the API (GET /v1/campaigns): an admin opens 2024, the dashboard opens on it and offers both.
     const admin = await token({ role: 'admin' });
@@ -586,18 +679,28 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await expect(page.getByRole('option').allTextContents()).resolves.toEqual(['2024', '2023']);
     await page.getByRole('option', { name: '2023' }).click();
     await page.getByRole('heading', { level: 1, name: 'Tableau de bord de la campagne 2023' }).waitFor();
-    await page.getByTestId('dashboard-scope').filter({ hasText: /^Caisse 441\. Déclarations ouvertes du \d\d\/\d\d\/\d{4} \d\d:\d\d au \d\d\/\d\d\/\d{4} \d\d:\d\d \(heure de Paris\)\.$/ }).waitFor();
+    await page
+      .getByTestId('dashboard-scope')
+      .filter({ hasText: /^Caisse 441\. Déclarations ouvertes du \d\d\/\d\d\/\d{4} \d\d:\d\d au \d\d\/\d\d\/\d{4} \d\d:\d\d \(heure de Paris\)\.$/ })
+      .waitFor();
     const c441 = api.caisses[0]!;
     // The tables say what the charts draw, from the API's figures.
     await expect(page.getByTestId('table-transmitted').getByRole('row').filter({ hasText: 'CPAM de la Loire-Atlantique (441)' }).textContent()).resolves.toBe(
       `CPAM de la Loire-Atlantique (441)${c441.doctors}${c441.transmitted}${c441.doctors - c441.transmitted}${c441.doctors ? `${((100 * c441.transmitted) / c441.doctors).toLocaleString('fr-FR', { maximumFractionDigits: 1 })}\u00a0%` : '—'}`,
     );
     const video = c441.declarations.V2_VIDEO!;
-    await expect(page.getByTestId('table-indicators').getByRole('row').filter({ hasText: 'V2_VIDEO' }).textContent()).resolves.toBe(`Vidéotransmission sécurisée V2_VIDEO${video.doctors}${video.paperOrBackOffice}`);
+    await expect(page.getByTestId('table-indicators').getByRole('row').filter({ hasText: 'V2_VIDEO' }).textContent()).resolves.toBe(
+      `Vidéotransmission sécurisée V2_VIDEO${video.doctors}${video.paperOrBackOffice}`,
+    );
     await expect(page.getByTestId('table-indicators').getByRole('row').count()).resolves.toBe(Object.keys(c441.declarations).length + 1);
     // Two SVG charts, named, one bar per caisse and per indicator; nothing fetched from outside (checked by expectAccessible).
     await expect(page.getByRole('img', { name: /Part des médecins ayant transmis leur déclaration, par caisse/ }).count()).resolves.toBe(1);
-    await expect(page.getByRole('img', { name: /Nombre de médecins ayant déclaré chaque indicateur/ }).locator('rect.primary[height="22"]').count()).resolves.toBe(Object.keys(c441.declarations).length);
+    await expect(
+      page
+        .getByRole('img', { name: /Nombre de médecins ayant déclaré chaque indicateur/ })
+        .locator('rect.primary[height="22"]')
+        .count(),
+    ).resolves.toBe(Object.keys(c441.declarations).length);
     await expectAccessible('tableau-de-bord');
     await shot('19-tableau-de-bord', { fullPage: true });
   });
@@ -618,10 +721,15 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     expect(Number(await page.getByTestId('tree-size').textContent())).toBeGreaterThanOrEqual(cp.treeSize);
     await expect(page.getByTestId('vkey').textContent()).resolves.toBe(vkey);
     await expect(page.getByTestId('signatures').getByRole('row').filter({ hasText: 'journal' }).count()).resolves.toBe(1);
-    await expect(page.getByTestId('verify-command').textContent()).resolves.toBe(`node scripts/verify-bundle.mjs dossier-audit-<RPPS>-<année>.json --vkey '${vkey}'`);
+    await expect(page.getByTestId('verify-command').textContent()).resolves.toBe(
+      `node scripts/verify-bundle.mjs dossier-audit-<RPPS>-<année>.json --vkey '${vkey}'`,
+    );
     await page.getByLabel('Taille de l’arbre (celle du dossier d’audit)').fill(String(cp.treeSize));
     await page.getByRole('button', { name: 'Afficher' }).click();
-    await page.getByTestId('earlier-checkpoint').filter({ hasText: `Point de contrôle de taille ${cp.treeSize} : racine ${cp.rootHash}` }).waitFor();
+    await page
+      .getByTestId('earlier-checkpoint')
+      .filter({ hasText: `Point de contrôle de taille ${cp.treeSize} : racine ${cp.rootHash}` })
+      .waitFor();
     await page.getByLabel('Taille de l’arbre (celle du dossier d’audit)').fill('0');
     await page.getByRole('button', { name: 'Afficher' }).click();
     await page.getByText('Indiquez une taille d’arbre (un nombre entier d’événements, au moins 1).').waitFor();
@@ -631,10 +739,19 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
 
     // Across caisses: the auditor's dashboard has a row per caisse.
     await page.getByRole('link', { name: 'Tableau de bord' }).click();
-    await page.getByTestId('dashboard-scope').filter({ hasText: /^Toutes les caisses\./ }).waitFor();
-    await choose(page.getByRole('combobox', { name: 'Campagne' }), '2023', async () => (await page.getByRole('heading', { level: 1, name: 'Tableau de bord de la campagne 2023' }).count()) === 1);
+    await page
+      .getByTestId('dashboard-scope')
+      .filter({ hasText: /^Toutes les caisses\./ })
+      .waitFor();
+    await choose(
+      page.getByRole('combobox', { name: 'Campagne' }),
+      '2023',
+      async () => (await page.getByRole('heading', { level: 1, name: 'Tableau de bord de la campagne 2023' }).count()) === 1,
+    );
     await page.getByTestId('table-transmitted').getByRole('row').filter({ hasText: 'CPAM de Paris (751)' }).waitFor();
-    await expect(page.getByTestId('table-transmitted').getByRole('row').count()).resolves.toBe(1 + ((await call('GET', '/v1/campaigns/2023/dashboard', auditor)).caisses as unknown[]).length);
+    await expect(page.getByTestId('table-transmitted').getByRole('row').count()).resolves.toBe(
+      1 + ((await call('GET', '/v1/campaigns/2023/dashboard', auditor)).caisses as unknown[]).length,
+    );
   });
 
   it('a controller searches doctors by specialty and by the status of a campaign (transmitted, not transmitted, under control)', async () => {
@@ -678,7 +795,14 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     const x = (await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement/explanation`, controller)) as {
       pointValueCents: number;
       amountCents: number;
-      indicators: { code: string; volet: number; points: number; euroCents: number | null; rule: { parameters: { kind: string; points?: number }; sources: { source: string; ref: string }[] }; evidence: { eventId: string; type: string | null }[] }[];
+      indicators: {
+        code: string;
+        volet: number;
+        points: number;
+        euroCents: number | null;
+        rule: { parameters: { kind: string; points?: number }; sources: { source: string; ref: string }[] };
+        evidence: { eventId: string; type: string | null }[];
+      }[];
     };
     const entitlement = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, controller);
     expect(x.amountCents).toBe(entitlement.amountCents);
@@ -714,9 +838,17 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
 
   it('POST /v1/controls answers the position reached, and a 412 carries details.position', async () => {
     const controller = await token({ role: 'controller', caisse: '441' });
-    const opened = await call('POST', '/v1/controls', controller, { rpps: GP, year: 2023, indicators: ['V2_VIDEO'], reason: 'Ciblage : lecture de ses écritures' });
+    const opened = await call('POST', '/v1/controls', controller, {
+      rpps: GP,
+      year: 2023,
+      indicators: ['V2_VIDEO'],
+      reason: 'Ciblage : lecture de ses écritures',
+    });
     expect(opened.position).toMatch(/^\d+$/);
-    const history = (await call('GET', `/v1/doctors/${GP}/history?year=2023&minPosition=${String(opened.position)}`, controller)).events as { eventId: string; position: string }[];
+    const history = (await call('GET', `/v1/doctors/${GP}/history?year=2023&minPosition=${String(opened.position)}`, controller)).events as {
+      eventId: string;
+      position: string;
+    }[];
     expect(history.find((e) => e.eventId === opened.eventId)?.position).toBe(opened.position);
     const stale = await fetch(`${system.url}/v1/controls/${String(opened.controlId)}/findings`, {
       method: 'POST',
@@ -724,7 +856,12 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
       body: JSON.stringify({ indicator: 'V2_VIDEO', outcome: 'confirmed', reason: 'facture conforme' }),
     });
     const refused = (await stale.json()) as { code: string; details: { position: string; actual: string } };
-    expect([stale.status, refused.code, refused.details.position, refused.details.actual]).toEqual([412, 'STALE_REVISION', opened.position, String(opened.revision)]);
+    expect([stale.status, refused.code, refused.details.position, refused.details.actual]).toEqual([
+      412,
+      'STALE_REVISION',
+      opened.position,
+      String(opened.revision),
+    ]);
   });
 
   it('an agent keys the first paper form of an empty doctor-year: If-Match "-1", a lost answer retried with the same Idempotency-Key, recorded once; a 412 reloads at its position', async () => {
@@ -734,7 +871,8 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     const agent = await token({ role: 'agent', caisse: '751' });
     const sent: { ifMatch: string | null; key: string | null }[] = [];
     page.on('request', (r) => {
-      if (r.method() === 'POST' && r.url().endsWith(`/v1/doctors/${fresh}/campaigns/2023/declarations`)) sent.push({ ifMatch: r.headers()['if-match'] ?? null, key: r.headers()['idempotency-key'] ?? null });
+      if (r.method() === 'POST' && r.url().endsWith(`/v1/doctors/${fresh}/campaigns/2023/declarations`))
+        sent.push({ ifMatch: r.headers()['if-match'] ?? null, key: r.headers()['idempotency-key'] ?? null });
     });
     // The first sending reaches the API, which records it; its answer is lost on the way back.
     let lost = 0;
@@ -762,12 +900,20 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     expect(sent).toHaveLength(2);
     expect(sent[0]).toEqual({ ifMatch: '"-1"', key: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(sent[1]).toEqual(sent[0]);
-    const declared = () => call('GET', `/v1/doctors/${fresh}/history?year=2023`, agent).then((h) => (h.events as { type: string }[]).filter((e) => e.type === 'IndicatorDeclared').length);
+    const declared = () =>
+      call('GET', `/v1/doctors/${fresh}/history?year=2023`, agent).then(
+        (h) => (h.events as { type: string }[]).filter((e) => e.type === 'IndicatorDeclared').length,
+      );
     await expect(declared()).resolves.toBe(1);
     await page.unroute(`**/v1/doctors/${fresh}/campaigns/2023/declarations`);
 
     // A colleague writes meanwhile: the next form (a new intent: a new key) is refused, and the page reloads at the 412's position.
-    const colleague = await call('POST', `/v1/doctors/${fresh}/campaigns/2023/declarations`, agent, { indicator: 'V2_MAITRE_STAGE', value: { answer: true }, attestation: true, channel: 'back-office' });
+    const colleague = await call('POST', `/v1/doctors/${fresh}/campaigns/2023/declarations`, agent, {
+      indicator: 'V2_MAITRE_STAGE',
+      value: { answer: true },
+      attestation: true,
+      channel: 'back-office',
+    });
     const reloads: string[] = [];
     page.on('request', (r) => {
       if (r.method() === 'GET' && r.url().includes(`/v1/doctors/${fresh}/history`)) reloads.push(r.url());
@@ -777,7 +923,10 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     await page.getByRole('button', { name: 'Enregistrer le formulaire' }).click();
     const body = (await (await refusal).json()) as { details: { position: string } };
     expect(body.details.position).toBe(colleague.position);
-    await page.getByTestId('paper-conflict').filter({ hasText: /Maître de stage \(Agent de la caisse 751, back-office de la caisse\)/ }).waitFor();
+    await page
+      .getByTestId('paper-conflict')
+      .filter({ hasText: /Maître de stage \(Agent de la caisse 751, back-office de la caisse\)/ })
+      .waitFor();
     expect(reloads.some((u) => u.endsWith(`minPosition=${String(colleague.position)}`))).toBe(true);
     expect(sent).toHaveLength(3);
     expect(sent[2]!.key).not.toBe(sent[0]!.key);
@@ -795,17 +944,27 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     const agent = await token({ role: 'agent', caisse: '751' });
     await page.goto(`${system.url}/console/justificatifs`);
     await page.getByRole('heading', { level: 1, name: 'Justificatifs à traiter' }).waitFor();
-    for (const [option, status, word] of [['Validés', 'validated', 'validé'], ['Rejetés', 'rejected', 'rejeté'], ['En attente', 'pending', 'en attente']] as const) {
+    for (const [option, status, word] of [
+      ['Validés', 'validated', 'validé'],
+      ['Rejetés', 'rejected', 'rejeté'],
+      ['En attente', 'pending', 'en attente'],
+    ] as const) {
       const items = (await call('GET', `/v1/justificatifs?status=${status}`, agent)).items as { id: string; subjects: string[] | null }[];
       await choose(page.getByRole('combobox', { name: 'Statut' }), option);
-      await page.getByTestId('count').filter({ hasText: new RegExp(`^${items.length} justificatifs? ${word}`) }).waitFor();
+      await page
+        .getByTestId('count')
+        .filter({ hasText: new RegExp(`^${items.length} justificatifs? ${word}`) })
+        .waitFor();
       await expect(page.getByTestId('subjects').count()).resolves.toBe(items.length);
     }
     // The seeded justificatif (rejected) proves the Ségur software and its LAP (INT-7).
     const rejected = (await call('GET', '/v1/justificatifs?status=rejected', agent)).items as { subjects: string[] }[];
     expect(rejected[0]!.subjects).toEqual(['SEGUR', 'LAP']);
     await choose(page.getByRole('combobox', { name: 'Statut' }), 'Rejetés');
-    await page.getByTestId('subjects').filter({ hasText: /^logiciel référencé Ségur, LAP certifié HAS$/ }).waitFor();
+    await page
+      .getByTestId('subjects')
+      .filter({ hasText: /^logiciel référencé Ségur, LAP certifié HAS$/ })
+      .waitFor();
     // Keyboard: the status list opens on Enter and moves with the arrows.
     await page.getByRole('combobox', { name: 'Statut' }).focus();
     await page.keyboard.press('Enter');
@@ -850,7 +1009,10 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
       ],
     });
     expect(mixed).toMatchObject({ received: 4, appended: 1, status: 'partial' });
-    await call('POST', '/v1/imports/measures', system_, { source: 'SNDS', items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }] });
+    await call('POST', '/v1/imports/measures', system_, {
+      source: 'SNDS',
+      items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }],
+    });
     // A CSV extract naming both caisses' doctors, its third line rejected: listed once imported.
     const csv = ['rpps,year,indicator,numerator,denominator', `${GP},2023,V2_DMP,30,100`, `${CARDIO},2023,V2_DMP,abc,100`].join('\n');
     const accepted = await request(system.url, 'POST', '/v1/imports/measures?source=CSV-TEST', system_, csv, { contentType: 'text/csv' });
@@ -870,11 +1032,28 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     // Newest first: the CSV extract (its rejected line is the cardiologist's, of 751), the mixed batch; 751's own batch not at all.
     expect(seen441.map((b) => [b.kind, b.received, b.rejectedCount, b.status, b.rejected.map((r) => [r.index, r.code])])).toEqual([
       ['measures-csv', 2, 1, 'partial', []],
-      ['measures', 4, 3, 'partial', [[1, 'VALUE_INVALID'], [3, 'VALIDATION_FAILED']]],
+      [
+        'measures',
+        4,
+        3,
+        'partial',
+        [
+          [1, 'VALUE_INVALID'],
+          [3, 'VALIDATION_FAILED'],
+        ],
+      ],
     ]);
     const seen751 = (await as({ role: 'agent', caisse: '751' })).batches;
-    expect(seen751.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [2, 3]]]);
-    expect((await as({ role: 'auditor' })).batches.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([['measures-csv', 2, [1]], ['measures', 1, []], ['measures', 4, [1, 2, 3]]]);
+    expect(seen751.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([
+      ['measures-csv', 2, [1]],
+      ['measures', 1, []],
+      ['measures', 4, [2, 3]],
+    ]);
+    expect((await as({ role: 'auditor' })).batches.map((b) => [b.kind, b.received, b.rejected.map((r) => r.index)])).toEqual([
+      ['measures-csv', 2, [1]],
+      ['measures', 1, []],
+      ['measures', 4, [1, 2, 3]],
+    ]);
     const doctor = await request(system.url, 'GET', '/v1/imports', await token({ role: 'doctor', rpps: GP }));
     expect(doctor.status).toBe(403);
 
@@ -891,8 +1070,12 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
     ]);
     // Each batch says how many of its rejected items another caisse's doctors account for.
     await expect(page.getByText('1 autre élément rejeté n’est pas listé ici').count()).resolves.toBe(2);
-    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'SNDS' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/);
-    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'CSV-TEST' }).textContent()).resolves.toMatch(/^20\/01\/2024 \d\d:\d\dmesures \(extrait CSV\) — CSV-TEST2101en partie rejeté$/);
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'SNDS' }).textContent()).resolves.toMatch(
+      /^20\/01\/2024 \d\d:\d\dmesures — SNDS4\d+3en partie rejeté$/,
+    );
+    await expect(page.getByTestId('imports').getByRole('row').filter({ hasText: 'CSV-TEST' }).textContent()).resolves.toMatch(
+      /^20\/01\/2024 \d\d:\d\dmesures \(extrait CSV\) — CSV-TEST2101en partie rejeté$/,
+    );
     // Keyboard: the navigation reaches the screen's link, and Enter opens it.
     await page.getByRole('link', { name: 'Tableau de bord' }).focus();
     await page.keyboard.press('Tab');

@@ -19,10 +19,12 @@ function schemaErrors(schema: Json, value: unknown, at = '$'): string[] {
   if (schema.anyOf) return (schema.anyOf as Json[]).some((s) => schemaErrors(s, value, at).length === 0) ? [] : [`${at}: matches none of anyOf`];
   const errors: string[] = [];
   const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
-  if (schema.type && !(schema.type === kind || (schema.type === 'number' && kind === 'integer'))) return [`${at}: ${kind} where ${schema.type as string} is expected`];
+  if (schema.type && !(schema.type === kind || (schema.type === 'number' && kind === 'integer')))
+    return [`${at}: ${kind} where ${schema.type as string} is expected`];
   if ('const' in schema && value !== schema.const) errors.push(`${at}: not ${JSON.stringify(schema.const)}`);
   if (schema.enum && !(schema.enum as unknown[]).includes(value)) errors.push(`${at}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
-  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern as string).test(value)) errors.push(`${at}: "${value}" does not match ${schema.pattern as string}`);
+  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern as string).test(value))
+    errors.push(`${at}: "${value}" does not match ${schema.pattern as string}`);
   if (kind === 'object') {
     const object = value as Json;
     for (const key of (schema.required ?? []) as string[]) if (!(key in object)) errors.push(`${at}.${key}: required`);
@@ -62,7 +64,15 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
   const now = async () => (await call('GET', '/health', '')).body.now as string;
 
   beforeAll(async () => {
-    const claims = { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' }, controller751: { role: 'controller', caisse: '751' }, auditor: { role: 'auditor' }, witness: { role: 'witness', sub: 'witness.test/dispute' } } as const;
+    const claims = {
+      admin: { role: 'admin' },
+      system: { role: 'system' },
+      gp: { role: 'doctor', rpps: GP },
+      controller: { role: 'controller', caisse: '441' },
+      controller751: { role: 'controller', caisse: '751' },
+      auditor: { role: 'auditor' },
+      witness: { role: 'witness', sub: 'witness.test/dispute' },
+    } as const;
     Object.assign(tokens, await mintTokens(SECRET, claims));
   });
   afterAll(() => sut.close());
@@ -70,40 +80,114 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
   it('keeps every step in the timeline, and answers what was known the day it paid', async () => {
     // January 2024: the campaign, the doctor's pre-fills, measures and declarations.
     await at('2024-01-15T10:00:00+01:00');
-    expect((await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
-    expect((await call('PUT', `/v1/doctors/${GP}`, 'system', { name: '  Éloïse   Le Dû-Martin ', specialty: 'medecine-generale', caisse: '441', department: '44' })).body).toMatchObject({ name: 'Éloïse Le Dû-Martin', changed: true });
+    expect(
+      (
+        await call('POST', '/v1/campaigns', 'admin', {
+          year: 2023,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-04T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await call('PUT', `/v1/doctors/${GP}`, 'system', { name: '  Éloïse   Le Dû-Martin ', specialty: 'medecine-generale', caisse: '441', department: '44' }))
+        .body,
+    ).toMatchObject({ name: 'Éloïse Le Dû-Martin', changed: true });
     // The name (an extension of api.md): checked, and searched by the start of a word, case and accents ignored.
-    expect((await call('PUT', `/v1/doctors/${GP}`, 'system', { name: '<script>', specialty: 'medecine-generale', caisse: '441', department: '44' })).body).toMatchObject({ code: 'VALIDATION_FAILED' });
-    for (const [q, found] of [['eloise', [GP]], ['LE DU', [GP]], ['martin', [GP]], ['dû-mar', [GP]], ['artin', []], ['10000000017', [GP]], ['Lefèvre', []]] as const) {
-      expect({ q, found: ((await call('GET', `/v1/doctors?q=${encodeURIComponent(q)}`, 'controller')).body.doctors as Json[]).map((d) => d.rpps) }).toEqual({ q, found });
+    expect(
+      (await call('PUT', `/v1/doctors/${GP}`, 'system', { name: '<script>', specialty: 'medecine-generale', caisse: '441', department: '44' })).body,
+    ).toMatchObject({ code: 'VALIDATION_FAILED' });
+    for (const [q, found] of [
+      ['eloise', [GP]],
+      ['LE DU', [GP]],
+      ['martin', [GP]],
+      ['dû-mar', [GP]],
+      ['artin', []],
+      ['10000000017', [GP]],
+      ['Lefèvre', []],
+    ] as const) {
+      expect({ q, found: ((await call('GET', `/v1/doctors?q=${encodeURIComponent(q)}`, 'controller')).body.doctors as Json[]).map((d) => d.rpps) }).toEqual({
+        q,
+        found,
+      });
     }
-    await call('POST', '/v1/imports/prefills', 'system', { source: 'SONS', items: [{ rpps: GP, year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-01-01' }, lapCertified: true } }] });
-    await call('POST', '/v1/imports/prefills', 'system', { source: 'ANNUAIRE_SANTE', items: [{ rpps: GP, year: 2023, indicator: 'V1_HORAIRES', value: { displayed: true }, effectiveAt: '2023-11-20T10:00:00+01:00' }] });
-    await call('POST', '/v1/imports/measures', 'system', { source: 'SNDS', items: [{ rpps: GP, year: 2023, indicator: 'V1_TELETRANSMISSION', numerator: 90, denominator: 100, teletransmittedPreviousYear: true }, { rpps: GP, year: 2023, indicator: 'V2_MSS', numerator: 5, denominator: 100 }] });
+    await call('POST', '/v1/imports/prefills', 'system', {
+      source: 'SONS',
+      items: [
+        {
+          rpps: GP,
+          year: 2023,
+          indicator: 'V1_SEGUR_LAP',
+          value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-01-01' }, lapCertified: true },
+        },
+      ],
+    });
+    await call('POST', '/v1/imports/prefills', 'system', {
+      source: 'ANNUAIRE_SANTE',
+      items: [{ rpps: GP, year: 2023, indicator: 'V1_HORAIRES', value: { displayed: true }, effectiveAt: '2023-11-20T10:00:00+01:00' }],
+    });
+    await call('POST', '/v1/imports/measures', 'system', {
+      source: 'SNDS',
+      items: [
+        { rpps: GP, year: 2023, indicator: 'V1_TELETRANSMISSION', numerator: 90, denominator: 100, teletransmittedPreviousYear: true },
+        { rpps: GP, year: 2023, indicator: 'V2_MSS', numerator: 5, denominator: 100 },
+      ],
+    });
     for (const body of [
       // Rule 2: the doctor names the LAP of the pre-filled software.
-      { indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-01-01' }, lapCertified: true, lap: { editor: 'E', name: 'N LAP', certification: 'definitive' } }, attestation: false },
+      {
+        indicator: 'V1_SEGUR_LAP',
+        value: {
+          segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-01-01' },
+          lapCertified: true,
+          lap: { editor: 'E', name: 'N LAP', certification: 'definitive' },
+        },
+        attestation: false,
+      },
       { indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP'] }, attestation: true },
       { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true },
-    ]) expect((await call('POST', `/v1/doctors/${GP}/campaigns/2023/declarations`, 'gp', body)).status).toBe(201);
+    ])
+      expect((await call('POST', `/v1/doctors/${GP}/campaigns/2023/declarations`, 'gp', body)).status).toBe(201);
 
     // April: the yearly calculation and the payment. 280 + DCMT 22.5 + MSS 40 + coordination 120 + codage 50.
     await at('2024-04-15T10:00:00+02:00');
     const calc = await call('POST', '/v1/campaigns/2023/calculations', 'system', { rpps: GP });
     expect(calc.body).toMatchObject({ recorded: true, totalPoints: 512.5, amountCents: 358_750 });
-    expect((await call('POST', `/v1/doctors/${GP}/campaigns/2023/payments`, 'system', { amountCents: 358_750, paidAt: '2024-04-15T10:00:00+02:00' })).status).toBe(201);
+    expect(
+      (await call('POST', `/v1/doctors/${GP}/campaigns/2023/payments`, 'system', { amountCents: 358_750, paidAt: '2024-04-15T10:00:00+02:00' })).status,
+    ).toBe(201);
     const paidDay = await now();
 
     // September: a controller of 441 opens a control, asks for evidence, invalidates two indicators, closes.
     await at('2024-09-02T09:00:00+02:00');
-    expect((await call('POST', '/v1/controls', 'controller751', { rpps: GP, year: 2023, indicators: ['V2_COORDINATION'], reason: 'ciblage' })).body).toMatchObject({ code: 'FORBIDDEN' });
-    const c1 = await call('POST', '/v1/controls', 'controller', { rpps: GP, year: 2023, indicators: ['V2_COORDINATION'], reason: 'contrôle ciblé exercice coordonné' });
+    expect(
+      (await call('POST', '/v1/controls', 'controller751', { rpps: GP, year: 2023, indicators: ['V2_COORDINATION'], reason: 'ciblage' })).body,
+    ).toMatchObject({ code: 'FORBIDDEN' });
+    const c1 = await call('POST', '/v1/controls', 'controller', {
+      rpps: GP,
+      year: 2023,
+      indicators: ['V2_COORDINATION'],
+      reason: 'contrôle ciblé exercice coordonné',
+    });
     expect(c1.status).toBe(201);
     const id1 = c1.body.controlId as string;
     expect(id1).toMatch(/^ctl-2023-10000000017-[0-9a-f]{12}$/);
-    expect((await call('POST', `/v1/controls/${id1}/evidence-requests`, 'controller', { items: ['statuts de la MSP'], dueAt: '2024-10-01T00:00:00+02:00' })).status).toBe(201);
-    expect((await call('POST', `/v1/controls/${id1}/findings`, 'controller', { indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'hors contrôle' })).body.code).toBe('INDICATOR_NOT_CONTROLLED');
-    expect((await call('POST', `/v1/controls/${id1}/findings`, 'controller', { indicator: 'V2_COORDINATION', outcome: 'invalidated', reason: 'aucune MSP au nom du médecin' })).status).toBe(201);
+    expect(
+      (await call('POST', `/v1/controls/${id1}/evidence-requests`, 'controller', { items: ['statuts de la MSP'], dueAt: '2024-10-01T00:00:00+02:00' })).status,
+    ).toBe(201);
+    expect(
+      (await call('POST', `/v1/controls/${id1}/findings`, 'controller', { indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'hors contrôle' })).body.code,
+    ).toBe('INDICATOR_NOT_CONTROLLED');
+    expect(
+      (
+        await call('POST', `/v1/controls/${id1}/findings`, 'controller', {
+          indicator: 'V2_COORDINATION',
+          outcome: 'invalidated',
+          reason: 'aucune MSP au nom du médecin',
+        })
+      ).status,
+    ).toBe(201);
     const closed = await call('POST', `/v1/controls/${id1}/closure`, 'controller');
     expect(closed.body).toMatchObject({ notification: 'recovery', paidCents: 358_750, recomputedAmountCents: 274_750, balanceCents: -84_000 });
     const c2 = await call('POST', '/v1/controls', 'controller', { rpps: GP, year: 2023, indicators: ['V2_CODAGE'], reason: 'contrôle codage' });
@@ -115,7 +199,11 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // What the caisse knew the day it paid, what changed since, and why.
     const paid = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement?knownAt=${encodeURIComponent(paidDay)}`, 'auditor');
     expect(paid.body).toMatchObject({ amountCents: 358_750, paidCents: 358_750, balanceCents: 0 });
-    const diff = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement/diff?from=${encodeURIComponent(paidDay)}&to=${encodeURIComponent(afterControls)}`, 'auditor');
+    const diff = await call(
+      'GET',
+      `/v1/doctors/${GP}/campaigns/2023/entitlement/diff?from=${encodeURIComponent(paidDay)}&to=${encodeURIComponent(afterControls)}`,
+      'auditor',
+    );
     expect(diff.status).toBe(200);
     expect(diff.body.totals).toEqual({
       from: { volet1Met: true, totalPoints: 512.5, amountCents: 358_750, paidCents: 358_750, balanceCents: 0 },
@@ -126,7 +214,15 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
       ['V2_COORDINATION', true, false],
     ]);
     expect((diff.body.indicators as Json[])[1]!.to.reason).toBe('invalidé par le contrôle a posteriori : aucune MSP au nom du médecin');
-    expect((diff.body.events as Json[]).map((e) => e.type)).toEqual(['ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ControlOpened', 'ControlFindingRecorded', 'ControlClosed']);
+    expect((diff.body.events as Json[]).map((e) => e.type)).toEqual([
+      'ControlOpened',
+      'ControlEvidenceRequested',
+      'ControlFindingRecorded',
+      'ControlClosed',
+      'ControlOpened',
+      'ControlFindingRecorded',
+      'ControlClosed',
+    ]);
 
     // October, within two months of the notification: the doctor contests the first control.
     await at('2024-10-20T10:00:00+02:00');
@@ -141,8 +237,23 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     expect(decision.body).toMatchObject({ outcome: 'reversed', indicators: ['V2_COORDINATION'] });
     // GET /v1/controls/{id}: the control's state and events, with the stream's ETag.
     const control = await call('GET', `/v1/controls/${id1}`, 'auditor');
-    expect(control.body).toMatchObject({ controlId: id1, rpps: GP, year: 2023, status: 'closed', notification: 'recovery', findings: { V2_COORDINATION: 'invalidated' }, contestation: { status: 'decided', outcome: 'reversed' } });
-    expect((control.body.events as Json[]).map((e) => e.type)).toEqual(['ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']);
+    expect(control.body).toMatchObject({
+      controlId: id1,
+      rpps: GP,
+      year: 2023,
+      status: 'closed',
+      notification: 'recovery',
+      findings: { V2_COORDINATION: 'invalidated' },
+      contestation: { status: 'decided', outcome: 'reversed' },
+    });
+    expect((control.body.events as Json[]).map((e) => e.type)).toEqual([
+      'ControlOpened',
+      'ControlEvidenceRequested',
+      'ControlFindingRecorded',
+      'ControlClosed',
+      'ContestationFiled',
+      'ContestationDecided',
+    ]);
     expect((await call('GET', `/v1/controls/${id1}`, 'controller751')).status).toBe(403);
     expect((await call('GET', '/v1/controls/ctl-2023-10000000017-000000000000', 'auditor')).body.code).toBe('CONTROL_NOT_FOUND');
     const end = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement`, 'gp');
@@ -151,7 +262,17 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Every step is in the timeline, and nothing was altered.
     const history = await call('GET', `/v1/doctors/${GP}/history?year=2023`, 'auditor');
     const types = (history.body.events as Json[]).map((e) => e.type);
-    for (const type of ['PaymentRecorded', 'EntitlementCalculated', 'ControlOpened', 'ControlEvidenceRequested', 'ControlFindingRecorded', 'ControlClosed', 'ContestationFiled', 'ContestationDecided']) expect(types).toContain(type);
+    for (const type of [
+      'PaymentRecorded',
+      'EntitlementCalculated',
+      'ControlOpened',
+      'ControlEvidenceRequested',
+      'ControlFindingRecorded',
+      'ControlClosed',
+      'ContestationFiled',
+      'ContestationDecided',
+    ])
+      expect(types).toContain(type);
     // A witness cosigns the latest checkpoint: the bundle's proofs then stand on a cosigned one.
     const witnessKey = generateSignerKey('witness.test/dispute', COSIGNATURE_V1);
     expect((await call('POST', '/v1/log/witnesses', 'admin', { vkey: vkeyOf(parseSignerKey(witnessKey)) })).status).toBe(201);
@@ -161,9 +282,23 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // The audit bundle: the whole story, verifiable offline by a script that shares no code with the system.
     const bundle = await call('GET', `/v1/doctors/${GP}/campaigns/2023/audit-bundle`, 'auditor');
     expect(bundle.status).toBe(200);
-    expect(bundle.body).toMatchObject({ format: 'forfait-structure-audit-bundle/2', rpps: GP, year: 2023, verification: { ok: true }, entitlement: { amountCents: 323_750, balanceCents: -35_000 } });
+    expect(bundle.body).toMatchObject({
+      format: 'forfait-structure-audit-bundle/2',
+      rpps: GP,
+      year: 2023,
+      verification: { ok: true },
+      entitlement: { amountCents: 323_750, balanceCents: -35_000 },
+    });
     expect(bundle.body.hashing.description).toMatch(/RFC 8785/);
-    expect(bundle.body.doctor).toEqual({ rpps: GP, name: 'Éloïse Le Dû-Martin', specialty: 'medecine-generale', specialtyLabel: 'médecine générale', caisse: '441', caisseName: 'CPAM de la Loire-Atlantique', department: '44' });
+    expect(bundle.body.doctor).toEqual({
+      rpps: GP,
+      name: 'Éloïse Le Dû-Martin',
+      specialty: 'medecine-generale',
+      specialtyLabel: 'médecine générale',
+      caisse: '441',
+      caisseName: 'CPAM de la Loire-Atlantique',
+      department: '44',
+    });
     expect(bundle.body.payments).toMatchObject([{ amountCents: 358_750 }]);
     expect((bundle.body.controls as Json[]).map((c) => [c.reason, (c.findingsDetail as Json[]).map((f) => f.reason), c.closure?.balanceCents])).toEqual([
       ['contrôle ciblé exercice coordonné', ['aucune MSP au nom du médecin'], -84_000],
@@ -186,7 +321,10 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     const schema = (await (await fetch(`${sut.url}/v1/schemas/audit-bundle.json`)).json()) as Json;
     expect(Object.keys(bundle.body).sort()).toEqual([...(schema.required as string[])].sort());
     expect(schemaErrors(schema, bundle.body)).toEqual([]);
-    expect(schemaErrors(schema, { ...bundle.body, log: { ...bundle.body.log, status: 'lost' }, extra: 1 })).toEqual(['$.log.status: "lost" not in ["included","pending"]', '$.extra: not in the schema']);
+    expect(schemaErrors(schema, { ...bundle.body, log: { ...bundle.body.log, status: 'lost' }, extra: 1 })).toEqual([
+      '$.log.status: "lost" not in ["included","pending"]',
+      '$.extra: not in the schema',
+    ]);
     // Offline, with the caisse's published key: everything verifies.
     const vkey = (await call('GET', '/v1/log/public-key', 'auditor')).body.vkey as string;
     const file = join(dataDir, 'bundle.json');
@@ -197,7 +335,9 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     const ok = await verify(bundle.body);
     expect(ok.stderr).not.toMatch(/NOTE: checked with the key the bundle carries/);
     expect(ok.stderr).toContain('1 witness cosignature(s) verified');
-    expect(ok.stdout).toMatch(/^OK: \d+ events in 3 streams of 10000000017\/2023, every hash chain verifies, every event is in the signed checkpoint, the bundle signature verifies/);
+    expect(ok.stdout).toMatch(
+      /^OK: \d+ events in 3 streams of 10000000017\/2023, every hash chain verifies, every event is in the signed checkpoint, the bundle signature verifies/,
+    );
     expect(ok.status).toBe(0);
     const edit = async (change: (b: Json) => void) => {
       const copy = JSON.parse(JSON.stringify(bundle.body)) as Json;
@@ -208,10 +348,13 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     const decl = (bundle.body.streams as Json[]).find((st) => st.streamId === `declaration-${GP}-2023`)!;
     const payment = (decl.events as Json[]).find((e) => e.type === 'PaymentRecorded')!;
     const broken = await edit((b) => {
-      ((b.streams as Json[]).find((st) => st.streamId === decl.streamId)!.events as Json[]).find((e) => e.eventId === payment.eventId)!.data.amountCents = 999_999;
+      ((b.streams as Json[]).find((st) => st.streamId === decl.streamId)!.events as Json[]).find((e) => e.eventId === payment.eventId)!.data.amountCents =
+        999_999;
     });
     expect(broken.status).toBe(2);
-    expect(broken.stdout).toMatch(new RegExp(`^BROKEN: declaration-${GP}-2023 revision ${payment.revision} \\(event ${payment.eventId}\\): hash .* does not match its content`));
+    expect(broken.stdout).toMatch(
+      new RegExp(`^BROKEN: declaration-${GP}-2023 revision ${payment.revision} \\(event ${payment.eventId}\\): hash .* does not match its content`),
+    );
     expect(broken.stdout).toContain(`BROKEN: leaf declaration-${GP}-2023 revision ${payment.revision} (event ${payment.eventId}): the leaf at index`);
     expect(broken.stdout).toContain('BROKEN: signature signature:');
     // The entitlement: only the caisse's signature covers it.
@@ -227,7 +370,9 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
       p.proof[0] = Buffer.alloc(32, 7).toString('base64');
     });
     expect(proof.status).toBe(2);
-    expect(proof.stdout).toContain(`BROKEN: inclusion ${target.streamId} revision ${target.revision} (event ${target.eventId}): the audit path of leaf ${proven.leafIndex} does not lead to the checkpoint's root`);
+    expect(proof.stdout).toContain(
+      `BROKEN: inclusion ${target.streamId} revision ${target.revision} (event ${target.eventId}): the audit path of leaf ${proven.leafIndex} does not lead to the checkpoint's root`,
+    );
     // The checkpoint: another root (its signature fails, and every proof with it).
     const checkpoint = await edit((b) => {
       const lines = (b.log.checkpoint.note as string).split('\n');
@@ -286,11 +431,19 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // The timeline, folded in one pass, says what the entitlement endpoint says at each of its instants.
     for (const step of bundle.body.timeline as Json[]) {
       const then = await call('GET', `/v1/doctors/${GP}/campaigns/2023/entitlement?knownAt=${encodeURIComponent(step.at as string)}`, 'auditor');
-      expect({ at: step.at, totalPoints: then.body.totalPoints, amountCents: then.body.amountCents, paidCents: then.body.paidCents, balanceCents: then.body.balanceCents }).toEqual({ at: step.at, totalPoints: step.totalPoints, amountCents: step.amountCents, paidCents: step.paidCents, balanceCents: step.balanceCents });
+      expect({
+        at: step.at,
+        totalPoints: then.body.totalPoints,
+        amountCents: then.body.amountCents,
+        paidCents: then.body.paidCents,
+        balanceCents: then.body.balanceCents,
+      }).toEqual({ at: step.at, totalPoints: step.totalPoints, amountCents: step.amountCents, paidCents: step.paidCents, balanceCents: step.balanceCents });
     }
 
     // The same bundle as a readable PDF, and the doctor's declaration summary: their text, checked.
-    const pdf = await fetch(`${sut.url}/v1/doctors/${GP}/campaigns/2023/audit-bundle`, { headers: { authorization: `Bearer ${tokens.auditor}`, accept: 'application/pdf' } });
+    const pdf = await fetch(`${sut.url}/v1/doctors/${GP}/campaigns/2023/audit-bundle`, {
+      headers: { authorization: `Bearer ${tokens.auditor}`, accept: 'application/pdf' },
+    });
     expect(pdf.status).toBe(200);
     expect(pdf.headers.get('content-type')).toMatch(/^application\/pdf/);
     const pdfBytes = Buffer.from(await pdf.arrayBuffer());
@@ -314,7 +467,9 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Another request, another signature (generatedAt moves): the PDF prints its own, in full.
     expect(text).toMatch(/Racine de l’arbre de Merkle \(base64\) : [A-Za-z0-9+/]{43}= /);
     expect(text).toMatch(/Signature de la caisse \(Ed25519, base64\) : [A-Za-z0-9+/]{86}== /);
-    expect(text).toMatch(/Texte du point de contrôle signé \(format C2SP tlog-checkpoint\) : forfait-structure\.localhost\/log \d+ [A-Za-z0-9+/]{43}= — forfait-structure\.localhost\/log [A-Za-z0-9+/]{91}= /);
+    expect(text).toMatch(
+      /Texte du point de contrôle signé \(format C2SP tlog-checkpoint\) : forfait-structure\.localhost\/log \d+ [A-Za-z0-9+/]{43}= — forfait-structure\.localhost\/log [A-Za-z0-9+/]{91}= /,
+    );
     expect(text).toContain('Comment vérifier ce dossier');
     // (the line may wrap after a hyphen)
     expect(text).toMatch(/node scripts\/verify-bundle\.mjs dossier-\s?audit-\s?10000000017-\s?2023\.json --vkey/);
@@ -368,21 +523,40 @@ describe('a dispute, from the campaign to the reversal of a finding', () => {
     // Every page of each carries the header, the footer (reference, hash, page x/y) and, rendered
     // (poppler's pdftoppm) and read (zbar's zbarimg), one QR code of the reference and the hash.
     const documents = [
-      { name: 'dossier-audit', bytes: pdfBytes, title: 'Dossier d’audit — forfait structure 2023', hashOf: 'du dossier JSON signé (RFC 8785)', footer: /Référence (DA-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64}) /.exec(text)! },
-      { name: 'recapitulatif', bytes: recapBytes, title: 'Récapitulatif forfait structure 2023', hashOf: 'du contenu (JSON RFC 8785)', footer: /Référence (RC-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64})\b/.exec(recapText)! },
+      {
+        name: 'dossier-audit',
+        bytes: pdfBytes,
+        title: 'Dossier d’audit — forfait structure 2023',
+        hashOf: 'du dossier JSON signé (RFC 8785)',
+        footer: /Référence (DA-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64}) /.exec(text)!,
+      },
+      {
+        name: 'recapitulatif',
+        bytes: recapBytes,
+        title: 'Récapitulatif forfait structure 2023',
+        hashOf: 'du contenu (JSON RFC 8785)',
+        footer: /Référence (RC-\S+) — empreinte SHA-256 [^:]+: page 1\/\d+ ([0-9a-f]{64})\b/.exec(recapText)!,
+      },
     ];
     for (const d of documents) {
       const [, reference, sha256] = d.footer as unknown as [string, string, string];
       const pages = await pageTexts(d.bytes);
       expectFramedPages(pages, { title: d.title, reference, hashOf: d.hashOf, sha256 });
-      if (await toolsPresent([{ cmd: 'pdftoppm', args: ['-v'], pkg: 'poppler-utils' }, { cmd: 'zbarimg', args: ['--version'], pkg: 'zbar-tools' }])) {
+      if (
+        await toolsPresent([
+          { cmd: 'pdftoppm', args: ['-v'], pkg: 'poppler-utils' },
+          { cmd: 'zbarimg', args: ['--version'], pkg: 'zbar-tools' },
+        ])
+      ) {
         const codes = await qrCodesPerPage(d.bytes, pages.length);
         expect(codes).toEqual(pages.map(() => [`${reference} sha256:${sha256}`]));
         // Page 1 as a reader sees it, for the README (docs/screenshots with UPDATE_SCREENSHOTS=1).
         mkdirSync(SCREENSHOTS, { recursive: true });
         const source = join(dataDir, `${d.name}.pdf`);
         writeFileSync(source, d.bytes);
-        expect((await spawnAsync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', source, join(SCREENSHOTS, `${d.name}-page-1`)])).status).toBe(0);
+        expect(
+          (await spawnAsync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '1', '-singlefile', source, join(SCREENSHOTS, `${d.name}-page-1`)])).status,
+        ).toBe(0);
         expect(existsSync(join(SCREENSHOTS, `${d.name}-page-1.png`))).toBe(true);
       }
     }

@@ -66,11 +66,21 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     const before = await head();
     const res = await request();
     expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-    expect(res.body).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), code, ...(res.body.details ? { details: res.body.details } : {}) });
+    expect(res.body).toEqual({
+      statusCode: status,
+      error: expect.any(String),
+      message: expect.any(String),
+      code,
+      ...(res.body.details ? { details: res.body.details } : {}),
+    });
     expect(await head()).toBe(before);
     return res.body;
   };
-  const segurLap = (editor: string, name = 'MédiLog') => ({ indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor, name, version: '5', acquiredOn: '2023-03-01' }, lapCertified: true }, attestation: true });
+  const segurLap = (editor: string, name = 'MédiLog') => ({
+    indicator: 'V1_SEGUR_LAP',
+    value: { segurSoftware: { editor, name, version: '5', acquiredOn: '2023-03-01' }, lapCertified: true },
+    attestation: true,
+  });
   const declarations = `/v1/doctors/${GP}/campaigns/${YEAR}/declarations`;
 
   beforeAll(async () => {
@@ -91,9 +101,23 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     const url = new URL(system.url);
     host = url.hostname;
     port = Number(url.port);
-    const minted = await mintTokens(SECRET, { admin: { role: 'admin' }, system: { role: 'system' }, gp: { role: 'doctor', rpps: GP }, controller: { role: 'controller', caisse: '441' } });
+    const minted = await mintTokens(SECRET, {
+      admin: { role: 'admin' },
+      system: { role: 'system' },
+      gp: { role: 'doctor', rpps: GP },
+      controller: { role: 'controller', caisse: '441' },
+    });
     Object.assign(tokens, minted);
-    expect((await call('POST', '/v1/campaigns', minted.admin, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
+    expect(
+      (
+        await call('POST', '/v1/campaigns', minted.admin, {
+          year: YEAR,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-04T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
     expect((await call('PUT', `/v1/doctors/${GP}`, minted.system, { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
   });
   afterAll(async () => {
@@ -104,30 +128,60 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
 
   describe('6. bad input is a 4xx with a code, never a 5xx', () => {
     it('refuses NUL and lone surrogates in any string of a JSON body, naming the field', async () => {
-      expect((await refused(400, 'VALIDATION_FAILED', () => call('POST', declarations, tokens.gp!, segurLap('Édi\u0000teur')))).message).toMatch(/body\.value\.segurSoftware\.editor.*NUL/);
-      expect((await refused(400, 'VALIDATION_FAILED', () => call('POST', declarations, tokens.gp!, segurLap('Éditeur', 'Médi\ud800Log')))).message).toMatch(/body\.value\.segurSoftware\.name.*surrogate/);
+      expect((await refused(400, 'VALIDATION_FAILED', () => call('POST', declarations, tokens.gp!, segurLap('Édi\u0000teur')))).message).toMatch(
+        /body\.value\.segurSoftware\.editor.*NUL/,
+      );
+      expect((await refused(400, 'VALIDATION_FAILED', () => call('POST', declarations, tokens.gp!, segurLap('Éditeur', 'Médi\ud800Log')))).message).toMatch(
+        /body\.value\.segurSoftware\.name.*surrogate/,
+      );
       // In a key too, and a low surrogate alone.
-      expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', declarations, tokens.gp!, '{"indicator":"V2_CODAGE","value":{"answer":true,"x\\u0000":1},"attestation":true}'))).message).toMatch(/body\.value/);
+      expect(
+        (
+          await refused(400, 'VALIDATION_FAILED', () =>
+            json('POST', declarations, tokens.gp!, '{"indicator":"V2_CODAGE","value":{"answer":true,"x\\u0000":1},"attestation":true}'),
+          )
+        ).message,
+      ).toMatch(/body\.value/);
       await refused(400, 'VALIDATION_FAILED', () => call('POST', '/v1/imports/measures', tokens.system!, { source: 'SNDS\udc00', items: [{}] }));
       // The same declaration, clean, is accepted.
       expect((await call('POST', declarations, tokens.gp!, segurLap('Éditeur'))).status).toBe(201);
     });
 
     it('in an import batch, rejects the item with its index and keeps the others', async () => {
-      const prefill = (editor: string) => ({ rpps: GP, year: YEAR, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor, name: 'Log', version: '1', acquiredOn: '2023-02-01' }, lapCertified: true } });
-      const res = await call('POST', '/v1/imports/prefills', tokens.system!, { source: 'SONS', items: [prefill('Un'), prefill('De\u0000ux'), prefill('Tr\ud801ois')] });
+      const prefill = (editor: string) => ({
+        rpps: GP,
+        year: YEAR,
+        indicator: 'V1_SEGUR_LAP',
+        value: { segurSoftware: { editor, name: 'Log', version: '1', acquiredOn: '2023-02-01' }, lapCertified: true },
+      });
+      const res = await call('POST', '/v1/imports/prefills', tokens.system!, {
+        source: 'SONS',
+        items: [prefill('Un'), prefill('De\u0000ux'), prefill('Tr\ud801ois')],
+      });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ received: 3, appended: 1, status: 'partial' });
       expect(res.body.rejected).toEqual([
         { index: 1, code: 'VALIDATION_FAILED', message: expect.stringMatching(/items\[1\]\.value\.segurSoftware\.editor/) },
         { index: 2, code: 'VALIDATION_FAILED', message: expect.stringMatching(/items\[2\]\.value\.segurSoftware\.editor/) },
       ]);
-      const measures = await call('POST', '/v1/imports/measures', tokens.system!, { source: 'SNDS', items: [{ rpps: GP, year: YEAR, indicator: 'V2_PSE', numerator: 80, denominator: 100 }, { rpps: GP, year: YEAR, indicator: 'V2_AAT\u0000', numerator: 1, denominator: 2 }] });
+      const measures = await call('POST', '/v1/imports/measures', tokens.system!, {
+        source: 'SNDS',
+        items: [
+          { rpps: GP, year: YEAR, indicator: 'V2_PSE', numerator: 80, denominator: 100 },
+          { rpps: GP, year: YEAR, indicator: 'V2_AAT\u0000', numerator: 1, denominator: 2 },
+        ],
+      });
       expect(measures.status).toBe(200);
-      expect(measures.body).toMatchObject({ received: 2, appended: 1, rejected: [{ index: 1, code: 'VALIDATION_FAILED', message: expect.stringMatching(/items\[1\]\.indicator/) }] });
+      expect(measures.body).toMatchObject({
+        received: 2,
+        appended: 1,
+        rejected: [{ index: 1, code: 'VALIDATION_FAILED', message: expect.stringMatching(/items\[1\]\.indicator/) }],
+      });
       // A prototype key is hostile, not a bad line: the whole batch is refused.
       const proto = `{"source":"SNDS","items":[{"rpps":"${GP}","year":${YEAR},"indicator":"V2_AAT","numerator":1,"denominator":2,"__proto__":{"polluted":true}}]}`;
-      expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', '/v1/imports/measures', tokens.system!, proto))).message).toMatch(/items\[0\]\.__proto__/);
+      expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', '/v1/imports/measures', tokens.system!, proto))).message).toMatch(
+        /items\[0\]\.__proto__/,
+      );
     });
 
     it('refuses JSON nested deeper than 32 levels, and malformed JSON, with the envelope', async () => {
@@ -135,7 +189,9 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', declarations, tokens.gp!, deep))).message).toMatch(/32 niveaux/);
       const deepArray = `{"source":"SNDS","items":[${'['.repeat(5000)}${']'.repeat(5000)}]}`;
       await refused(400, 'VALIDATION_FAILED', () => json('POST', '/v1/imports/measures', tokens.system!, deepArray));
-      expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', declarations, tokens.gp!, '{"indicator": "V2_CODAGE",'))).message).toMatch(/JSON mal formé/);
+      expect((await refused(400, 'VALIDATION_FAILED', () => json('POST', declarations, tokens.gp!, '{"indicator": "V2_CODAGE",'))).message).toMatch(
+        /JSON mal formé/,
+      );
       await refused(400, 'VALIDATION_FAILED', () => json('POST', declarations, tokens.gp!, '"just a string"'));
     });
 
@@ -152,7 +208,9 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     it('validates the bodies of a transmission and a control closure: {} or nothing, unknown fields refused', async () => {
       await refused(400, 'VALIDATION_FAILED', () => call('POST', `/v1/doctors/${GP}/campaigns/${YEAR}/transmissions`, tokens.gp!, { force: true }));
       await refused(400, 'VALIDATION_FAILED', () => call('POST', `/v1/doctors/${GP}/campaigns/${YEAR}/transmissions`, tokens.gp!, []));
-      await refused(400, 'VALIDATION_FAILED', () => call('POST', '/v1/controls/ctl-2023-10000000017-000000000000/closure', tokens.controller!, { recomputedAmountCents: 0 }));
+      await refused(400, 'VALIDATION_FAILED', () =>
+        call('POST', '/v1/controls/ctl-2023-10000000017-000000000000/closure', tokens.controller!, { recomputedAmountCents: 0 }),
+      );
     });
 
     it('answers 413 PAYLOAD_TOO_LARGE with the envelope; without a valid token, before reading the body', async () => {
@@ -161,18 +219,28 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       // 1 Mo announced, 10 bytes sent: answered at once (the server does not wait for the rest).
       const started = Date.now();
       const early = await new Promise<Answer>((resolve, reject) => {
-        const req = httpRequest({ host, port, method: 'POST', path: '/v1/imports/measures', headers: { 'content-type': 'application/json', 'content-length': 1024 * 1024 } }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: JSON.parse(text) as Json }));
-        });
+        const req = httpRequest(
+          { host, port, method: 'POST', path: '/v1/imports/measures', headers: { 'content-type': 'application/json', 'content-length': 1024 * 1024 } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: JSON.parse(text) as Json }));
+          },
+        );
         req.on('error', reject);
         req.write('{"source":"');
       });
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(early.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: expect.stringMatching(/sans jeton valide/), code: 'PAYLOAD_TOO_LARGE' });
+      expect(early.body).toEqual({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: expect.stringMatching(/sans jeton valide/),
+        code: 'PAYLOAD_TOO_LARGE',
+      });
       const forged = await signDevToken('another-secret-another-secret-0123456789', { role: 'system' });
-      await refused(413, 'PAYLOAD_TOO_LARGE', () => json('POST', '/v1/imports/measures', forged, JSON.stringify({ source: 'S', items: [{ pad: 'x'.repeat(100_000) }] })));
+      await refused(413, 'PAYLOAD_TOO_LARGE', () =>
+        json('POST', '/v1/imports/measures', forged, JSON.stringify({ source: 'S', items: [{ pad: 'x'.repeat(100_000) }] })),
+      );
       // A small unauthenticated body is read and refused as unauthenticated.
       await refused(401, 'UNAUTHENTICATED', () => json('POST', '/v1/imports/measures', null, '{}'));
     });
@@ -182,11 +250,19 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       await refused(415, 'UNSUPPORTED_CONTENT_ENCODING', () => json('POST', declarations, tokens.gp!, body, { 'content-encoding': 'compress' }));
       await refused(415, 'UNSUPPORTED_CONTENT_ENCODING', () => json('POST', declarations, tokens.gp!, body, { 'content-encoding': 'gzip' }));
       await refused(415, 'UNSUPPORTED_CONTENT_ENCODING', () => json('POST', declarations, tokens.gp!, body, { 'content-encoding': 'gzip, gzip' }));
-      const zipped = await raw('POST', declarations, { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${tokens.gp}` }, body: gzipSync(body) });
+      const zipped = await raw('POST', declarations, {
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${tokens.gp}` },
+        body: gzipSync(body),
+      });
       expect(zipped.status).toBe(201);
       // A CSV extract is stored as sent: compressed, it is refused, and nothing is left on disk.
       const csv = gzipSync(`rpps,year,indicator,numerator,denominator\n${GP},${YEAR},V2_PSE,80,100\n`);
-      await refused(415, 'UNSUPPORTED_CONTENT_ENCODING', () => raw('POST', '/v1/imports/measures?source=SNDS', { headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip', authorization: `Bearer ${tokens.system}` }, body: csv }));
+      await refused(415, 'UNSUPPORTED_CONTENT_ENCODING', () =>
+        raw('POST', '/v1/imports/measures?source=SNDS', {
+          headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip', authorization: `Bearer ${tokens.system}` },
+          body: csv,
+        }),
+      );
       const imports = join(dataDir, 'pg', 'imports');
       expect(existsSync(imports) ? readdirSync(imports) : []).toEqual([]);
     });
@@ -206,7 +282,11 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
         const form = new FormData();
         form.append('indicator', 'V2_MAITRE_STAGE');
         form.append('file', new Blob([content]), 'attestation.pdf');
-        return fetch(`${system.url}/v1/doctors/${GP}/campaigns/${year}/justificatifs`, { method: 'POST', headers: { authorization: `Bearer ${tokens.gp}` }, body: form });
+        return fetch(`${system.url}/v1/doctors/${GP}/campaigns/${year}/justificatifs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.gp}` },
+          body: form,
+        });
       };
       const refusedUpload = await upload(2022, Buffer.concat([PDF, randomBytes(16)]));
       expect(refusedUpload.status).toBe(404);
@@ -223,15 +303,28 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
   describe('6. multipart form fields', () => {
     /** Every stored file of the data dir (justificatifs and attestations share one content-addressed store). */
     const files = join(dataDir, 'pg', 'justificatifs');
-    const list = () => (existsSync(files) ? readdirSync(files, { recursive: true }).filter((f) => !String(f).match(/^[0-9a-f]{2}$/)).map(String).sort() : []);
-    const post = (path: string, token: string, form: FormData) => fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const list = () =>
+      existsSync(files)
+        ? readdirSync(files, { recursive: true })
+            .filter((f) => !String(f).match(/^[0-9a-f]{2}$/))
+            .map(String)
+            .sort()
+        : [];
+    const post = (path: string, token: string, form: FormData) =>
+      fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
     const refusedForm = async (path: string, token: string, form: FormData, field: RegExp) => {
       const before = await head();
       const stored = list();
       const res = await post(path, token, form);
       const body = (await res.json()) as Json;
       expect({ status: res.status, code: body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
-      expect(body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(field), code: 'VALIDATION_FAILED', ...(body.details ? { details: body.details } : {}) });
+      expect(body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(field),
+        code: 'VALIDATION_FAILED',
+        ...(body.details ? { details: body.details } : {}),
+      });
       expect(await head()).toBe(before);
       expect(list()).toEqual(stored);
       return body;
@@ -257,13 +350,38 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     it('refuses NUL in a field of a justificatif upload, naming the field, before any file is kept', async () => {
       const path = `/v1/doctors/${GP}/campaigns/${YEAR}/justificatifs`;
       await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V2_MAITRE_STAGE\u0000']]), /form\.indicator.*NUL/);
-      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V1_SEGUR_LAP'], ['subjects', 'SEGUR\u0000']]), /form\.subjects.*NUL/);
+      await refusedForm(
+        path,
+        tokens.gp!,
+        justificatif([
+          ['indicator', 'V1_SEGUR_LAP'],
+          ['subjects', 'SEGUR\u0000'],
+        ]),
+        /form\.subjects.*NUL/,
+      );
       // A JSON array in a field: what it decodes to is checked too (a lone surrogate can only come that way).
-      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V1_SEGUR_LAP'], ['subjects', '["SEGUR","\\ud800"]']]), /form\.subjects.*surrogate/);
+      await refusedForm(
+        path,
+        tokens.gp!,
+        justificatif([
+          ['indicator', 'V1_SEGUR_LAP'],
+          ['subjects', '["SEGUR","\\ud800"]'],
+        ]),
+        /form\.subjects.*surrogate/,
+      );
       // In a field's name: the parser refuses the part header itself, with the same code.
-      await refusedForm(path, tokens.gp!, justificatif([['indicator', 'V2_MAITRE_STAGE'], ['x\u0000', '1']]), /formulaire multipart mal formé/);
+      await refusedForm(
+        path,
+        tokens.gp!,
+        justificatif([
+          ['indicator', 'V2_MAITRE_STAGE'],
+          ['x\u0000', '1'],
+        ]),
+        /formulaire multipart mal formé/,
+      );
       // And with an Idempotency-Key: refused before the key is taken, so the clean form under it is accepted.
-      const keyed = (form: FormData) => fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${tokens.gp}`, 'idempotency-key': 'upload-nul' }, body: form });
+      const keyed = (form: FormData) =>
+        fetch(`${system.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${tokens.gp}`, 'idempotency-key': 'upload-nul' }, body: form });
       expect((await keyed(justificatif([['indicator', 'V2_MAITRE_STAGE\u0000']]))).status).toBe(400);
       expect((await keyed(justificatif([['indicator', 'V2_MAITRE_STAGE']]))).status).toBe(201);
     });
@@ -272,7 +390,12 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       const agent = await signDevToken(SECRET, { role: 'agent', caisse: '441', sub: 'agent-multipart' });
       await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes\u0000Nord'), /form\.cpts.*NUL/);
       await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord', 'Logiciel\u0000SAS'), /form\.software.*NUL/);
-      await refusedForm('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord', 'Logiciel SAS', [['effectiveAt', '2024-01-10T10:00:00+01:00\u0000']]), /form\.effectiveAt.*NUL/);
+      await refusedForm(
+        '/v1/sas-attestations',
+        agent,
+        attestation('CPTS Nantes Nord', 'Logiciel SAS', [['effectiveAt', '2024-01-10T10:00:00+01:00\u0000']]),
+        /form\.effectiveAt.*NUL/,
+      );
       // The same form, clean, is accepted.
       const accepted = await post('/v1/sas-attestations', agent, attestation('CPTS Nantes Nord'));
       expect(accepted.status).toBe(201);
@@ -295,10 +418,24 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     it('refuses a token issued in the future beyond 60 s of clock skew (401 UNAUTHENTICATED, reason IAT_IN_FUTURE)', async () => {
       const now = Math.floor(Date.now() / 1000);
       // iat an hour ahead, exp 30 min after it: its exp - iat is short, yet it would live 90 min.
-      const ahead = await admin().setIssuedAt(now + 3600).setExpirationTime(now + 5400).sign(key);
+      const ahead = await admin()
+        .setIssuedAt(now + 3600)
+        .setExpirationTime(now + 5400)
+        .sign(key);
       const body = await refused(401, 'UNAUTHENTICATED', () => call('GET', `/v1/campaigns/${YEAR}`, ahead));
       expect(body).toMatchObject({ message: expect.stringMatching(/émis dans le futur/), details: { reason: 'IAT_IN_FUTURE' } });
-      expect((await call('GET', `/v1/campaigns/${YEAR}`, await admin().setIssuedAt(now + 30).setExpirationTime(now + 1800).sign(key))).status).toBe(200);
+      expect(
+        (
+          await call(
+            'GET',
+            `/v1/campaigns/${YEAR}`,
+            await admin()
+              .setIssuedAt(now + 30)
+              .setExpirationTime(now + 1800)
+              .sign(key),
+          )
+        ).status,
+      ).toBe(200);
     });
   });
 
@@ -306,27 +443,29 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
     it('closes 50 sockets that send their headers byte by byte (headersTimeout 2 s here), within 15 s', async () => {
       const started = Date.now();
       const closedAfter = await Promise.all(
-        Array.from({ length: 50 }, () =>
-          new Promise<{ ms: number; answer: string }>((resolve) => {
-            const socket = connect(port, host);
-            let answer = '';
-            let timer: NodeJS.Timeout | undefined;
-            const line = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
-            let i = 0;
-            socket.on('connect', () => {
-              timer = setInterval(() => {
-                if (!socket.destroyed && socket.writable) socket.write(line[i++ % line.length]!);
-              }, 200);
-            });
-            socket.on('data', (c: Buffer) => (answer += c.toString()));
-            socket.on('error', () => undefined);
-            socket.on('close', () => {
-              clearInterval(timer);
-              resolve({ ms: Date.now() - started, answer });
-            });
-            // The bound of the test itself: a socket still open at 15 s fails it.
-            setTimeout(() => socket.destroy(), 15_000).unref();
-          }),
+        Array.from(
+          { length: 50 },
+          () =>
+            new Promise<{ ms: number; answer: string }>((resolve) => {
+              const socket = connect(port, host);
+              let answer = '';
+              let timer: NodeJS.Timeout | undefined;
+              const line = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
+              let i = 0;
+              socket.on('connect', () => {
+                timer = setInterval(() => {
+                  if (!socket.destroyed && socket.writable) socket.write(line[i++ % line.length]!);
+                }, 200);
+              });
+              socket.on('data', (c: Buffer) => (answer += c.toString()));
+              socket.on('error', () => undefined);
+              socket.on('close', () => {
+                clearInterval(timer);
+                resolve({ ms: Date.now() - started, answer });
+              });
+              // The bound of the test itself: a socket still open at 15 s fails it.
+              setTimeout(() => socket.destroy(), 15_000).unref();
+            }),
         ),
       );
       expect(Math.max(...closedAfter.map((c) => c.ms))).toBeLessThan(14_000);
@@ -340,7 +479,13 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
       for (let i = 0; i < 10; i += 1) statuses.push((await call('GET', '/v1/integrity', auditor)).status);
       expect(statuses).toEqual(Array(10).fill(200));
       const limited = await call('GET', `/v1/doctors/${GP}/campaigns/${YEAR}/audit-bundle`, auditor);
-      expect(limited.body).toEqual({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/réessayez dans \d+ s/), code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } });
+      expect(limited.body).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: expect.stringMatching(/réessayez dans \d+ s/),
+        code: 'RATE_LIMITED',
+        details: { retryAfterSeconds: expect.any(Number) },
+      });
       expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       // Another principal has its own bucket; cheap endpoints are not limited.
       expect((await call('GET', '/v1/integrity', other)).status).toBe(200);
@@ -373,7 +518,13 @@ describe('hostile input, tokens and limits (issue 11), on PostgreSQL', () => {
         const position = String(await head());
         await db.query(`UPDATE "${schema}".es_events SET data = jsonb_set(data, '{value,answer}', 'true') WHERE position = $1`, [position]);
         const fourth = await integrity();
-        expect(fourth).toMatchObject({ ok: false, checkedEvents: 1, verifiedUpTo: third.verifiedUpTo, problems: [{ kind: 'hash-mismatch', position }], firstBroken: { reason: 'hash-mismatch', position } });
+        expect(fourth).toMatchObject({
+          ok: false,
+          checkedEvents: 1,
+          verifiedUpTo: third.verifiedUpTo,
+          problems: [{ kind: 'hash-mismatch', position }],
+          firstBroken: { reason: 'hash-mismatch', position },
+        });
         expect((await integrity()).problems).toEqual([expect.objectContaining({ kind: 'hash-mismatch', position })]);
         await db.query(`UPDATE "${schema}".es_events SET data = jsonb_set(data, '{value,answer}', 'false') WHERE position = $1`, [position]);
         expect(await integrity()).toMatchObject({ ok: true, checkedEvents: 1, verifiedUpTo: position });

@@ -40,7 +40,18 @@ describe('every integrity problem kind is produced by a tampering', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'forfait-kinds-'));
     dirs.push(dataDir);
     const system = await startSystem(
-      loadConfig({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', REDIS_URL: 'redis://127.0.0.1:1', LOG_PUBLIC: 'true', LOG_CHECKPOINT_EVERY_EVENTS: '1' }),
+      loadConfig({
+        STORE: 'postgres',
+        DATABASE_URL,
+        DATABASE_SCHEMA: schema,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        AUTH_JWT_SECRET: SECRET,
+        SEED_DEMO: 'false',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        LOG_PUBLIC: 'true',
+        LOG_CHECKPOINT_EVERY_EVENTS: '1',
+      }),
       { logger: false },
     );
     try {
@@ -70,14 +81,34 @@ describe('every integrity problem kind is produced by a tampering', () => {
   /** `afterFirstCheck`: the tampering comes after a call that verified (and kept) every head. */
   const cases: [string, boolean, (s: string, events: RecordedEvent[]) => Promise<void>, string[]][] = [
     ['an event’s data edited', false, (s) => q(`UPDATE "${s}".es_events SET data = '{"edited":true}' WHERE position = 2`), [`hash-mismatch@${C}`]],
-    ['an event’s prevHash edited', false, (s) => q(`UPDATE "${s}".es_events SET prev_hash = $1 WHERE position = 5`, ['f'.repeat(64)]), [`prev-hash-mismatch@${C}`]],
-    ['an event in the middle deleted', false, (s) => q(`DELETE FROM "${s}".es_events WHERE position = 4`), [`revision-gap@${A}`, `position-gap@${C}`, `leaf-event-missing@${A}`]],
+    [
+      'an event’s prevHash edited',
+      false,
+      (s) => q(`UPDATE "${s}".es_events SET prev_hash = $1 WHERE position = 5`, ['f'.repeat(64)]),
+      [`prev-hash-mismatch@${C}`],
+    ],
+    [
+      'an event in the middle deleted',
+      false,
+      (s) => q(`DELETE FROM "${s}".es_events WHERE position = 4`),
+      [`revision-gap@${A}`, `position-gap@${C}`, `leaf-event-missing@${A}`],
+    ],
     ['a verified head event edited', true, (s) => q(`UPDATE "${s}".es_events SET data = '{"edited":true}' WHERE position = 7`), [`head-mismatch@${B}`]],
-    ['a verified head event deleted', true, (s) => q(`DELETE FROM "${s}".es_events WHERE position = 7`), [`head-missing@${B}`, `stream-head-mismatch@${B}`, `leaf-event-missing@${B}`]],
+    [
+      'a verified head event deleted',
+      true,
+      (s) => q(`DELETE FROM "${s}".es_events WHERE position = 7`),
+      [`head-missing@${B}`, `stream-head-mismatch@${B}`, `leaf-event-missing@${B}`],
+    ],
     ['a stream head moved back', false, (s) => q(`UPDATE "${s}".es_streams SET revision = 0 WHERE stream_id = $1`, [A]), [`stream-head-mismatch@${A}`]],
     ['a stream head deleted', false, (s) => q(`DELETE FROM "${s}".es_streams WHERE stream_id = $1`, [A]), [`stream-head-missing@${A}`]],
     ['a stream’s events deleted, its head left', false, (s) => q(`DELETE FROM "${s}".es_events WHERE stream_id = $1`, [B]), [`stream-missing@${B}`]],
-    ['a recorded time set back', false, (s) => q(`UPDATE "${s}".es_events SET recorded_at = '2000-01-01T00:00:00Z' WHERE position = 5`), [`recorded-at-decreasing@${C}`]],
+    [
+      'a recorded time set back',
+      false,
+      (s) => q(`UPDATE "${s}".es_events SET recorded_at = '2000-01-01T00:00:00Z' WHERE position = 5`),
+      [`recorded-at-decreasing@${C}`],
+    ],
     [
       'two positions swapped',
       false,
@@ -99,7 +130,12 @@ describe('every integrity problem kind is produced by a tampering', () => {
       ['checkpoint-beyond-tree@'],
     ],
     ['an inner node edited', false, (s) => q(`UPDATE "${s}_rm".log_nodes SET hash = $1 WHERE level = 1 AND idx = 0`, ['0'.repeat(64)]), ['tree-mismatch@']],
-    ['the latest checkpoint’s root replaced', false, (s) => q(`UPDATE "${s}_rm".log_checkpoints SET root_hash = $1 WHERE tree_size = 8`, ['0'.repeat(64)]), ['checkpoint-signature-invalid@']],
+    [
+      'the latest checkpoint’s root replaced',
+      false,
+      (s) => q(`UPDATE "${s}_rm".log_checkpoints SET root_hash = $1 WHERE tree_size = 8`, ['0'.repeat(64)]),
+      ['checkpoint-signature-invalid@'],
+    ],
   ];
 
   it.each(cases)('%s', async (_what, afterFirstCheck, tamper, expected) => {

@@ -22,7 +22,13 @@ async function openCampaign(system: StartedSystem, closesAt: string): Promise<vo
         type: 'CampaignOpened',
         schemaVersion: CURRENT_SCHEMA_VERSION.CampaignOpened,
         data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2031-01-01T00:00:00+01:00', closesAt },
-        metadata: { effectiveAt: '2031-01-01T00:00:00+01:00', actor: { sub: 'admin-test', role: 'admin' }, channel: 'back-office', correlationId: randomUUID(), causationId: null },
+        metadata: {
+          effectiveAt: '2031-01-01T00:00:00+01:00',
+          actor: { sub: 'admin-test', role: 'admin' },
+          channel: 'back-office',
+          correlationId: randomUUID(),
+          causationId: null,
+        },
       },
     ],
     { expectedRevision: 'any' },
@@ -44,7 +50,7 @@ describe('jobs of an embedded store (issue 18.2)', () => {
   const root = mkdtempSync(join(tmpdir(), 'forfait-jobs-store-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('a store re-created under the same path does not share the old store\'s jobs: its campaign closes at its deadline', async () => {
+  it("a store re-created under the same path does not share the old store's jobs: its campaign closes at its deadline", async () => {
     const dataDir = join(root, 'var');
     const clock = '2031-02-01T10:00:00+01:00';
     const closesAt = '2031-02-01T10:00:03+01:00'; // 3 s after the clock's start

@@ -15,13 +15,18 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-jobs-'));
   let system: StartedSystem;
   let token: Record<string, string>;
-  const call = (method: string, path: string, who: string, body?: unknown, contentType?: string) => request(system.url, method, path, token[who], body, { contentType });
+  const call = (method: string, path: string, who: string, body?: unknown, contentType?: string) =>
+    request(system.url, method, path, token[who], body, { contentType });
   const jobDone = (id: string) =>
-    eventually(async () => {
-      const r = await call('GET', `/v1/jobs/${encodeURIComponent(id)}`, 'system');
-      if (r.body.state === 'failed') throw new Error(`job ${id} failed: ${r.body.failedReason}`);
-      return r.body.state === 'completed' ? r.body : undefined;
-    }, 30_000, `job ${id}`);
+    eventually(
+      async () => {
+        const r = await call('GET', `/v1/jobs/${encodeURIComponent(id)}`, 'system');
+        if (r.body.state === 'failed') throw new Error(`job ${id} failed: ${r.body.failedReason}`);
+        return r.body.state === 'completed' ? r.body : undefined;
+      },
+      30_000,
+      `job ${id}`,
+    );
   const eventsOf = async (stream: string) => system.runtime.store.readStream(stream);
 
   beforeAll(async () => {
@@ -31,7 +36,11 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
   });
   afterAll(async () => {
     const jobs = system.runtime.jobs!;
-    for (const q of Object.values(QUEUES)) await jobs.queue(q).obliterate({ force: true }).catch(() => undefined);
+    for (const q of Object.values(QUEUES))
+      await jobs
+        .queue(q)
+        .obliterate({ force: true })
+        .catch(() => undefined);
     await system.close();
     await dropSchemas(DATABASE_URL, schema, `${schema}_rm`);
     rmSync(dataDir, { recursive: true, force: true });
@@ -41,7 +50,9 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     // Five seconds for the extension to be recorded before the first deadline, even on a loaded machine.
-    expect((await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: iso(now - 3_600_000), closesAt: iso(now + 5000) })).status).toBe(201);
+    expect(
+      (await call('POST', '/v1/campaigns', 'admin', { year: 2023, ruleset: 'FS-2023', opensAt: iso(now - 3_600_000), closesAt: iso(now + 5000) })).status,
+    ).toBe(201);
     const extended = iso(now + 7000);
     expect((await call('POST', '/v1/campaigns/2023/deadline-extensions', 'admin', { closesAt: extended, reason: 'prolongation' })).status).toBe(201);
     const closed = await eventually(async () => (await eventsOf(streams.campaign(2023))).find((e) => e.type === 'CampaignClosed'), 20_000, 'CampaignClosed');
@@ -101,11 +112,19 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
   it('issue 13.1: past the first batch of 1 000 lines, a rejected item keeps its index among the extract’s data lines', async () => {
     const a = withRppsCheckDigit('1200000003');
     const lines = Array.from({ length: 1001 }, (_, i) => `${a},2023,V2_AAT,${i % 100},100,,,`);
-    const csv = ['rpps,year,indicator,numerator,denominator,participates,teletransmittedPreviousYear,months', ...lines, `${a},2023,V2_AAT,101,100,,,`].join('\n');
+    const csv = ['rpps,year,indicator,numerator,denominator,participates,teletransmittedPreviousYear,months', ...lines, `${a},2023,V2_AAT,101,100,,,`].join(
+      '\n',
+    );
     const job = await call('POST', '/v1/imports/measures?source=SNDS', 'system', csv, 'text/csv');
     expect(job.status).toBe(202);
     const done = await jobDone(job.body.jobId);
-    expect(done.report).toMatchObject({ status: 'partial', received: 1002, accepted: 1001, rejectedCount: 1, rejected: [{ index: 1001, line: 1003, code: expect.stringMatching(/^[A-Z_]+$/) }] });
+    expect(done.report).toMatchObject({
+      status: 'partial',
+      received: 1002,
+      accepted: 1001,
+      rejectedCount: 1,
+      rejected: [{ index: 1001, line: 1003, code: expect.stringMatching(/^[A-Z_]+$/) }],
+    });
   });
 
   it('fans the yearly calculation out per caisse; re-running records nothing new', async () => {
@@ -116,16 +135,29 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     ] as const;
     for (const [rpps, caisse] of doctors) {
       expect((await call('PUT', `/v1/doctors/${rpps}`, 'system', { specialty: 'cardiologie', caisse, department: '44' })).status).toBe(200);
-      await call('POST', '/v1/imports/measures', 'system', { source: 'SNDS', items: [{ rpps, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 }] });
+      await call('POST', '/v1/imports/measures', 'system', {
+        source: 'SNDS',
+        items: [{ rpps, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 }],
+      });
     }
     const run = await call('POST', '/v1/campaigns/2023/calculations', 'system', {});
     expect(run.status).toBe(202);
-    expect(run.body.caisses).toEqual(expect.arrayContaining([{ caisse: '441', doctors: 2 }, { caisse: '751', doctors: 1 }]));
+    expect(run.body.caisses).toEqual(
+      expect.arrayContaining([
+        { caisse: '441', doctors: 2 },
+        { caisse: '751', doctors: 1 },
+      ]),
+    );
     await jobDone(run.body.jobId);
     for (const [rpps] of doctors) {
       const calculated = (await eventsOf(streams.declaration(rpps, 2023))).filter((e) => e.type === 'EntitlementCalculated');
       expect(calculated).toHaveLength(1);
-      expect(calculated[0]!.data).toMatchObject({ ruleset: 'FS-2023', rulesetVersion: '1', rulesetHash: expect.stringMatching(/^[0-9a-f]{64}$/), lastPosition: expect.any(String) });
+      expect(calculated[0]!.data).toMatchObject({
+        ruleset: 'FS-2023',
+        rulesetVersion: '1',
+        rulesetHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        lastPosition: expect.any(String),
+      });
     }
     const completed = (await eventsOf(streams.campaign(2023))).filter((e) => e.type === 'CampaignCalculationCompleted');
     expect(completed).toHaveLength(1);
@@ -135,7 +167,9 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     for (const [rpps] of doctors) expect((await eventsOf(streams.declaration(rpps, 2023))).filter((e) => e.type === 'EntitlementCalculated')).toHaveLength(1);
     expect((await eventsOf(streams.campaign(2023))).filter((e) => e.type === 'CampaignCalculationCompleted')).toHaveLength(1);
     // After the calculation, the campaign can no longer be extended.
-    expect((await call('POST', '/v1/campaigns/2023/deadline-extensions', 'admin', { closesAt: '2030-01-01T00:00:00Z', reason: 'r' })).body.code).toBe('CALCULATION_ALREADY_RUN');
+    expect((await call('POST', '/v1/campaigns/2023/deadline-extensions', 'admin', { closesAt: '2030-01-01T00:00:00Z', reason: 'r' })).body.code).toBe(
+      'CALCULATION_ALREADY_RUN',
+    );
   });
 
   it('rebuilds a projection beside the live one with progress, and swaps it in', async () => {
@@ -149,7 +183,10 @@ describe('jobs on PostgreSQL and Redis (BullMQ)', () => {
     expect(done.progress).toMatchObject({ phase: 'done', percent: 100 });
     expect(await readEntitlement(runtime.readDb, runtime.readModelSchema, rpps, 2023)).toEqual(before);
     // Still live after the swap: a new measure reaches the swapped-in read model.
-    await call('POST', '/v1/imports/measures', 'system', { source: 'SNDS', items: [{ rpps, year: 2023, indicator: 'V2_PSE', numerator: 90, denominator: 100 }] });
+    await call('POST', '/v1/imports/measures', 'system', {
+      source: 'SNDS',
+      items: [{ rpps, year: 2023, indicator: 'V2_PSE', numerator: 90, denominator: 100 }],
+    });
     await runtime.projector!.waitFor(await runtime.store.headPosition());
     const after = await readEntitlement(runtime.readDb, runtime.readModelSchema, rpps, 2023);
     expect(after!.volet2.indicators.find((i) => i.code === 'V2_PSE')).toMatchObject({ met: true });

@@ -41,7 +41,14 @@ async function sealed(url: string, size: number): Promise<void> {
   }
 }
 
-const STREAMS = ['declaration-10000000017-2023', 'declaration-10000000025-2023', 'access-10000000017', 'declaration-10000000017-2023', 'declaration-10000000025-2023', 'access-10000000017'];
+const STREAMS = [
+  'declaration-10000000017-2023',
+  'declaration-10000000025-2023',
+  'access-10000000017',
+  'declaration-10000000017-2023',
+  'declaration-10000000025-2023',
+  'access-10000000017',
+];
 
 /** The verifiable log's edges (issue 15): witness registration, refusals in the envelope, the full check as a job and in the CLI, the embedded store. */
 describe('the verifiable log: witnesses, refusals, full recomputation', () => {
@@ -60,14 +67,27 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
     schemas.push(schema, `${schema}_rm`);
     const dataDir = mkdtempSync(join(tmpdir(), 'forfait-logapi-'));
     dirs.push(dataDir);
-    return { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET, REDIS_URL: redis, LOG_PUBLIC: 'true', LOG_CHECKPOINT_EVERY_EVENTS: '1' };
+    return {
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: dataDir,
+      AUTH_JWT_SECRET: SECRET,
+      REDIS_URL: redis,
+      LOG_PUBLIC: 'true',
+      LOG_CHECKPOINT_EVERY_EVENTS: '1',
+    };
   }
   const start = (env: Record<string, string>) => startSystem(loadConfig({ ...env, PORT: '0', SEED_DEMO: 'false' }), { logger: false });
   const token = (claims: Record<string, string>) => signDevToken(SECRET, claims as never);
   const send = async (system: StartedSystem, method: string, path: string, bearer: string, body?: string | object, headers: Record<string, string> = {}) => {
     const res = await fetch(`${system.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${bearer}`, ...(typeof body === 'object' ? { 'content-type': 'application/json' } : body !== undefined ? { 'content-type': 'text/plain; charset=utf-8' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        ...(typeof body === 'object' ? { 'content-type': 'application/json' } : body !== undefined ? { 'content-type': 'text/plain; charset=utf-8' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: typeof body === 'object' ? JSON.stringify(body) : body } : {}),
     });
     const text = await res.text();
@@ -85,29 +105,51 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
       const w1Token = await token({ role: 'witness', sub: 'witness.test/w1' });
 
       // POST /v1/log/witnesses: the admin's alone, a cosignature/v1 key that is not the log's own.
-      expect(await send(system, 'POST', '/v1/log/witnesses', w1Token, { vkey: w1 })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN', details: { reason: 'ROLE_NOT_ALLOWED' } } });
+      expect(await send(system, 'POST', '/v1/log/witnesses', w1Token, { vkey: w1 })).toMatchObject({
+        status: 403,
+        body: { code: 'FORBIDDEN', details: { reason: 'ROLE_NOT_ALLOWED' } },
+      });
       expect(await send(system, 'POST', '/v1/log/witnesses', auditor, { vkey: w1 })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
-      expect(await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: 'not a key' })).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: expect.stringMatching(/^vkey illisible/) as unknown } });
+      expect(await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: 'not a key' })).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: expect.stringMatching(/^vkey illisible/) as unknown },
+      });
       const logVkey = ((await send(system, 'GET', '/v1/log/public-key', auditor)).body as { vkey: string }).vkey;
-      expect(await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: logVkey })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/cosignature\/v1/) as unknown } });
+      expect(await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: logVkey })).toMatchObject({
+        status: 400,
+        body: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/cosignature\/v1/) as unknown },
+      });
       // A witness posting before it is registered: its key is unknown (no self-registration).
       const note = (await send(system, 'GET', '/v1/log/checkpoint', auditor)).body as unknown as string;
       const { body: checkpointBody } = splitNote(note);
       const cosigned = `${note}${cosignNote(checkpointBody, parseSignerKey(w1Key), Math.floor(Date.now() / 1000))}`;
-      expect(await send(system, 'POST', '/v1/log/cosignatures', w1Token, cosigned, { 'witness-key': w1 })).toMatchObject({ status: 422, body: { code: 'COSIGNATURE_INVALID', message: expect.stringMatching(/witness\.test\/w1 n’est pas connue/) as unknown } });
+      expect(await send(system, 'POST', '/v1/log/cosignatures', w1Token, cosigned, { 'witness-key': w1 })).toMatchObject({
+        status: 422,
+        body: { code: 'COSIGNATURE_INVALID', message: expect.stringMatching(/witness\.test\/w1 n’est pas connue/) as unknown },
+      });
       expect(await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: w1 })).toEqual({ status: 201, body: { name: 'witness.test/w1', vkey: w1 } });
       expect(((await send(system, 'GET', '/v1/log/public-key', auditor)).body as { witnesses: string[] }).witnesses).toEqual([w1]);
       // Another witness's token cannot post w1's cosignature; w1's can.
       const other = await token({ role: 'witness', sub: 'witness.test/w2' });
-      expect(await send(system, 'POST', '/v1/log/cosignatures', other, cosigned)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN', details: { reason: 'WITNESS_KEY_NOT_OWN' } } });
+      expect(await send(system, 'POST', '/v1/log/cosignatures', other, cosigned)).toMatchObject({
+        status: 403,
+        body: { code: 'FORBIDDEN', details: { reason: 'WITNESS_KEY_NOT_OWN' } },
+      });
       expect((await send(system, 'POST', '/v1/log/cosignatures', w1Token, cosigned)).status).toBe(204);
       const dataDir = mkdtempSync(join(tmpdir(), 'forfait-logapi-w-'));
       dirs.push(dataDir);
-      expect(await runWitness({ url: system.url, keyText: w1Key, statePath: join(dataDir, 'state.json'), token: w1Token })).toMatchObject({ ok: true, failures: [], size: 6 });
+      expect(await runWitness({ url: system.url, keyText: w1Key, statePath: join(dataDir, 'state.json'), token: w1Token })).toMatchObject({
+        ok: true,
+        failures: [],
+        size: 6,
+      });
 
       // A cosigned note over 64 KiB: 413 in the envelope, announced or streamed without a length.
       const big = `${note}${'x'.repeat(70_000)}`;
-      const tooLarge = { status: 413, body: { statusCode: 413, error: 'Payload Too Large', code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/au plus 65536 octets/) } };
+      const tooLarge = {
+        status: 413,
+        body: { statusCode: 413, error: 'Payload Too Large', code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/au plus 65536 octets/) },
+      };
       expect(await send(system, 'POST', '/v1/log/cosignatures', w1Token, big)).toMatchObject(tooLarge);
       const streamed = await fetch(`${system.url}/v1/log/cosignatures`, {
         method: 'POST',
@@ -123,7 +165,10 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
       expect({ status: streamed.status, body: (await streamed.json()) as Json }).toMatchObject(tooLarge);
 
       // An inclusion proof for a position not sealed: 404 NOT_FOUND in the envelope.
-      expect(await send(system, 'GET', '/v1/log/proof/inclusion?position=999', auditor)).toMatchObject({ status: 404, body: { statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: expect.stringMatching(/position 999/) as unknown } });
+      expect(await send(system, 'GET', '/v1/log/proof/inclusion?position=999', auditor)).toMatchObject({
+        status: 404,
+        body: { statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: expect.stringMatching(/position 999/) as unknown },
+      });
       expect(await send(system, 'GET', '/v1/log/proof/inclusion?leafIndex=99', auditor)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
       expect((await send(system, 'GET', '/v1/log/proof/inclusion?position=1', auditor)).status).toBe(200);
     } finally {
@@ -152,7 +197,15 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
       expect(afterJob.lastFullCheck).toEqual({ at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) as unknown, ok: true });
       // The job is one of the API's: GET /v1/jobs/{id} has its report.
       const jobId = /^job (\S+) queued$/m.exec(job.stdout)![1]!;
-      expect(await send(system, 'GET', `/v1/jobs/${jobId}`, auditor)).toMatchObject({ status: 200, body: { queue: 'integrity-checks', name: 'full-verification', state: 'completed', result: { ok: true, everyCheckpoint: true, events: 6, problems: [] } } });
+      expect(await send(system, 'GET', `/v1/jobs/${jobId}`, auditor)).toMatchObject({
+        status: 200,
+        body: {
+          queue: 'integrity-checks',
+          name: 'full-verification',
+          state: 'completed',
+          result: { ok: true, everyCheckpoint: true, events: 6, problems: [] },
+        },
+      });
 
       // An insider replaces checkpoint 3 (not the latest) with a root of their own.
       const replaced = await pg.query(`UPDATE "${env.DATABASE_SCHEMA}_rm".log_checkpoints SET root_hash = $1 WHERE tree_size = 3`, ['ab'.repeat(32)]);
@@ -163,7 +216,9 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
       const full = await cliAsync(['verify', '--full'], env);
       expect(full.code).toBe(2);
       expect(full.stdout).toContain('BROKEN: checkpoint-signature-invalid: le point de contrôle de taille 3 ne porte pas une signature valide du journal');
-      expect(full.stdout).toContain('BROKEN: tree-mismatch: l’arbre recalculé depuis les événements (taille 3) n’a pas la racine du point de contrôle signé de cette taille');
+      expect(full.stdout).toContain(
+        'BROKEN: tree-mismatch: l’arbre recalculé depuis les événements (taille 3) n’a pas la racine du point de contrôle signé de cette taille',
+      );
       const asJob = await cliAsync(['verify', '--full', '--job', '--json'], env);
       expect(asJob.code).toBe(2);
       expect((JSON.parse(asJob.stdout) as Json).problems.map((p: Json) => p.kind)).toEqual(['checkpoint-signature-invalid', 'tree-mismatch']);

@@ -19,16 +19,18 @@ const CARDIO = '10000000025';
 const YEAR = 2023;
 const CLOCK = '2024-03-01T10:00:00+01:00';
 
-
 const schema = `money_${process.pid}_${randomBytes(3).toString('hex')}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'forfait-money-'));
 const tokens: Record<string, string> = {};
 
-const call = (base: string, method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => request(base, method, path, token, body, { headers, contentType: 'application/json' });
+const call = (base: string, method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
+  request(base, method, path, token, body, { headers, contentType: 'application/json' });
 
 const sql = new Client({ connectionString: DATABASE_URL });
-const q = async <R extends Json = Json>(text: string, params: unknown[] = []): Promise<R[]> => (await sql.query(text.replaceAll('$S', quoteIdent(schema)), params)).rows as R[];
-const paymentsOf = async (rpps: string) => Number((await q(`SELECT count(*)::int AS n FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [`declaration-${rpps}-${YEAR}`]))[0]!.n);
+const q = async <R extends Json = Json>(text: string, params: unknown[] = []): Promise<R[]> =>
+  (await sql.query(text.replaceAll('$S', quoteIdent(schema)), params)).rows as R[];
+const paymentsOf = async (rpps: string) =>
+  Number((await q(`SELECT count(*)::int AS n FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [`declaration-${rpps}-${YEAR}`]))[0]!.n);
 
 beforeAll(async () => {
   await sql.connect();
@@ -46,7 +48,16 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const env = { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', CLOCK, REDIS_URL: 'redis://127.0.0.1:6379' };
+const env = {
+  STORE: 'postgres',
+  DATABASE_URL,
+  DATABASE_SCHEMA: schema,
+  DATA_DIR: dataDir,
+  AUTH_JWT_SECRET: SECRET,
+  SEED_DEMO: 'false',
+  CLOCK,
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
 const start = () => startSystem(loadConfig({ ...env, PORT: '0' }), { logger: false });
 
 describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
@@ -58,7 +69,16 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
   beforeAll(async () => {
     system = await start();
     base = system.url;
-    expect((await api('POST', '/v1/campaigns', tokens.admin!, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/v1/campaigns', tokens.admin!, {
+          year: YEAR,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-11T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
     expect((await api('PUT', `/v1/doctors/${GP}`, tokens.system!, { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
     expect((await api('PUT', `/v1/doctors/${CARDIO}`, tokens.system!, { specialty: 'cardiologie', caisse: '441', department: '44' })).status).toBe(200);
   });
@@ -77,7 +97,10 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const above = await pay({ amountCents: 814_101, paidAt: '2024-02-20T10:00:00+01:00' });
     expect({ status: above.status, code: above.body.code }).toEqual({ status: 422, code: 'PAYMENT_ABOVE_MAXIMUM' });
     // A payment goes to a doctor the caisse knows (issue 13: decided).
-    const unknown = await api('POST', `/v1/doctors/10000000066/campaigns/${YEAR}/payments`, tokens.system!, { amountCents: 100, paidAt: '2024-02-20T10:00:00+01:00' });
+    const unknown = await api('POST', `/v1/doctors/10000000066/campaigns/${YEAR}/payments`, tokens.system!, {
+      amountCents: 100,
+      paidAt: '2024-02-20T10:00:00+01:00',
+    });
     expect({ status: unknown.status, code: unknown.body.code }).toEqual({ status: 404, code: 'DOCTOR_NOT_FOUND' });
     const future = await pay({ amountCents: 100, paidAt: '2030-01-01T10:00:00+01:00' });
     expect({ status: future.status, code: future.body.code }).toEqual({ status: 422, code: 'EFFECTIVE_AT_IN_FUTURE' });
@@ -129,7 +152,11 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     // The same JSON value, keys in another order: the first answer, its ETag, nothing appended.
     const reordered = { attestation: true, effectiveAt: body.effectiveAt, channel: 'paper', value: { answer: true }, indicator: 'V2_CODAGE' };
     const replay = await declare(reordered, 'decl-1');
-    expect({ status: replay.status, body: replay.body, etag: replay.headers.get('etag') }).toEqual({ status: 201, body: first.body, etag: first.headers.get('etag') });
+    expect({ status: replay.status, body: replay.body, etag: replay.headers.get('etag') }).toEqual({
+      status: 201,
+      body: first.body,
+      etag: first.headers.get('etag'),
+    });
     expect(await system.runtime.store.headPosition()).toBe(head);
     const reused = await declare({ ...body, value: { answer: false } }, 'decl-1');
     expect({ status: reused.status, code: reused.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
@@ -139,7 +166,9 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     expect(await declare({ ...body, attestation: false }, 'decl-2')).toMatchObject({ status: refused.status, body: refused.body });
     // Keys are the caller's: another principal's same key is another request.
     const otherAgent = await signDevToken(SECRET, { role: 'agent', caisse: '441', sub: 'agent-2' });
-    expect((await call(base, 'POST', `/v1/doctors/${GP}/campaigns/${YEAR}/declarations`, otherAgent, body, { 'idempotency-key': 'decl-1' })).body.eventId).not.toBe(first.body.eventId);
+    expect(
+      (await call(base, 'POST', `/v1/doctors/${GP}/campaigns/${YEAR}/declarations`, otherAgent, body, { 'idempotency-key': 'decl-1' })).body.eventId,
+    ).not.toBe(first.body.eventId);
     // A multipart upload: the same fields and file bytes replay, another file is 422.
     const upload = (bytes: Buffer) => {
       const form = new FormData();
@@ -160,7 +189,8 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const header = 'rpps,year,indicator,numerator,denominator,participates,teletransmittedPreviousYear,months';
     const csv1 = [header, `${GP},${YEAR},V2_AAT,75,100,,,`].join('\n');
     const csv2 = [header, `${GP},${YEAR},V2_AAT,10,100,,,`].join('\n');
-    const send = (csv: string, key: string) => api('POST', '/v1/imports/measures?source=SNDS', tokens.system!, csv, { 'content-type': 'text/csv', 'idempotency-key': key });
+    const send = (csv: string, key: string) =>
+      api('POST', '/v1/imports/measures?source=SNDS', tokens.system!, csv, { 'content-type': 'text/csv', 'idempotency-key': key });
     const accepted = async () => Number((await q(`SELECT count(*)::int AS n FROM ${quoteIdent(`${schema}_rm`)}.accepted_jobs`))[0]!.n);
     const first = await send(csv1, 'csv-1');
     expect(first.status).toBe(202);
@@ -180,7 +210,11 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const jobs = await accepted();
     // The same key and extract: the first answer, said to be a replay; nothing enqueued nor appended.
     const replay = await send(csv1, 'csv-1');
-    expect({ status: replay.status, body: replay.body, replayed: replay.headers.get('idempotent-replayed') }).toEqual({ status: 202, body: first.body, replayed: 'true' });
+    expect({ status: replay.status, body: replay.body, replayed: replay.headers.get('idempotent-replayed') }).toEqual({
+      status: 202,
+      body: first.body,
+      replayed: 'true',
+    });
     // Another extract under the key: 422, no job accepted, no file kept, nothing appended.
     const reused = await send(csv2, 'csv-1');
     expect({ status: reused.status, code: reused.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
@@ -208,11 +242,22 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
 
   it('11.2 keys are kept at least 24 h: the purge removes those older than the retention (48 h) and keeps the younger ones', async () => {
     const pay2 = (reference: string, key: string) =>
-      api('POST', `/v1/doctors/${CARDIO}/campaigns/${YEAR}/payments`, tokens.system!, { amountCents: 100, paidAt: '2024-02-22T10:00:00+01:00', reference }, { 'idempotency-key': key });
+      api(
+        'POST',
+        `/v1/doctors/${CARDIO}/campaigns/${YEAR}/payments`,
+        tokens.system!,
+        { amountCents: 100, paidAt: '2024-02-22T10:00:00+01:00', reference },
+        { 'idempotency-key': key },
+      );
     const young = await pay2('VIR-2024-0201', 'pay-47h');
     const old = await pay2('VIR-2024-0202', 'pay-49h');
     expect([young.status, old.status]).toEqual([201, 201]);
-    const keys = async () => (await q<{ age: string }>(`SELECT round(extract(epoch FROM now() - created_at) / 3600)::text AS age FROM $S.api_idempotency WHERE created_at < now() - interval '1 hour' ORDER BY created_at`)).map((r) => r.age);
+    const keys = async () =>
+      (
+        await q<{ age: string }>(
+          `SELECT round(extract(epoch FROM now() - created_at) / 3600)::text AS age FROM $S.api_idempotency WHERE created_at < now() - interval '1 hour' ORDER BY created_at`,
+        )
+      ).map((r) => r.age);
     // Aged by hand (the table is the durable store; the clock of PostgreSQL dates them): 47 h and 49 h.
     const scopes = await q<{ scope: string }>(`SELECT scope FROM $S.api_idempotency WHERE completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT 2`);
     expect(scopes).toHaveLength(2);
@@ -225,7 +270,11 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     system = await start();
     base = system.url;
     const replay = await pay2('VIR-2024-0201', 'pay-47h');
-    expect({ status: replay.status, body: replay.body, replayed: replay.headers.get('idempotent-replayed') }).toEqual({ status: 201, body: young.body, replayed: 'true' });
+    expect({ status: replay.status, body: replay.body, replayed: replay.headers.get('idempotent-replayed') }).toEqual({
+      status: 201,
+      body: young.body,
+      replayed: 'true',
+    });
     expect(await keys()).toEqual(['47']);
     expect(await paymentsOf(CARDIO)).toBe(payments);
   });
@@ -236,7 +285,13 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const stream = `declaration-${rpps}-${YEAR}`;
     const results = await Promise.all(
       Array.from({ length: 32 }, (_, i) =>
-        api('POST', `/v1/doctors/${rpps}/campaigns/${YEAR}/declarations`, tokens.agent!, { indicator: 'V2_VIDEO', value: { answer: i % 2 === 0 }, attestation: true, channel: 'paper', effectiveAt: '2024-02-01T10:00:00+01:00' }),
+        api('POST', `/v1/doctors/${rpps}/campaigns/${YEAR}/declarations`, tokens.agent!, {
+          indicator: 'V2_VIDEO',
+          value: { answer: i % 2 === 0 },
+          attestation: true,
+          channel: 'paper',
+          effectiveAt: '2024-02-01T10:00:00+01:00',
+        }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array.from({ length: 32 }, () => 201));
@@ -253,7 +308,11 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const rm = quoteIdent(`${schema}_rm`);
     // An operator's mistake: the entitlement projection's table gone from under it.
     await q(`ALTER TABLE ${rm}.entitlements RENAME TO entitlements_away`);
-    const paid = await api('POST', `/v1/doctors/${CARDIO}/campaigns/${YEAR}/payments`, tokens.system!, { amountCents: 100, paidAt: '2024-02-23T10:00:00+01:00', reference: 'VIR-2024-0100' });
+    const paid = await api('POST', `/v1/doctors/${CARDIO}/campaigns/${YEAR}/payments`, tokens.system!, {
+      amountCents: 100,
+      paidAt: '2024-02-23T10:00:00+01:00',
+      reference: 'VIR-2024-0100',
+    });
     expect({ status: paid.status, body: paid.body }).toMatchObject({ status: 201 });
     const deadline = Date.now() + 30_000;
     let health: Answer;
@@ -273,16 +332,29 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
         type: 'PaymentRecorded',
         error: expect.stringMatching(/entitlements/),
         failedAt: expect.any(String),
-        detail: expect.stringMatching(new RegExp(`^la projection entitlement ne peut pas appliquer l’événement PaymentRecorded \\(${paid.body.eventId}\\) à la position ${paid.body.position} : .*entitlements`)),
+        detail: expect.stringMatching(
+          new RegExp(
+            `^la projection entitlement ne peut pas appliquer l’événement PaymentRecorded \\(${paid.body.eventId}\\) à la position ${paid.body.position} : .*entitlements`,
+          ),
+        ),
       },
     ]);
     const ready = await api('GET', '/health/ready', tokens.auditor!);
-    expect({ status: ready.status, ready: ready.body.ready, failing: ready.body.readModels.failing.map((f: Json) => f.name) }).toEqual({ status: 503, ready: false, failing: ['entitlement'] });
+    expect({ status: ready.status, ready: ready.body.ready, failing: ready.body.readModels.failing.map((f: Json) => f.name) }).toEqual({
+      status: 503,
+      ready: false,
+      failing: ['entitlement'],
+    });
     const metrics = await (await fetch(`${base}/health/metrics`)).text();
     expect(metrics).toContain(`forfait_projection_failed{projection="entitlement",position="${paid.body.position}"} 1`);
     expect(metrics).toContain('forfait_projection_failed{projection="audit_trail"} 0');
     // It stopped just before that event (the rest of its batch applied); the audit trail went past it.
-    const checkpoints = Object.fromEntries((await q<{ name: string; position: string }>(`SELECT name, position::text AS position FROM ${rm}.projection_checkpoints`)).map((r) => [r.name, BigInt(r.position)]));
+    const checkpoints = Object.fromEntries(
+      (await q<{ name: string; position: string }>(`SELECT name, position::text AS position FROM ${rm}.projection_checkpoints`)).map((r) => [
+        r.name,
+        BigInt(r.position),
+      ]),
+    );
     expect(checkpoints.entitlement).toBe(BigInt(paid.body.position) - 1n);
     expect(checkpoints.audit_trail! >= BigInt(paid.body.position)).toBe(true);
 
@@ -312,7 +384,13 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const after = await api('GET', '/health/ready', tokens.auditor!);
     expect({ status: after.status, failing: after.body.readModels.failing }).toEqual({ status: 200, failing: [] });
     // The payment is in the entitlement now, with those before it.
-    expect((await q(`SELECT view->>'paidCents' AS paid FROM ${rm}.entitlements WHERE rpps = $1 AND year = $2`, [CARDIO, YEAR]))[0]).toEqual({ paid: (await q<{ n: string }>(`SELECT sum((data->>'amountCents')::bigint)::text AS n FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [`declaration-${CARDIO}-${YEAR}`]))[0]!.n });
+    expect((await q(`SELECT view->>'paidCents' AS paid FROM ${rm}.entitlements WHERE rpps = $1 AND year = $2`, [CARDIO, YEAR]))[0]).toEqual({
+      paid: (
+        await q<{ n: string }>(`SELECT sum((data->>'amountCents')::bigint)::text AS n FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [
+          `declaration-${CARDIO}-${YEAR}`,
+        ])
+      )[0]!.n,
+    });
   });
 });
 
@@ -325,7 +403,10 @@ describe('issue 11.2: the API killed after the append commits and before it answ
   /** The built API as a user runs it; resolves with its URL once it listens. */
   const spawnApi = (): Promise<{ proc: ChildProcess; base: string }> =>
     new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, [API], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', ...env, DATABASE_SCHEMA: schema }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [API], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', ...env, DATABASE_SCHEMA: schema },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child = proc;
       let out = '';
       const timer = setTimeout(() => reject(new Error(`API did not start: ${out}`)), 20_000);
@@ -355,7 +436,9 @@ describe('issue 11.2: the API killed after the append commits and before it answ
   it('the retry with the same key appends nothing and answers the committed payment', async () => {
     const rpps = '10000000041';
     const first = await spawnApi();
-    expect((await call(first.base, 'PUT', `/v1/doctors/${rpps}`, tokens.system!, { specialty: 'cardiologie', caisse: '441', department: '44' })).status).toBe(200);
+    expect((await call(first.base, 'PUT', `/v1/doctors/${rpps}`, tokens.system!, { specialty: 'cardiologie', caisse: '441', department: '44' })).status).toBe(
+      200,
+    );
     const body = { amountCents: 123_400, paidAt: '2024-02-20T10:00:00+01:00', reference: 'VIR-CRASH-1' };
     const headers = { 'idempotency-key': 'pay-crash-1' };
 
@@ -376,7 +459,11 @@ describe('issue 11.2: the API killed after the append commits and before it answ
       await answerLock.query('BEGIN');
       await answerLock.query(`SELECT 1 FROM ${quoteIdent(schema)}.api_idempotency WHERE scope = $1 FOR UPDATE`, [pending.scope]);
       await appendLock.query('COMMIT');
-      const committed = await until(`SELECT event_id FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [`declaration-${rpps}-${YEAR}`], 'the committed payment');
+      const committed = await until(
+        `SELECT event_id FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`,
+        [`declaration-${rpps}-${YEAR}`],
+        'the committed payment',
+      );
       first.proc.kill('SIGKILL');
       await new Promise((r) => first.proc.once('exit', r));
       expect(await request).toEqual({ answered: 'no answer' });

@@ -6,7 +6,17 @@ import { expectFramedPages, pageTexts, qrCodesPerPage, toolsPresent } from './su
 // read back from the PDF), and a QR code of the reference and that hash, rendered and read.
 describe('every page of a caisse document', () => {
   it('carries the header, the footer with page x/y and the hash, and a QR code of the reference and the hash', async () => {
-    const line = { indicator: 'V2_CODAGE', label: 'Capacité à coder des données médicales', value: 'oui', attestation: true, effectiveAt: '2024-01-15T09:00:00Z', recordedAt: '2024-01-15T09:00:00Z', channel: 'amelipro', corrections: 0, afterTransmission: false };
+    const line = {
+      indicator: 'V2_CODAGE',
+      label: 'Capacité à coder des données médicales',
+      value: 'oui',
+      attestation: true,
+      effectiveAt: '2024-01-15T09:00:00Z',
+      recordedAt: '2024-01-15T09:00:00Z',
+      channel: 'amelipro',
+      corrections: 0,
+      afterTransmission: false,
+    };
     const recap: Recap = {
       rpps: '10000000017',
       year: 2023,
@@ -23,7 +33,12 @@ describe('every page of a caisse document', () => {
     expectFramedPages(pages, { title: 'Récapitulatif forfait structure 2023', reference: recap.reference, hashOf: 'du contenu (JSON RFC 8785)', sha256 });
     // The table's header row is repeated on every page it runs over.
     for (const text of pages) expect(text).toContain('Indicateur Déclaré Attesté sur l’honneur Le (heure de Paris) Canal et remarques');
-    if (await toolsPresent([{ cmd: 'pdftoppm', args: ['-v'], pkg: 'poppler-utils' }, { cmd: 'zbarimg', args: ['--version'], pkg: 'zbar-tools' }])) {
+    if (
+      await toolsPresent([
+        { cmd: 'pdftoppm', args: ['-v'], pkg: 'poppler-utils' },
+        { cmd: 'zbarimg', args: ['--version'], pkg: 'zbar-tools' },
+      ])
+    ) {
       expect(await qrCodesPerPage(pdf, pages.length)).toEqual(pages.map(() => [`${recap.reference} sha256:${sha256}`]));
     }
   });

@@ -21,7 +21,6 @@ const ME = 'outage-test'; // application_name of this test's own connections, wh
 const YEAR = 2023;
 const ANSWER_BOUND_MS = 10_000; // tells an answer from a hang
 
-
 interface Answer {
   startedAt: number;
   ms: number;
@@ -42,7 +41,9 @@ class Load {
         let body: Json = {};
         try {
           const declaration = { indicator: 'V2_CODAGE', value: { answer: i % 2 === 0 }, attestation: true };
-          ({ status, body } = await request(base, 'POST', `/v1/doctors/${rpps}/campaigns/${YEAR}/declarations`, token, declaration, { timeoutMs: ANSWER_BOUND_MS * 3 }));
+          ({ status, body } = await request(base, 'POST', `/v1/doctors/${rpps}/campaigns/${YEAR}/declarations`, token, declaration, {
+            timeoutMs: ANSWER_BOUND_MS * 3,
+          }));
         } catch (error) {
           body = { error: String(error) };
         }
@@ -83,13 +84,28 @@ describe('losing PostgreSQL', () => {
     });
 
     it('survives terminated backends and a restart: 503 STORE_UNAVAILABLE meanwhile, then serves and catches up exactly once', async () => {
-      system = await startTestSystem({ STORE: 'postgres', DATABASE_URL: cluster.url, AUTH_JWT_SECRET: SECRET, CLOCK: '2024-01-15T10:00:00+01:00', REDIS_URL: 'redis://127.0.0.1:1', DATA_DIR: dataDir });
+      system = await startTestSystem({
+        STORE: 'postgres',
+        DATABASE_URL: cluster.url,
+        AUTH_JWT_SECRET: SECRET,
+        CLOCK: '2024-01-15T10:00:00+01:00',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        DATA_DIR: dataDir,
+      });
       const base = system.url;
       const admin = await signDevToken(SECRET, { role: 'system' });
       const post = async (method: string, path: string, body: unknown, token = admin) => (await request(base, method, path, token, body)).status;
-      expect(await post('POST', '/v1/campaigns', { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' }, await signDevToken(SECRET, { role: 'admin' }))).toBe(201);
+      expect(
+        await post(
+          'POST',
+          '/v1/campaigns',
+          { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' },
+          await signDevToken(SECRET, { role: 'admin' }),
+        ),
+      ).toBe(201);
       const doctors = [0, 1, 2].map((d) => withRppsCheckDigit(String(1200000000 + d)));
-      for (const rpps of doctors) expect(await post('PUT', `/v1/doctors/${rpps}`, { specialty: 'medecine-generale', caisse: '441', department: '44' })).toBe(200);
+      for (const rpps of doctors)
+        expect(await post('PUT', `/v1/doctors/${rpps}`, { specialty: 'medecine-generale', caisse: '441', department: '44' })).toBe(200);
 
       const load = new Load(base, await Promise.all(doctors.map(async (rpps) => ({ rpps, token: await signDevToken(SECRET, { role: 'doctor', rpps }) }))));
       try {
@@ -99,7 +115,12 @@ describe('losing PostgreSQL', () => {
         const terminatedAt = Date.now();
         expect(await cluster.terminateOthers()).toBeGreaterThanOrEqual(2);
         await until(() => (load.since(terminatedAt, 201).length >= 10 ? true : undefined), 20_000, 'declarations after pg_terminate_backend');
-        await until(async () => ((await cluster.sql(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name <> '${ME}'`)).length > 0 ? true : undefined), 20_000, 'the LISTEN connection back');
+        await until(
+          async () =>
+            (await cluster.sql(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name <> '${ME}'`)).length > 0 ? true : undefined,
+          20_000,
+          'the LISTEN connection back',
+        );
 
         // (b) The server stopped mid-load: quick 503s, health says the store is down.
         const stoppedAt = Date.now();
@@ -123,13 +144,21 @@ describe('losing PostgreSQL', () => {
       const outcomes = new Set(load.answers.map((a) => `${a.status} ${a.body.code ?? ''}`.trim()));
       expect([...outcomes].sort()).toEqual(['201', '503 STORE_UNAVAILABLE']);
       const unavailable = load.answers.find((a) => a.status === 503)!;
-      expect(unavailable.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/base de données/) });
+      expect(unavailable.body).toMatchObject({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringMatching(/base de données/),
+      });
 
       // The read models caught up, equal a rebuild from zero, and hold every event once.
       const head = await system.runtime.store.headPosition();
       await system.runtime.projector!.waitFor(head, 30_000);
       const acknowledged = load.answers.filter((a) => a.status === 201).map((a) => a.body.eventId as string);
-      const stored = await db.query<{ event_id: string; n: string }>('SELECT event_id::text, count(*)::text AS n FROM es_events WHERE event_id = ANY($1::uuid[]) GROUP BY event_id', [acknowledged]);
+      const stored = await db.query<{ event_id: string; n: string }>(
+        'SELECT event_id::text, count(*)::text AS n FROM es_events WHERE event_id = ANY($1::uuid[]) GROUP BY event_id',
+        [acknowledged],
+      );
       expect(stored.rows).toHaveLength(new Set(acknowledged).size);
       expect(stored.rows.every((r) => r.n === '1')).toBe(true);
       await rebuild(db, 'public', 'api_rebuilt');
@@ -144,29 +173,53 @@ describe('losing PostgreSQL', () => {
     let store: SqlEventStore;
     let projector: ChildProcess | undefined;
     let output = '';
-    const meta = (effectiveAt: string) => ({ effectiveAt, actor: { sub: 's', role: 'system' as const }, channel: 'import' as const, correlationId: 'outage', causationId: null });
-    const ev = (type: string, data: unknown, effectiveAt = '2024-01-10T10:00:00+01:00'): NewEvent => ({ eventId: randomUUID(), type, schemaVersion: 1, data, metadata: meta(effectiveAt) });
+    const meta = (effectiveAt: string) => ({
+      effectiveAt,
+      actor: { sub: 's', role: 'system' as const },
+      channel: 'import' as const,
+      correlationId: 'outage',
+      causationId: null,
+    });
+    const ev = (type: string, data: unknown, effectiveAt = '2024-01-10T10:00:00+01:00'): NewEvent => ({
+      eventId: randomUUID(),
+      type,
+      schemaVersion: 1,
+      data,
+      metadata: meta(effectiveAt),
+    });
     const appendDoctors = async (from: number, count: number) => {
       for (let d = from; d < from + count; d += 1) {
         const rpps = withRppsCheckDigit(String(1300000000 + d));
-        await store.append(streams.doctor(rpps), [ev('DoctorProfileRecorded', { rpps, specialty: 'cardiologie', caisse: '751', department: '75' })], { expectedRevision: 'any' });
-        await store.append(streams.declaration(rpps, YEAR), [ev('IndicatorDeclared', { rpps, year: YEAR, indicator: 'V2_CODAGE', value: { answer: d % 2 === 0 }, attestation: true })], { expectedRevision: 'any' });
+        await store.append(streams.doctor(rpps), [ev('DoctorProfileRecorded', { rpps, specialty: 'cardiologie', caisse: '751', department: '75' })], {
+          expectedRevision: 'any',
+        });
+        await store.append(
+          streams.declaration(rpps, YEAR),
+          [ev('IndicatorDeclared', { rpps, year: YEAR, indicator: 'V2_CODAGE', value: { answer: d % 2 === 0 }, attestation: true })],
+          { expectedRevision: 'any' },
+        );
       }
       return store.headPosition();
     };
     const checkpoints = async (): Promise<bigint[]> => {
       try {
-        return (await db.query<{ position: string }>(`SELECT position::text AS position FROM ${quoteIdent(`${schema}_rm`)}.projection_checkpoints`)).rows.map((r) => BigInt(r.position));
+        return (await db.query<{ position: string }>(`SELECT position::text AS position FROM ${quoteIdent(`${schema}_rm`)}.projection_checkpoints`)).rows.map(
+          (r) => BigInt(r.position),
+        );
       } catch {
         return [];
       }
     };
     const caughtUp = (head: bigint, what: string) =>
-      until(async () => {
-        const c = await checkpoints();
-        // Every projection, and the followers beside them (the log's sealer), at the head.
-        return c.length >= PROJECTIONS.length && c.every((p) => p === head) ? true : undefined;
-      }, 30_000, what);
+      until(
+        async () => {
+          const c = await checkpoints();
+          // Every projection, and the followers beside them (the log's sealer), at the head.
+          return c.length >= PROJECTIONS.length && c.every((p) => p === head) ? true : undefined;
+        },
+        30_000,
+        what,
+      );
 
     afterAll(async () => {
       if (projector && projector.exitCode === null) projector.kill('SIGKILL');
@@ -175,10 +228,30 @@ describe('losing PostgreSQL', () => {
 
     it('survives terminated backends and a restart of PostgreSQL, resumes from its checkpoints, and exits 0 on SIGTERM', async () => {
       store = await SqlEventStore.open({ db, clock: new ManualClock('2024-01-20T10:00:00Z'), schema, ownsDatabase: false });
-      await store.append(streams.campaign(YEAR), [ev('CampaignOpened', { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' })], { expectedRevision: 'no_stream' });
+      await store.append(
+        streams.campaign(YEAR),
+        [
+          ev('CampaignOpened', {
+            year: YEAR,
+            ruleset: 'FS-2023',
+            rulesetVersion: '1',
+            opensAt: '2023-12-11T00:00:00+01:00',
+            closesAt: '2024-02-11T23:59:59.999+01:00',
+          }),
+        ],
+        { expectedRevision: 'no_stream' },
+      );
       let head = await appendDoctors(0, 20);
       const child = spawn(process.execPath, [PROJECTOR], {
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', STORE: 'postgres', DATABASE_URL: cluster.url, DATABASE_SCHEMA: schema, AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://127.0.0.1:1' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'test',
+          STORE: 'postgres',
+          DATABASE_URL: cluster.url,
+          DATABASE_SCHEMA: schema,
+          AUTH_JWT_SECRET: SECRET,
+          REDIS_URL: 'redis://127.0.0.1:1',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       projector = child;

@@ -17,7 +17,16 @@ const db = new PgDatabase({ connectionString: DATABASE_URL, max: 4 });
 
 function startProjector(): ChildProcess {
   return spawn(process.execPath, [PROJECTOR], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, AUTH_JWT_SECRET: 'crash-secret-crash-secret-crash-secret-01', PROJECTOR_BATCH_SIZE: '400', REDIS_URL: 'redis://127.0.0.1:1' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      AUTH_JWT_SECRET: 'crash-secret-crash-secret-crash-secret-01',
+      PROJECTOR_BATCH_SIZE: '400',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    },
     stdio: 'ignore',
   });
 }
@@ -37,7 +46,8 @@ async function until(predicate: (c: Record<string, bigint>) => boolean, ms: numb
   for (;;) {
     const c = await checkpoints(rm);
     if (predicate(c)) return c;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms: ${JSON.stringify(c, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not reached within ${ms} ms: ${JSON.stringify(c, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -50,19 +60,66 @@ describe('projector killed with SIGKILL during a large batch', () => {
 
   beforeAll(async () => {
     store = await SqlEventStore.open({ db, clock: new ManualClock('2024-01-20T10:00:00Z'), schema, ownsDatabase: false });
-    const meta = (effectiveAt: string) => ({ effectiveAt, actor: { sub: 's', role: 'system' as const }, channel: 'import' as const, correlationId: 'crash', causationId: null });
-    const ev = (type: string, data: unknown, effectiveAt = '2024-01-10T10:00:00+01:00'): NewEvent => ({ eventId: randomUUID(), type, schemaVersion: 1, data, metadata: meta(effectiveAt) });
-    await store.append(streams.campaign(2023), [ev('CampaignOpened', { year: 2023, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' })], { expectedRevision: 'no_stream' });
+    const meta = (effectiveAt: string) => ({
+      effectiveAt,
+      actor: { sub: 's', role: 'system' as const },
+      channel: 'import' as const,
+      correlationId: 'crash',
+      causationId: null,
+    });
+    const ev = (type: string, data: unknown, effectiveAt = '2024-01-10T10:00:00+01:00'): NewEvent => ({
+      eventId: randomUUID(),
+      type,
+      schemaVersion: 1,
+      data,
+      metadata: meta(effectiveAt),
+    });
+    await store.append(
+      streams.campaign(2023),
+      [
+        ev('CampaignOpened', {
+          year: 2023,
+          ruleset: 'FS-2023',
+          rulesetVersion: '1',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-11T23:59:59.999+01:00',
+        }),
+      ],
+      { expectedRevision: 'no_stream' },
+    );
     for (let d = 0; d < 150; d += 1) {
       const rpps = withRppsCheckDigit(String(1100000000 + d));
-      await store.append(streams.doctor(rpps), [ev('DoctorProfileRecorded', { rpps, specialty: d % 2 ? 'cardiologie' : 'medecine-generale', caisse: d % 3 ? '441' : '751', department: '44' })], { expectedRevision: 'any' });
+      await store.append(
+        streams.doctor(rpps),
+        [ev('DoctorProfileRecorded', { rpps, specialty: d % 2 ? 'cardiologie' : 'medecine-generale', caisse: d % 3 ? '441' : '751', department: '44' })],
+        { expectedRevision: 'any' },
+      );
       const dy = { rpps, year: 2023 };
       const events = [
         ev('IndicatorPrefilled', { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: true } }, '2023-11-20T10:00:00+01:00'),
-        ev('MeasureRecorded', { ...dy, indicator: 'V1_TELETRANSMISSION', source: 'S', measure: { kind: 'teletransmission', numerator: 80 + (d % 30), denominator: 120, teletransmittedPreviousYear: true } }),
-        ...['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DMP', 'V2_MSS', 'V2_SPE', 'V2_DSG', 'V2_ORDONNANCE_NUMERIQUE'].map((indicator, i) => ev('MeasureRecorded', { ...dy, indicator, source: 'S', measure: { kind: 'rate', numerator: (d * 7 + i * 13) % 100, denominator: 100 } })),
-        ev('IndicatorDeclared', { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-02-01' }, lapCertified: true }, attestation: true }),
-        ev('JustificatifSubmitted', { ...dy, justificatifId: `jf-2023-${rpps}-${'a'.repeat(12)}`, indicator: 'V1_SEGUR_LAP', sha256: 'b'.repeat(64), size: 100, mediaType: 'application/pdf' }),
+        ev('MeasureRecorded', {
+          ...dy,
+          indicator: 'V1_TELETRANSMISSION',
+          source: 'S',
+          measure: { kind: 'teletransmission', numerator: 80 + (d % 30), denominator: 120, teletransmittedPreviousYear: true },
+        }),
+        ...['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DMP', 'V2_MSS', 'V2_SPE', 'V2_DSG', 'V2_ORDONNANCE_NUMERIQUE'].map((indicator, i) =>
+          ev('MeasureRecorded', { ...dy, indicator, source: 'S', measure: { kind: 'rate', numerator: (d * 7 + i * 13) % 100, denominator: 100 } }),
+        ),
+        ev('IndicatorDeclared', {
+          ...dy,
+          indicator: 'V1_SEGUR_LAP',
+          value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-02-01' }, lapCertified: true },
+          attestation: true,
+        }),
+        ev('JustificatifSubmitted', {
+          ...dy,
+          justificatifId: `jf-2023-${rpps}-${'a'.repeat(12)}`,
+          indicator: 'V1_SEGUR_LAP',
+          sha256: 'b'.repeat(64),
+          size: 100,
+          mediaType: 'application/pdf',
+        }),
         ...(d % 4 ? [ev('JustificatifValidated', { ...dy, justificatifId: `jf-2023-${rpps}-${'a'.repeat(12)}`, indicator: 'V1_SEGUR_LAP' })] : []),
         ev('IndicatorDeclared', { ...dy, indicator: 'V2_CODAGE', value: { answer: d % 5 !== 0 }, attestation: true }),
         ev('IndicatorDeclared', { ...dy, indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP'] }, attestation: true }),
@@ -92,7 +149,9 @@ describe('projector killed with SIGKILL during a large batch', () => {
     // What was committed is whole: the audit trail holds exactly the events up to its checkpoint.
     const after = await checkpoints(rm);
     expect(Object.values(after).some((p) => p < head)).toBe(true);
-    const audit = (await db.query<{ n: string; max: string | null }>(`SELECT count(*)::text AS n, max(position)::text AS max FROM ${quoteIdent(rm)}.audit_trail`)).rows[0]!;
+    const audit = (
+      await db.query<{ n: string; max: string | null }>(`SELECT count(*)::text AS n, max(position)::text AS max FROM ${quoteIdent(rm)}.audit_trail`)
+    ).rows[0]!;
     expect(BigInt(audit.n)).toBe(after.audit_trail);
     expect(BigInt(audit.max ?? '0')).toBe(after.audit_trail);
     expect(atKill.audit_trail! <= after.audit_trail!).toBe(true);

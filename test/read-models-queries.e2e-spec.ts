@@ -18,7 +18,14 @@ describe('current-state queries from the read models (embedded, demo data)', () 
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-reads-'));
 
   beforeAll(async () => {
-    system = await startTestSystem({ DATA_DIR: dataDir, CLOCK: '2024-02-20T10:00:00+01:00', SEED_DEMO: 'true', AUTH_JWT_SECRET: SECRET, REDIS_URL: 'redis://127.0.0.1:1', READ_MODELS_WAIT_MS: String(WAIT_MS) });
+    system = await startTestSystem({
+      DATA_DIR: dataDir,
+      CLOCK: '2024-02-20T10:00:00+01:00',
+      SEED_DEMO: 'true',
+      AUTH_JWT_SECRET: SECRET,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      READ_MODELS_WAIT_MS: String(WAIT_MS),
+    });
   }, 120_000);
   afterAll(async () => {
     await system?.close();
@@ -63,7 +70,15 @@ describe('current-state queries from the read models (embedded, demo data)', () 
     const gets = Object.entries(doc.paths as Record<string, Json>).filter(([, item]) => item.get);
     expect(gets.length).toBeGreaterThan(20);
     for (const [path, item] of gets) expect([path, item.get.description]).toEqual([path, expect.stringMatching(/Servi depuis : .+\.$/)]);
-    for (const path of ['/v1/doctors/{rpps}/campaigns/{year}/entitlement', '/v1/doctors/{rpps}/history', '/v1/doctors', '/v1/justificatifs', '/v1/controls', '/v1/contestations', '/v1/campaigns/{year}/dashboard']) {
+    for (const path of [
+      '/v1/doctors/{rpps}/campaigns/{year}/entitlement',
+      '/v1/doctors/{rpps}/history',
+      '/v1/doctors',
+      '/v1/justificatifs',
+      '/v1/controls',
+      '/v1/contestations',
+      '/v1/campaigns/{year}/dashboard',
+    ]) {
       const op = doc.paths[path].get as Json;
       expect([path, op.description]).toEqual([path, expect.stringMatching(/modèles? de lecture/)]);
       expect([path, (op.parameters as Json[]).some((p) => p.name === 'minPosition' && p.in === 'query')]).toEqual([path, true]);

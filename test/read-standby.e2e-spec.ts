@@ -16,7 +16,6 @@ const YEAR = 2023;
 const WAIT_MS = 2000; // READ_MODELS_WAIT_MS of the API under test
 const ANSWER_BOUND_MS = 15_000; // tells a bounded refusal from a hang on a loaded machine
 
-
 /** Index and sequential scans of the read-model tables the queries read, as `cluster`'s statistics count them. */
 async function readScans(cluster: Cluster): Promise<number> {
   const rows = await cluster.sql<{ n: string }>(
@@ -70,8 +69,25 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     const admin = await signDevToken(SECRET, { role: 'admin' });
     const doctor = await signDevToken(SECRET, { role: 'doctor', rpps });
     const controller = await signDevToken(SECRET, { role: 'controller', caisse: '441' });
-    expect((await call('POST', '/v1/campaigns', admin, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
-    expect((await call('PUT', `/v1/doctors/${rpps}`, await signDevToken(SECRET, { role: 'system' }), { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
+    expect(
+      (
+        await call('POST', '/v1/campaigns', admin, {
+          year: YEAR,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-04T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call('PUT', `/v1/doctors/${rpps}`, await signDevToken(SECRET, { role: 'system' }), {
+          specialty: 'medecine-generale',
+          caisse: '441',
+          department: '44',
+        })
+      ).status,
+    ).toBe(200);
 
     const written = await declare(doctor, 'V2_VIDEO', true);
     expect(written.status).toBe(201);
@@ -81,16 +97,27 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     const entitlement = await call('GET', `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement?minPosition=${position}`, doctor);
     expect(entitlement.status).toBe(200);
     expect(entitlement.headers.get('etag')).toBe(`"${written.body.revision}"`);
-    expect(entitlement.body.volet2.indicators.find((i: Json) => i.code === 'V2_VIDEO')).toMatchObject({ met: true, evidence: expect.arrayContaining([written.body.eventId]) });
+    expect(entitlement.body.volet2.indicators.find((i: Json) => i.code === 'V2_VIDEO')).toMatchObject({
+      met: true,
+      evidence: expect.arrayContaining([written.body.eventId]),
+    });
     const history = await call('GET', `/v1/doctors/${rpps}/history?year=${YEAR}&minPosition=${position}`, controller);
     expect(history.status).toBe(200);
     expect(history.body.events.map((e: Json) => e.eventId)).toContain(written.body.eventId);
     const search = await call('GET', `/v1/doctors?q=${rpps}&minPosition=${position}`, controller);
     expect(search.status).toBe(200);
-    expect(search.body.doctors).toEqual([{ rpps, name: null, specialty: 'medecine-generale', caisse: '441', caisseName: 'CPAM de la Loire-Atlantique', department: '44', years: [YEAR] }]);
+    expect(search.body.doctors).toEqual([
+      { rpps, name: null, specialty: 'medecine-generale', caisse: '441', caisseName: 'CPAM de la Loire-Atlantique', department: '44', years: [YEAR] },
+    ]);
 
     const health = (await (await fetch(`${system.url}/health`)).json()) as Json;
-    expect(health.readModels.standby.projections.map((p: Json) => p.name).sort()).toEqual(['audit_trail', 'campaign_deadlines', 'entitlement', 'registry', 'worklists']);
+    expect(health.readModels.standby.projections.map((p: Json) => p.name).sort()).toEqual([
+      'audit_trail',
+      'campaign_deadlines',
+      'entitlement',
+      'registry',
+      'worklists',
+    ]);
 
     // Who served them: the API's query pool is connected to the standby, and only there.
     const named = "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'forfait-read'";
@@ -102,11 +129,15 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     const auditor = await signDevToken(SECRET, { role: 'auditor' });
     // An idle backend flushes its statistics within 10 s (PGSTAT_IDLE_INTERVAL): at rest when a
     // count holds for longer than that, the projector's own scans of the writes above included.
-    await until(async () => {
-      const before = await readScans(primary);
-      await new Promise((r) => setTimeout(r, 11_000));
-      return (await readScans(primary)) === before ? true : undefined;
-    }, 60_000, 'the primary’s statistics at rest');
+    await until(
+      async () => {
+        const before = await readScans(primary);
+        await new Promise((r) => setTimeout(r, 11_000));
+        return (await readScans(primary)) === before ? true : undefined;
+      },
+      60_000,
+      'the primary’s statistics at rest',
+    );
     const primaryBefore = await readScans(primary);
     const standbyBefore = await readScans(standby);
     for (let i = 0; i < 5; i += 1) {
@@ -124,17 +155,30 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     const doctor = await signDevToken(SECRET, { role: 'doctor', rpps });
     await standby.sql('SELECT pg_wal_replay_pause()');
     try {
-      await until(async () => ((await standby.sql<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s'))[0]!.s === 'paused' ? true : undefined), 10_000, 'replay paused');
+      await until(
+        async () => ((await standby.sql<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s'))[0]!.s === 'paused' ? true : undefined),
+        10_000,
+        'replay paused',
+      );
       const written = await declare(doctor, 'V2_CODAGE', true);
       expect(written.status).toBe(201);
       // The projector committed it on the primary; the standby has not replayed it.
-      const primaryCheckpoint = await until(async () => {
-        const rows = await primary.sql<{ p: string }>("SELECT min(position)::text AS p FROM rm.projection_checkpoints WHERE name IN ('entitlement', 'audit_trail')");
-        return BigInt(rows[0]!.p) >= BigInt(written.body.position as string) ? true : undefined;
-      }, 20_000, 'the projection on the primary');
+      const primaryCheckpoint = await until(
+        async () => {
+          const rows = await primary.sql<{ p: string }>(
+            "SELECT min(position)::text AS p FROM rm.projection_checkpoints WHERE name IN ('entitlement', 'audit_trail')",
+          );
+          return BigInt(rows[0]!.p) >= BigInt(written.body.position as string) ? true : undefined;
+        },
+        20_000,
+        'the projection on the primary',
+      );
       expect(primaryCheckpoint).toBe(true);
 
-      for (const path of [`/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement?minPosition=${written.body.position}`, `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement`]) {
+      for (const path of [
+        `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement?minPosition=${written.body.position}`,
+        `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement`,
+      ]) {
         const started = Date.now();
         const behind = await call('GET', path, doctor);
         const ms = Date.now() - started;
@@ -158,7 +202,10 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
       expect(caughtUp.status).toBe(200);
       expect(caughtUp.headers.get('etag')).toBe(`"${written.body.revision}"`);
       await until(async () => (((await (await fetch(`${system.url}/health`)).json()) as Json).ready === true ? true : undefined), 20_000, 'ready again');
-      expect(caughtUp.body.volet2.indicators.find((i: Json) => i.code === 'V2_CODAGE')).toMatchObject({ met: true, evidence: expect.arrayContaining([written.body.eventId]) });
+      expect(caughtUp.body.volet2.indicators.find((i: Json) => i.code === 'V2_CODAGE')).toMatchObject({
+        met: true,
+        evidence: expect.arrayContaining([written.body.eventId]),
+      });
     } finally {
       await standby.sql('SELECT pg_wal_replay_resume()').catch(() => undefined);
     }
@@ -174,10 +221,27 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     const doctor = await signDevToken(SECRET, { role: 'doctor', rpps: rpps2 });
     const controller = await signDevToken(SECRET, { role: 'controller', caisse: '441' });
     const agent = await signDevToken(SECRET, { role: 'agent', caisse: '441' });
-    const campaign = await call('POST', '/v1/campaigns', admin, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' });
+    const campaign = await call('POST', '/v1/campaigns', admin, {
+      year: YEAR,
+      ruleset: 'FS-2023',
+      opensAt: '2023-12-11T00:00:00+01:00',
+      closesAt: '2024-02-04T23:59:59.999+01:00',
+    });
     expect([201, 409]).toContain(campaign.status);
-    expect((await call('PUT', `/v1/doctors/${rpps2}`, await signDevToken(SECRET, { role: 'system' }), { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
-    const first = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, { indicator: 'V2_VIDEO', value: { answer: true }, attestation: true });
+    expect(
+      (
+        await call('PUT', `/v1/doctors/${rpps2}`, await signDevToken(SECRET, { role: 'system' }), {
+          specialty: 'medecine-generale',
+          caisse: '441',
+          department: '44',
+        })
+      ).status,
+    ).toBe(200);
+    const first = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, {
+      indicator: 'V2_VIDEO',
+      value: { answer: true },
+      attestation: true,
+    });
     expect(first.status).toBe(201);
     const views = [
       ['/v1/controls', controller],
@@ -198,8 +262,17 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
     let justificatifId: string;
     let last: string;
     try {
-      await until(async () => ((await standby.sql<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s'))[0]!.s === 'paused' ? true : undefined), 10_000, 'replay paused');
-      const control = await call('POST', '/v1/controls', controller, { rpps: rpps2, year: YEAR, indicators: ['V2_VIDEO'], reason: 'Ciblage : vidéotransmission déclarée sans justificatif' });
+      await until(
+        async () => ((await standby.sql<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s'))[0]!.s === 'paused' ? true : undefined),
+        10_000,
+        'replay paused',
+      );
+      const control = await call('POST', '/v1/controls', controller, {
+        rpps: rpps2,
+        year: YEAR,
+        indicators: ['V2_VIDEO'],
+        reason: 'Ciblage : vidéotransmission déclarée sans justificatif',
+      });
       expect(control.status).toBe(201);
       controlId = control.body.controlId as string;
       const form = new FormData();
@@ -208,24 +281,36 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
       const upload = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/justificatifs`, doctor, form);
       expect(upload.status).toBe(201);
       justificatifId = upload.body.id as string;
-      const declared = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, { indicator: 'V2_CODAGE', value: { answer: true }, attestation: true });
+      const declared = await call('POST', `/v1/doctors/${rpps2}/campaigns/${YEAR}/declarations`, doctor, {
+        indicator: 'V2_CODAGE',
+        value: { answer: true },
+        attestation: true,
+      });
       expect(declared.status).toBe(201);
       last = declared.body.position as string;
       // The primary's worklists and registry hold all three (committed with their checkpoints).
-      await until(async () => {
-        const rows = await primary.sql<{ p: string }>("SELECT min(position)::text AS p FROM rm.projection_checkpoints WHERE name IN ('worklists', 'registry')");
-        return BigInt(rows[0]!.p) >= BigInt(last) ? true : undefined;
-      }, 20_000, 'the worklists and registry on the primary');
+      await until(
+        async () => {
+          const rows = await primary.sql<{ p: string }>(
+            "SELECT min(position)::text AS p FROM rm.projection_checkpoints WHERE name IN ('worklists', 'registry')",
+          );
+          return BigInt(rows[0]!.p) >= BigInt(last) ? true : undefined;
+        },
+        20_000,
+        'the worklists and registry on the primary',
+      );
 
       // At the position already replayed, each view answers what the standby has: as before.
       const stale = await readAll(first.body.position as string);
-      for (const [path] of views) expect({ path, status: stale[path]!.status, body: stale[path]!.body }).toEqual({ path, status: 200, body: before[path]!.body });
+      for (const [path] of views)
+        expect({ path, status: stale[path]!.status, body: stale[path]!.body }).toEqual({ path, status: 200, body: before[path]!.body });
       expect(JSON.stringify(stale['/v1/controls']!.body)).not.toContain(controlId);
       expect(JSON.stringify(stale['/v1/justificatifs']!.body)).not.toContain(justificatifId);
       // At the latest write, and at the head (no position), each refuses rather than answer stale.
       for (const position of [last, undefined]) {
         const behind = await readAll(position);
-        for (const [path] of views) expect({ path, status: behind[path]!.status, code: behind[path]!.body.code }).toEqual({ path, status: 503, code: 'READ_MODELS_BEHIND' });
+        for (const [path] of views)
+          expect({ path, status: behind[path]!.status, code: behind[path]!.body.code }).toEqual({ path, status: 503, code: 'READ_MODELS_BEHIND' });
       }
     } finally {
       await standby.sql('SELECT pg_wal_replay_resume()').catch(() => undefined);

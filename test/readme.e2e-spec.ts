@@ -49,14 +49,22 @@ describe('the README, followed in order on a fresh clone', () => {
     // The clone: the repository's files (linked), the built dist/ (its directories linked, stamped
     // as built now: `npm start` must not rebuild the suite's dist/ under the other tests), and the
     // scripts copied (start.mjs finds the project by its own path).
-    for (const name of ['apps', 'libs', 'docs', 'node_modules', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) symlinkSync(join(ROOT, name), join(project, name));
+    for (const name of ['apps', 'libs', 'docs', 'node_modules', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'])
+      symlinkSync(join(ROOT, name), join(project, name));
     mkdirSync(join(project, 'scripts'));
     for (const name of ['start.mjs', 'verify-bundle.mjs']) copyFileSync(join(ROOT, 'scripts', name), join(project, 'scripts', name));
     mkdirSync(join(project, 'dist'));
     for (const name of ['apps', 'libs', 'console']) symlinkSync(join(ROOT, 'dist', name), join(project, 'dist', name));
     for (const part of ['server', 'console']) writeFileSync(join(project, 'dist', `.build-stamp-${part}`), `${new Date().toISOString()}\n`);
     port = await freePort(43400, 43600);
-    env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, LANG: 'C.UTF-8', NO_COLOR: '1', PORT: String(port), REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? project,
+      LANG: 'C.UTF-8',
+      NO_COLOR: '1',
+      PORT: String(port),
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    };
   });
   afterAll(async () => {
     for (const s of servers) await stop(s);
@@ -74,7 +82,12 @@ describe('the README, followed in order on a fresh clone', () => {
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const s: Server = { child, out: () => out, err: () => err, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
     servers.push(s);
-    await until(() => (out.includes('auth           ') ? true : child.exitCode !== null ? Promise.reject(new Error(`${command} exited ${child.exitCode}: ${err}`)) : undefined), 90_000, command);
+    await until(
+      () =>
+        out.includes('auth           ') ? true : child.exitCode !== null ? Promise.reject(new Error(`${command} exited ${child.exitCode}: ${err}`)) : undefined,
+      90_000,
+      command,
+    );
     return s;
   }
 

@@ -20,7 +20,8 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
   const sut = new PgTestSystem('sas_e2e', { AUTH_JWT_SECRET: SECRET, CLOCK: '2024-01-15T10:00:00+01:00', REDIS_URL: 'redis://127.0.0.1:6379' });
   const tokens: Record<string, string> = {};
 
-  const call = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => request(sut.url, method, path, token, body, { headers });
+  const call = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) =>
+    request(sut.url, method, path, token, body, { headers });
   const head = async () => sut.running.runtime.store.headPosition();
   const refused = (status: number, code: string, send: () => Promise<{ status: number; body: Json }>) => expectRefused(head, status, code, send);
   /** The multipart form of api.md: `rpps` as repeated fields, or as one JSON array. */
@@ -36,24 +37,54 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
     return form;
   };
   const sas = async (rpps: string, knownAt?: string) => {
-    const res = await call('GET', `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement${knownAt ? `?knownAt=${encodeURIComponent(knownAt)}` : ''}`, tokens.auditor!);
+    const res = await call(
+      'GET',
+      `/v1/doctors/${rpps}/campaigns/${YEAR}/entitlement${knownAt ? `?knownAt=${encodeURIComponent(knownAt)}` : ''}`,
+      tokens.auditor!,
+    );
     expect(res.status).toBe(200);
     return (res.body.volet2.indicators as Json[]).find((i) => i.code === 'V2_SAS')!;
   };
 
   beforeAll(async () => {
     await sut.at();
-    Object.assign(tokens, await mintTokens(SECRET, { admin: { role: 'admin' }, system: { role: 'system' }, auditor: { role: 'auditor' }, agent441: { role: 'agent', caisse: '441' }, agent751: { role: 'agent', caisse: '751' } }));
+    Object.assign(
+      tokens,
+      await mintTokens(SECRET, {
+        admin: { role: 'admin' },
+        system: { role: 'system' },
+        auditor: { role: 'auditor' },
+        agent441: { role: 'agent', caisse: '441' },
+        agent751: { role: 'agent', caisse: '751' },
+      }),
+    );
   });
   afterAll(() => sut.close());
 
   it('recorded by the caisse, in the worklist, validated once: both listed doctors of a département where the SAS is deployed meet V2_SAS; one outside does not; a replay before the validation does not', async () => {
-    expect((await call('POST', '/v1/campaigns', tokens.admin!, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
-    for (const [rpps, caisse, department] of [[A, '441', '44'], [B, '441', '44'], [C, '441', '85'], [P, '751', '75']] as const) {
+    expect(
+      (
+        await call('POST', '/v1/campaigns', tokens.admin!, {
+          year: YEAR,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-04T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
+    for (const [rpps, caisse, department] of [
+      [A, '441', '44'],
+      [B, '441', '44'],
+      [C, '441', '85'],
+      [P, '751', '75'],
+    ] as const) {
       expect((await call('PUT', `/v1/doctors/${rpps}`, tokens.system!, { specialty: 'medecine-generale', caisse, department })).status).toBe(200);
     }
     // The campaign's lists, as the caisse loads them.
-    for (const changes of [{ list: 'sasDepartements', add: ['44'] }, { list: 'sasSoftware', add: ['Logiciel SAS'] }]) {
+    for (const changes of [
+      { list: 'sasDepartements', add: ['44'] },
+      { list: 'sasSoftware', add: ['Logiciel SAS'] },
+    ]) {
       expect((await call('POST', `/v1/campaigns/${YEAR}/rule-amendments`, tokens.admin!, { changes, reason: 'liste du ministère' })).status).toBe(201);
     }
 
@@ -62,7 +93,13 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
 
     const upload = await call('POST', '/v1/sas-attestations', tokens.agent441!, attestation([A, B]), { 'idempotency-key': 'cpts-nantes-nord-2023' });
     expect(upload.status).toBe(201);
-    expect(upload.body).toMatchObject({ id: expect.stringMatching(/^sas-2023-[0-9a-f]{12}$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), rpps: [A, B], status: 'pending', software: 'logiciel sas' });
+    expect(upload.body).toMatchObject({
+      id: expect.stringMatching(/^sas-2023-[0-9a-f]{12}$/),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      rpps: [A, B],
+      status: 'pending',
+      software: 'logiciel sas',
+    });
     // The same key and form: the same answer, nothing appended.
     const before = await head();
     const again = await call('POST', '/v1/sas-attestations', tokens.agent441!, attestation([A, B]), { 'idempotency-key': 'cpts-nantes-nord-2023' });
@@ -80,24 +117,46 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
     expect(worklist.status).toBe(200);
     expect(worklist.body.items).toEqual([
       expect.objectContaining({ kind: 'sas-attestation', id: outside.body.id, rpps: [C], indicator: 'V2_SAS', status: 'pending' }),
-      expect.objectContaining({ kind: 'sas-attestation', id, rpps: [A, B], year: YEAR, indicator: 'V2_SAS', sha256: upload.body.sha256, mediaType: 'application/pdf', status: 'pending', cpts: 'CPTS Nantes Nord' }),
+      expect.objectContaining({
+        kind: 'sas-attestation',
+        id,
+        rpps: [A, B],
+        year: YEAR,
+        indicator: 'V2_SAS',
+        sha256: upload.body.sha256,
+        mediaType: 'application/pdf',
+        status: 'pending',
+        cpts: 'CPTS Nantes Nord',
+      }),
     ]);
     expect((await call('GET', '/v1/justificatifs?caisse=751&status=pending', tokens.agent751!)).body.items).toEqual([]);
 
     // Decided by the CPAM of the doctors it lists, once; a rejection needs its reason.
     await refused(403, 'FORBIDDEN', () => call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent751!, { decision: 'validated' }));
     await refused(422, 'REASON_REQUIRED', () => call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'rejected' }));
-    const beforeValidation = new Date(Date.parse((await sut.running.runtime.store.readAll({ maxCount: 10_000 })).at(-1)!.metadata.recordedAt) + 1).toISOString();
+    const beforeValidation = new Date(
+      Date.parse((await sut.running.runtime.store.readAll({ maxCount: 10_000 })).at(-1)!.metadata.recordedAt) + 1,
+    ).toISOString();
     expect((await sas(A)).met).toBe(false);
     // If-Match: the attestation's own stream as the worklist row shows it (revision 0 while pending); a stale one is 412, nothing recorded.
     const row = (worklist.body.items as Json[]).find((i) => i.id === id)!;
     expect(row.revision).toBe(0);
-    await refused(412, 'STALE_REVISION', () => call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'validated' }, { 'If-Match': '"3"' }));
-    const validated = await call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'validated' }, { 'If-Match': `"${String(row.revision)}"` });
+    await refused(412, 'STALE_REVISION', () =>
+      call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'validated' }, { 'If-Match': '"3"' }),
+    );
+    const validated = await call(
+      'POST',
+      `/v1/justificatifs/${id}/decision`,
+      tokens.agent441!,
+      { decision: 'validated' },
+      { 'If-Match': `"${String(row.revision)}"` },
+    );
     expect(validated.status).toBe(201);
     expect(validated.headers.get('etag')).toBe('"1"');
     expect(validated.body).toMatchObject({ id, status: 'validated', rpps: [A, B] });
-    await refused(409, 'JUSTIFICATIF_ALREADY_DECIDED', () => call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'rejected', reason: 'doublon' }));
+    await refused(409, 'JUSTIFICATIF_ALREADY_DECIDED', () =>
+      call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'rejected', reason: 'doublon' }),
+    );
     await refused(409, 'JUSTIFICATIF_ALREADY_DECIDED', () => call('POST', `/v1/justificatifs/${id}/decision`, tokens.agent441!, { decision: 'validated' }));
 
     // Both listed doctors meet V2_SAS through route (b); the decision is linked into each doctor-year.
@@ -108,7 +167,15 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
       expect(indicator.reason).toContain('département 44 sur la liste des départements où le SAS est déployé');
       const links = (await sut.running.runtime.store.readStream(`declaration-${rpps}-${YEAR}`)).filter((e) => e.type === 'SasAttestationDecisionLinked');
       expect(links).toHaveLength(1);
-      expect(links[0]!.data).toMatchObject({ rpps, year: YEAR, attestationId: id, cpts: 'CPTS Nantes Nord', software: 'logiciel sas', decision: 'validated', receivedAt: upload.body.effectiveAt });
+      expect(links[0]!.data).toMatchObject({
+        rpps,
+        year: YEAR,
+        attestationId: id,
+        cpts: 'CPTS Nantes Nord',
+        software: 'logiciel sas',
+        decision: 'validated',
+        receivedAt: upload.body.effectiveAt,
+      });
     }
     // A replay as known before the validation does not count it.
     expect(await sas(A, beforeValidation)).toMatchObject({ met: false });
@@ -139,13 +206,21 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
           type: 'SasAttestationValidated',
           schemaVersion: 1,
           data: { attestationId: upload.body.id, year: YEAR, rpps: [B, C] },
-          metadata: { effectiveAt: '2024-01-15T10:05:00+01:00', actor: { sub: 'agent', role: 'agent', caisse: '441' }, channel: 'back-office', correlationId: 'crash', causationId: null },
+          metadata: {
+            effectiveAt: '2024-01-15T10:05:00+01:00',
+            actor: { sub: 'agent', role: 'agent', caisse: '441' },
+            channel: 'back-office',
+            correlationId: 'crash',
+            causationId: null,
+          },
         },
       ],
       { expectedRevision: 0 },
     );
     const linked = async (rpps: string) =>
-      (await sut.running.runtime.store.readStream(`declaration-${rpps}-${YEAR}`)).filter((e) => e.type === 'SasAttestationDecisionLinked' && (e.data as Json).attestationId === upload.body.id);
+      (await sut.running.runtime.store.readStream(`declaration-${rpps}-${YEAR}`)).filter(
+        (e) => e.type === 'SasAttestationDecisionLinked' && (e.data as Json).attestationId === upload.body.id,
+      );
     expect(await linked(B)).toHaveLength(0);
     const retry = await call('POST', `/v1/justificatifs/${upload.body.id}/decision`, tokens.agent441!, { decision: 'validated' });
     expect({ status: retry.status, code: retry.body.code }).toEqual({ status: 409, code: 'JUSTIFICATIF_ALREADY_DECIDED' });
@@ -157,9 +232,21 @@ describe('SAS: a CPTS president’s attestation, one document for every doctor i
 
     // Software off the loaded list: recorded (a later list may count it), and the answer says so.
     const rejected = await call('POST', '/v1/sas-attestations', tokens.agent441!, attestation([A], { software: 'Agenda maison' }));
-    expect(rejected.body.notices).toEqual([expect.stringMatching(/donnée médicale/), 'Le logiciel « Agenda maison » n’est pas sur la liste des logiciels SAS : l’attestation ne vaudra que s’il y est ajouté.']);
-    expect((await call('POST', `/v1/justificatifs/${rejected.body.id}/decision`, tokens.agent441!, { decision: 'rejected', reason: 'liste non signée par le président' })).status).toBe(201);
-    const rejection = (await sut.running.runtime.store.readStream(`declaration-${A}-${YEAR}`)).filter((e) => e.type === 'SasAttestationDecisionLinked' && (e.data as Json).attestationId === rejected.body.id);
+    expect(rejected.body.notices).toEqual([
+      expect.stringMatching(/donnée médicale/),
+      'Le logiciel « Agenda maison » n’est pas sur la liste des logiciels SAS : l’attestation ne vaudra que s’il y est ajouté.',
+    ]);
+    expect(
+      (
+        await call('POST', `/v1/justificatifs/${rejected.body.id}/decision`, tokens.agent441!, {
+          decision: 'rejected',
+          reason: 'liste non signée par le président',
+        })
+      ).status,
+    ).toBe(201);
+    const rejection = (await sut.running.runtime.store.readStream(`declaration-${A}-${YEAR}`)).filter(
+      (e) => e.type === 'SasAttestationDecisionLinked' && (e.data as Json).attestationId === rejected.body.id,
+    );
     expect(rejection.map((e) => e.data)).toEqual([expect.objectContaining({ decision: 'rejected', reason: 'liste non signée par le président' })]);
     // A rejected attestation takes nothing away: still met through the first one, validated.
     expect((await sas(A)).met).toBe(true);

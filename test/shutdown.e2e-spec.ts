@@ -26,12 +26,22 @@ function slowDeclaration(port: number, rpps: string, token: string, answer: bool
   const half = Math.floor(body.length / 2);
   let req!: ClientRequest;
   const answered = new Promise<Answer>((resolve, reject) => {
-    req = request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/doctors/${rpps}/campaigns/2023/declarations`, agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/v1/doctors/${rpps}/campaigns/2023/declarations`,
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
   });
   const sent = new Promise<void>((resolve) => {
@@ -44,12 +54,15 @@ function slowDeclaration(port: number, rpps: string, token: string, answer: bool
 function quick(port: number, agent: Agent, rpps: string, token: string): Promise<Answer> {
   return new Promise((resolve) => {
     const reject = (error: NodeJS.ErrnoException) => resolve({ status: 0, body: error.code ?? String(error) });
-    const req = request({ host: '127.0.0.1', port, method: 'GET', path: `/v1/doctors/${rpps}/campaigns/2023/entitlement`, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'GET', path: `/v1/doctors/${rpps}/campaigns/2023/entitlement`, agent, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -67,7 +80,20 @@ describe('SIGTERM', () => {
 
   it('stops accepting, drains the requests in flight, then closes the pools and exits 0', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'true', CLOCK: '2024-01-20T10:00:00+01:00', REDIS_URL: 'redis://127.0.0.1:6379', SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        PORT: '0',
+        STORE: 'postgres',
+        DATABASE_URL,
+        DATABASE_SCHEMA: schema,
+        DATA_DIR: dataDir,
+        AUTH_JWT_SECRET: SECRET,
+        SEED_DEMO: 'true',
+        CLOCK: '2024-01-20T10:00:00+01:00',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -100,7 +126,9 @@ describe('SIGTERM', () => {
           await answer;
         }
       });
-      const slow = Array.from({ length: 6 }, (_, i) => slowDeclaration(port, doctors[i % doctors.length]!.rpps, doctors[i % doctors.length]!.token, i % 2 === 0));
+      const slow = Array.from({ length: 6 }, (_, i) =>
+        slowDeclaration(port, doctors[i % doctors.length]!.rpps, doctors[i % doctors.length]!.token, i % 2 === 0),
+      );
       // And a client that never finishes its body: it must not hold the process past the grace period.
       const straggler = slowDeclaration(port, doctors[0]!.rpps, doctors[0]!.token, true);
       await Promise.all([...slow, straggler].map((s) => s.sent));

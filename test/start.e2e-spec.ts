@@ -42,7 +42,14 @@ describe('npm start', () => {
     writeFileSync(join(project, 'scripts', 'build-console.mjs'), standIn('console', 'console'));
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.build).toBe('npm run --silent build:server && npm run --silent build:console');
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'start-e2e', private: true, scripts: { start: scripts.start, 'build:server': 'node scripts/build-server.mjs', 'build:console': 'node scripts/build-console.mjs' } }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({
+        name: 'start-e2e',
+        private: true,
+        scripts: { start: scripts.start, 'build:server': 'node scripts/build-server.mjs', 'build:console': 'node scripts/build-console.mjs' },
+      }),
+    );
     mkdirSync(join(project, 'apps', 'api', 'src'), { recursive: true });
     mkdirSync(join(project, 'apps', 'console', 'src'), { recursive: true });
     mkdirSync(join(project, 'libs'));
@@ -65,7 +72,14 @@ describe('npm start', () => {
   };
 
   function npmStart(): Started {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? project, DATA_DIR: dataDir, PORT: String(port), NO_COLOR: '1', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? project,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      NO_COLOR: '1',
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    };
     const child = spawn('npm', ['start'], { cwd: project, env, detached: true });
     let out = '';
     let err = '';
@@ -78,7 +92,12 @@ describe('npm start', () => {
   }
 
   const consoleLine = () => `console        http://localhost:${port}/console/`;
-  const ready = (s: Started) => until(() => (s.out().includes('auth           ') ? true : s.child.exitCode !== null ? Promise.reject(new Error(`npm start exited: ${s.err()}`)) : undefined), 90_000, 'npm start ready');
+  const ready = (s: Started) =>
+    until(
+      () => (s.out().includes('auth           ') ? true : s.child.exitCode !== null ? Promise.reject(new Error(`npm start exited: ${s.err()}`)) : undefined),
+      90_000,
+      'npm start ready',
+    );
 
   /** Ctrl-C as a user gives it: to the whole process group (npm and the server it runs). */
   async function stop(s: Started): Promise<void> {
@@ -87,7 +106,7 @@ describe('npm start', () => {
     await s.exited;
   }
 
-  it('builds a fresh tree, then only the part whose sources changed; the log says where to look, without Nest\'s loader lines', async () => {
+  it("builds a fresh tree, then only the part whose sources changed; the log says where to look, without Nest's loader lines", async () => {
     const first = npmStart();
     await ready(first);
     expect(builds()).toEqual(['server', 'console']);
@@ -111,7 +130,10 @@ describe('npm start', () => {
     // A source of the server saved after the last build: the server built again, not the console;
     // then a source of the console: the console alone. (Now: after the last build started; a time
     // in the future would outdate the next build too.)
-    for (const [file, part] of [[source, 'server'], [consoleSource, 'console']] as const) {
+    for (const [file, part] of [
+      [source, 'server'],
+      [consoleSource, 'console'],
+    ] as const) {
       const now = new Date();
       utimesSync(file, now, now);
       const changed = npmStart();
@@ -130,7 +152,14 @@ describe('npm start', () => {
     const b = npmStart();
     const isReady = (s: Started) => s.out().includes('auth           ');
     const [winner, loser] = await until(
-      () => (isReady(a) ? [a, b] : isReady(b) ? [b, a] : a.child.exitCode !== null && b.child.exitCode !== null ? Promise.reject(new Error(`both exited: ${a.err()} ${b.err()}`)) : undefined),
+      () =>
+        isReady(a)
+          ? [a, b]
+          : isReady(b)
+            ? [b, a]
+            : a.child.exitCode !== null && b.child.exitCode !== null
+              ? Promise.reject(new Error(`both exited: ${a.err()} ${b.err()}`))
+              : undefined,
       90_000,
       'one npm start ready',
     );

@@ -159,9 +159,15 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const dir = mkdtempSync(join(tmpdir(), 'forfait-e2e-'));
     try {
-      const refused = await start(MAIN, { DATA_DIR: dir, PORT: String((busy.address() as AddressInfo).port), REDIS_URL: 'redis://127.0.0.1:1', SEED_DEMO: 'false' }, null);
+      const refused = await start(
+        MAIN,
+        { DATA_DIR: dir, PORT: String((busy.address() as AddressInfo).port), REDIS_URL: 'redis://127.0.0.1:1', SEED_DEMO: 'false' },
+        null,
+      );
       expect(refused.child.exitCode).toBe(1);
-      expect(refused.output()).toMatch(/^not started: port \d+ on 127\.0\.0\.1 is in use \(another npm start\? stop it with Ctrl-C, or choose another PORT\)$/m);
+      expect(refused.output()).toMatch(
+        /^not started: port \d+ on 127\.0\.0\.1 is in use \(another npm start\? stop it with Ctrl-C, or choose another PORT\)$/m,
+      );
       expect(refused.output()).not.toMatch(/\n\s+at /);
     } finally {
       busy.close();
@@ -203,7 +209,9 @@ describe('the demo and its clock (issue 18.1, 18.3)', () => {
       // three doctors' histories took effect, and was recorded, by then.
       const auditor = token(january, ['--role', 'auditor']);
       for (const rpps of ['10000000017', '10000000025', '10000000033']) {
-        const { events } = (await get(`${first.url}/v1/doctors/${rpps}/history?year=2023`, auditor)).body as { events: { type: string; effectiveAt: string; recordedAt: string }[] };
+        const { events } = (await get(`${first.url}/v1/doctors/${rpps}/history?year=2023`, auditor)).body as {
+          events: { type: string; effectiveAt: string; recordedAt: string }[];
+        };
         expect(events.length).toBeGreaterThan(0);
         expect(events.filter((e) => Date.parse(e.effectiveAt) > Date.parse(january) || Date.parse(e.recordedAt) > Date.parse(january))).toEqual([]);
       }
@@ -239,7 +247,9 @@ describe('the demo and its clock (issue 18.1, 18.3)', () => {
       expect(statSync(MAIN).mtimeMs).toBe(distBefore);
       const third = await start(MAIN, { CLOCK: january }, null, cwd);
       expect(third.child.exitCode).toBe(1);
-      expect(third.output().trim()).toMatch(/^not started: the embedded store under .* is in use by process \d+ \(npm start\?\): stop it, or go through its HTTP API$/);
+      expect(third.output().trim()).toMatch(
+        /^not started: the embedded store under .* is in use by process \d+ \(npm start\?\): stop it, or go through its HTTP API$/,
+      );
     } finally {
       expect(await stop(first)).toBe(0);
     }
@@ -280,7 +290,9 @@ describe('the demo and its clock (issue 18.1, 18.3)', () => {
     expect(await stop(first)).toBe(0);
     const back = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-01-20T10:00:00+01:00' }, null);
     expect(back.child.exitCode).toBe(1);
-    expect(back.output().trim()).toMatch(/^not started: this demo store \(.*\) was seeded for CLOCK=2024-02-20T10:00:00\+01:00 .* Start it with CLOCK=2024-02-20T10:00:00\+01:00, or without DATA_DIR/);
+    expect(back.output().trim()).toMatch(
+      /^not started: this demo store \(.*\) was seeded for CLOCK=2024-02-20T10:00:00\+01:00 .* Start it with CLOCK=2024-02-20T10:00:00\+01:00, or without DATA_DIR/,
+    );
     const forward = await start(MAIN, { DATA_DIR: dataDir, CLOCK: '2024-03-01T10:00:00+01:00' });
     await untilReady(forward.url);
     expect(await stop(forward)).toBe(0);

@@ -33,12 +33,25 @@ describe('tampering by an insider with SQL access', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function scenario(tamper: (s: string, events: RecordedEvent[]) => Promise<void>): Promise<{ integrity: Json; witnessBefore: WitnessResult; witness: WitnessResult }> {
+  async function scenario(
+    tamper: (s: string, events: RecordedEvent[]) => Promise<void>,
+  ): Promise<{ integrity: Json; witnessBefore: WitnessResult; witness: WitnessResult }> {
     const schema = `tamper_${process.pid}_${randomBytes(3).toString('hex')}`;
     schemas.push(schema, `${schema}_rm`);
     const dataDir = mkdtempSync(join(tmpdir(), 'forfait-tamper-'));
     dirs.push(dataDir);
-    const env = { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', REDIS_URL: 'redis://127.0.0.1:1', LOG_PUBLIC: 'true', LOG_CHECKPOINT_EVERY_EVENTS: '1' };
+    const env = {
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      AUTH_JWT_SECRET: SECRET,
+      SEED_DEMO: 'false',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      LOG_PUBLIC: 'true',
+      LOG_CHECKPOINT_EVERY_EVENTS: '1',
+    };
     const start = () => startSystem(loadConfig(env), { logger: false });
     let system: StartedSystem = await start();
     const auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
@@ -46,7 +59,11 @@ describe('tampering by an insider with SQL access', () => {
     const keyText = generateSignerKey('witness.test/w1', COSIGNATURE_V1);
     // The caisse's admin registers the witness's key (POST /v1/log/witnesses).
     const admin = await signDevToken(SECRET, { role: 'admin' } as never);
-    const registered = await fetch(`${system.url}/v1/log/witnesses`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ vkey: vkeyOf(parseSignerKey(keyText)) }) });
+    const registered = await fetch(`${system.url}/v1/log/witnesses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ vkey: vkeyOf(parseSignerKey(keyText)) }),
+    });
     expect(registered.status).toBe(201);
     const statePath = join(dataDir, 'witness-state.json');
     writeFileSync(join(dataDir, 'witness.key'), keyText);
@@ -92,7 +109,17 @@ describe('tampering by an insider with SQL access', () => {
     schemas.push(schema, `${schema}_rm`);
     const dataDir = mkdtempSync(join(tmpdir(), 'forfait-tamper-'));
     dirs.push(dataDir);
-    const env = { STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: schema, DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, SEED_DEMO: 'false', REDIS_URL: 'redis://127.0.0.1:1', LOG_CHECKPOINT_EVERY_EVENTS: '1' };
+    const env = {
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      AUTH_JWT_SECRET: SECRET,
+      SEED_DEMO: 'false',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      LOG_CHECKPOINT_EVERY_EVENTS: '1',
+    };
     const system = await startSystem(loadConfig(env), { logger: false });
     try {
       const auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
@@ -158,7 +185,9 @@ describe('tampering by an insider with SQL access', () => {
     expect(kinds(integrity)).not.toContain(`stream-head-mismatch@${C}`);
     expect((integrity.problems as Json[]).find((p) => p.kind === 'checkpoint-beyond-tree')!.detail).toMatch(/compte 8 feuilles, l’arbre n’en a plus que 7/);
     expect(witnessBefore.ok).toBe(false);
-    expect(witnessBefore.failures).toEqual([{ reason: 'leaf-missing', detail: expect.stringMatching(/la feuille 7, la dernière que le témoin a vérifiée, n’est plus servie/) }]);
+    expect(witnessBefore.failures).toEqual([
+      { reason: 'leaf-missing', detail: expect.stringMatching(/la feuille 7, la dernière que le témoin a vérifiée, n’est plus servie/) },
+    ]);
     expect(witness.ok).toBe(false);
     expect(witness.failures.map((f) => f.reason)).toEqual(['size-decreased']);
   });
@@ -177,7 +206,12 @@ describe('tampering by an insider with SQL access', () => {
       await pg.query(`DELETE FROM "${s}_rm".log_nodes WHERE (level, idx) IN ((1, 3), (2, 1), (3, 0))`);
     });
     expect(kinds(integrity)).toEqual(expect.arrayContaining(['checkpoint-beyond-tree@', 'tree-mismatch@']));
-    expect((integrity.problems as Json[]).filter((p) => p.kind === 'tree-mismatch').map((p) => p.detail as string).join('\n')).toMatch(/ne se recalcule pas à la taille 8/);
+    expect(
+      (integrity.problems as Json[])
+        .filter((p) => p.kind === 'tree-mismatch')
+        .map((p) => p.detail as string)
+        .join('\n'),
+    ).toMatch(/ne se recalcule pas à la taille 8/);
     expect(witnessBefore.failures.map((f) => f.reason)).toEqual(['leaf-missing']);
   });
 
@@ -218,7 +252,12 @@ describe('tampering by an insider with SQL access', () => {
         const data = e.revision === 0 ? { ...(e.data as object), value: { answer: false } } : e.data;
         const rewritten = { ...e, data, prevHash: prevHash ?? e.prevHash };
         const hash = computeEventHash(hashedRecordOf(rewritten));
-        await pg.query(`UPDATE "${s}".es_events SET data = $2, prev_hash = $3, hash = $4 WHERE event_id = $1`, [e.eventId, JSON.stringify(data), rewritten.prevHash, hash]);
+        await pg.query(`UPDATE "${s}".es_events SET data = $2, prev_hash = $3, hash = $4 WHERE event_id = $1`, [
+          e.eventId,
+          JSON.stringify(data),
+          rewritten.prevHash,
+          hash,
+        ]);
         await pg.query(`UPDATE "${s}".es_streams SET last_hash = $2 WHERE stream_id = $1`, [C, hash]);
         prevHash = hash;
       }

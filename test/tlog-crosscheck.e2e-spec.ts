@@ -11,7 +11,11 @@ const GOPATH = '/usr/share/gocode';
 const TLOG = join(GOPATH, 'src/golang.org/x/mod/sumdb/tlog');
 const goVersion = spawnSync('go', ['version'], { encoding: 'utf8' });
 const unavailable =
-  goVersion.status !== 0 ? 'no `go` on this machine (apt-get install golang-go golang-golang-x-mod-dev)' : !existsSync(TLOG) ? `no ${TLOG} (apt-get install golang-golang-x-mod-dev)` : undefined;
+  goVersion.status !== 0
+    ? 'no `go` on this machine (apt-get install golang-go golang-golang-x-mod-dev)'
+    : !existsSync(TLOG)
+      ? `no ${TLOG} (apt-get install golang-golang-x-mod-dev)`
+      : undefined;
 
 function describeWithGo(name: string, body: () => void): void {
   if (unavailable) {
@@ -39,7 +43,15 @@ describeWithGo('the verifiable log against Go’s reference tlog and note code',
   });
 
   it('verifies the signed checkpoints, inclusion proofs and a consistency proof served by the system', async () => {
-    system = await startTestSystem({ STORE: 'embedded', DATA_DIR: dataDir, AUTH_JWT_SECRET: 'tlog-go-secret-tlog-go-secret-tlog-go', REDIS_URL: 'redis://127.0.0.1:1', LOG_PUBLIC: 'true', LOG_CHECKPOINT_EVERY_EVENTS: '1', LOG_CHECKPOINT_DIR: published });
+    system = await startTestSystem({
+      STORE: 'embedded',
+      DATA_DIR: dataDir,
+      AUTH_JWT_SECRET: 'tlog-go-secret-tlog-go-secret-tlog-go',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      LOG_PUBLIC: 'true',
+      LOG_CHECKPOINT_EVERY_EVENTS: '1',
+      LOG_CHECKPOINT_DIR: published,
+    });
     const get = async (path: string) => {
       const res = await fetch(`${system!.url}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
@@ -55,7 +67,15 @@ describeWithGo('the verifiable log against Go’s reference tlog and note code',
       }
     };
     // 7 events (a size that is not a power of two), then 6 more: two signed checkpoints at least.
-    for (const stream of ['declaration-10000000017-2023', 'access-10000000017', 'declaration-10000000025-2023', 'declaration-10000000017-2023', 'campaign-2023', 'declaration-10000000025-2023', 'doctor-10000000017']) {
+    for (const stream of [
+      'declaration-10000000017-2023',
+      'access-10000000017',
+      'declaration-10000000025-2023',
+      'declaration-10000000017-2023',
+      'campaign-2023',
+      'declaration-10000000025-2023',
+      'doctor-10000000017',
+    ]) {
       await system.runtime.store.append(stream, [newEvent()], { expectedRevision: 'any' });
     }
     const older = await sealedTo(7);
@@ -67,7 +87,13 @@ describeWithGo('the verifiable log against Go’s reference tlog and note code',
 
     const { vkey } = (await (await get('/v1/log/public-key')).json()) as Json;
     const inclusions: Json[] = [];
-    for (const [leafIndex, treeSize] of [[0, to], [4, to], [to - 1, to], [3, from], [from - 1, from]] as const) {
+    for (const [leafIndex, treeSize] of [
+      [0, to],
+      [4, to],
+      [to - 1, to],
+      [3, from],
+      [from - 1, from],
+    ] as const) {
       inclusions.push((await (await get(`/v1/log/proof/inclusion?leafIndex=${leafIndex}&treeSize=${treeSize}`)).json()) as Json);
     }
     const consistency = (await (await get(`/v1/log/proof/consistency?from=${from}&to=${to}`)).json()) as Json;
@@ -98,11 +124,19 @@ describeWithGo('the verifiable log against Go’s reference tlog and note code',
     // Issue 15.3: both checkpoints were published, as the log signed them (the served note
     // without the cosignatures that may follow), one read-only file per size.
     const deadline = Date.now() + 20_000;
-    while (!(existsSync(join(published, String(from))) && existsSync(join(published, String(to)))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const [size, served] of [[from, older], [to, latest]] as const) {
+    while (!(existsSync(join(published, String(from))) && existsSync(join(published, String(to)))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    for (const [size, served] of [
+      [from, older],
+      [to, latest],
+    ] as const) {
       expect(readFileSync(join(published, String(size)), 'utf8')).toBe(served);
     }
     // Every published name is a tree size (`.incoming/` holds the files being written).
-    expect(readdirSync(published).filter((n) => n !== '.incoming').every((n) => /^[1-9]\d*$/.test(n))).toBe(true);
+    expect(
+      readdirSync(published)
+        .filter((n) => n !== '.incoming')
+        .every((n) => /^[1-9]\d*$/.test(n)),
+    ).toBe(true);
   }, 180_000);
 });

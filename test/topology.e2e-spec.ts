@@ -68,11 +68,22 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
     return proc;
   };
   const startApi = async (name: string): Promise<{ proc: Proc; url: string }> => {
-    const proc = start(name, API, { PORT: '0', HOST: '127.0.0.1', RUN_PROJECTOR: 'false', SEED_DEMO: 'false', CLOCK: '2024-01-15T10:00:00+01:00', REDIS_URL: redisUrl });
-    const url = await until(() => {
-      if (proc.child.exitCode !== null) throw new Error(`${name} exited: ${proc.output}`);
-      return /API\s+(http:\/\/[\w.]+:\d+)/.exec(proc.output)?.[1];
-    }, 60_000, `${name} listening`).catch((error: unknown) => {
+    const proc = start(name, API, {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      RUN_PROJECTOR: 'false',
+      SEED_DEMO: 'false',
+      CLOCK: '2024-01-15T10:00:00+01:00',
+      REDIS_URL: redisUrl,
+    });
+    const url = await until(
+      () => {
+        if (proc.child.exitCode !== null) throw new Error(`${name} exited: ${proc.output}`);
+        return /API\s+(http:\/\/[\w.]+:\d+)/.exec(proc.output)?.[1];
+      },
+      60_000,
+      `${name} listening`,
+    ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; its output: ${proc.output}`);
     });
     return { proc, url };
@@ -117,20 +128,41 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
     const projectors = [start('projector-a', PROJECTOR, { REDIS_URL: redisUrl }), start('projector-b', PROJECTOR, { REDIS_URL: redisUrl })];
     const apis = await Promise.all([startApi('api-a'), startApi('api-b')]);
     const expectedKeys = PROJECTIONS.length + 2; // the projections, the deadline scheduler (Redis is up), the log's sealer
-    await until(async () => {
-      const locks = await locksBy();
-      return (locks['projector-a'] ?? 0) + (locks['projector-b'] ?? 0) === expectedKeys ? true : undefined;
-    }, 30_000, 'every projection claimed by one projector');
+    await until(
+      async () => {
+        const locks = await locksBy();
+        return (locks['projector-a'] ?? 0) + (locks['projector-b'] ?? 0) === expectedKeys ? true : undefined;
+      },
+      30_000,
+      'every projection claimed by one projector',
+    );
     // No projection runs twice: no projector crash-looping on CheckpointMovedError.
-    for (const p of projectors) expect({ name: p.name, exitCode: p.child.exitCode, output: p.child.exitCode === null ? '' : p.output }).toEqual({ name: p.name, exitCode: null, output: '' });
+    for (const p of projectors)
+      expect({ name: p.name, exitCode: p.child.exitCode, output: p.child.exitCode === null ? '' : p.output }).toEqual({
+        name: p.name,
+        exitCode: null,
+        output: '',
+      });
 
     const admin = await signDevToken(SECRET, { role: 'admin' });
     const system = await signDevToken(SECRET, { role: 'system' });
     const send = (base: string, method: string, path: string, token: string, body: unknown, key?: string) =>
       request(base, method, path, token, body, { headers: key ? { 'idempotency-key': key } : {}, timeoutMs: ANSWER_BOUND_MS });
-    expect((await send(apis[0].url, 'POST', '/v1/campaigns', admin, { year: YEAR, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })).status).toBe(201);
+    expect(
+      (
+        await send(apis[0].url, 'POST', '/v1/campaigns', admin, {
+          year: YEAR,
+          ruleset: 'FS-2023',
+          opensAt: '2023-12-11T00:00:00+01:00',
+          closesAt: '2024-02-04T23:59:59.999+01:00',
+        })
+      ).status,
+    ).toBe(201);
     const doctors = [0, 1, 2, 3].map((d) => withRppsCheckDigit(String(1500000000 + d)));
-    for (const [i, rpps] of doctors.entries()) expect((await send(apis[i % 2]!.url, 'PUT', `/v1/doctors/${rpps}`, system, { specialty: 'medecine-generale', caisse: '441', department: '44' })).status).toBe(200);
+    for (const [i, rpps] of doctors.entries())
+      expect(
+        (await send(apis[i % 2]!.url, 'PUT', `/v1/doctors/${rpps}`, system, { specialty: 'medecine-generale', caisse: '441', department: '44' })).status,
+      ).toBe(200);
 
     // Eight clients, two per doctor-year, one on each API, on two indicators of the same stream.
     // A request that gets no answer is sent again with its key, to the other API once one is dead.
@@ -203,7 +235,10 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
     expect(records.every((s) => s.answers.some((a) => a.status === 201))).toBe(true);
     const answeredIds = records.map((s) => s.answers.find((a) => a.status === 201)!.eventId!);
     for (const s of records) expect(new Set(s.answers.filter((a) => a.status === 201).map((a) => a.eventId)).size).toBe(1);
-    const stored = await db.query<{ event_id: string; n: string }>('SELECT event_id::text, count(*)::text AS n FROM es_events WHERE event_id = ANY($1::uuid[]) GROUP BY event_id', [answeredIds]);
+    const stored = await db.query<{ event_id: string; n: string }>(
+      'SELECT event_id::text, count(*)::text AS n FROM es_events WHERE event_id = ANY($1::uuid[]) GROUP BY event_id',
+      [answeredIds],
+    );
     expect(stored.rows).toHaveLength(answeredIds.length);
     expect(stored.rows.every((r) => r.n === '1')).toBe(true);
     // Nothing else was appended: per doctor, as many declarations as commands sent.
@@ -216,10 +251,14 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
 
     // The survivor brings every projection and the sealer to the head.
     const last = await head();
-    await until(async () => {
-      const c = await checkpoints();
-      return Object.keys(c).length === expectedKeys && Object.values(c).every((p) => p === last) ? true : undefined;
-    }, 60_000, 'the surviving projector at the head');
+    await until(
+      async () => {
+        const c = await checkpoints();
+        return Object.keys(c).length === expectedKeys && Object.values(c).every((p) => p === last) ? true : undefined;
+      },
+      60_000,
+      'the surviving projector at the head',
+    );
     expect(survivor!.output).not.toMatch(/CHECKPOINT_MOVED|stopped:|Unhandled/);
 
     // The read models equal a rebuild from zero, and the audit trail holds every event once.
@@ -234,13 +273,22 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
     );
     expect(leaves.rows[0]).toEqual({ n: String(last), min: '1', max: String(last), distinct: String(last), maxindex: String(last - 1n) });
     const store = await SqlEventStore.open({ db, clock: new ManualClock('2024-01-20T10:00:00Z'), schema: 'public', ownsDatabase: false });
-    const log = new TransparencyLog(db, 'rm', parseSignerKey(LOG_KEY), { checkpointEveryEvents: 50, checkpointIntervalMs: 1000, witnessKeys: [], now: () => new Date() });
+    const log = new TransparencyLog(db, 'rm', parseSignerKey(LOG_KEY), {
+      checkpointEveryEvents: 50,
+      checkpointIntervalMs: 1000,
+      witnessKeys: [],
+      now: () => new Date(),
+    });
     try {
       expect(await log.state()).toEqual({ size: Number(last), lastPosition: last });
-      const signed = await until(async () => {
-        const c = await log.latestCheckpoint();
-        return c && c.size === Number(last) ? c : undefined;
-      }, 30_000, 'a signed checkpoint of the whole log');
+      const signed = await until(
+        async () => {
+          const c = await log.latestCheckpoint();
+          return c && c.size === Number(last) ? c : undefined;
+        },
+        30_000,
+        'a signed checkpoint of the whole log',
+      );
       expect(signed.size).toBe(Number(last));
       expect(await checkLogStructure(store, db, log)).toEqual([]);
       expect(await verifyTreeFromEvents(store, log)).toEqual([]);

@@ -46,14 +46,22 @@ export interface CallOptions {
  * One request to the API at `base`: `body` sent as JSON, or as it is when FormData or a string;
  * `bearer` in the authorization header when there is one.
  */
-export async function request(base: string, method: string, path: string, bearer: string | null | undefined, body?: unknown, options: CallOptions = {}): Promise<Answer> {
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  bearer: string | null | undefined,
+  body?: unknown,
+  options: CallOptions = {},
+): Promise<Answer> {
   const started = Date.now();
   const raw = body === undefined || body instanceof FormData || typeof body === 'string';
-  const contentType = body === undefined || body instanceof FormData ? undefined : typeof body === 'string' ? (options.contentType ?? 'text/plain') : 'application/json';
+  const contentType =
+    body === undefined || body instanceof FormData ? undefined : typeof body === 'string' ? (options.contentType ?? 'text/plain') : 'application/json';
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(contentType ? { 'content-type': contentType } : {}), ...options.headers },
-    body: raw ? (body) : JSON.stringify(body),
+    body: raw ? body : JSON.stringify(body),
     ...(options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
   });
   const text = await res.text();
@@ -64,7 +72,12 @@ export async function request(base: string, method: string, path: string, bearer
  * A refused request: the status and stable code expected, the error's body as api.md gives it, and
  * not one event written (the store's head where it was).
  */
-export async function expectRefused(head: () => Promise<bigint>, status: number, code: string, send: () => Promise<{ status: number; body: Json }>): Promise<Json> {
+export async function expectRefused(
+  head: () => Promise<bigint>,
+  status: number,
+  code: string,
+  send: () => Promise<{ status: number; body: Json }>,
+): Promise<Json> {
   const before = await head();
   const res = await send();
   expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
@@ -74,7 +87,8 @@ export async function expectRefused(head: () => Promise<bigint>, status: number,
 }
 
 /** The system under test, as the tests start it: its own port, no demo, no log output, `env` over that. */
-export const startTestSystem = (env: Record<string, string>): Promise<StartedSystem> => startSystem(loadConfig({ PORT: '0', SEED_DEMO: 'false', ...env }), { logger: false });
+export const startTestSystem = (env: Record<string, string>): Promise<StartedSystem> =>
+  startSystem(loadConfig({ PORT: '0', SEED_DEMO: 'false', ...env }), { logger: false });
 
 /**
  * The system on a schema of its own on the shared PostgreSQL and a data dir of its own, (re)started
@@ -102,7 +116,14 @@ export class PgTestSystem {
   /** Starts the system (stopping the one running) with CLOCK at `clock` when given. */
   async at(clock?: string): Promise<StartedSystem> {
     await this.system?.close();
-    this.system = await startTestSystem({ STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: this.schema, DATA_DIR: this.dataDir, ...this.env, ...(clock ? { CLOCK: clock } : {}) });
+    this.system = await startTestSystem({
+      STORE: 'postgres',
+      DATABASE_URL,
+      DATABASE_SCHEMA: this.schema,
+      DATA_DIR: this.dataDir,
+      ...this.env,
+      ...(clock ? { CLOCK: clock } : {}),
+    });
     return this.system;
   }
   async close(): Promise<void> {
@@ -117,7 +138,8 @@ export class PgTestSystem {
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; an ordinary run writes its own under the OS temp dir (a clean tree after npm test). */
-export const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'forfait-console-screenshots');
+export const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'forfait-console-screenshots');
 
 /**
  * `describe` when chromium is installed. Without it the tests are skipped said out loud, never a
@@ -150,7 +172,16 @@ export async function openChromium(allowed: () => string[], { locale = 'fr-FR' }
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--lang=${locale}`],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--lang=${locale}`,
+    ],
     viewport: { width: 1280, height: 860 },
     locale,
     timezoneId: 'Europe/Paris',
@@ -179,12 +210,20 @@ export async function blockingViolations(page: Page): Promise<{ id: string; impa
   // axe measure the table's headers through it (color-contrast on a worklist, seen on CI). Waited
   // for, bounded: a page that never settles is checked as it stands.
   await page
-    .waitForFunction(`document.getAnimations().every((a) => a.playState !== 'running') && document.querySelector('.v-menu > .v-overlay__content') === null`, undefined, { timeout: 5000 })
+    .waitForFunction(
+      `document.getAnimations().every((a) => a.playState !== 'running') && document.querySelector('.v-menu > .v-overlay__content') === null`,
+      undefined,
+      { timeout: 5000 },
+    )
     .catch(() => undefined);
   await page.addScriptTag({ content: AXE_SOURCE });
   // A string run in the page (this test's program has no DOM types).
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- page.evaluate of a string is typed by its type argument; the cast names what axe answers
   const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
-    r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`)) as { id: string; impact: string; targets: string[] }[];
+    r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`)) as {
+    id: string;
+    impact: string;
+    targets: string[];
+  }[];
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

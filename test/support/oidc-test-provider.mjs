@@ -102,7 +102,10 @@ const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 
 function loginPage(uid, error) {
   const options = Object.entries(ACCOUNTS)
-    .map(([id, a], i) => `<p><input type="radio" name="login" id="a${i}" value="${escape(id)}"${i === 0 ? ' checked' : ''}><label for="a${i}">${escape(a.name)} (${escape(id)})</label></p>`)
+    .map(
+      ([id, a], i) =>
+        `<p><input type="radio" name="login" id="a${i}" value="${escape(id)}"${i === 0 ? ' checked' : ''}><label for="a${i}">${escape(a.name)} (${escape(id)})</label></p>`,
+    )
     .join('');
   return `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Fournisseur d’identité de test</title></head><body><main>
 <h1>Fournisseur d’identité de test</h1><p>Identifiez-vous pour accéder à la console du forfait structure.</p>

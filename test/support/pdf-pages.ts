@@ -42,14 +42,29 @@ export async function toolsPresent(tools: { cmd: string; args: string[]; pkg: st
 /** The text of each page (pdf.js), white space folded as a reader reads it. */
 export async function pageTexts(data: Buffer): Promise<string[]> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- pdf.js 3's legacy build is CommonJS only
-  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as { getDocument(o: object): { destroy(): Promise<void>; promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }> } };
-  const task = pdfjs.getDocument({ data: new Uint8Array(data), disableWorker: true, verbosity: 0, standardFontDataUrl: join(__dirname, '..', '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/' });
+  const pdfjs = require('pdfjs-dist/legacy/build/pdf.js') as {
+    getDocument(o: object): {
+      destroy(): Promise<void>;
+      promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: { str: string; hasEOL?: boolean }[] }> }> }>;
+    };
+  };
+  const task = pdfjs.getDocument({
+    data: new Uint8Array(data),
+    disableWorker: true,
+    verbosity: 0,
+    standardFontDataUrl: join(__dirname, '..', '..', 'node_modules', 'pdfjs-dist', 'standard_fonts') + '/',
+  });
   try {
     const doc = await task.promise;
     const pages: string[] = [];
     for (let n = 1; n <= doc.numPages; n += 1) {
       const content = await (await doc.getPage(n)).getTextContent();
-      pages.push(content.items.map((i) => i.str + (i.hasEOL ? '\n' : '')).join('').replace(/\s+/g, ' '));
+      pages.push(
+        content.items
+          .map((i) => i.str + (i.hasEOL ? '\n' : ''))
+          .join('')
+          .replace(/\s+/g, ' '),
+      );
     }
     return pages;
   } finally {
@@ -87,6 +102,9 @@ export function expectFramedPages(pages: string[], frame: { title: string; refer
   pages.forEach((text, i) => {
     const where = { page: i + 1 };
     expect({ ...where, header: text.includes(`Assurance Maladie — ${frame.title} Référence ${frame.reference}`) }).toEqual({ ...where, header: true });
-    expect({ ...where, footer: text.includes(`Référence ${frame.reference} — empreinte SHA-256 ${frame.hashOf} : page ${i + 1}/${pages.length} ${frame.sha256}`) }).toEqual({ ...where, footer: true });
+    expect({
+      ...where,
+      footer: text.includes(`Référence ${frame.reference} — empreinte SHA-256 ${frame.hashOf} : page ${i + 1}/${pages.length} ${frame.sha256}`),
+    }).toEqual({ ...where, footer: true });
   });
 }

@@ -69,11 +69,33 @@ export class Cluster {
   /** A streaming standby of `primary` (pg_basebackup -R: standby.signal and primary_conninfo), started. */
   async initStandbyOf(primary: Cluster): Promise<void> {
     await this.own();
-    await this.as('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(this.dir, 'data'), '-R', '-X', 'stream', '--no-sync']);
+    await this.as('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-D',
+      join(this.dir, 'data'),
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ]);
     await this.start();
   }
   start(): Promise<void> {
-    return this.as('pg_ctl', ['-D', join(this.dir, 'data'), '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', join(this.dir, 'log'), '-w', 'start']);
+    return this.as('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      'start',
+    ]);
   }
   stop(): Promise<void> {
     return this.as('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
@@ -121,7 +143,9 @@ function redisPid(port: number): Promise<number | undefined> {
 
 /** A redis-server of the test's own, empty, keeping nothing on disk; the one answering is checked to be it. */
 export async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    stdio: 'ignore',
+  });
   const pid = await until(() => redisPid(port), 10_000, `redis-server on ${port}`);
   if (pid !== child.pid) {
     child.kill('SIGKILL');

@@ -7,9 +7,13 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const DEVELOPMENT_ONLY = /^\/v1\/dev\//;
 
 /** An OpenAPI text field as text (a non-string value, which a hand-written document may hold, as its JSON). */
-const textOf = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+const textOf = (v: unknown): string =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
-const cell = (text: unknown): string => textOf(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (text: unknown): string =>
+  textOf(text)
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ');
 
 /** A schema in one line: `Name`, `string (date-time)`, `array of X`, `object`. */
 function typeOf(schema: Json | undefined): string {
@@ -26,7 +30,11 @@ function properties(schema: Json): string[] {
   const required = new Set((schema.required ?? []) as string[]);
   const names = Object.keys(props);
   if (names.length === 0) return [];
-  return ['| champ | type | obligatoire | description |', '|---|---|---|---|', ...names.map((n) => `| \`${n}\` | ${cell(typeOf(props[n]))} | ${required.has(n) ? 'oui' : ''} | ${cell(props[n]!.description)} |`)];
+  return [
+    '| champ | type | obligatoire | description |',
+    '|---|---|---|---|',
+    ...names.map((n) => `| \`${n}\` | ${cell(typeOf(props[n]))} | ${required.has(n) ? 'oui' : ''} | ${cell(props[n]!.description)} |`),
+  ];
 }
 
 /**
@@ -71,7 +79,10 @@ export function renderApiReference(doc: OpenAPIObject): string {
     const params = (op.parameters ?? []) as Json[];
     if (params.length > 0) {
       out.push('| paramètre | où | obligatoire | type | description |', '|---|---|---|---|---|');
-      for (const p of params) out.push(`| \`${String(p.name)}\` | ${String(p.in)} | ${p.required ? 'oui' : ''} | ${cell(typeOf(p.schema as Json | undefined))} | ${cell(p.description)} |`);
+      for (const p of params)
+        out.push(
+          `| \`${String(p.name)}\` | ${String(p.in)} | ${p.required ? 'oui' : ''} | ${cell(typeOf(p.schema as Json | undefined))} | ${cell(p.description)} |`,
+        );
       out.push('');
     }
     const body = op.requestBody as { content?: Record<string, { schema?: Json }> } | undefined;
@@ -92,7 +103,9 @@ export function renderApiReference(doc: OpenAPIObject): string {
       const types = Object.keys(r.content ?? {});
       const schema = Object.values(r.content ?? {})[0]?.schema;
       const fields = schema?.properties ? `\`{ ${Object.keys(schema.properties).join(', ')} }\`` : typeOf(schema);
-      const answer = success ? [r.description && r.description !== 'succès' ? r.description : '', fields, types.length > 0 ? `(${types.join(', ')})` : ''].filter(Boolean).join(' ') : r.description;
+      const answer = success
+        ? [r.description && r.description !== 'succès' ? r.description : '', fields, types.length > 0 ? `(${types.join(', ')})` : ''].filter(Boolean).join(' ')
+        : r.description;
       out.push(`| ${status} | ${cell(answer)} |`);
     }
     out.push('');
@@ -105,7 +118,16 @@ export function renderApiReference(doc: OpenAPIObject): string {
     if (media?.example !== undefined) {
       const text = typeof media.example === 'string' ? media.example : JSON.stringify(media.example, null, 2);
       const lines = text.split('\n');
-      out.push('<details><summary>Exemple de réponse (le démonstrateur, au 20/01/2024)</summary>', '', '```' + (typeof media.example === 'string' ? 'text' : 'json'), ...(lines.length > 80 ? [...lines.slice(0, 80), '…'] : lines), '```', '', '</details>', '');
+      out.push(
+        '<details><summary>Exemple de réponse (le démonstrateur, au 20/01/2024)</summary>',
+        '',
+        '```' + (typeof media.example === 'string' ? 'text' : 'json'),
+        ...(lines.length > 80 ? [...lines.slice(0, 80), '…'] : lines),
+        '```',
+        '',
+        '</details>',
+        '',
+      );
     }
   }
   const schemas = (doc.components?.schemas ?? {}) as Record<string, Json>;
@@ -118,7 +140,10 @@ export function renderApiReference(doc: OpenAPIObject): string {
       out.push(...(rows.length > 0 ? rows : [typeOf(schemas[name])]), '');
     }
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 /** A success schema's fields, nested ones by their path (`doctors[].name`), three levels at most. */
@@ -138,5 +163,8 @@ function fieldRows(schema: Json, prefix = '', depth = 0): string[] {
 
 /** GitHub's heading anchor for `### METHOD /path`. */
 function anchor(method: string, path: string): string {
-  return `${method} ${path}`.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-');
+  return `${method} ${path}`
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, '')
+    .replace(/ /g, '-');
 }

@@ -55,8 +55,10 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     runProjector: config.runProjectorInProcess,
     projections: PROJECTIONS,
     onProjectorError: (name, error) => logger.error(`projection ${name} stopped: ${error.message}`),
-    onProjectorStoreUnavailable: (name, error, delay) => logger.warn(`projection ${name}: store unavailable (${describeCause(error)}); resuming from its checkpoint in ${delay} ms`),
-    onProjectorApplyRetry: (_name, error, delay) => logger.error(`${error.message}; applied again from its checkpoint in ${delay} ms (no restart needed once the cause is gone)`),
+    onProjectorStoreUnavailable: (name, error, delay) =>
+      logger.warn(`projection ${name}: store unavailable (${describeCause(error)}); resuming from its checkpoint in ${delay} ms`),
+    onProjectorApplyRetry: (_name, error, delay) =>
+      logger.error(`${error.message}; applied again from its checkpoint in ${delay} ms (no restart needed once the cause is gone)`),
     reconcileJobs: true,
     onReconcileError: (error) => logger.warn(`unfinished jobs not re-enqueued yet (again at the next reconnection to Redis): ${error.message}`),
   });
@@ -82,15 +84,12 @@ export async function startSystem(given: AppConfig, options: { logger?: false } 
     const consoleServed = serveConsole(app);
     app.useBodyParser('json', { limit: MAX_JSON_BYTES });
     app.use(bodyParserErrors, jsonBodyCheck);
-    const document = documentResponses(SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Forfait structure: declarations and audit')
-        .setDescription(API_DESCRIPTION)
-        .setVersion('1')
-        .addBearerAuth()
-        .build(),
-    ));
+    const document = documentResponses(
+      SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder().setTitle('Forfait structure: declarations and audit').setDescription(API_DESCRIPTION).setVersion('1').addBearerAuth().build(),
+      ),
+    );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
     await app.init();
     const server = app.getHttpServer();
@@ -150,7 +149,8 @@ function serveConsole(app: NestExpressApplication): boolean {
     index: 'index.html',
     fallthrough: true,
     // Hashed file names are immutable; index.html is always revalidated so a new build shows at once.
-    setHeaders: (res: ServerResponse, path: string) => res.setHeader('Cache-Control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable'),
+    setHeaders: (res: ServerResponse, path: string) =>
+      res.setHeader('Cache-Control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable'),
   });
   // The console's own paths (/console/medecins/…) are screens of the one page: index.html. A
   // missing asset stays a 404.

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     );
   } else if (config.store === 'embedded') {
     const marker = readDemoMarker(config.dataDir);
-    if (marker) lines.push(`demo           the demo store seeded for ${seededFor(marker.clock)} at ${marker.seededAt} (${marker.events} events), as it was left`);
+    if (marker)
+      lines.push(`demo           the demo store seeded for ${seededFor(marker.clock)} at ${marker.seededAt} (${marker.events} events), as it was left`);
   }
   if (config.store === 'embedded' && !process.env.DATA_DIR && config.clock) {
     lines.push(`cli            in another terminal: export CLOCK=${config.clock}   (npm run cli then finds this data dir)`);
@@ -70,7 +71,6 @@ main().catch((error: unknown) => {
   else if (code === 'EADDRINUSE') {
     const { address, port } = error as { address?: string; port?: number };
     console.error(`not started: port ${port} on ${address} is in use (another npm start? stop it with Ctrl-C, or choose another PORT)`);
-  }
-  else console.error(error);
+  } else console.error(error);
   process.exit(1);
 });

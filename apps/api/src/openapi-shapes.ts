@@ -15,7 +15,8 @@ export function inferSchema(value: unknown): Schema {
   if (Array.isArray(value)) return value.length === 0 ? { type: 'array', items: {} } : { type: 'array', items: value.map(inferSchema).reduce(union) };
   if (isObject(value)) {
     const keys = Object.keys(value);
-    if (keys.length > 0 && keys.every((k) => CODE_KEY.test(k))) return { type: 'object', additionalProperties: Object.values(value).map(inferSchema).reduce(union) };
+    if (keys.length > 0 && keys.every((k) => CODE_KEY.test(k)))
+      return { type: 'object', additionalProperties: Object.values(value).map(inferSchema).reduce(union) };
     return { type: 'object', properties: Object.fromEntries(keys.map((k) => [k, inferSchema(value[k])])), required: keys };
   }
   if (typeof value === 'string') return INSTANT.test(value) ? { type: 'string', format: 'date-time' } : { type: 'string' };
@@ -35,7 +36,12 @@ function union(a: Schema, b: Schema): Schema {
   if (a.type === 'array') return { type: 'array', items: union(a.items as Schema, b.items as Schema), ...nullable };
   if (a.type === 'object') {
     if (a.additionalProperties || b.additionalProperties) {
-      const values = [a.additionalProperties, b.additionalProperties, ...Object.values((a.properties ?? {}) as Record<string, Schema>), ...Object.values((b.properties ?? {}) as Record<string, Schema>)].filter(isObject);
+      const values = [
+        a.additionalProperties,
+        b.additionalProperties,
+        ...Object.values((a.properties ?? {}) as Record<string, Schema>),
+        ...Object.values((b.properties ?? {}) as Record<string, Schema>),
+      ].filter(isObject);
       return { type: 'object', additionalProperties: values.reduce(union), ...nullable };
     }
     const pa = (a.properties ?? {}) as Record<string, Schema>;
@@ -64,7 +70,8 @@ export function trimExample(value: unknown): unknown {
 /** Where an example's shape (keys, kinds, first items) differs from an answer's, or '' when it does not. */
 export function sameShape(example: unknown, answer: unknown, at = '$'): string {
   const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-  if (kind(example) !== kind(answer)) return kind(example) === 'null' || kind(answer) === 'null' ? '' : `${at}: ${kind(example)} in the example, ${kind(answer)} in the answer`;
+  if (kind(example) !== kind(answer))
+    return kind(example) === 'null' || kind(answer) === 'null' ? '' : `${at}: ${kind(example)} in the example, ${kind(answer)} in the answer`;
   if (Array.isArray(example) && Array.isArray(answer)) return example.length > 0 && answer.length > 0 ? sameShape(example[0], answer[0], `${at}[0]`) : '';
   if (isObject(example) && isObject(answer)) {
     const a = Object.keys(example).sort();
@@ -72,7 +79,8 @@ export function sameShape(example: unknown, answer: unknown, at = '$'): string {
     if (a.every((k) => CODE_KEY.test(k)) && b.every((k) => CODE_KEY.test(k))) return '';
     const missing = b.filter((k) => !a.includes(k));
     const extra = a.filter((k) => !b.includes(k));
-    if (missing.length > 0 || extra.length > 0) return `${at}: ${missing.length > 0 ? `the example lacks ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? '; ' : ''}${extra.length > 0 ? `the answer has no ${extra.join(', ')}` : ''}`;
+    if (missing.length > 0 || extra.length > 0)
+      return `${at}: ${missing.length > 0 ? `the example lacks ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? '; ' : ''}${extra.length > 0 ? `the answer has no ${extra.join(', ')}` : ''}`;
     for (const k of a) {
       const d = sameShape(example[k], answer[k], `${at}.${k}`);
       if (d) return d;
@@ -90,7 +98,9 @@ export function completeSchema(hand: Schema | undefined, inferred: Schema | unde
   if (!hand) return inferred;
   if (hand.$ref || hand.type === 'string') return hand;
   if (hand.type === 'array' || inferred.type === 'array') {
-    return hand.type === 'array' && inferred.type === 'array' ? { ...hand, items: completeSchema(hand.items as Schema | undefined, inferred.items as Schema | undefined) ?? {} } : hand;
+    return hand.type === 'array' && inferred.type === 'array'
+      ? { ...hand, items: completeSchema(hand.items as Schema | undefined, inferred.items as Schema | undefined) ?? {} }
+      : hand;
   }
   if (hand.type === 'object' && inferred.type === 'object') {
     if (!hand.properties) return { ...inferred, ...Object.fromEntries(Object.entries(hand).filter(([k]) => k !== 'type')) };

@@ -23,11 +23,16 @@ function bundleSchema(): Schema {
     if (Array.isArray(s)) return s.map(open);
     if (typeof s !== 'object' || s === null) return s;
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- Object.fromEntries infers any values: the cast says what the schema is
-    const out = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, open(ps)])) : open(v)])) as Schema;
+    const out = Object.fromEntries(
+      Object.entries(s).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, open(ps)])) : open(v)]),
+    ) as Schema;
     if (out.properties && out.additionalProperties === undefined) out.additionalProperties = true;
     return out;
   };
-  return { ...(open(schema) as Schema), description: 'format forfait-structure-audit-bundle/2 : son JSON Schema est servi par GET /v1/schemas/audit-bundle.json' };
+  return {
+    ...(open(schema) as Schema),
+    description: 'format forfait-structure-audit-bundle/2 : son JSON Schema est servi par GET /v1/schemas/audit-bundle.json',
+  };
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -46,7 +51,16 @@ const IMPORT_REPORT = obj({
   status: { type: 'string', enum: ['complete', 'partial', 'rejected'] },
   summary: str('2 éléments reçus : 1 événement ajouté, 0 doublon ignoré, 1 élément rejeté'),
 });
-const INDICATOR = obj({ code: str('V2_AAT'), met: { type: 'boolean' }, points: { type: 'number', example: 30.5 }, reason: str('taux 70 % ≥ objectif 70 % (70/100)'), evidence: { type: 'array', items: str() } }, ['code', 'met', 'reason', 'evidence']);
+const INDICATOR = obj(
+  {
+    code: str('V2_AAT'),
+    met: { type: 'boolean' },
+    points: { type: 'number', example: 30.5 },
+    reason: str('taux 70 % ≥ objectif 70 % (70/100)'),
+    evidence: { type: 'array', items: str() },
+  },
+  ['code', 'met', 'reason', 'evidence'],
+);
 const ENTITLEMENT = obj({
   rpps: str('10000000017'),
   year: int(2023),
@@ -63,7 +77,15 @@ const ENTITLEMENT = obj({
   balanceCents: int(814100),
 });
 const HISTORY_EVENT = obj(
-  Object.fromEntries(['eventId', 'streamId', 'type', 'recordedAt', 'effectiveAt', 'channel', 'hash', 'prevHash', 'position'].map((k) => [k, str()]).concat([['revision', int()], ['actor', { type: 'object' }], ['data', { type: 'object' }]])),
+  Object.fromEntries(
+    ['eventId', 'streamId', 'type', 'recordedAt', 'effectiveAt', 'channel', 'hash', 'prevHash', 'position']
+      .map((k) => [k, str()])
+      .concat([
+        ['revision', int()],
+        ['actor', { type: 'object' }],
+        ['data', { type: 'object' }],
+      ]),
+  ),
 );
 
 /**
@@ -71,35 +93,143 @@ const HISTORY_EVENT = obj(
  * not listed still get the error envelope and the common errors.
  */
 const OPERATIONS: Record<string, OperationDoc> = {
-  'POST /v1/campaigns': { ok: { status: 201, schema: { type: 'object' }, description: 'la campagne, telle que GET la répond' }, errors: ['CAMPAIGN_EXISTS', 'RULESET_UNKNOWN', 'RULESET_YEAR_MISMATCH', 'INVALID_WINDOW'] },
+  'POST /v1/campaigns': {
+    ok: { status: 201, schema: { type: 'object' }, description: 'la campagne, telle que GET la répond' },
+    errors: ['CAMPAIGN_EXISTS', 'RULESET_UNKNOWN', 'RULESET_YEAR_MISMATCH', 'INVALID_WINDOW'],
+  },
   'POST /v1/campaigns/{year}/deadline-extensions': {
-    ok: { status: 201, schema: { type: 'object' }, example: { eventId: '…', revision: 2, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' } },
+    ok: {
+      status: 201,
+      schema: { type: 'object' },
+      example: { eventId: '…', revision: 2, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00' },
+    },
     errors: ['CAMPAIGN_NOT_FOUND', 'EXTENSION_NOT_LATER', 'CALCULATION_ALREADY_RUN', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'],
   },
-  'POST /v1/campaigns/{year}/rule-amendments': { ok: { status: 201, schema: { type: 'object' } }, errors: ['CAMPAIGN_NOT_FOUND', 'AMENDMENT_INVALID', 'INDICATOR_UNKNOWN', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'] },
+  'POST /v1/campaigns/{year}/rule-amendments': {
+    ok: { status: 201, schema: { type: 'object' } },
+    errors: ['CAMPAIGN_NOT_FOUND', 'AMENDMENT_INVALID', 'INDICATOR_UNKNOWN', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'],
+  },
   'GET /v1/campaigns/{year}': {
-    ok: { status: 200, schema: obj({ year: int(2023), ruleset: str('FS-2023'), rulesetVersion: str('1'), status: str('open'), opensAt: str(), closesAt: str(), indicators: { type: 'object' }, lists: { type: 'object' }, parameters: { type: 'object' }, amendments: { type: 'array' }, deadlines: { type: 'array' } }) },
+    ok: {
+      status: 200,
+      schema: obj({
+        year: int(2023),
+        ruleset: str('FS-2023'),
+        rulesetVersion: str('1'),
+        status: str('open'),
+        opensAt: str(),
+        closesAt: str(),
+        indicators: { type: 'object' },
+        lists: { type: 'object' },
+        parameters: { type: 'object' },
+        amendments: { type: 'array' },
+        deadlines: { type: 'array' },
+      }),
+    },
     errors: ['CAMPAIGN_NOT_FOUND', 'INVALID_INSTANT'],
   },
-  'POST /v1/campaigns/{year}/calculations': { ok: { status: 201, schema: { type: 'object' }, description: 'un médecin : les droits enregistrés ; tous : 202 { jobId }' }, errors: ['CAMPAIGN_NOT_FOUND', 'JOBS_UNAVAILABLE'] },
-  'PUT /v1/doctors/{rpps}': { ok: { status: 200, schema: { type: 'object' }, example: { rpps: '10000000017', specialty: 'medecine-generale', caisse: '441', department: '44', changed: true, revision: 0 } }, errors: ['INVALID_RPPS', 'STALE_REVISION'] },
+  'POST /v1/campaigns/{year}/calculations': {
+    ok: { status: 201, schema: { type: 'object' }, description: 'un médecin : les droits enregistrés ; tous : 202 { jobId }' },
+    errors: ['CAMPAIGN_NOT_FOUND', 'JOBS_UNAVAILABLE'],
+  },
+  'PUT /v1/doctors/{rpps}': {
+    ok: {
+      status: 200,
+      schema: { type: 'object' },
+      example: { rpps: '10000000017', specialty: 'medecine-generale', caisse: '441', department: '44', changed: true, revision: 0 },
+    },
+    errors: ['INVALID_RPPS', 'STALE_REVISION'],
+  },
   'POST /v1/doctors/{rpps}/campaigns/{year}/declarations': {
     ok: { status: 201, schema: COMMAND_ANSWER, example: COMMAND_EXAMPLE },
-    errors: ['INVALID_RPPS', 'CHANNEL_NOT_ALLOWED', 'EFFECTIVE_AT_NOT_ALLOWED', 'CAMPAIGN_NOT_FOUND', 'CAMPAIGN_CLOSED', 'SEGUR_DEADLINE_PASSED', 'STALE_REVISION', 'MODALITY_NOT_ALLOWED', 'DEVICE_NOT_ALLOWED', 'SOFTWARE_NOT_REFERENCED', 'ATTESTATION_REQUIRED', 'VALUE_INVALID', 'EFFECTIVE_AT_IN_FUTURE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [
+      'INVALID_RPPS',
+      'CHANNEL_NOT_ALLOWED',
+      'EFFECTIVE_AT_NOT_ALLOWED',
+      'CAMPAIGN_NOT_FOUND',
+      'CAMPAIGN_CLOSED',
+      'SEGUR_DEADLINE_PASSED',
+      'STALE_REVISION',
+      'MODALITY_NOT_ALLOWED',
+      'DEVICE_NOT_ALLOWED',
+      'SOFTWARE_NOT_REFERENCED',
+      'ATTESTATION_REQUIRED',
+      'VALUE_INVALID',
+      'EFFECTIVE_AT_IN_FUTURE',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
   },
-  'POST /v1/doctors/{rpps}/campaigns/{year}/transmissions': { ok: { status: 201, schema: COMMAND_ANSWER, example: COMMAND_EXAMPLE }, errors: ['CAMPAIGN_NOT_FOUND', 'CAMPAIGN_CLOSED', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'] },
+  'POST /v1/doctors/{rpps}/campaigns/{year}/transmissions': {
+    ok: { status: 201, schema: COMMAND_ANSWER, example: COMMAND_EXAMPLE },
+    errors: ['CAMPAIGN_NOT_FOUND', 'CAMPAIGN_CLOSED', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'],
+  },
   'POST /v1/doctors/{rpps}/campaigns/{year}/payments': {
     ok: { status: 201, schema: COMMAND_ANSWER, example: COMMAND_EXAMPLE },
-    errors: ['DOCTOR_NOT_FOUND', 'CAMPAIGN_NOT_FOUND', 'PAYMENT_DUPLICATE', 'PAYMENT_ABOVE_MAXIMUM', 'EFFECTIVE_AT_IN_FUTURE', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [
+      'DOCTOR_NOT_FOUND',
+      'CAMPAIGN_NOT_FOUND',
+      'PAYMENT_DUPLICATE',
+      'PAYMENT_ABOVE_MAXIMUM',
+      'EFFECTIVE_AT_IN_FUTURE',
+      'STALE_REVISION',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
   },
   'POST /v1/imports/prefills': { ok: { status: 200, schema: IMPORT_REPORT } },
-  'POST /v1/imports/measures': { ok: { status: 200, schema: IMPORT_REPORT, description: 'JSON : le rapport ; text/csv : 202 { jobId, statusUrl }' }, errors: ['JOBS_UNAVAILABLE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_CONTENT_ENCODING', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED'] },
-  'GET /v1/jobs/{id}': { ok: { status: 200, schema: obj({ id: str(), queue: str(), state: str('completed'), progress: { description: 'ce que le travail a fait jusque-là : un nombre (0 au départ) ou un objet { done, total }' }, result: { type: 'object' } }, ['id', 'queue', 'state']) }, errors: ['JOB_NOT_FOUND', 'JOBS_UNAVAILABLE'] },
-  'POST /v1/doctors/{rpps}/campaigns/{year}/justificatifs': {
-    ok: { status: 201, schema: obj({ id: str(), sha256: str(), size: int(), mediaType: str('application/pdf'), status: str('pending'), notice: str(), eventId: str('0b6c…'), revision: int(3), position: str('1042') }, ['id', 'sha256', 'size', 'mediaType', 'status']) },
-    errors: ['FILE_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CAMPAIGN_NOT_FOUND', 'CHANNEL_NOT_ALLOWED', 'EFFECTIVE_AT_NOT_ALLOWED', 'EFFECTIVE_AT_IN_FUTURE', 'VALUE_INVALID', 'IDEMPOTENCY_KEY_REUSED'],
+  'POST /v1/imports/measures': {
+    ok: { status: 200, schema: IMPORT_REPORT, description: 'JSON : le rapport ; text/csv : 202 { jobId, statusUrl }' },
+    errors: ['JOBS_UNAVAILABLE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_CONTENT_ENCODING', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED'],
   },
-  'POST /v1/justificatifs/{id}/decision': { ok: { status: 201, schema: { type: 'object' } }, errors: ['JUSTIFICATIF_NOT_FOUND', 'JUSTIFICATIF_ALREADY_DECIDED', 'REASON_REQUIRED', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'] },
+  'GET /v1/jobs/{id}': {
+    ok: {
+      status: 200,
+      schema: obj(
+        {
+          id: str(),
+          queue: str(),
+          state: str('completed'),
+          progress: { description: 'ce que le travail a fait jusque-là : un nombre (0 au départ) ou un objet { done, total }' },
+          result: { type: 'object' },
+        },
+        ['id', 'queue', 'state'],
+      ),
+    },
+    errors: ['JOB_NOT_FOUND', 'JOBS_UNAVAILABLE'],
+  },
+  'POST /v1/doctors/{rpps}/campaigns/{year}/justificatifs': {
+    ok: {
+      status: 201,
+      schema: obj(
+        {
+          id: str(),
+          sha256: str(),
+          size: int(),
+          mediaType: str('application/pdf'),
+          status: str('pending'),
+          notice: str(),
+          eventId: str('0b6c…'),
+          revision: int(3),
+          position: str('1042'),
+        },
+        ['id', 'sha256', 'size', 'mediaType', 'status'],
+      ),
+    },
+    errors: [
+      'FILE_REQUIRED',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'CAMPAIGN_NOT_FOUND',
+      'CHANNEL_NOT_ALLOWED',
+      'EFFECTIVE_AT_NOT_ALLOWED',
+      'EFFECTIVE_AT_IN_FUTURE',
+      'VALUE_INVALID',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
+  },
+  'POST /v1/justificatifs/{id}/decision': {
+    ok: { status: 201, schema: { type: 'object' } },
+    errors: ['JUSTIFICATIF_NOT_FOUND', 'JUSTIFICATIF_ALREADY_DECIDED', 'REASON_REQUIRED', 'STALE_REVISION', 'IDEMPOTENCY_KEY_REUSED'],
+  },
   'GET /v1/justificatifs': {
     ok: {
       status: 200,
@@ -124,7 +254,11 @@ const OPERATIONS: Record<string, OperationDoc> = {
               submittedAt: str('2024-01-17T20:45:00.000Z'),
               decidedAt: { type: 'string', nullable: true },
               reason: { type: 'string', nullable: true },
-              revision: { type: 'integer', nullable: true, description: 'la révision du flux où la décision s’écrit (celui du médecin-année ; celui de l’attestation SAS) : à renvoyer dans If-Match' },
+              revision: {
+                type: 'integer',
+                nullable: true,
+                description: 'la révision du flux où la décision s’écrit (celui du médecin-année ; celui de l’attestation SAS) : à renvoyer dans If-Match',
+              },
             },
             ['kind', 'id', 'rpps', 'year', 'status', 'sha256', 'size', 'mediaType', 'submittedAt', 'revision'],
           ),
@@ -160,13 +294,33 @@ const OPERATIONS: Record<string, OperationDoc> = {
       { name: 'status', description: 'pending (en attente) | validated (validé) | rejected (rejeté)' },
     ],
   },
-  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement': { ok: { status: 200, schema: ENTITLEMENT, headers: { ETag: 'la révision du flux médecin-année, pour If-Match (« -1 » : aucun événement encore)' } }, errors: ['INVALID_RPPS', 'CAMPAIGN_NOT_FOUND', 'DOCTOR_NOT_FOUND', 'INVALID_INSTANT', 'READ_MODELS_BEHIND'] },
+  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement': {
+    ok: { status: 200, schema: ENTITLEMENT, headers: { ETag: 'la révision du flux médecin-année, pour If-Match (« -1 » : aucun événement encore)' } },
+    errors: ['INVALID_RPPS', 'CAMPAIGN_NOT_FOUND', 'DOCTOR_NOT_FOUND', 'INVALID_INSTANT', 'READ_MODELS_BEHIND'],
+  },
   'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/diff': {
-    ok: { status: 200, schema: obj({ from: str(), to: str(), changes: { type: 'array', items: obj({ code: str(), field: str(), before: {}, after: {}, eventIds: { type: 'array', items: str() } }) } }) },
+    ok: {
+      status: 200,
+      schema: obj({
+        from: str(),
+        to: str(),
+        changes: { type: 'array', items: obj({ code: str(), field: str(), before: {}, after: {}, eventIds: { type: 'array', items: str() } }) },
+      }),
+    },
     errors: ['INVALID_INSTANT', 'CAMPAIGN_NOT_FOUND', 'RATE_LIMITED'],
   },
   'GET /v1/doctors/{rpps}/history': {
-    ok: { status: 200, schema: obj({ rpps: str(), year: int(), knownAt: { type: 'string', nullable: true, description: 'l’instant demandé (knownAt), null sans lui' }, events: { type: 'array', items: HISTORY_EVENT } }), headers: { ETag: 'avec year : la révision du flux médecin-année, pour If-Match' } },     errors: ['INVALID_RPPS', 'INVALID_INSTANT', 'READ_MODELS_BEHIND'],
+    ok: {
+      status: 200,
+      schema: obj({
+        rpps: str(),
+        year: int(),
+        knownAt: { type: 'string', nullable: true, description: 'l’instant demandé (knownAt), null sans lui' },
+        events: { type: 'array', items: HISTORY_EVENT },
+      }),
+      headers: { ETag: 'avec year : la révision du flux médecin-année, pour If-Match' },
+    },
+    errors: ['INVALID_RPPS', 'INVALID_INSTANT', 'READ_MODELS_BEHIND'],
   },
   'GET /v1/doctors': {
     ok: {
@@ -179,7 +333,11 @@ const OPERATIONS: Record<string, OperationDoc> = {
             name: { type: 'string', nullable: true, description: 'le nom de la fiche, null si elle n’en a pas (extension d’api.md)' },
             specialty: str('medecine-generale'),
             caisse: str('441'),
-            caisseName: { type: 'string', nullable: true, description: 'le nom de la CPAM d’après son code (libs/events/src/caisses.ts), null si le référentiel ne la nomme pas (extension d’api.md)' },
+            caisseName: {
+              type: 'string',
+              nullable: true,
+              description: 'le nom de la CPAM d’après son code (libs/events/src/caisses.ts), null si le référentiel ne la nomme pas (extension d’api.md)',
+            },
             department: str('44'),
             years: { type: 'array', items: int(2023) },
           }),
@@ -188,31 +346,104 @@ const OPERATIONS: Record<string, OperationDoc> = {
     },
     errors: ['READ_MODELS_BEHIND'],
   },
-  'GET /v1/controls': { ok: { status: 200, schema: obj({ caisse: str('441'), status: str('open'), items: { type: 'array', items: { type: 'object' } } }) }, errors: ['READ_MODELS_BEHIND'] },
-  'GET /v1/contestations': { ok: { status: 200, schema: obj({ caisse: str('441'), items: { type: 'array', items: { type: 'object' } } }) }, errors: ['READ_MODELS_BEHIND'] },
-  'GET /v1/campaigns': {
-    ok: { status: 200, schema: obj({ campaigns: { type: 'array', items: obj({ year: int(2023), ruleset: str('FS-2023'), rulesetVersion: str('1'), status: str('open'), opensAt: str('2023-12-11T00:00:00+01:00'), closesAt: str('2024-02-04T23:59:59.999+01:00') }) } }) },
+  'GET /v1/controls': {
+    ok: { status: 200, schema: obj({ caisse: str('441'), status: str('open'), items: { type: 'array', items: { type: 'object' } } }) },
     errors: ['READ_MODELS_BEHIND'],
   },
-  'GET /v1/campaigns/{year}/dashboard': { ok: { status: 200, schema: obj({ year: int(2023), caisses: { type: 'array', items: { type: 'object' } } }) }, errors: ['READ_MODELS_BEHIND'] },
+  'GET /v1/contestations': {
+    ok: { status: 200, schema: obj({ caisse: str('441'), items: { type: 'array', items: { type: 'object' } } }) },
+    errors: ['READ_MODELS_BEHIND'],
+  },
+  'GET /v1/campaigns': {
+    ok: {
+      status: 200,
+      schema: obj({
+        campaigns: {
+          type: 'array',
+          items: obj({
+            year: int(2023),
+            ruleset: str('FS-2023'),
+            rulesetVersion: str('1'),
+            status: str('open'),
+            opensAt: str('2023-12-11T00:00:00+01:00'),
+            closesAt: str('2024-02-04T23:59:59.999+01:00'),
+          }),
+        },
+      }),
+    },
+    errors: ['READ_MODELS_BEHIND'],
+  },
+  'GET /v1/campaigns/{year}/dashboard': {
+    ok: { status: 200, schema: obj({ year: int(2023), caisses: { type: 'array', items: { type: 'object' } } }) },
+    errors: ['READ_MODELS_BEHIND'],
+  },
   'GET /v1/doctors/{rpps}/access-journal': { ok: { status: 200, schema: obj({ rpps: str(), reads: { type: 'array', items: { type: 'object' } } }) } },
   'GET /v1/justificatifs/{id}/file': {
-    ok: { status: 200, contentType: '*/*', schema: { type: 'string', format: 'binary' }, description: 'le fichier tel qu’il a été envoyé, avec son type jugé sur le contenu (Content-Type) et `Content-Disposition: inline`' },
+    ok: {
+      status: 200,
+      contentType: '*/*',
+      schema: { type: 'string', format: 'binary' },
+      description: 'le fichier tel qu’il a été envoyé, avec son type jugé sur le contenu (Content-Type) et `Content-Disposition: inline`',
+    },
   },
   'GET /health/metrics': {
-    ok: { status: 200, contentType: 'text/plain', schema: { type: 'string' }, description: 'format texte de Prometheus (version 0.0.4)', example: 'forfait_store_head_position 35\nforfait_projection_lag_events{projection="entitlement"} 0\nforfait_ready 1\n' },
+    ok: {
+      status: 200,
+      contentType: 'text/plain',
+      schema: { type: 'string' },
+      description: 'format texte de Prometheus (version 0.0.4)',
+      example: 'forfait_store_head_position 35\nforfait_projection_lag_events{projection="entitlement"} 0\nforfait_ready 1\n',
+    },
   },
-  'GET /v1/doctors/{rpps}/campaigns/{year}/recap.pdf': { ok: { status: 200, contentType: 'application/pdf', schema: { type: 'string', format: 'binary' } }, errors: ['RATE_LIMITED'] },
-  'GET /v1/doctors/{rpps}/campaigns/{year}/audit-bundle': { ok: { status: 200, schema: bundleSchema(), description: 'JSON, ou PDF avec Accept: application/pdf' }, errors: ['RATE_LIMITED', 'CAMPAIGN_NOT_FOUND'] },
-  'GET /v1/integrity': { ok: { status: 200, schema: obj({ ok: { type: 'boolean' }, verifiedUpTo: str(), checkedEvents: int(), streams: int(), events: int(), problems: { type: 'array', items: { type: 'object' } } }, ['ok', 'problems']) }, errors: ['RATE_LIMITED'] },
-  'POST /v1/controls': { ok: { status: 201, schema: obj({ controlId: str('ctl-2023-10000000017-0a1b2c3d4e5f'), eventId: str(), revision: int(), position: str('1042') }) }, errors: ['RECOVERY_TIME_BARRED', 'INDICATOR_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED'] },
+  'GET /v1/doctors/{rpps}/campaigns/{year}/recap.pdf': {
+    ok: { status: 200, contentType: 'application/pdf', schema: { type: 'string', format: 'binary' } },
+    errors: ['RATE_LIMITED'],
+  },
+  'GET /v1/doctors/{rpps}/campaigns/{year}/audit-bundle': {
+    ok: { status: 200, schema: bundleSchema(), description: 'JSON, ou PDF avec Accept: application/pdf' },
+    errors: ['RATE_LIMITED', 'CAMPAIGN_NOT_FOUND'],
+  },
+  'GET /v1/integrity': {
+    ok: {
+      status: 200,
+      schema: obj(
+        {
+          ok: { type: 'boolean' },
+          verifiedUpTo: str(),
+          checkedEvents: int(),
+          streams: int(),
+          events: int(),
+          problems: { type: 'array', items: { type: 'object' } },
+        },
+        ['ok', 'problems'],
+      ),
+    },
+    errors: ['RATE_LIMITED'],
+  },
+  'POST /v1/controls': {
+    ok: { status: 201, schema: obj({ controlId: str('ctl-2023-10000000017-0a1b2c3d4e5f'), eventId: str(), revision: int(), position: str('1042') }) },
+    errors: ['RECOVERY_TIME_BARRED', 'INDICATOR_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED'],
+  },
   'GET /v1/controls/{id}': { ok: { status: 200, schema: { type: 'object' } }, errors: ['CONTROL_NOT_FOUND'] },
-  'POST /v1/controls/{id}/contestations': { ok: { status: 201, schema: { type: 'object' } }, errors: ['CONTROL_NOT_FOUND', 'CONTESTATION_TOO_LATE', 'CONTESTATION_EXISTS', 'IDEMPOTENCY_KEY_REUSED'] },
+  'POST /v1/controls/{id}/contestations': {
+    ok: { status: 201, schema: { type: 'object' } },
+    errors: ['CONTROL_NOT_FOUND', 'CONTESTATION_TOO_LATE', 'CONTESTATION_EXISTS', 'IDEMPOTENCY_KEY_REUSED'],
+  },
   'POST /v1/log/witnesses': { ok: { status: 201, schema: obj({ name: str('witness.example/w1'), vkey: str() }, ['name', 'vkey']) } },
   'POST /v1/log/cosignatures': { errors: ['PAYLOAD_TOO_LARGE', 'COSIGNATURE_INVALID'] },
   'GET /v1/log/proof/inclusion': { errors: ['NOT_FOUND', 'TREE_SIZE_TOO_LARGE'] },
-  'GET /v1/log/checkpoint': { ok: { status: 200, contentType: 'text/plain', schema: { type: 'string' }, description: 'le point de contrôle signé (C2SP tlog-checkpoint) suivi des cosignatures des témoins' }, errors: ['CHECKPOINT_NOT_FOUND'] },
-  'GET /v1/schemas/audit-bundle.json': { ok: { status: 200, contentType: 'application/schema+json', schema: { type: 'object' }, description: 'le JSON Schema (2020-12) du dossier d’audit' } },
+  'GET /v1/log/checkpoint': {
+    ok: {
+      status: 200,
+      contentType: 'text/plain',
+      schema: { type: 'string' },
+      description: 'le point de contrôle signé (C2SP tlog-checkpoint) suivi des cosignatures des témoins',
+    },
+    errors: ['CHECKPOINT_NOT_FOUND'],
+  },
+  'GET /v1/schemas/audit-bundle.json': {
+    ok: { status: 200, contentType: 'application/schema+json', schema: { type: 'object' }, description: 'le JSON Schema (2020-12) du dossier d’audit' },
+  },
 };
 
 /**
@@ -231,18 +462,24 @@ const SUMMARIES: Record<string, string> = {
   'POST /v1/campaigns/{year}/calculations': 'Calculer et enregistrer les droits (un médecin, ou tous les médecins de la campagne en tâche de fond)',
   'GET /v1/doctors': 'Rechercher des médecins (modèle de lecture registry), 200 au plus, par début de RPPS ou de nom',
   'PUT /v1/doctors/{rpps}': 'Enregistrer la fiche du médecin (un événement seulement si quelque chose change)',
-  'POST /v1/doctors/{rpps}/campaigns/{year}/declarations': 'Déclarer un indicateur (à nouveau : une correction) ; les agents saisissent les formulaires papier avec leur effectiveAt',
+  'POST /v1/doctors/{rpps}/campaigns/{year}/declarations':
+    'Déclarer un indicateur (à nouveau : une correction) ; les agents saisissent les formulaires papier avec leur effectiveAt',
   'POST /v1/doctors/{rpps}/campaigns/{year}/transmissions': 'Le « Transmettre » du médecin',
   'POST /v1/doctors/{rpps}/campaigns/{year}/payments': 'Enregistrer un paiement du forfait',
-  'POST /v1/imports/prefills': 'Pré-remplissages (SONS pour V1_SEGUR_LAP, ANNUAIRE_SANTE pour V1_HORAIRES) ; éléments rejetés indiqués par leur rang, renvoi idempotent',
+  'POST /v1/imports/prefills':
+    'Pré-remplissages (SONS pour V1_SEGUR_LAP, ANNUAIRE_SANTE pour V1_HORAIRES) ; éléments rejetés indiqués par leur rang, renvoi idempotent',
   'POST /v1/imports/measures': 'Mesures automatiques : un lot JSON (200, rapport) ou un extrait text/csv (202, une tâche suivie sur /v1/jobs/{id})',
   'GET /v1/jobs/{id}': 'Une tâche de fond : état, avancement, résultat (imports, calculs, reconstructions, échéances)',
-  'POST /v1/doctors/{rpps}/campaigns/{year}/justificatifs': 'Déposer un justificatif (PDF, DOC, DOCX, ODT, ZIP, 7Z, JPEG, PNG, jugés sur leur contenu ; 10 Mo au plus)',
-  'POST /v1/justificatifs/{id}/decision': 'Valider ou rejeter un justificatif ou une attestation SAS de CPTS (agent de la caisse du médecin ; de chaque médecin listé pour une attestation)',
+  'POST /v1/doctors/{rpps}/campaigns/{year}/justificatifs':
+    'Déposer un justificatif (PDF, DOC, DOCX, ODT, ZIP, 7Z, JPEG, PNG, jugés sur leur contenu ; 10 Mo au plus)',
+  'POST /v1/justificatifs/{id}/decision':
+    'Valider ou rejeter un justificatif ou une attestation SAS de CPTS (agent de la caisse du médecin ; de chaque médecin listé pour une attestation)',
   'GET /v1/justificatifs': 'La liste de travail : les justificatifs d’une caisse par statut (un agent : sa caisse)',
   'GET /v1/justificatifs/{id}/file': 'Le fichier d’un justificatif, tel qu’il a été envoyé (lecteurs : le médecin, les agents de la caisse, les auditeurs)',
-  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement': 'Les droits tels que la caisse les connaissait à knownAt, avec motifs et preuves ; ETag : la révision du flux médecin-année',
-  'GET /v1/doctors/{rpps}/history': 'La piste d’audit : chaque événement du médecin (et de l’année), dans l’ordre d’enregistrement ; avec year, ETag : la révision du flux médecin-année',
+  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement':
+    'Les droits tels que la caisse les connaissait à knownAt, avec motifs et preuves ; ETag : la révision du flux médecin-année',
+  'GET /v1/doctors/{rpps}/history':
+    'La piste d’audit : chaque événement du médecin (et de l’année), dans l’ordre d’enregistrement ; avec year, ETag : la révision du flux médecin-année',
   'GET /v1/controls': 'Les contrôles d’une caisse : ouverts, pièces en retard, contestés, clos',
   'POST /v1/controls': 'Ouvrir un contrôle sur un médecin-année et des indicateurs (contrôleur de la caisse du médecin)',
   'GET /v1/contestations': 'Les recours en attente de décision (commission de recours amiable)',
@@ -253,24 +490,34 @@ const SUMMARIES: Record<string, string> = {
   'POST /v1/controls/{id}/closure': 'Clore : recalculer les droits avec les constats ; notifier un indu ou un complément',
   'POST /v1/controls/{id}/contestations': 'Le médecin conteste, dans les 2 mois de la notification (sinon CONTESTATION_TOO_LATE)',
   'POST /v1/controls/{id}/contestations/decision': 'Décider du recours : maintenir les constats ou les annuler',
-  'GET /v1/doctors/{rpps}/campaigns/{year}/audit-bundle': 'Le dossier d’audit (JSON, ou PDF avec Accept: application/pdf) : historique chaîné par empreintes, chronologie des droits, explication de chaque euro, contrôles ; vérifiable hors ligne',
+  'GET /v1/doctors/{rpps}/campaigns/{year}/audit-bundle':
+    'Le dossier d’audit (JSON, ou PDF avec Accept: application/pdf) : historique chaîné par empreintes, chronologie des droits, explication de chaque euro, contrôles ; vérifiable hors ligne',
   'GET /v1/schemas/audit-bundle.json': 'Le JSON Schema du dossier d’audit (format forfait-structure-audit-bundle/2), aussi dans docs/audit-bundle.schema.json',
-  'GET /v1/doctors/{rpps}/campaigns/{year}/recap.pdf': 'Le récapitulatif de la déclaration (comme amelipro) : ce qui a été déclaré, attesté sur l’honneur, quand, par quel canal',
-  'GET /v1/doctors/{rpps}/access-journal': 'Les lectures, par le personnel, de l’historique, des écarts et des dossiers d’un médecin : qui, quand, quoi (auditeur ; le médecin pour les siennes)',
+  'GET /v1/doctors/{rpps}/campaigns/{year}/recap.pdf':
+    'Le récapitulatif de la déclaration (comme amelipro) : ce qui a été déclaré, attesté sur l’honneur, quand, par quel canal',
+  'GET /v1/doctors/{rpps}/access-journal':
+    'Les lectures, par le personnel, de l’historique, des écarts et des dossiers d’un médecin : qui, quand, quoi (auditeur ; le médecin pour les siennes)',
   'GET /v1/access-journal': 'Les lectures, par le personnel, de l’historique, des écarts et des dossiers d’un médecin : qui, quand, quoi',
-  'GET /v1/integrity': 'Chaînes d’empreintes vérifiées depuis la dernière position vérifiée, et la tête de chaque flux contre son événement ; le recalcul complet est `npm run cli -- verify`',
-  'GET /v1/imports': 'Les lots d’import reçus, du plus récent au plus ancien, avec leurs éléments rejetés (agents et contrôleurs : ceux liés à leur caisse) (extension d’api.md)',
-  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/explanation': 'Pourquoi chaque euro est dû : par indicateur sa règle (nature, paramètres, sources), ses points, ses euros, sa raison et les événements qui l’ont décidé (extension d’api.md)',
+  'GET /v1/integrity':
+    'Chaînes d’empreintes vérifiées depuis la dernière position vérifiée, et la tête de chaque flux contre son événement ; le recalcul complet est `npm run cli -- verify`',
+  'GET /v1/imports':
+    'Les lots d’import reçus, du plus récent au plus ancien, avec leurs éléments rejetés (agents et contrôleurs : ceux liés à leur caisse) (extension d’api.md)',
+  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/explanation':
+    'Pourquoi chaque euro est dû : par indicateur sa règle (nature, paramètres, sources), ses points, ses euros, sa raison et les événements qui l’ont décidé (extension d’api.md)',
   'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/diff': 'Ce qui a changé dans les droits entre deux instants, et les événements qui l’ont changé',
-  'GET /v1/log/checkpoint': 'Le dernier point de contrôle signé (note signée C2SP tlog-checkpoint, avec les cosignatures des témoins), ou celui de ?treeSize= ; 404 CHECKPOINT_NOT_FOUND',
+  'GET /v1/log/checkpoint':
+    'Le dernier point de contrôle signé (note signée C2SP tlog-checkpoint, avec les cosignatures des témoins), ou celui de ?treeSize= ; 404 CHECKPOINT_NOT_FOUND',
   'GET /v1/log/public-key': 'La clé de vérification du journal (signed note) et les clés cosignature/v1 des témoins',
   'GET /v1/log/leaves': 'Les feuilles à partir d’un rang (0 pour la première ; 1 000 au plus) : { leaves: [{ leafIndex, position, leaf, leafHash }] }',
-  'GET /v1/log/proof/inclusion': 'Chemin d’audit RFC 6962 d’une feuille (par la position de l’événement ou par son rang) ; 404 NOT_FOUND pour une position pas (encore) scellée ou dans aucun point de contrôle signé, 400 TREE_SIZE_TOO_LARGE au-delà du dernier point de contrôle',
+  'GET /v1/log/proof/inclusion':
+    'Chemin d’audit RFC 6962 d’une feuille (par la position de l’événement ou par son rang) ; 404 NOT_FOUND pour une position pas (encore) scellée ou dans aucun point de contrôle signé, 400 TREE_SIZE_TOO_LARGE au-delà du dernier point de contrôle',
   'GET /v1/log/proof/consistency': 'Preuve de cohérence RFC 6962 entre deux tailles d’arbre (§2.1.2)',
   'POST /v1/log/cosignatures':
     'Un témoin dépose le point de contrôle tel que servi, suivi de sa ligne tlog-cosignature (text/plain, 64 Kio au plus, sinon 413 PAYLOAD_TOO_LARGE) ; la clé doit être configurée ou enregistrée, et porter le nom du sujet (sub) du jeton du témoin ; 422 si elle ne se vérifie pas',
-  'POST /v1/log/witnesses': 'Enregistre la clé de vérification cosignature/v1 d’un témoin (admin) : { vkey } → 201 { name, vkey } ; le jeton du témoin doit avoir ce nom pour sujet (sub)',
-  'POST /v1/sas-attestations': 'Enregistrer l’attestation SAS d’un président de CPTS (guide §II.2, indicateur 8) : un document pour chaque médecin qu’elle liste',
+  'POST /v1/log/witnesses':
+    'Enregistre la clé de vérification cosignature/v1 d’un témoin (admin) : { vkey } → 201 { name, vkey } ; le jeton du témoin doit avoir ce nom pour sujet (sub)',
+  'POST /v1/sas-attestations':
+    'Enregistrer l’attestation SAS d’un président de CPTS (guide §II.2, indicateur 8) : un document pour chaque médecin qu’elle liste',
   'GET /v1/console/sign-in': 'Comment la console se connecte : l’émetteur et le client OpenID Connect, ou le choix de rôle en développement',
   'GET /v1/console/me': 'L’appelant tel que l’API lit son jeton : rôle, caisse, RPPS (après la correspondance des revendications)',
   'POST /v1/dev/tokens': 'Développement seulement : un jeton de 15 minutes pour un rôle (404 en production)',
@@ -285,8 +532,7 @@ const REPLAY = (what: string) => `une relecture ${what} depuis le magasin (toujo
  * GET of the document says it (test/read-models-queries.e2e-spec.ts).
  */
 const SERVED_FROM: Record<string, string> = {
-  '/v1/doctors/{rpps}/campaigns/{year}/entitlement':
-    `sans knownAt, ${READ_MODEL('`entitlement` et `audit_trail` (l’ETag)')}, le médecin-année recalculé ; un médecin-année sans déclaration n’y a pas de ligne (la projection range les médecins-années par leurs déclarations) et est servi par ${REPLAY('de ses flux')}. Avec knownAt, ${REPLAY('des flux, tels que connus alors')}`,
+  '/v1/doctors/{rpps}/campaigns/{year}/entitlement': `sans knownAt, ${READ_MODEL('`entitlement` et `audit_trail` (l’ETag)')}, le médecin-année recalculé ; un médecin-année sans déclaration n’y a pas de ligne (la projection range les médecins-années par leurs déclarations) et est servi par ${REPLAY('de ses flux')}. Avec knownAt, ${REPLAY('des flux, tels que connus alors')}`,
   '/v1/doctors/{rpps}/history': `sans knownAt, ${READ_MODEL('`audit_trail`')} ; avec knownAt, ${REPLAY('des flux du médecin')}. Une lecture par le personnel est journalisée dans le magasin`,
   '/v1/doctors': `${READ_MODEL('`registry`')} ; avec status, aussi \`worklists\``,
   '/v1/justificatifs': READ_MODEL('`registry`'),
@@ -304,7 +550,8 @@ const SERVED_FROM: Record<string, string> = {
   '/v1/doctors/{rpps}/access-journal': REPLAY('du flux du journal des accès'),
   '/v1/access-journal': REPLAY('du flux du journal des accès'),
   '/v1/integrity': 'le magasin lui-même (chaînes d’empreintes depuis la dernière position vérifiée) et le journal vérifiable',
-  '/v1/justificatifs/{id}/file': 'le modèle de lecture `registry` du primaire (l’empreinte du fichier ; une écriture s’y lit aussitôt) et le stockage des fichiers',
+  '/v1/justificatifs/{id}/file':
+    'le modèle de lecture `registry` du primaire (l’empreinte du fichier ; une écriture s’y lit aussitôt) et le stockage des fichiers',
   '/v1/jobs/{id}': 'Redis (BullMQ)',
   '/v1/log/checkpoint': 'les tables du journal vérifiable',
   '/v1/log/public-key': 'la configuration',
@@ -338,7 +585,8 @@ const PARAMETERS: Record<string, string> = {
   count: 'combien de feuilles (100 par défaut, 1 000 au plus)',
   from: 'le début : un instant ISO 8601 (écarts) ou un rang, une taille d’arbre (journal)',
   to: 'la fin : un instant ISO 8601 (absent : maintenant) ou une taille d’arbre (journal)',
-  'GET /v1/doctors status': 'avec year : transmitted (déclaration transmise) | not-transmitted (non transmise) | under-control (un contrôle ouvert) ; lu dans `worklists` (extension d’api.md)',
+  'GET /v1/doctors status':
+    'avec year : transmitted (déclaration transmise) | not-transmitted (non transmise) | under-control (un contrôle ouvert) ; lu dans `worklists` (extension d’api.md)',
   'GET /v1/doctors year': 'la campagne dont status est le statut (obligatoire avec status)',
   'GET /v1/controls status': 'open (ouvert) | overdue (pièces en retard) | contested (contesté) | closed (clos) ; absent : tous',
   'GET /v1/log/leaves from': 'le rang de la première feuille (0 pour la première)',
@@ -352,7 +600,8 @@ const PARAMETERS: Record<string, string> = {
 /** The request schemas' field descriptions, in French (the DTOs' are English): `Schema.field`. */
 const FIELDS: Record<string, string> = {
   'AmendRuleDto.indicator': 'pour target, points, neutralised ; absent pour une liste ou un paramètre',
-  'AmendRuleDto.changes': '{ target?, points?, neutralised? } | { list, add?, remove? } | { parameter, value } (spec des règles, « Parameters and lists a caisse can amend »)',
+  'AmendRuleDto.changes':
+    '{ target?, points?, neutralised? } | { list, add?, remove? } | { parameter, value } (spec des règles, « Parameters and lists a caisse can amend »)',
   'AmendRuleDto.reason': 'le motif de la modification',
   'AmendRuleDto.reference': 'le texte qui la fonde (lettre de la CNAM, arrêté…)',
   'CalculationDto.rpps': 'un médecin ; absent : tous les médecins de la campagne (une tâche de fond)',
@@ -364,7 +613,8 @@ const FIELDS: Record<string, string> = {
   'DeclarationDto.attestation': 'attestation sur l’honneur ; true obligatoire pour chaque V2_*',
   'DeclarationDto.channel': 'le canal (un médecin : amelipro ; un agent : paper ou back-office)',
   'DeclarationDto.effectiveAt': 'agents seulement : quand la caisse l’a reçu',
-  'DeclarationDto.postmarkedAt': 'agents, formulaires papier seulement : le cachet de la poste (INT-8), au plus tard effectiveAt ; il date le formulaire quand le paramètre paperDatedBy vaut postmark',
+  'DeclarationDto.postmarkedAt':
+    'agents, formulaires papier seulement : le cachet de la poste (INT-8), au plus tard effectiveAt ; il date le formulaire quand le paramètre paperDatedBy vaut postmark',
   'DoctorProfileDto.caisse': 'le code à 3 chiffres de la CPAM',
   'DoctorProfileDto.department': 'le code du département (01…95, 2A, 2B, 971…976)',
   'DoctorProfileDto.firstDeclarationYear': 'la première campagne où le médecin a déclaré, quand la caisse la connaît (INT-6)',
@@ -399,7 +649,16 @@ export function documentResponses(doc: OpenAPIObject): OpenAPIObject {
   doc.components ??= {};
   doc.components.schemas = {
     ...(doc.components.schemas ?? {}),
-    ErrorEnvelope: obj({ statusCode: int(409), error: str('Conflict'), message: str('la campagne 2023 est close depuis le 11/02/2024'), code: str('CAMPAIGN_CLOSED'), details: { type: 'object' } }, ['statusCode', 'error', 'message', 'code']),
+    ErrorEnvelope: obj(
+      {
+        statusCode: int(409),
+        error: str('Conflict'),
+        message: str('la campagne 2023 est close depuis le 11/02/2024'),
+        code: str('CAMPAIGN_CLOSED'),
+        details: { type: 'object' },
+      },
+      ['statusCode', 'error', 'message', 'code'],
+    ),
   };
   for (const [name, schema] of Object.entries(doc.components.schemas)) {
     const props = ('properties' in schema ? schema.properties : undefined) as Record<string, { description?: string }> | undefined;
@@ -424,8 +683,12 @@ export function documentResponses(doc: OpenAPIObject): OpenAPIObject {
       const example = answered?.status === ok.status && answered.example !== undefined ? answered.example : ok.example;
       responses[String(ok.status)] = {
         description: ok.description ?? existing?.description ?? (ok.status === 204 ? 'fait, sans contenu' : 'succès'),
-        ...(ok.status === 204 ? {} : { content: { [ok.contentType ?? 'application/json']: { ...(schema ? { schema } : {}), ...(example !== undefined ? { example } : {}) } } }),
-        ...(ok.headers ? { headers: Object.fromEntries(Object.entries(ok.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) } : {}),
+        ...(ok.status === 204
+          ? {}
+          : { content: { [ok.contentType ?? 'application/json']: { ...(schema ? { schema } : {}), ...(example !== undefined ? { example } : {}) } } }),
+        ...(ok.headers
+          ? { headers: Object.fromEntries(Object.entries(ok.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }
+          : {}),
       };
       const codes: ErrorCode[] = [...(PUBLIC.has(path) ? (['STORE_UNAVAILABLE'] as const) : COMMON), ...(spec.errors ?? [])];
       const byStatus = new Map<number, string[]>();
@@ -452,7 +715,8 @@ export function documentResponses(doc: OpenAPIObject): OpenAPIObject {
       }
       for (const q of spec.query ?? []) {
         op.parameters ??= [];
-        if (!op.parameters.some((p) => 'name' in p && p.name === q.name)) op.parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: 'string' } });
+        if (!op.parameters.some((p) => 'name' in p && p.name === q.name))
+          op.parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: 'string' } });
       }
     }
   }

@@ -5,7 +5,10 @@ import { resolve } from 'node:path';
 /** The API in a process of its own (as deployed), on a fixed port; resolves once /health answers. */
 export async function startApi(env: Record<string, string>, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
   // Another process on the port would answer /health for ours (another bench on a shared machine).
-  const taken = await fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false);
+  const taken = await fetch(`http://127.0.0.1:${port}/health`).then(
+    () => true,
+    () => false,
+  );
   if (taken) throw new Error(`port ${port} is already in use: set BENCH_API_PORT (and BENCH_FLOOR_PORT) to free ports`);
   // BENCH_API_NODE_ARGS: flags for the API's node (e.g. --cpu-prof to profile it under load).
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -32,4 +35,3 @@ export async function startApi(env: Record<string, string>, port: number): Promi
     },
   };
 }
-

@@ -22,7 +22,6 @@ export const CONSOLE_START = '<!-- console:start -->';
 export const CONSOLE_END = '<!-- console:end -->';
 const log = (line: string) => process.stderr.write(`[bench console] ${line}\n`);
 
-
 export interface ConsoleRenderResult {
   at: string;
   events: number;
@@ -37,7 +36,10 @@ export async function benchConsoleRender(runs = 7): Promise<ConsoleRenderResult>
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-bench-console-'));
   const profile = mkdtempSync(join(tmpdir(), 'forfait-bench-chromium-'));
   // The built API in a process of its own, as `npm start` runs it, with the demo at its clock.
-  const system = await startApi({ DATA_DIR: dataDir, SEED_DEMO: 'true', CLOCK: '2024-01-20T10:00:00+01:00', NODE_ENV: 'development', RUN_PROJECTOR: 'true' }, Number(process.env.BENCH_CONSOLE_PORT ?? 3996));
+  const system = await startApi(
+    { DATA_DIR: dataDir, SEED_DEMO: 'true', CLOCK: '2024-01-20T10:00:00+01:00', NODE_ENV: 'development', RUN_PROJECTOR: 'true' },
+    Number(process.env.BENCH_CONSOLE_PORT ?? 3996),
+  );
   try {
     const token = async (claims: Record<string, string>) => {
       const res = await fetch(`${system.url}/v1/dev/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(claims) });
@@ -68,14 +70,27 @@ export async function benchConsoleRender(runs = 7): Promise<ConsoleRenderResult>
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--lang=fr-FR'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--lang=fr-FR',
+      ],
       viewport: { width: 1280, height: 860 },
       locale: 'fr-FR',
       timezoneId: 'Europe/Paris',
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
-      const session = JSON.stringify({ token: controller.token, role: controller.role, caisse: controller.caisse, expiresAt: Date.now() + (controller.expiresIn - 30) * 1000 });
+      const session = JSON.stringify({
+        token: controller.token,
+        role: controller.role,
+        caisse: controller.caisse,
+        expiresAt: Date.now() + (controller.expiresIn - 30) * 1000,
+      });
       await context.addInitScript(`sessionStorage.setItem('forfait-console-session', ${JSON.stringify(session)})`);
       const render: number[] = [];
       const signIn: number[] = [];
@@ -95,7 +110,10 @@ export async function benchConsoleRender(runs = 7): Promise<ConsoleRenderResult>
         await page.waitForFunction(`document.querySelector('#main h1')?.textContent?.includes('Connexion')`, undefined, { timeout: 60_000, polling: 'raf' });
         const blank = await page.evaluate<number>('performance.now()');
         const t0 = performance.now();
-        await Promise.all([fetch(historyUrl, { headers: auth }).then((r) => r.json()), fetch(`${system.url}/v1/doctors/${GP}/campaigns/2023/entitlement`, { headers: auth }).then((r) => r.json())]);
+        await Promise.all([
+          fetch(historyUrl, { headers: auth }).then((r) => r.json()),
+          fetch(`${system.url}/v1/doctors/${GP}/campaigns/2023/entitlement`, { headers: auth }).then((r) => r.json()),
+        ]);
         const api = performance.now() - t0;
         if (run >= 0) {
           render.push(ms);

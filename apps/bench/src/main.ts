@@ -28,7 +28,6 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const API_PORT = Number(process.env.BENCH_API_PORT ?? 3997);
 const FLOOR_PORT = Number(process.env.BENCH_FLOOR_PORT ?? 3996);
 
-
 interface TargetResult {
   kind: 'postgres' | 'embedded';
   doctors: number;
@@ -50,7 +49,14 @@ function envFor(kind: 'postgres' | 'embedded', name: string, dataDir: string, ex
 }
 
 async function withStores<T>(config: AppConfig, fn: (s: Awaited<ReturnType<typeof openStores>>) => Promise<T>): Promise<T> {
-  const stores = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: undefined, clock: clockFromSetting(config.clock) });
+  const stores = await openStores({
+    store: config.store,
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    eventstoreConnectionString: undefined,
+    clock: clockFromSetting(config.clock),
+  });
   try {
     return await fn(stores);
   } finally {
@@ -62,9 +68,18 @@ async function withStores<T>(config: AppConfig, fn: (s: Awaited<ReturnType<typeo
 async function generate(env: Record<string, string>, doctors: number): Promise<{ events: number; ms: number }> {
   const config = loadConfig(env);
   const clock = new ManualClock('2023-01-01T00:00:00Z');
-  const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: undefined, clock });
+  const { store, readDb } = await openStores({
+    store: config.store,
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    eventstoreConnectionString: undefined,
+    clock,
+  });
   try {
-    const r = await writeGenerated(store, clock, { doctors, seed: 'bench', years: [2023] }, (p) => log(`  generate: window ${p.window}/${p.windows}, ${p.events} events`));
+    const r = await writeGenerated(store, clock, { doctors, seed: 'bench', years: [2023] }, (p) =>
+      log(`  generate: window ${p.window}/${p.windows}, ${p.events} events`),
+    );
     return { events: r.events, ms: r.ms };
   } finally {
     await store.close();
@@ -79,7 +94,20 @@ async function rawLimit(db: SqlDatabase, schema: string, runs: number) {
     `SELECT position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash
      FROM ${s}.es_events WHERE type = 'MeasureRecorded' ORDER BY position LIMIT 100000`,
   );
-  const cols = ['position', 'event_id', 'stream_id', 'revision', 'type', 'schema_version', 'data', 'metadata', 'recorded_at', 'effective_at', 'prev_hash', 'hash'];
+  const cols = [
+    'position',
+    'event_id',
+    'stream_id',
+    'revision',
+    'type',
+    'schema_version',
+    'data',
+    'metadata',
+    'recorded_at',
+    'effective_at',
+    'prev_hash',
+    'hash',
+  ];
   const insert: number[] = [];
   const select: number[] = [];
   const lookupP50: number[] = [];
@@ -94,7 +122,10 @@ async function rawLimit(db: SqlDatabase, schema: string, runs: number) {
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
       const params: unknown[] = [];
-      const values = chunk.map((r, k) => `(${cols.map((c, j) => (params.push(c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c]), `$${k * cols.length + j + 1}`)).join(', ')})`);
+      const values = chunk.map(
+        (r, k) =>
+          `(${cols.map((c, j) => (params.push(c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c]), `$${k * cols.length + j + 1}`)).join(', ')})`,
+      );
       await db.transaction((tx) => tx.query(`INSERT INTO ${s}.raw_events (${cols.join(', ')}) VALUES ${values.join(', ')}`, params));
     }
     insert.push(rows.length / ((performance.now() - t) / 1000));
@@ -118,14 +149,27 @@ async function rawLimit(db: SqlDatabase, schema: string, runs: number) {
     for (let k = 0; k < 300; k += 1) {
       const r = rows[k]!;
       const t0 = performance.now();
-      await db.transaction((tx) => tx.query(`INSERT INTO ${s}.raw_events (${cols.join(', ')}) VALUES (${cols.map((_, j) => `$${j + 1}`).join(', ')})`, cols.map((c) => (c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c]))));
+      await db.transaction((tx) =>
+        tx.query(
+          `INSERT INTO ${s}.raw_events (${cols.join(', ')}) VALUES (${cols.map((_, j) => `$${j + 1}`).join(', ')})`,
+          cols.map((c) => (c === 'data' || c === 'metadata' ? JSON.stringify(r[c]) : r[c])),
+        ),
+      );
       one.push(performance.now() - t0);
     }
     oneP50.push(percentile(one, 50));
     oneP99.push(percentile(one, 99));
   }
   await db.query(`DROP TABLE IF EXISTS ${s}.raw_events`);
-  return { insertRowsPerSec: stat(insert), selectRowsPerSec: stat(select), lookupP50Ms: stat(lookupP50), lookupP99Ms: stat(lookupP99), insertOneP50Ms: stat(oneP50), insertOneP99Ms: stat(oneP99), rows: rows.length };
+  return {
+    insertRowsPerSec: stat(insert),
+    selectRowsPerSec: stat(select),
+    lookupP50Ms: stat(lookupP50),
+    lookupP99Ms: stat(lookupP99),
+    insertOneP50Ms: stat(oneP50),
+    insertOneP99Ms: stat(oneP99),
+    rows: rows.length,
+  };
 }
 
 async function rebuild(env: Record<string, string>): Promise<{ events: number; ms: number; maxRssMb: number; heapUsedPeakMb: number }> {
@@ -173,12 +217,24 @@ async function loadDeclarations(url: string, doctors: number, offset: number, ra
         setupRequest: (req: autocannon.Request) => {
           const k = next++ % count;
           const rpps = rppsOf((offset + k) % doctors);
-          return { ...req, path: `/v1/doctors/${rpps}/campaigns/2024/declarations`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` }, body: JSON.stringify({ indicator: 'V2_CODAGE', value: { answer: (offset + k) % 3 !== 0 }, attestation: true }) };
+          return {
+            ...req,
+            path: `/v1/doctors/${rpps}/campaigns/2024/declarations`,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` },
+            body: JSON.stringify({ indicator: 'V2_CODAGE', value: { answer: (offset + k) % 3 !== 0 }, attestation: true }),
+          };
         },
       },
     ],
   });
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors: result.errors + result.timeouts, non2xx: result.non2xx, sent: next };
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    sent: next,
+  };
 }
 
 /**
@@ -208,7 +264,11 @@ async function http(env: Record<string, string>, doctors: number, rate: number, 
     const catchUpMs = await caughtUp(api.url);
     log(`  the API's projections caught up with the store in ${(catchUpMs / 1000).toFixed(1)} s`);
     const admin = await signDevToken(SECRET, { role: 'admin', sub: 'bench-admin' });
-    const opened = await fetch(`${api.url}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }) });
+    const opened = await fetch(`${api.url}/v1/campaigns`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ year: 2024, ruleset: 'FS-2024', opensAt: '2026-02-01T00:00:00+01:00', closesAt: '2026-12-31T23:59:59+01:00' }),
+    });
     if (opened.status !== 201 && opened.status !== 409) throw new Error(`opening campaign 2024: ${opened.status} ${await opened.text()}`);
     await loadDeclarations(api.url, doctors, doctors - 1000, rate, 5);
     const out: Awaited<ReturnType<typeof loadDeclarations>>[] = [];
@@ -232,7 +292,14 @@ async function httpFloor(rate: number, seconds: number) {
   server.listen(FLOOR_PORT);
   await once(server, 'listening');
   try {
-    const r = await autocannon({ url: `http://127.0.0.1:${FLOOR_PORT}`, connections: 16, overallRate: rate, duration: seconds, method: 'POST', body: '{"indicator":"V2_CODAGE"}' });
+    const r = await autocannon({
+      url: `http://127.0.0.1:${FLOOR_PORT}`,
+      connections: 16,
+      overallRate: rate,
+      duration: seconds,
+      method: 'POST',
+      body: '{"indicator":"V2_CODAGE"}',
+    });
     return { p50: r.latency.p50, p99: r.latency.p99 };
   } finally {
     server.close();
@@ -263,7 +330,12 @@ function writeExtract(path: string, doctors: number, first: number, count: numbe
       if (m.kind === 'rate') Object.assign(row, { numerator: String(m.numerator), denominator: String(m.denominator) });
       if (m.kind === 'count') row.numerator = String(m.numerator);
       if (m.kind === 'participation') row.participates = String(m.participates);
-      if (m.kind === 'teletransmission') Object.assign(row, { numerator: String(m.numerator), denominator: String(m.denominator), teletransmittedPreviousYear: String(m.teletransmittedPreviousYear) });
+      if (m.kind === 'teletransmission')
+        Object.assign(row, {
+          numerator: String(m.numerator),
+          denominator: String(m.denominator),
+          teletransmittedPreviousYear: String(m.teletransmittedPreviousYear),
+        });
       out.push(CSV_COLUMNS.map((c) => row[c] ?? '').join(','));
     }
   }
@@ -286,7 +358,14 @@ async function importRun(env: Record<string, string>, path: string, source: stri
   }
 }
 
-async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs: number, work: string, stamp: string, memoryDoctors?: number): Promise<TargetResult> {
+async function benchTarget(
+  kind: 'postgres' | 'embedded',
+  doctors: number,
+  runs: number,
+  work: string,
+  stamp: string,
+  memoryDoctors?: number,
+): Promise<TargetResult> {
   const name = `bench_${stamp}_${kind === 'postgres' ? 'pg' : 'emb'}`;
   const env = envFor(kind, name, work);
   log(`${kind}: generating ${doctors} doctors`);
@@ -360,8 +439,24 @@ async function benchTarget(kind: 'postgres' | 'embedded', doctors: number, runs:
       maxRssMb: stat(rebuilds.map((r) => r.maxRssMb)),
       heapUsedPeakMb: stat(rebuilds.map((r) => r.heapUsedPeakMb)),
     },
-    replay: { nowP50: stat(replays.map((r) => r.nowP50)), nowP99: stat(replays.map((r) => r.nowP99)), pastP50: stat(replays.map((r) => r.pastP50)), pastP99: stat(replays.map((r) => r.pastP99)), samples },
-    http: { rate, seconds, p50: stat(https.map((r) => r.p50)), p99: stat(https.map((r) => r.p99)), achievedRps: stat(https.map((r) => r.rps)), errors: https.reduce((s, r) => s + r.errors, 0), non2xx: https.reduce((s, r) => s + r.non2xx, 0), floorP50: stat(floors.map((f) => f.p50)), floorP99: stat(floors.map((f) => f.p99)) },
+    replay: {
+      nowP50: stat(replays.map((r) => r.nowP50)),
+      nowP99: stat(replays.map((r) => r.nowP99)),
+      pastP50: stat(replays.map((r) => r.pastP50)),
+      pastP99: stat(replays.map((r) => r.pastP99)),
+      samples,
+    },
+    http: {
+      rate,
+      seconds,
+      p50: stat(https.map((r) => r.p50)),
+      p99: stat(https.map((r) => r.p99)),
+      achievedRps: stat(https.map((r) => r.rps)),
+      errors: https.reduce((s, r) => s + r.errors, 0),
+      non2xx: https.reduce((s, r) => s + r.non2xx, 0),
+      floorP50: stat(floors.map((f) => f.p50)),
+      floorP99: stat(floors.map((f) => f.p99)),
+    },
     memory,
   };
 }
@@ -529,7 +624,8 @@ async function main(): Promise<void> {
     },
   });
   if (values['from-results']) {
-    const raw = JSON.parse(readFileSync(values['from-results'], 'utf8')) as TargetResult[] | { started: string; commit: string; runs: number; pgVersion: string; results: TargetResult[] };
+    const raw = JSON.parse(readFileSync(values['from-results'], 'utf8')) as
+      TargetResult[] | { started: string; commit: string; runs: number; pgVersion: string; results: TargetResult[] };
     // Files of the first version held the results alone: the header comes from the page that run wrote.
     const page = existsSync(values.out) ? readFileSync(values.out, 'utf8') : '';
     const saved = Array.isArray(raw)
@@ -576,7 +672,8 @@ async function main(): Promise<void> {
   };
   const runStore = async () => {
     const before = uptime();
-    const figures: WorkloadFigures = values.only === 'embedded-api' ? { runs: {}, correctness: {}, failures: {}, load: '' } : await storeWorkloads(PG_URL, stamp, runs);
+    const figures: WorkloadFigures =
+      values.only === 'embedded-api' ? { runs: {}, correctness: {}, failures: {}, load: '' } : await storeWorkloads(PG_URL, stamp, runs);
     if (values.only === 'store' || values.only === 'embedded-api') {
       // The embedded store through its API (issue 14: ≥ 300 commands/s): a small generated
       // dataset, declarations at 300 req/s. The full run measures it on its embedded dataset.
@@ -586,7 +683,17 @@ async function main(): Promise<void> {
       await generate(env, doctors);
       const seconds = 10;
       const out = await http(env, doctors, 300, seconds, runs);
-      figures.embeddedApi = { doctors, rate: 300, seconds, catchUpMs: out.catchUpMs, p50: out.map((r) => r.p50), p99: out.map((r) => r.p99), rps: out.map((r) => r.rps), non2xx: out.reduce((n, r) => n + r.non2xx, 0), errors: out.reduce((n, r) => n + r.errors, 0) };
+      figures.embeddedApi = {
+        doctors,
+        rate: 300,
+        seconds,
+        catchUpMs: out.catchUpMs,
+        p50: out.map((r) => r.p50),
+        p99: out.map((r) => r.p99),
+        rps: out.map((r) => r.rps),
+        non2xx: out.reduce((n, r) => n + r.non2xx, 0),
+        errors: out.reduce((n, r) => n + r.errors, 0),
+      };
       await dropTarget('embedded', `bench_${stamp}_emb_api`, work);
     }
     figures.load = `\`uptime\` before: ${before}; after: ${uptime()}`;
@@ -628,7 +735,10 @@ async function main(): Promise<void> {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() + (execFileSync('git', ['status', '--porcelain']).toString().trim() ? ' (with uncommitted changes)' : '');
+    return (
+      execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() +
+      (execFileSync('git', ['status', '--porcelain']).toString().trim() ? ' (with uncommitted changes)' : '')
+    );
   } catch {
     return 'unknown';
   }

@@ -4,7 +4,24 @@ const STORE = ['<!-- store-workloads:start -->', '<!-- store-workloads:end -->']
 const CONSOLE = ['<!-- console:start -->', '<!-- console:end -->'] as const;
 
 describe('docs/benchmarks.md sections between markers', () => {
-  const page = ['# Benchmarks', '', 'figures', '', STORE[0], '## Write path', 'W1 …', STORE[1], '', '## Analysis', '', CONSOLE[0], '## Console', '| 412 ms |', CONSOLE[1], ''].join('\n');
+  const page = [
+    '# Benchmarks',
+    '',
+    'figures',
+    '',
+    STORE[0],
+    '## Write path',
+    'W1 …',
+    STORE[1],
+    '',
+    '## Analysis',
+    '',
+    CONSOLE[0],
+    '## Console',
+    '| 412 ms |',
+    CONSOLE[1],
+    '',
+  ].join('\n');
 
   it('reads a section with its markers, or nothing when the page has none', () => {
     expect(sectionOf(page, ...STORE)).toBe(`${STORE[0]}\n## Write path\nW1 …\n${STORE[1]}`);

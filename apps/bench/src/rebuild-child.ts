@@ -10,7 +10,14 @@ import { clockFromSetting } from '@forfait/platform';
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: config.eventstoreConnectionString, clock: clockFromSetting(config.clock) });
+  const { store, readDb } = await openStores({
+    store: config.store,
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    databaseSchema: config.databaseSchema,
+    eventstoreConnectionString: config.eventstoreConnectionString,
+    clock: clockFromSetting(config.clock),
+  });
   const schema = config.databaseSchema === 'public' ? 'rm' : `${config.databaseSchema}_rm`;
   const live = new ProjectionRunner(store, readDb, PROJECTIONS, schema, { batchSize: config.projectorBatchSize });
   await live.setup();
@@ -23,7 +30,9 @@ async function main(): Promise<void> {
   await store.close();
   await readDb.close();
   const events = Number(result.position);
-  process.stdout.write(`${JSON.stringify({ events, ms: result.ms, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedPeakMb: Math.round(heapPeak / 1048576) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ events, ms: result.ms, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedPeakMb: Math.round(heapPeak / 1048576) })}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -28,7 +28,17 @@ export interface WorkloadFigures {
   /** Refusals and failures seen by the writers (this store: ConcurrencyError retries must be 0 with known revisions). */
   failures: Partial<Record<TargetName, number>>;
   embedded?: { w1PerSec: number[]; w1bPerSec: number[] };
-  embeddedApi?: { doctors: number; rate: number; seconds: number; /** How long the API took to project the generated history before the first measure. */ catchUpMs?: number; p50: number[]; p99: number[]; rps: number[]; non2xx: number; errors: number };
+  embeddedApi?: {
+    doctors: number;
+    rate: number;
+    seconds: number;
+    /** How long the API took to project the generated history before the first measure. */ catchUpMs?: number;
+    p50: number[];
+    p99: number[];
+    rps: number[];
+    non2xx: number;
+    errors: number;
+  };
   sealer?: { events: number; seconds: number[]; entriesPerSec: number[]; checkpointSize: number };
   load: string;
 }
@@ -53,7 +63,13 @@ const metadataOf = () => ({
 });
 
 function ourEvents(count: number): NewEvent[] {
-  return Array.from({ length: count }, (_, i) => ({ eventId: randomUUID(), type: 'IndicatorDeclared', schemaVersion: 1, data: payload(i), metadata: metadataOf() }));
+  return Array.from({ length: count }, (_, i) => ({
+    eventId: randomUUID(),
+    type: 'IndicatorDeclared',
+    schemaVersion: 1,
+    data: payload(i),
+    metadata: metadataOf(),
+  }));
 }
 
 async function openOurs(url: string, schema: string): Promise<Target & { store: SqlEventStore }> {
@@ -117,11 +133,17 @@ async function openRaw(url: string, schema: string): Promise<Target> {
         const b = params.length - 5;
         return `($${b + 1}, $${b + 2}, $${b + 3}, 'IndicatorDeclared', 1, $${b + 4}, $${b + 5}, now(), now(), '${hash}', '${hash}')`;
       });
-      await db.query(`INSERT INTO ${s}.raw_events (event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash) VALUES ${values.join(', ')}`, params);
+      await db.query(
+        `INSERT INTO ${s}.raw_events (event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash) VALUES ${values.join(', ')}`,
+        params,
+      );
     },
     readStream: async (stream) => (await db.query(`SELECT * FROM ${s}.raw_events WHERE stream_id = $1`, [stream])).rows.length,
     readBatch: async (after, max) => {
-      const { rows } = await db.query<{ position: string; event_id: string }>(`SELECT * FROM ${s}.raw_events WHERE position > $1 ORDER BY position LIMIT $2`, [after.toString(), max]);
+      const { rows } = await db.query<{ position: string; event_id: string }>(`SELECT * FROM ${s}.raw_events WHERE position > $1 ORDER BY position LIMIT $2`, [
+        after.toString(),
+        max,
+      ]);
       return { ids: rows.map((r) => r.event_id), next: rows.length > 0 ? BigInt(rows.at(-1)!.position) : after };
     },
     close: () => db.close(),
@@ -129,7 +151,14 @@ async function openRaw(url: string, schema: string): Promise<Target> {
 }
 
 /** `inFlight` writers, each on its own streams with known revisions, until `total` appends are done. */
-async function appendLoad(target: Target, tag: string, total: number, inFlight: number, eventsPerAppend: number, failures: Partial<Record<TargetName, number>>): Promise<{ perSec: number; streams: string[] }> {
+async function appendLoad(
+  target: Target,
+  tag: string,
+  total: number,
+  inFlight: number,
+  eventsPerAppend: number,
+  failures: Partial<Record<TargetName, number>>,
+): Promise<{ perSec: number; streams: string[] }> {
   const streamsPerWriter = 20;
   const streams: string[] = [];
   let next = 0;
@@ -165,7 +194,11 @@ async function appendLoad(target: Target, tag: string, total: number, inFlight: 
  * W4's correctness: a reader follows the log from the start while 8 writers append, resuming from
  * the position each batch answered; afterwards, every written id is looked for among the ids read.
  */
-async function readerUnderLoad(target: Target, tag: string, failures: Partial<Record<TargetName, number>>): Promise<{ delivered: number; missed: number; duplicated: number; written: number }> {
+async function readerUnderLoad(
+  target: Target,
+  tag: string,
+  failures: Partial<Record<TargetName, number>>,
+): Promise<{ delivered: number; missed: number; duplicated: number; written: number }> {
   const start = await target.readBatch(0n, 1_000_000_000);
   const before = new Set(start.ids);
   let after = start.next;
@@ -243,7 +276,9 @@ export async function storeWorkloads(adminUrl: string, stamp: string, rounds: nu
           sum.missed += c.missed;
           sum.duplicated += c.duplicated;
           sum.written += c.written;
-          log(`store workloads round ${round + 1}/${rounds}, ${target.name}: W1 ${w1.perSec.toFixed(0)}/s, W1b ${w1b.perSec.toFixed(0)}/s, W2 ${w2.perSec.toFixed(0)} ev/s, W3 p99 ${figures.runs.W3![target.name]!.at(-1)!.toFixed(2)} ms, W4 ${figures.runs.W4![target.name]!.at(-1)!.toFixed(0)} ev/s, reader missed ${c.missed} twice ${c.duplicated} of ${c.written}`);
+          log(
+            `store workloads round ${round + 1}/${rounds}, ${target.name}: W1 ${w1.perSec.toFixed(0)}/s, W1b ${w1b.perSec.toFixed(0)}/s, W2 ${w2.perSec.toFixed(0)} ev/s, W3 p99 ${figures.runs.W3![target.name]!.at(-1)!.toFixed(2)} ms, W4 ${figures.runs.W4![target.name]!.at(-1)!.toFixed(0)} ev/s, reader missed ${c.missed} twice ${c.duplicated} of ${c.written}`,
+          );
         }
       }
     } finally {
@@ -296,7 +331,13 @@ async function sealerThroughput(url: string, rounds: number): Promise<WorkloadFi
   const events = 60_000;
   try {
     for (let i = 0; i < events; i += 1000) {
-      await store.appendBatch(Array.from({ length: 50 }, (_, k) => ({ streamId: `declaration-1${String(i + k).padStart(10, '0')}-2023`, events: ourEvents(20), expectedRevision: 'no_stream' as const })));
+      await store.appendBatch(
+        Array.from({ length: 50 }, (_, k) => ({
+          streamId: `declaration-1${String(i + k).padStart(10, '0')}-2023`,
+          events: ourEvents(20),
+          expectedRevision: 'no_stream' as const,
+        })),
+      );
     }
     const head = await store.headPosition();
     const signer = parseSignerKey(generateSignerKey('bench.forfait/log'));
@@ -304,7 +345,12 @@ async function sealerThroughput(url: string, rounds: number): Promise<WorkloadFi
     let checkpointSize = 0;
     for (let round = 0; round < rounds; round += 1) {
       const schema = `sealer_rm_${round}`;
-      const tlog = new TransparencyLog(db, schema, signer, { checkpointEveryEvents: 10_000, checkpointIntervalMs: 3_600_000, witnessKeys: [], now: () => clock.now() });
+      const tlog = new TransparencyLog(db, schema, signer, {
+        checkpointEveryEvents: 10_000,
+        checkpointIntervalMs: 3_600_000,
+        witnessKeys: [],
+        now: () => clock.now(),
+      });
       const runner = new ProjectionRunner(store, db, [logSealer(tlog)], schema, { batchSize: 1000 });
       const t = performance.now();
       await runner.start();
@@ -322,6 +368,5 @@ async function sealerThroughput(url: string, rounds: number): Promise<WorkloadFi
     await db.close();
   }
 }
-
 
 export type { RecordedEvent };

@@ -4,12 +4,31 @@ import { caisseLabel, isInstantWithOffset, isValidRpps, ROLES, type Role } from 
 import { formatPoints, specialtyLabel, toEntitlementView } from '@forfait/domain';
 import { ConfigError, FULL_VERIFICATION_JOB, Jobs, QUEUES, loadConfig, probeRedis, signDevToken, withDevSecret, type AppConfig } from '@forfait/platform';
 import { DoctorYearReader, EntitlementService, type CsvImportJob } from '@forfait/application';
-import { PROJECTIONS, REBUILD_JOB, acceptJob, openRuntime, readAcceptedJob, readModelSchemaOf, setupAcceptedJobs, withdrawJob, type AcceptedJobRequest, type RebuildProgress, type Runtime } from '@forfait/read-models';
+import {
+  PROJECTIONS,
+  REBUILD_JOB,
+  acceptJob,
+  openRuntime,
+  readAcceptedJob,
+  readModelSchemaOf,
+  setupAcceptedJobs,
+  withdrawJob,
+  type AcceptedJobRequest,
+  type RebuildProgress,
+  type Runtime,
+} from '@forfait/read-models';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { COSIGNATURE_V1, PgDatabase, generateSignerKey, parseSignerKey, runWitness, verifyFully, vkeyOf, type FullVerificationReport } from '@forfait/store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
-const PARIS = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+const PARIS = new Intl.DateTimeFormat('fr-FR', {
+  timeZone: 'Europe/Paris',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 /** "01/02/2024 00:00": an instant as French users read it, in Paris time (the caller says so). */
 const paris = (instant: string) => PARIS.format(new Date(instant));
 
@@ -25,8 +44,7 @@ interface Command {
   run(args: string[], config: AppConfig): Promise<number> | number;
 }
 
-const euros = (cents: number) =>
-  `${(cents / 100).toLocaleString('fr-FR', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} €`;
+const euros = (cents: number) => `${(cents / 100).toLocaleString('fr-FR', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} €`;
 
 /** Opens the stores of the configuration, without projector, seed or HTTP. */
 async function withRuntime<T>(config: AppConfig, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
@@ -64,7 +82,13 @@ async function openAcceptedJobs(config: AppConfig) {
   return {
     read: (jobId: string) => readAcceptedJob(db, schema, jobId),
     accept: (request: AcceptedJobRequest & { kind: 'job' }) =>
-      acceptJob(db, schema, { jobId: request.opts.jobId, request, acceptedAt: new Date().toISOString(), acceptedBy: 'cli', correlationId: String(request.data.correlationId) }),
+      acceptJob(db, schema, {
+        jobId: request.opts.jobId,
+        request,
+        acceptedAt: new Date().toISOString(),
+        acceptedBy: 'cli',
+        correlationId: String(request.data.correlationId),
+      }),
     withdraw: (jobId: string) => withdrawJob(db, schema, jobId),
     close: () => db.close(),
   };
@@ -76,11 +100,19 @@ const bar = (percent: number, width = 30) => {
 };
 
 /** Follows a job until it ends (bounded), drawing its progress on stderr; returns its result. */
-async function follow(jobs: Jobs, queue: (typeof QUEUES)[keyof typeof QUEUES], id: string, render: (progress: unknown) => string, timeoutMs: number): Promise<unknown> {
+async function follow(
+  jobs: Jobs,
+  queue: (typeof QUEUES)[keyof typeof QUEUES],
+  id: string,
+  render: (progress: unknown) => string,
+  timeoutMs: number,
+): Promise<unknown> {
   // No worker listens on this store's queues (no `npm start` on this DATA_DIR): say so now, take the job back.
   if ((await jobs.queue(queue).getWorkers()).length === 0) {
     await (await jobs.queue(queue).getJob(id))?.remove();
-    throw new NoWorkerError(`no worker is running for this store's jobs (queue ${queue}): start the system first (npm start, or the projector and the API) with the same DATA_DIR/DATABASE_SCHEMA (or CLOCK); the job was taken back, nothing is left queued`);
+    throw new NoWorkerError(
+      `no worker is running for this store's jobs (queue ${queue}): start the system first (npm start, or the projector and the API) with the same DATA_DIR/DATABASE_SCHEMA (or CLOCK); the job was taken back, nothing is left queued`,
+    );
   }
   const deadline = Date.now() + timeoutMs;
   let warned = false;
@@ -113,23 +145,43 @@ const COMMANDS: Record<string, Command> = {
     usage: 'generate --doctors <N> --seed <S> [--years 2023[,2024]] [--chunk <events per transaction>]',
     help: 'About 30 events per doctor-year: profile, pre-fills, the SNDS measures, declarations and corrections,\njustificatifs (validated, rejected, pending), late paper forms, calculation, payment, ~2 % controls and\ncontestations. The same seed and size give the same events (ids included). Events are recorded at the\ninstant they happened, so "as known at" works on them. The store must be empty (STORE, DATA_DIR,\nDATABASE_URL, DATABASE_SCHEMA say which).',
     async run(args, config) {
-      const { values } = parseArgs({ args, options: { doctors: { type: 'string' }, seed: { type: 'string' }, years: { type: 'string', default: '2023' }, chunk: { type: 'string', default: '2000' } } });
+      const { values } = parseArgs({
+        args,
+        options: {
+          doctors: { type: 'string' },
+          seed: { type: 'string' },
+          years: { type: 'string', default: '2023' },
+          chunk: { type: 'string', default: '2000' },
+        },
+      });
       const doctors = Number(values.doctors);
       if (!Number.isInteger(doctors) || doctors < 1 || doctors > 1_000_000) throw new UsageError('--doctors is a whole number from 1 to 1 000 000');
       if (!values.seed || !/^[A-Za-z0-9_.-]{1,40}$/.test(values.seed)) throw new UsageError('--seed is 1 to 40 letters, digits, _ . -');
       const years = values.years.split(',').map(Number);
-      if (years.some((y) => !Number.isInteger(y) || y < 2023 || y > 2030) || new Set(years).size !== years.length) throw new UsageError('--years lists distinct campaign years from 2023 to 2030, e.g. 2023,2024');
+      if (years.some((y) => !Number.isInteger(y) || y < 2023 || y > 2030) || new Set(years).size !== years.length)
+        throw new UsageError('--years lists distinct campaign years from 2023 to 2030, e.g. 2023,2024');
       const chunk = Number(values.chunk);
       if (!Number.isInteger(chunk) || chunk < 1 || chunk > 20_000) throw new UsageError('--chunk is a whole number from 1 to 20 000');
       const { ManualClock } = await import('@forfait/platform');
       const { openStores } = await import('@forfait/store');
       const { writeGenerated } = await import('@forfait/generator');
       const clock = new ManualClock('2023-01-01T00:00:00Z');
-      const { store, readDb } = await openStores({ store: config.store, dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, eventstoreConnectionString: config.eventstoreConnectionString, clock });
+      const { store, readDb } = await openStores({
+        store: config.store,
+        dataDir: config.dataDir,
+        databaseUrl: config.databaseUrl,
+        databaseSchema: config.databaseSchema,
+        eventstoreConnectionString: config.eventstoreConnectionString,
+        clock,
+      });
       try {
-        const result = await writeGenerated(store, clock, { doctors, seed: values.seed, years: years.sort(), chunk }, (p) => process.stderr.write(`\r${bar(Math.floor((p.window / p.windows) * 100))} ${p.events} events`));
+        const result = await writeGenerated(store, clock, { doctors, seed: values.seed, years: years.sort(), chunk }, (p) =>
+          process.stderr.write(`\r${bar(Math.floor((p.window / p.windows) * 100))} ${p.events} events`),
+        );
         process.stderr.write('\n');
-        out(`${result.events} events in ${result.streams} streams for ${doctors} doctors x ${years.length} year(s) in ${(result.ms / 1000).toFixed(1)} s (${Math.round(result.events / (result.ms / 1000))} events/s)`);
+        out(
+          `${result.events} events in ${result.streams} streams for ${doctors} doctors x ${years.length} year(s) in ${(result.ms / 1000).toFixed(1)} s (${Math.round(result.events / (result.ms / 1000))} events/s)`,
+        );
         out(`recorded from ${result.firstRecordedAt} to ${result.lastRecordedAt}; rebuild the read models with: npm run cli -- rebuild`);
         return 0;
       } catch (error) {
@@ -174,7 +226,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'import <file.csv> [--source <name>] [--timeout <seconds>]',
     help: 'Columns: rpps, year, indicator, numerator, denominator, participates, teletransmittedPreviousYear, firstFseOn,\nmonths ("2023-01:80/100;2023-02:70/100"). The same file sent twice imports nothing twice.\nNeeds Redis and a running API (npm start) sharing DATA_DIR.',
     async run(args, config) {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { source: { type: 'string', default: 'CSV' }, timeout: { type: 'string', default: '3600' } } });
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { source: { type: 'string', default: 'CSV' }, timeout: { type: 'string', default: '3600' } },
+      });
       const file = positionals[0];
       if (!file) throw new UsageError('<file.csv> is required');
       if (!/^[A-Za-z0-9_.-]{1,40}$/.test(values.source)) throw new UsageError('--source is 1 to 40 letters, digits, _ . -');
@@ -204,7 +260,13 @@ const COMMANDS: Record<string, Command> = {
           }
           await copyFile(file, path);
           const accepted = await journal?.accept({ kind: 'job', queue: QUEUES.imports, name: 'measures-csv', data: { ...data }, opts });
-          let result: { received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { line?: number; code: string; message: string }[] };
+          let result: {
+            received: number;
+            appended: number;
+            duplicates: number;
+            rejectedCount: number;
+            rejected: { line?: number; code: string; message: string }[];
+          };
           let enqueued = false;
           try {
             await jobs.queue(QUEUES.imports).add('measures-csv', data, opts);
@@ -242,22 +304,40 @@ const COMMANDS: Record<string, Command> = {
     usage: 'token --role <role> [--rpps <rpps>] [--caisse <code>] [--sub <subject>] [--expires 1h]',
     help: `Roles: ${ROLES.join(', ')}. A doctor needs --rpps, an agent or a controller --caisse.\n--expires (30m, 1h, 3600...) is at most AUTH_MAX_TOKEN_SECONDS (default 3600 s), which the API enforces.\nRefused with NODE_ENV=production or when only a JWKS is configured.`,
     async run(args, given) {
-      const { values } = parseArgs({ args, options: { role: { type: 'string' }, rpps: { type: 'string' }, caisse: { type: 'string' }, sub: { type: 'string' }, expires: { type: 'string', default: '1h' } } });
+      const { values } = parseArgs({
+        args,
+        options: {
+          role: { type: 'string' },
+          rpps: { type: 'string' },
+          caisse: { type: 'string' },
+          sub: { type: 'string' },
+          expires: { type: 'string', default: '1h' },
+        },
+      });
       if (given.nodeEnv === 'production') throw new UsageError('development tokens are refused in production');
       const seconds = lifetimeSeconds(values.expires);
       if (seconds === undefined || seconds <= 0) throw new UsageError('--expires is a duration such as 30m, 1h or 3600 (seconds)');
-      if (seconds > given.auth.maxTokenSeconds) throw new UsageError(`--expires ${values.expires} is longer than the longest lifetime the API accepts (AUTH_MAX_TOKEN_SECONDS=${given.auth.maxTokenSeconds} s)`);
+      if (seconds > given.auth.maxTokenSeconds)
+        throw new UsageError(
+          `--expires ${values.expires} is longer than the longest lifetime the API accepts (AUTH_MAX_TOKEN_SECONDS=${given.auth.maxTokenSeconds} s)`,
+        );
       const role = values.role as Role | undefined;
       if (!role || !(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role is one of ${ROLES.join(', ')}`);
       if (role === 'doctor' && !isValidRpps(values.rpps)) throw new UsageError('a doctor token needs --rpps <11 digits with a Luhn check digit>');
-      if ((role === 'agent' || role === 'controller') && !/^\d{3}$/.test(values.caisse ?? '')) throw new UsageError(`an ${role} token needs --caisse <3 digits>`);
+      if ((role === 'agent' || role === 'controller') && !/^\d{3}$/.test(values.caisse ?? ''))
+        throw new UsageError(`an ${role} token needs --caisse <3 digits>`);
       // The same per-data-dir secret as `npm start` on this DATA_DIR (created here when it is not yet).
       const config = withDevSecret(given);
       if (!config.auth.jwtSecret) throw new UsageError('no AUTH_JWT_SECRET configured (a JWKS issues production tokens)');
       out(
         await signDevToken(
           config.auth.jwtSecret,
-          { role, ...(values.sub ? { sub: values.sub } : {}), ...(role === 'doctor' ? { rpps: values.rpps } : {}), ...(role === 'agent' || role === 'controller' ? { caisse: values.caisse } : {}) },
+          {
+            role,
+            ...(values.sub ? { sub: values.sub } : {}),
+            ...(role === 'doctor' ? { rpps: values.rpps } : {}),
+            ...(role === 'agent' || role === 'controller' ? { caisse: values.caisse } : {}),
+          },
           `${seconds}s`,
         ),
       );
@@ -269,9 +349,23 @@ const COMMANDS: Record<string, Command> = {
     usage: 'witness --url <api> --key <witness key file> --state <file> [--token <jwt>] [--json]',
     help: 'The key file holds a cosignature/v1 key (witness-key <name> writes one). Exit status 0 when consistent and cosigned, 2 when the log is inconsistent.\nEach failure is printed as `INCOHÉRENT (<reason>) : <detail>`; --json prints { ok, size, report, failures: [{ reason, detail }] }.',
     async run(args) {
-      const { values } = parseArgs({ args, options: { url: { type: 'string' }, key: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const { values } = parseArgs({
+        args,
+        options: {
+          url: { type: 'string' },
+          key: { type: 'string' },
+          state: { type: 'string' },
+          token: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
       if (!values.url || !values.key || !values.state) throw new UsageError('--url, --key and --state are required');
-      const result = await runWitness({ url: values.url.replace(/\/$/, ''), keyText: readFileSync(values.key, 'utf8'), statePath: values.state, ...(values.token ? { token: values.token } : {}) });
+      const result = await runWitness({
+        url: values.url.replace(/\/$/, ''),
+        keyText: readFileSync(values.key, 'utf8'),
+        statePath: values.state,
+        ...(values.token ? { token: values.token } : {}),
+      });
       if (values.json) out(JSON.stringify(result, null, 2));
       else for (const line of result.report) out(line);
       return result.ok ? 0 : 2;
@@ -280,7 +374,7 @@ const COMMANDS: Record<string, Command> = {
   'log-key': {
     summary: 'write a new signing key of the verifiable log (signed note, Ed25519) for LOG_SIGNING_KEY and print its verifier key',
     usage: 'log-key <name> <file>',
-    help: 'The name is the key\'s name in the checkpoints\' signatures (e.g. the log\'s origin, forfait-structure.cpam441.fr/log).\nThe file is written with 0600 permissions (never over an existing one); start the API with LOG_SIGNING_KEY="$(cat <file>)".\nPublish the printed verifier key: it is the --vkey of scripts/verify-bundle.mjs and what witnesses check.',
+    help: "The name is the key's name in the checkpoints' signatures (e.g. the log's origin, forfait-structure.cpam441.fr/log).\nThe file is written with 0600 permissions (never over an existing one); start the API with LOG_SIGNING_KEY=\"$(cat <file>)\".\nPublish the printed verifier key: it is the --vkey of scripts/verify-bundle.mjs and what witnesses check.",
     run(args) {
       const [name, file] = args;
       if (!name || !file) throw new UsageError('<name> and <file> are required');
@@ -306,12 +400,23 @@ const COMMANDS: Record<string, Command> = {
   verify: {
     summary: 'recompute every hash chain and the log’s tree from the events, and name what is broken',
     usage: 'verify [--full] [--job] [--json] [--timeout <seconds>]',
-    help: 'Every chain from revision 0, stream heads, positions and recorded times, the stored tree, and the tree rebuilt from the events against the latest signed checkpoint;\n--full: against every signed checkpoint (each root and signature), not the latest only;\n--job: run it as a job (BullMQ, queue integrity-checks) on the running API, with progress (needs Redis and `npm start`).\nExit status 0 when everything verifies, 2 when something is broken. The result is GET /v1/integrity\'s lastFullCheck.\nIn embedded mode without --job, stop `npm start` first (PGlite is one process\'s database).',
+    help: "Every chain from revision 0, stream heads, positions and recorded times, the stored tree, and the tree rebuilt from the events against the latest signed checkpoint;\n--full: against every signed checkpoint (each root and signature), not the latest only;\n--job: run it as a job (BullMQ, queue integrity-checks) on the running API, with progress (needs Redis and `npm start`).\nExit status 0 when everything verifies, 2 when something is broken. The result is GET /v1/integrity's lastFullCheck.\nIn embedded mode without --job, stop `npm start` first (PGlite is one process's database).",
     async run(args, config) {
-      const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false }, job: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3600' } } });
+      const { values } = parseArgs({
+        args,
+        options: {
+          json: { type: 'boolean', default: false },
+          full: { type: 'boolean', default: false },
+          job: { type: 'boolean', default: false },
+          timeout: { type: 'string', default: '3600' },
+        },
+      });
       const print = (report: FullVerificationReport): number => {
         if (values.json) out(JSON.stringify(report, null, 2));
-        else if (report.ok) out(`OK: ${report.events} events in ${report.streams} streams, every hash chain verifies, heads, positions and the tree check${report.everyCheckpoint ? ' (every signed checkpoint)' : ''}`);
+        else if (report.ok)
+          out(
+            `OK: ${report.events} events in ${report.streams} streams, every hash chain verifies, heads, positions and the tree check${report.everyCheckpoint ? ' (every signed checkpoint)' : ''}`,
+          );
         else {
           const b = report.firstBroken;
           if (b) {
@@ -319,7 +424,8 @@ const COMMANDS: Record<string, Command> = {
             out(`  expected ${b.expected}`);
             out(`  found    ${b.actual}`);
           }
-          for (const p of report.problems) out(`BROKEN: ${p.kind}${p.streamId ? ` at ${p.streamId}` : ''}${p.position ? ` position ${p.position}` : ''}: ${p.detail}`);
+          for (const p of report.problems)
+            out(`BROKEN: ${p.kind}${p.streamId ? ` at ${p.streamId}` : ''}${p.position ? ` position ${p.position}` : ''}: ${p.detail}`);
         }
         return report.ok ? 0 : 2;
       };
@@ -328,7 +434,16 @@ const COMMANDS: Record<string, Command> = {
           const id = `full-verification-${Date.now()}`;
           await jobs.queue(QUEUES.integrity).add(FULL_VERIFICATION_JOB, { everyCheckpoint: values.full }, { jobId: id, attempts: 1 });
           if (!values.json) out(`job ${id} queued`);
-          const report = (await follow(jobs, QUEUES.integrity, id, (p) => { const r = p as { phase?: string; done?: number } | undefined; return `${r?.phase ?? 'queued'} ${r?.done ?? 0}`; }, Number(values.timeout) * 1000)) as FullVerificationReport;
+          const report = (await follow(
+            jobs,
+            QUEUES.integrity,
+            id,
+            (p) => {
+              const r = p as { phase?: string; done?: number } | undefined;
+              return `${r?.phase ?? 'queued'} ${r?.done ?? 0}`;
+            },
+            Number(values.timeout) * 1000,
+          )) as FullVerificationReport;
           return print(report);
         });
       }
@@ -347,7 +462,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'replay <rpps> <year> [--known-at <instant>] [--json]',
     help: 'The same pure function as the API and the projector (libs/domain computeEntitlement).',
     async run(args, config) {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'known-at': { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { 'known-at': { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
       const [rpps, yearText] = positionals;
       if (!isValidRpps(rpps)) throw new UsageError('<rpps> is 11 digits with a Luhn check digit');
       const year = Number(yearText);
@@ -371,7 +490,9 @@ const COMMANDS: Record<string, Command> = {
         for (const i of e.volet2.indicators) out(`  ${i.met ? '✔' : '✘'} ${i.code.padEnd(24)} ${formatPoints(i.points).padStart(8)}  ${i.reason}`);
         out();
         out(`Total : ${formatPoints(e.totalPoints)} points (${e.totalPoints.toString()} exact) = ${euros(e.amountCents)}`);
-        out(`Payé : ${euros(e.paidCents)}   Solde : ${euros(e.balanceCents)}${e.balanceCents < 0 ? ' (indu à recouvrer)' : e.balanceCents > 0 ? ' (complément à payer)' : ''}`);
+        out(
+          `Payé : ${euros(e.paidCents)}   Solde : ${euros(e.balanceCents)}${e.balanceCents < 0 ? ' (indu à recouvrer)' : e.balanceCents > 0 ? ' (complément à payer)' : ''}`,
+        );
         if (e.amendments.length > 0) out(`Amendements appliqués : ${e.amendments.join(', ')}`);
         return 0;
       });

@@ -128,7 +128,11 @@ export class WriteIntent {
     const key = this.keyFor(path, init);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const answer = await api<T>(path, { method: init.method ?? 'POST', headers: { ...init.headers, 'Idempotency-Key': key }, ...(init.body !== undefined ? { body: init.body } : {}) });
+        const answer = await api<T>(path, {
+          method: init.method ?? 'POST',
+          headers: { ...init.headers, 'Idempotency-Key': key },
+          ...(init.body !== undefined ? { body: init.body } : {}),
+        });
         this.current = null;
         return answer;
       } catch (error) {
@@ -262,7 +266,14 @@ export function homeOf(s: Session): string {
 export async function signInDev(claims: { role: Role; rpps?: string; caisse?: string }): Promise<Session> {
   const res = await fetch('/v1/dev/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(claims) });
   const body = await parse<{ token: string; expiresIn: number; role: Role; rpps?: string; caisse?: string }>(res);
-  const session: Session = { token: body.token, role: body.role, ...(body.rpps ? { rpps: body.rpps } : {}), ...(body.caisse ? { caisse: body.caisse } : {}), expiresAt: Date.now() + (body.expiresIn - 30) * 1000, via: 'dev' };
+  const session: Session = {
+    token: body.token,
+    role: body.role,
+    ...(body.rpps ? { rpps: body.rpps } : {}),
+    ...(body.caisse ? { caisse: body.caisse } : {}),
+    expiresAt: Date.now() + (body.expiresIn - 30) * 1000,
+    via: 'dev',
+  };
   keep(session);
   return session;
 }

@@ -47,7 +47,9 @@ export function formatEuros(cents: number | null | undefined): string {
   if (cents === null || cents === undefined) return '—';
   const negative = cents < 0;
   const abs = Math.abs(cents);
-  const euros = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
+  const euros = Math.floor(abs / 100)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
   const rest = (abs % 100).toString().padStart(2, '0');
   return `${negative ? '−' : ''}${euros},${rest}\u00a0€`;
 }

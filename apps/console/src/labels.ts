@@ -133,11 +133,13 @@ export function ruleText(parameters: Record<string, unknown>): string {
   const parts: string[] = [];
   if (typeof parameters.kind === 'string') parts.push(label(RULE_KINDS, parameters.kind));
   const target = parameters.target as { num?: number; den?: number; fse?: number; total?: number } | undefined;
-  if (target?.num !== undefined && target.den !== undefined) parts.push(`objectif ${(target.num / target.den).toLocaleString('fr-FR', { maximumFractionDigits: 2 })} %`);
+  if (target?.num !== undefined && target.den !== undefined)
+    parts.push(`objectif ${(target.num / target.den).toLocaleString('fr-FR', { maximumFractionDigits: 2 })} %`);
   if (target?.fse !== undefined && target.total !== undefined) parts.push(`objectif ${target.fse}/${target.total} des feuilles de soins`);
   if (typeof parameters.atLeast === 'number') parts.push(`au moins ${parameters.atLeast}`);
   if (typeof parameters.declares === 'string') parts.push(`le médecin déclare : ${parameters.declares}`);
-  if (typeof parameters.mode === 'string' || parameters.neutralised) parts.push(`neutralisé (${(parameters.mode ?? (parameters.neutralised as { mode: string }).mode) === 'excluded' ? 'hors forfait' : 'réputé atteint'})`);
+  if (typeof parameters.mode === 'string' || parameters.neutralised)
+    parts.push(`neutralisé (${(parameters.mode ?? (parameters.neutralised as { mode: string }).mode) === 'excluded' ? 'hors forfait' : 'réputé atteint'})`);
   if (typeof parameters.points === 'number') parts.push(`${parameters.points.toLocaleString('fr-FR')} points de base`);
   return parts.join(' ; ');
 }

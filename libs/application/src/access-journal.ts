@@ -26,12 +26,23 @@ export class AccessJournalHandler {
   /** Journals the read when `meta.actor` is staff. */
   async record(read: StaffRead, meta: CommandMeta): Promise<void> {
     if (!STAFF.has(meta.actor.role)) return;
-    await this.executor.execute(streams.access(read.rpps), () => [{ type: 'StaffReadRecorded', data: { rpps: read.rpps, year: read.year ?? null, resource: read.resource, knownAt: read.knownAt ?? null } }], meta);
+    await this.executor.execute(
+      streams.access(read.rpps),
+      () => [{ type: 'StaffReadRecorded', data: { rpps: read.rpps, year: read.year ?? null, resource: read.resource, knownAt: read.knownAt ?? null } }],
+      meta,
+    );
   }
 
   /** The reads journaled for a doctor, in order. */
   async list(rpps: string) {
     const events = await this.context.store.readStream(streams.access(rpps));
-    return events.map((e) => ({ eventId: e.eventId, at: e.metadata.recordedAt, actor: e.metadata.actor, correlationId: e.metadata.correlationId, ...(e.data as object), hash: e.hash }));
+    return events.map((e) => ({
+      eventId: e.eventId,
+      at: e.metadata.recordedAt,
+      actor: e.metadata.actor,
+      correlationId: e.metadata.correlationId,
+      ...(e.data as object),
+      hash: e.hash,
+    }));
   }
 }

@@ -34,9 +34,22 @@ export class CalculationHandler {
     const view = toEntitlementView(entitlement);
     const hash = rulesetHash(ruleset);
     const calculated = entitlementCalculated(entitlement, { rpps, year, ruleset, rulesetHash: hash, lastPosition });
-    const result = await this.executor.execute(streams.declaration(rpps, year), (events) => (unchangedSince(events, view.amountCents, hash) ? [] : [calculated]), { ...meta, effectiveAt: now });
+    const result = await this.executor.execute(
+      streams.declaration(rpps, year),
+      (events) => (unchangedSince(events, view.amountCents, hash) ? [] : [calculated]),
+      { ...meta, effectiveAt: now },
+    );
     const recorded = result.events[0];
-    return { rpps, year, recorded: !!recorded, eventId: recorded?.eventId ?? null, totalPoints: view.totalPoints, amountCents: view.amountCents, rulesetVersion: ruleset.version, lastPosition: lastPosition.toString() };
+    return {
+      rpps,
+      year,
+      recorded: !!recorded,
+      eventId: recorded?.eventId ?? null,
+      totalPoints: view.totalPoints,
+      amountCents: view.amountCents,
+      rulesetVersion: ruleset.version,
+      lastPosition: lastPosition.toString(),
+    };
   }
 
   /** Records that the yearly calculation ran (extensions are refused afterwards), once unless something changed. */

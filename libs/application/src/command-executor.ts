@@ -1,6 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { CURRENT_SCHEMA_VERSION, ConcurrencyError, InvalidEventError, contentUuid, type Actor, type Channel, type DomainEvent, type NewEvent, type RecordedEvent } from '@forfait/events';
+import {
+  CURRENT_SCHEMA_VERSION,
+  ConcurrencyError,
+  InvalidEventError,
+  contentUuid,
+  type Actor,
+  type Channel,
+  type DomainEvent,
+  type NewEvent,
+  type RecordedEvent,
+} from '@forfait/events';
 import type { KnownEvent } from '@forfait/domain';
 import type { ApplicationContext } from './context';
 import type { DoctorYearReader } from './doctor-year-reader';

@@ -1,5 +1,16 @@
 import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
-import { FIRST_CAMPAIGN_YEAR, amendRuleset, campaignFrom, findRuleset, knownAt as knownBy, refuse, yearsBefore, type CampaignState, type KnownEvent, type Ruleset } from '@forfait/domain';
+import {
+  FIRST_CAMPAIGN_YEAR,
+  amendRuleset,
+  campaignFrom,
+  findRuleset,
+  knownAt as knownBy,
+  refuse,
+  yearsBefore,
+  type CampaignState,
+  type KnownEvent,
+  type Ruleset,
+} from '@forfait/domain';
 import type { ApplicationContext } from './context';
 
 export type OpenCampaign = Exclude<CampaignState, { status: 'none' }>;
@@ -124,7 +135,10 @@ export class DoctorYearReader {
   async doctorHistory(rpps: string, year?: number): Promise<RecordedEvent[]> {
     const last = this.context.clock.now().getUTCFullYear() + 1;
     const years = year !== undefined ? [year] : Array.from({ length: last - FIRST_CAMPAIGN_YEAR + 1 }, (_, i) => FIRST_CAMPAIGN_YEAR + i);
-    const lists = await Promise.all([this.context.store.readStream(streams.doctor(rpps)), ...years.map((y) => this.context.store.readStream(streams.declaration(rpps, y)))]);
+    const lists = await Promise.all([
+      this.context.store.readStream(streams.doctor(rpps)),
+      ...years.map((y) => this.context.store.readStream(streams.declaration(rpps, y))),
+    ]);
     return lists.flat().sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
   }
 }

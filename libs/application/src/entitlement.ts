@@ -21,7 +21,11 @@ export class EntitlementService {
    * instant asked for). A declaration may come before the profile import (issue 13, decided): only a
    * doctor with neither is unknown.
    */
-  async compute(rpps: string, year: number, at?: string): Promise<{ entitlement: Entitlement; ruleset: Ruleset; lastPosition: bigint; revision: number; known: boolean }> {
+  async compute(
+    rpps: string,
+    year: number,
+    at?: string,
+  ): Promise<{ entitlement: Entitlement; ruleset: Ruleset; lastPosition: bigint; revision: number; known: boolean }> {
     const instant = at ?? this.context.clock.now().toISOString();
     const { campaign, doctor, declaration, earlier, earlierCampaigns } = await this.reader.doctorYear(rpps, year);
     const ruleset = this.reader.rulesetKnownAt(year, campaign.events, instant);

@@ -33,7 +33,12 @@ export class DeclarationHandler {
   ) {}
 
   /** `specialty`: the doctor's specialty in force, where the rule depends on it (INT-7's default justificatif subjects). */
-  async handle(rpps: string, year: number, command: DeclarationCommand, { meta, ifMatch, specialty }: Sent & { specialty?: string | undefined }): Promise<CommandResult> {
+  async handle(
+    rpps: string,
+    year: number,
+    command: DeclarationCommand,
+    { meta, ifMatch, specialty }: Sent & { specialty?: string | undefined },
+  ): Promise<CommandResult> {
     if (command.type === 'RecordPayment') {
       // Money goes to a doctor the caisse knows: no profile, no payment (issue 13, decided).
       const { events: doctor } = await this.reader.doctor(rpps);
@@ -46,7 +51,8 @@ export class DeclarationHandler {
     const { campaign, ruleset } = campaignRules(year, this.reader.upcast(campaignEvents!).events);
     return this.executor.execute(
       streams.declaration(rpps, year),
-      (events): DomainEvent[] => decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset, ...(specialty !== undefined ? { specialty } : {}) }),
+      (events): DomainEvent[] =>
+        decideDeclaration(command, declarationFrom(events), { rpps, year, campaign, ruleset, ...(specialty !== undefined ? { specialty } : {}) }),
       meta,
       { ifMatch, preread: declaration! },
     );
@@ -63,7 +69,12 @@ export class ControlHandler {
   async handle(rpps: string, year: number, command: ControlCommand, { meta, ifMatch }: Sent): Promise<CommandResult> {
     // recoveryLimitationYears is a parameter a caisse can amend: the ruleset as amended.
     const { ruleset } = await this.reader.campaignRules(year);
-    return this.executor.execute(streams.declaration(rpps, year), (events): DomainEvent[] => decideControl(command, declarationFrom(events), { rpps, year, ruleset }), meta, { ifMatch });
+    return this.executor.execute(
+      streams.declaration(rpps, year),
+      (events): DomainEvent[] => decideControl(command, declarationFrom(events), { rpps, year, ruleset }),
+      meta,
+      { ifMatch },
+    );
   }
 }
 

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { ConcurrencyError, contentUuid, sasAttestationIdOf, streams } from '@forfait/events';
-import { DomainRefusal, decideDeclaration, decideSasAttestation, declarationFrom, formatParisDay, normalise, refuse, sasAttestationFrom, type SasAttestationState } from '@forfait/domain';
+import {
+  DomainRefusal,
+  decideDeclaration,
+  decideSasAttestation,
+  declarationFrom,
+  formatParisDay,
+  normalise,
+  refuse,
+  sasAttestationFrom,
+  type SasAttestationState,
+} from '@forfait/domain';
 import { commandContext, type CommandExecutor, type CommandMeta } from './command-executor';
 import type { ApplicationContext } from './context';
 import type { DoctorYearReader } from './doctor-year-reader';
@@ -56,7 +66,12 @@ export class SasAttestationHandler {
     const id = newId(receipt.year);
     const result = await this.executor.execute(
       streams.sasAttestation(id),
-      (events) => decideSasAttestation({ type: 'ReceiveSasAttestation', attestationId: id, ...receipt, sha256, size: file.length, mediaType, effectiveAt: meta.effectiveAt, now }, sasAttestationFrom(events), { campaign }),
+      (events) =>
+        decideSasAttestation(
+          { type: 'ReceiveSasAttestation', attestationId: id, ...receipt, sha256, size: file.length, mediaType, effectiveAt: meta.effectiveAt, now },
+          sasAttestationFrom(events),
+          { campaign },
+        ),
       meta,
     );
     const notices = [NO_MEDICAL_DATA_NOTICE];
@@ -65,7 +80,8 @@ export class SasAttestationHandler {
       notices.push(`Le logiciel « ${software} » n’est pas sur la liste des logiciels SAS : l’attestation ne vaudra que s’il y est ajouté.`);
     }
     const deadline = ruleset.parameters.sasAttestationDeadline ?? campaign.closesAt;
-    if (Date.parse(meta.effectiveAt) > Date.parse(deadline)) notices.push(`Attestation reçue après le ${formatParisDay(deadline)} (date limite des attestations SAS) : elle ne vaudra pas pour le SAS.`);
+    if (Date.parse(meta.effectiveAt) > Date.parse(deadline))
+      notices.push(`Attestation reçue après le ${formatParisDay(deadline)} (date limite des attestations SAS) : elle ne vaudra pas pour le SAS.`);
     return { id, software, sha256, size: file.length, mediaType, result, notices };
   }
 
@@ -82,7 +98,10 @@ export class SasAttestationHandler {
       result = await this.executor.execute(
         streams.sasAttestation(id),
         // A decision does not depend on the campaign (decided like a justificatif, api.md).
-        (latest) => decideSasAttestation({ type: 'DecideSasAttestation', decision, ...(reason !== undefined ? { reason } : {}) }, sasAttestationFrom(latest), { campaign: { status: 'none' } }),
+        (latest) =>
+          decideSasAttestation({ type: 'DecideSasAttestation', decision, ...(reason !== undefined ? { reason } : {}) }, sasAttestationFrom(latest), {
+            campaign: { status: 'none' },
+          }),
         meta,
         { ifMatch },
       );
@@ -113,7 +132,11 @@ export class SasAttestationHandler {
     };
     const positions: bigint[] = [];
     for (const rpps of state.rpps) {
-      const r = await this.executor.execute(streams.declaration(rpps, state.year), (dy) => decideDeclaration(link, declarationFrom(dy), { rpps, year: state.year, campaign, ruleset }), { ...meta, onBehalfOf: rpps });
+      const r = await this.executor.execute(
+        streams.declaration(rpps, state.year),
+        (dy) => decideDeclaration(link, declarationFrom(dy), { rpps, year: state.year, campaign, ruleset }),
+        { ...meta, onBehalfOf: rpps },
+      );
       positions.push(r.position);
     }
     return positions;

@@ -2,7 +2,10 @@ import { AppError, isInstantWithOffset, isValidRpps, type ErrorCode } from '@for
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** The codes of a request that does not fit the contract (api.md, "Errors": 400). */
-export type RequestValidationCode = Extract<ErrorCode, 'VALIDATION_FAILED' | 'INVALID_RPPS' | 'INVALID_YEAR' | 'INVALID_INSTANT' | 'INVALID_IF_MATCH' | 'FILE_REQUIRED'>;
+export type RequestValidationCode = Extract<
+  ErrorCode,
+  'VALIDATION_FAILED' | 'INVALID_RPPS' | 'INVALID_YEAR' | 'INVALID_INSTANT' | 'INVALID_IF_MATCH' | 'FILE_REQUIRED'
+>;
 
 /** A body, parameter or imported item that does not fit the contract: 400 over HTTP, nothing written. */
 export class RequestValidationError extends AppError {

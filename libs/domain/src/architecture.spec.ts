@@ -37,9 +37,7 @@ describe('libs/domain imports nothing from NestJS, databases, queues or the cloc
   });
 
   it('allows the event catalogue and dates that arrive as data', async () => {
-    expect(
-      await violations("import type { DomainEvent } from '@forfait/events';\nexport const d = (at: string) => new Date(at);"),
-    ).toEqual([]);
+    expect(await violations("import type { DomainEvent } from '@forfait/events';\nexport const d = (at: string) => new Date(at);")).toEqual([]);
   });
 
   it('holds for every file of libs/domain as it is', async () => {

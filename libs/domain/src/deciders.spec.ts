@@ -14,15 +14,24 @@ import { sasAttestationFrom } from './sas-attestation/sas-attestation.state';
 const RPPS = '10000000017';
 let n = 0;
 /** Given events, recorded and effective at `at` (default: during the campaign). */
-const known = (event: DomainEvent, at = '2024-01-10T10:00:00.000Z'): KnownEvent =>
-  ({ ...event, eventId: `g${(n += 1)}`, metadata: { recordedAt: at, effectiveAt: at, channel: 'system', actor: { sub: 's', role: 'system' } } });
+const known = (event: DomainEvent, at = '2024-01-10T10:00:00.000Z'): KnownEvent => ({
+  ...event,
+  eventId: `g${(n += 1)}`,
+  metadata: { recordedAt: at, effectiveAt: at, channel: 'system', actor: { sub: 's', role: 'system' } },
+});
 
 const opened = known(
-  { type: 'CampaignOpened', data: { year: 2023, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } },
+  {
+    type: 'CampaignOpened',
+    data: { year: 2023, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' },
+  },
   '2023-12-01T00:00:00.000Z',
 );
 const extended = known(
-  { type: 'CampaignDeadlineExtended', data: { year: 2023, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' } },
+  {
+    type: 'CampaignDeadlineExtended',
+    data: { year: 2023, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' },
+  },
   '2024-01-31T10:00:00.000Z',
 );
 
@@ -40,8 +49,13 @@ describe('campaign decider', () => {
   const when = (given: KnownEvent[], command: CampaignCommand) => () => decideCampaign(command, campaignFrom(given));
 
   it('opens a campaign with a known ruleset for its year', () => {
-    expect(when([], { type: 'OpenCampaign', year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })()).toEqual([
-      { type: 'CampaignOpened', data: { year: 2023, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } },
+    expect(
+      when([], { type: 'OpenCampaign', year: 2023, ruleset: 'FS-2023', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' })(),
+    ).toEqual([
+      {
+        type: 'CampaignOpened',
+        data: { year: 2023, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' },
+      },
     ]);
     expect(refusal(when([opened], { type: 'OpenCampaign', year: 2023, ruleset: 'FS-2023', opensAt: 'x', closesAt: 'y' }))).toBe('CAMPAIGN_EXISTS');
     expect(refusal(when([], { type: 'OpenCampaign', year: 2023, ruleset: 'FS-1999', opensAt: 'x', closesAt: 'y' }))).toBe('RULESET_UNKNOWN');
@@ -51,7 +65,10 @@ describe('campaign decider', () => {
   it('seed 002: extends 4 Feb → 11 Feb 2024, recording the previous deadline', () => {
     const events = when([opened], { type: 'ExtendDeadline', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' })();
     expect(events).toEqual([
-      { type: 'CampaignDeadlineExtended', data: { year: 2023, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' } },
+      {
+        type: 'CampaignDeadlineExtended',
+        data: { year: 2023, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' },
+      },
     ]);
   });
 
@@ -64,7 +81,9 @@ describe('campaign decider', () => {
     const closed = known({ type: 'CampaignClosed', data: { year: 2023, closesAt: '2024-02-04T23:59:59.999+01:00' } });
     expect(when([opened, closed], { type: 'ExtendDeadline', closesAt: '2024-02-20T23:59:59+01:00', reason: 'réouverture' })()).toHaveLength(1);
     const calculated = known({ type: 'CampaignCalculationCompleted', data: { year: 2023, doctors: 3, lastPosition: '10' } });
-    expect(refusal(when([opened, closed, calculated], { type: 'ExtendDeadline', closesAt: '2024-02-20T23:59:59+01:00', reason: 'r' }))).toBe('CALCULATION_ALREADY_RUN');
+    expect(refusal(when([opened, closed, calculated], { type: 'ExtendDeadline', closesAt: '2024-02-20T23:59:59+01:00', reason: 'r' }))).toBe(
+      'CALCULATION_ALREADY_RUN',
+    );
   });
 
   it('amends a rate’s target; refuses what a rule cannot take (api.md: AMENDMENT_INVALID)', () => {
@@ -75,16 +94,24 @@ describe('campaign decider', () => {
     expect(refusal(when([opened], { type: 'AmendRule', indicator: 'V2_DMP', changes: { target: 120 }, reason: 'r' }))).toBe('AMENDMENT_INVALID');
     // api.md: points or excluded on a volet-1 indicator.
     expect(refusal(when([opened], { type: 'AmendRule', indicator: 'V1_HORAIRES', changes: { points: 10 }, reason: 'r' }))).toBe('AMENDMENT_INVALID');
-    expect(refusal(when([opened], { type: 'AmendRule', indicator: 'V1_TELETRANSMISSION', changes: { neutralised: 'excluded' }, reason: 'r' }))).toBe('AMENDMENT_INVALID');
+    expect(refusal(when([opened], { type: 'AmendRule', indicator: 'V1_TELETRANSMISSION', changes: { neutralised: 'excluded' }, reason: 'r' }))).toBe(
+      'AMENDMENT_INVALID',
+    );
     expect(when([opened], { type: 'AmendRule', indicator: 'V1_TELETRANSMISSION', changes: { target: '3/4' }, reason: 'r' })()).toHaveLength(1);
     expect(when([opened], { type: 'AmendRule', indicator: 'V2_APCV', changes: { target: 3 }, reason: 'r' })()).toHaveLength(1);
   });
 
   it('spec « Parameters and lists a caisse can amend »: lists and parameters by name, checked entry by entry', () => {
     const amend = (changes: Record<string, unknown>, indicator?: string) => () =>
-      decideCampaign({ type: 'AmendRule', ...(indicator ? { indicator } : {}), changes: changes as never, reason: 'arrêté', reference: 'réf.' }, campaignFrom([opened]));
+      decideCampaign(
+        { type: 'AmendRule', ...(indicator ? { indicator } : {}), changes: changes as never, reason: 'arrêté', reference: 'réf.' },
+        campaignFrom([opened]),
+      );
     expect(amend({ list: 'sasDepartements', add: ['44', '2A', '971'] })()).toEqual([
-      { type: 'CampaignRuleAmended', data: { year: 2023, changes: { list: 'sasDepartements', add: ['44', '2A', '971'] }, reason: 'arrêté', reference: 'réf.' } },
+      {
+        type: 'CampaignRuleAmended',
+        data: { year: 2023, changes: { list: 'sasDepartements', add: ['44', '2A', '971'] }, reason: 'arrêté', reference: 'réf.' },
+      },
     ]);
     expect(amend({ list: 'hasLap', add: [{ editor: 'Éditeur', name: 'LAP' }] })()).toHaveLength(1);
     expect(amend({ parameter: 'mssReportOver', value: 'six-teleservices' })()).toHaveLength(1);
@@ -127,15 +154,29 @@ describe('campaign decider', () => {
 
 describe('declaration decider', () => {
   const ctx = (given: KnownEvent[]) => ({ rpps: RPPS, year: 2023, campaign: campaignFrom(given), ruleset: FS_2023 });
-  const declare = (over: Partial<Extract<DeclarationCommand, { type: 'Declare' }>> = {}, given: KnownEvent[] = [opened]) => () =>
-    decideDeclaration(
-      { type: 'Declare', indicator: 'V2_CODAGE', value: { answer: true }, attestation: true, channel: 'amelipro', role: 'doctor', effectiveAt: '2024-01-15T10:00:00+01:00', now: '2024-01-15T10:00:00+01:00', ...over },
-      declarationFrom([]),
-      ctx(given),
-    );
+  const declare =
+    (over: Partial<Extract<DeclarationCommand, { type: 'Declare' }>> = {}, given: KnownEvent[] = [opened]) =>
+    () =>
+      decideDeclaration(
+        {
+          type: 'Declare',
+          indicator: 'V2_CODAGE',
+          value: { answer: true },
+          attestation: true,
+          channel: 'amelipro',
+          role: 'doctor',
+          effectiveAt: '2024-01-15T10:00:00+01:00',
+          now: '2024-01-15T10:00:00+01:00',
+          ...over,
+        },
+        declarationFrom([]),
+        ctx(given),
+      );
 
   it('records a declaration on amelipro during the window', () => {
-    expect(declare()()).toEqual([{ type: 'IndicatorDeclared', data: { rpps: RPPS, year: 2023, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true } }]);
+    expect(declare()()).toEqual([
+      { type: 'IndicatorDeclared', data: { rpps: RPPS, year: 2023, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true } },
+    ]);
   });
 
   it('CAMPAIGN_CLOSED is judged on effectiveAt: a paper form received on 3 Feb and keyed on 20 Feb is accepted', () => {
@@ -150,13 +191,31 @@ describe('declaration decider', () => {
   // the form is dated by the caisse's receipt, or by its postmark when `paperDatedBy` is `postmark`.
   it('INT-8 « déclaration sur support papier »: dated by the caisse’s receipt, or by the postmark when paperDatedBy is postmark', () => {
     const byPostmark = { ...FS_2023, parameters: { ...FS_2023.parameters, paperDatedBy: 'postmark' as const } };
-    const paper = { channel: 'paper' as const, role: 'agent' as const, effectiveAt: '2024-02-06T10:00:00+01:00', postmarkedAt: '2024-02-03T12:00:00+01:00', now: '2024-02-08T10:00:00+01:00' };
+    const paper = {
+      channel: 'paper' as const,
+      role: 'agent' as const,
+      effectiveAt: '2024-02-06T10:00:00+01:00',
+      postmarkedAt: '2024-02-03T12:00:00+01:00',
+      now: '2024-02-08T10:00:00+01:00',
+    };
     // Received on 6 Feb, after the 4 Feb close: by receipt (the default) it is too late, whatever the postmark.
     expect(refusal(declare(paper))).toBe('CAMPAIGN_CLOSED');
-    const events = decideDeclaration({ type: 'Declare', indicator: 'V2_CODAGE', value: { answer: true }, attestation: true, ...paper }, declarationFrom([]), { ...ctx([opened]), ruleset: byPostmark });
-    expect(events).toEqual([{ type: 'IndicatorDeclared', data: { rpps: RPPS, year: 2023, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true, postmarkedAt: '2024-02-03T11:00:00.000Z' } }]);
+    const events = decideDeclaration({ type: 'Declare', indicator: 'V2_CODAGE', value: { answer: true }, attestation: true, ...paper }, declarationFrom([]), {
+      ...ctx([opened]),
+      ruleset: byPostmark,
+    });
+    expect(events).toEqual([
+      {
+        type: 'IndicatorDeclared',
+        data: { rpps: RPPS, year: 2023, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true, postmarkedAt: '2024-02-03T11:00:00.000Z' },
+      },
+    ]);
     // The Ségur deadline (31/01/2024) is judged on the same date: postmarked 30 Jan, received 2 Feb.
-    const segur = { indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-03-01' }, lapCertified: false }, attestation: false };
+    const segur = {
+      indicator: 'V1_SEGUR_LAP',
+      value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-03-01' }, lapCertified: false },
+      attestation: false,
+    };
     const lateSegur = { ...paper, ...segur, effectiveAt: '2024-02-02T10:00:00+01:00', postmarkedAt: '2024-01-30T10:00:00+01:00' };
     expect(refusal(declare(lateSegur))).toBe('SEGUR_DEADLINE_PASSED');
     expect(decideDeclaration({ type: 'Declare', ...lateSegur }, declarationFrom([]), { ...ctx([opened]), ruleset: byPostmark })).toHaveLength(1);
@@ -165,8 +224,20 @@ describe('declaration decider', () => {
   it('INT-8: only a paper form has a postmark, and the post stamps it before the caisse receives it (VALUE_INVALID, nothing recorded)', () => {
     expect(refusal(declare({ postmarkedAt: '2024-01-14T10:00:00+01:00' }))).toBe('VALUE_INVALID');
     expect(refusal(declare({ role: 'agent', channel: 'back-office', postmarkedAt: '2024-01-14T10:00:00+01:00' }))).toBe('VALUE_INVALID');
-    expect(refusal(declare({ role: 'agent', channel: 'paper', effectiveAt: '2024-01-15T10:00:00+01:00', postmarkedAt: '2024-01-16T10:00:00+01:00', now: '2024-01-20T10:00:00+01:00' }))).toBe('VALUE_INVALID');
-    expect(declare({ role: 'agent', channel: 'paper', postmarkedAt: '2024-01-13T10:00:00+01:00' })()[0]!.data).toMatchObject({ postmarkedAt: '2024-01-13T09:00:00.000Z' });
+    expect(
+      refusal(
+        declare({
+          role: 'agent',
+          channel: 'paper',
+          effectiveAt: '2024-01-15T10:00:00+01:00',
+          postmarkedAt: '2024-01-16T10:00:00+01:00',
+          now: '2024-01-20T10:00:00+01:00',
+        }),
+      ),
+    ).toBe('VALUE_INVALID');
+    expect(declare({ role: 'agent', channel: 'paper', postmarkedAt: '2024-01-13T10:00:00+01:00' })()[0]!.data).toMatchObject({
+      postmarkedAt: '2024-01-13T09:00:00.000Z',
+    });
   });
 
   it('EFFECTIVE_AT_IN_FUTURE and CHANNEL_NOT_ALLOWED', () => {
@@ -185,7 +256,9 @@ describe('declaration decider', () => {
     expect(refusal(declare({ indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP', 'GROUPE_QUALITE'] } }))).toBe('MODALITY_NOT_ALLOWED');
     expect(refusal(declare({ indicator: 'V2_SERVICES_PATIENTS', value: { answer: true, modalities: ['PLATEFORME_RDV'] } }))).toBe('MODALITY_NOT_ALLOWED');
     expect(refusal(declare({ indicator: 'V2_EQUIPEMENT_CONNECTE', value: { answer: true, devices: ['THERMOMETRE'] } }))).toBe('DEVICE_NOT_ALLOWED');
-    expect(declare({ indicator: 'V2_EQUIPEMENT_CONNECTE', value: { answer: true, devices: ['ECG', 'ECG'] } })()[0]!.data).toMatchObject({ value: { answer: true, devices: ['ECG'] } });
+    expect(declare({ indicator: 'V2_EQUIPEMENT_CONNECTE', value: { answer: true, devices: ['ECG', 'ECG'] } })()[0]!.data).toMatchObject({
+      value: { answer: true, devices: ['ECG'] },
+    });
   });
 
   it('guide §II.4 « une structure d’appui externe … (, dispositif d’appui à la coordination etc.) »: the DAC is declared for services as STRUCTURE_APPUI_EXTERNE; the code DAC is refused for both', () => {
@@ -198,23 +271,34 @@ describe('declaration decider', () => {
   it('VALUE_INVALID for a shape that is not the indicator’s; INDICATOR_NOT_DECLARATIVE for a measured one', () => {
     expect(refusal(declare({ value: { answer: 'yes' } }))).toBe('VALUE_INVALID');
     expect(refusal(declare({ value: { answer: true, extra: 1 } }))).toBe('VALUE_INVALID');
-    expect(refusal(declare({ indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '31/01/2024' }, lapCertified: true } }))).toBe('VALUE_INVALID');
+    expect(
+      refusal(
+        declare({
+          indicator: 'V1_SEGUR_LAP',
+          value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '31/01/2024' }, lapCertified: true },
+        }),
+      ),
+    ).toBe('VALUE_INVALID');
     expect(refusal(declare({ indicator: 'V2_COORDINATION', value: { answer: true, modalities: [] } }))).toBe('VALUE_INVALID');
     expect(refusal(declare({ indicator: 'V2_AAT', value: {} }))).toBe('INDICATOR_NOT_DECLARATIVE');
     expect(refusal(declare({ indicator: 'NOPE' }))).toBe('INDICATOR_UNKNOWN');
   });
 
   it('pre-fills come from their source only', () => {
-    const prefill = (indicator: string, source: string, value: unknown) => () => decideDeclaration({ type: 'Prefill', indicator, source, value }, declarationFrom([]), ctx([opened]));
+    const prefill = (indicator: string, source: string, value: unknown) => () =>
+      decideDeclaration({ type: 'Prefill', indicator, source, value }, declarationFrom([]), ctx([opened]));
     expect(prefill('V1_HORAIRES', 'ANNUAIRE_SANTE', { displayed: true })()).toHaveLength(1);
     expect(refusal(prefill('V1_HORAIRES', 'SONS', { displayed: true }))).toBe('PREFILL_SOURCE_INVALID');
     expect(refusal(prefill('V2_CODAGE', 'SONS', { answer: true }))).toBe('INDICATOR_NOT_DECLARATIVE');
   });
 
   it('measures are counts; monthly télétransmission counts belong to the year', () => {
-    const measure = (m: unknown) => () => decideDeclaration({ type: 'RecordMeasure', indicator: 'V1_TELETRANSMISSION', source: 'SNDS', measure: m as never }, declarationFrom([]), ctx([opened]));
+    const measure = (m: unknown) => () =>
+      decideDeclaration({ type: 'RecordMeasure', indicator: 'V1_TELETRANSMISSION', source: 'SNDS', measure: m as never }, declarationFrom([]), ctx([opened]));
     expect(measure({ kind: 'teletransmission', teletransmittedPreviousYear: false, months: [{ month: '2023-05', fse: 1, total: 2 }] })()).toHaveLength(1);
-    expect(refusal(measure({ kind: 'teletransmission', teletransmittedPreviousYear: false, months: [{ month: '2022-05', fse: 1, total: 2 }] }))).toBe('VALUE_INVALID');
+    expect(refusal(measure({ kind: 'teletransmission', teletransmittedPreviousYear: false, months: [{ month: '2022-05', fse: 1, total: 2 }] }))).toBe(
+      'VALUE_INVALID',
+    );
     expect(refusal(measure({ kind: 'teletransmission', teletransmittedPreviousYear: true, numerator: 5, denominator: 4 }))).toBe('VALUE_INVALID');
     expect(refusal(measure({ kind: 'rate', numerator: -1, denominator: 4 }))).toBe('VALUE_INVALID');
   });
@@ -222,17 +306,33 @@ describe('declaration decider', () => {
   describe('V1_SEGUR_LAP (second reading: rules 2–5, INT-7)', () => {
     const software = { editor: 'Éditeur', name: 'Logiciel', version: '1', acquiredOn: '2023-03-01' };
     const lap = { editor: 'Éditeur LAP', name: 'Prescripteur', certification: 'definitive' };
-    const segur = (value: unknown, over: Partial<Extract<DeclarationCommand, { type: 'Declare' }>> = {}, ruleset = FS_2023, given: KnownEvent[] = [opened]) => () =>
-      decideDeclaration(
-        { type: 'Declare', indicator: 'V1_SEGUR_LAP', value, attestation: true, channel: 'amelipro', role: 'doctor', effectiveAt: '2024-01-15T10:00:00+01:00', now: '2024-01-15T10:00:00+01:00', ...over },
-        declarationFrom([]),
-        { rpps: RPPS, year: 2023, campaign: campaignFrom(given), ruleset },
-      );
+    const segur =
+      (value: unknown, over: Partial<Extract<DeclarationCommand, { type: 'Declare' }>> = {}, ruleset = FS_2023, given: KnownEvent[] = [opened]) =>
+      () =>
+        decideDeclaration(
+          {
+            type: 'Declare',
+            indicator: 'V1_SEGUR_LAP',
+            value,
+            attestation: true,
+            channel: 'amelipro',
+            role: 'doctor',
+            effectiveAt: '2024-01-15T10:00:00+01:00',
+            now: '2024-01-15T10:00:00+01:00',
+            ...over,
+          },
+          declarationFrom([]),
+          { rpps: RPPS, year: 2023, campaign: campaignFrom(given), ruleset },
+        );
     const withLists = (lists: Partial<typeof FS_2023.lists>) => ({ ...FS_2023, lists: { ...FS_2023.lists, ...lists } });
 
     it('records the LAP the doctor names, the software’s kind (cabinet by default), and lapCertified without lap as a LAP declared unnamed', () => {
-      expect(segur({ segurSoftware: software, lapCertified: true, lap })()[0]!.data).toMatchObject({ value: { segurSoftware: { ...software, kind: 'cabinet' }, lapCertified: true, lap } });
-      expect(segur({ segurSoftware: { ...software, kind: 'DPI_ETABLISSEMENT' }, lapCertified: false })()[0]!.data).toMatchObject({ value: { segurSoftware: { kind: 'DPI_ETABLISSEMENT' }, lapCertified: false, lap: null } });
+      expect(segur({ segurSoftware: software, lapCertified: true, lap })()[0]!.data).toMatchObject({
+        value: { segurSoftware: { ...software, kind: 'cabinet' }, lapCertified: true, lap },
+      });
+      expect(segur({ segurSoftware: { ...software, kind: 'DPI_ETABLISSEMENT' }, lapCertified: false })()[0]!.data).toMatchObject({
+        value: { segurSoftware: { kind: 'DPI_ETABLISSEMENT' }, lapCertified: false, lap: null },
+      });
       expect(segur({ segurSoftware: software, lapCertified: true })()[0]!.data).toMatchObject({ value: { lapCertified: true, lap: null } });
       expect(refusal(segur({ segurSoftware: software, lapCertified: false, lap }))).toBe('VALUE_INVALID');
       expect(refusal(segur({ segurSoftware: software, lapCertified: true, lap: { ...lap, certification: 'en-cours' } }))).toBe('VALUE_INVALID');
@@ -252,7 +352,9 @@ describe('declaration decider', () => {
       expect(() => segur(value, { effectiveAt: '2024-02-06T10:00:00+01:00', now: '2024-02-06T10:00:00+01:00' })()).toThrow(
         'la campagne 2023 se déclare du 11/12/2023 00:00 au 04/02/2024 23:59 : déclaration datée du 06/02/2024 10:00, hors de cette période',
       );
-      expect(refusal(segur(value, { effectiveAt: '2024-02-06T10:00:00+01:00', now: '2024-02-06T10:00:00+01:00' }, FS_2023, [opened, extended]))).toBe('SEGUR_DEADLINE_PASSED');
+      expect(refusal(segur(value, { effectiveAt: '2024-02-06T10:00:00+01:00', now: '2024-02-06T10:00:00+01:00' }, FS_2023, [opened, extended]))).toBe(
+        'SEGUR_DEADLINE_PASSED',
+      );
       // The window's extension moves other indicators, not the Ségur deadline.
       expect(declare({ effectiveAt: '2024-02-06T10:00:00+01:00', now: '2024-02-06T10:00:00+01:00' }, [opened, extended])()).toHaveLength(1);
     });
@@ -268,28 +370,59 @@ describe('declaration decider', () => {
     });
 
     it('guide §I.1.b « le sous indicateur LAP certifié HAS ne sera pas renseigné »: a SONS pre-fill’s lapCertified is accepted and not recorded; a DPI is never pre-filled', () => {
-      const prefill = (value: unknown) => () => decideDeclaration({ type: 'Prefill', indicator: 'V1_SEGUR_LAP', source: 'SONS', value }, declarationFrom([]), ctx([opened]));
-      expect(prefill({ segurSoftware: software, lapCertified: true })()).toEqual([{ type: 'IndicatorPrefilled', data: { rpps: RPPS, year: 2023, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware: software } } }]);
+      const prefill = (value: unknown) => () =>
+        decideDeclaration({ type: 'Prefill', indicator: 'V1_SEGUR_LAP', source: 'SONS', value }, declarationFrom([]), ctx([opened]));
+      expect(prefill({ segurSoftware: software, lapCertified: true })()).toEqual([
+        { type: 'IndicatorPrefilled', data: { rpps: RPPS, year: 2023, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware: software } } },
+      ]);
       expect(prefill({ segurSoftware: software })()).toHaveLength(1);
       expect(refusal(prefill({ segurSoftware: { ...software, kind: 'DPI_ETABLISSEMENT' } }))).toBe('VALUE_INVALID');
       expect(refusal(prefill({ segurSoftware: software, lap }))).toBe('VALUE_INVALID');
     });
 
     it('INT-7: a justificatif records its subjects (default: those the doctor-year needs then) and the software and LAP in force when sent', () => {
-      const prefilled = known({ type: 'IndicatorPrefilled', data: { rpps: RPPS, year: 2023, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware: software } } }, '2023-12-11T10:00:00.000Z');
+      const prefilled = known(
+        { type: 'IndicatorPrefilled', data: { rpps: RPPS, year: 2023, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware: software } } },
+        '2023-12-11T10:00:00.000Z',
+      );
       const declared = (value: object, at = '2024-01-15T10:00:00.000Z') =>
-        known({ type: 'IndicatorDeclared', data: { rpps: RPPS, year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { ...software, kind: 'cabinet' }, lapCertified: true, lap, ...value } as never, attestation: true } }, at);
-      const submit = (given: KnownEvent[], o: { subjects?: string[]; specialty?: string; indicator?: string; effectiveAt?: string } = {}) => () =>
-        decideDeclaration(
-          { type: 'SubmitJustificatif', justificatifId: 'j', indicator: o.indicator ?? 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf', effectiveAt: o.effectiveAt ?? '2024-01-20T10:00:00.000Z', ...(o.subjects ? { subjects: o.subjects } : {}) },
-          declarationFrom(given),
-          { ...ctx([opened]), ...(o.specialty ? { specialty: o.specialty } : {}) },
+        known(
+          {
+            type: 'IndicatorDeclared',
+            data: {
+              rpps: RPPS,
+              year: 2023,
+              indicator: 'V1_SEGUR_LAP',
+              value: { segurSoftware: { ...software, kind: 'cabinet' }, lapCertified: true, lap, ...value } as never,
+              attestation: true,
+            },
+          },
+          at,
         );
+      const submit =
+        (given: KnownEvent[], o: { subjects?: string[]; specialty?: string; indicator?: string; effectiveAt?: string } = {}) =>
+        () =>
+          decideDeclaration(
+            {
+              type: 'SubmitJustificatif',
+              justificatifId: 'j',
+              indicator: o.indicator ?? 'V1_SEGUR_LAP',
+              sha256: 'a',
+              size: 1,
+              mediaType: 'application/pdf',
+              effectiveAt: o.effectiveAt ?? '2024-01-20T10:00:00.000Z',
+              ...(o.subjects ? { subjects: o.subjects } : {}),
+            },
+            declarationFrom(given),
+            { ...ctx([opened]), ...(o.specialty ? { specialty: o.specialty } : {}) },
+          );
       const data = (f: () => unknown) => (f() as { data: Record<string, unknown> }[])[0]!.data;
       expect(data(submit([declared({})]))).toMatchObject({ subjects: ['SEGUR', 'LAP'], proves: { segurSoftware: { ...software, kind: 'cabinet' }, lap } });
       expect(data(submit([prefilled, declared({})]))).toMatchObject({ subjects: ['LAP'] });
       expect(data(submit([prefilled, declared({})], { specialty: 'ophtalmologie' }))).toMatchObject({ subjects: [] });
-      expect(data(submit([declared({ lap: { ...lap, certification: 'older-referentiel' } })]))).toMatchObject({ subjects: ['SEGUR', 'LAP', 'LAP_CERTIFICATION_EN_COURS'] });
+      expect(data(submit([declared({ lap: { ...lap, certification: 'older-referentiel' } })]))).toMatchObject({
+        subjects: ['SEGUR', 'LAP', 'LAP_CERTIFICATION_EN_COURS'],
+      });
       expect(data(submit([declared({ segurSoftware: { ...software, kind: 'DPI_ETABLISSEMENT' } })]))).toMatchObject({ subjects: ['DPI_USAGE', 'LAP'] });
       expect(data(submit([prefilled]))).toMatchObject({ subjects: ['LAP'], proves: { segurSoftware: { ...software, kind: 'cabinet' }, lap: null } });
       // What is in force when it was sent: a later correction is not what it proves.
@@ -302,10 +435,27 @@ describe('declaration decider', () => {
   });
 
   it('a justificatif is decided once; a rejection gives its reason', () => {
-    const submitted = known({ type: 'JustificatifSubmitted', data: { rpps: RPPS, year: 2023, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: null } });
-    const decide = (given: KnownEvent[], decision: 'validated' | 'rejected', reason?: string, id = 'j1') => () =>
-      decideDeclaration({ type: 'DecideJustificatif', justificatifId: id, decision, ...(reason ? { reason } : {}) }, declarationFrom(given), ctx([opened]));
-    expect(decide([submitted], 'validated')()).toEqual([{ type: 'JustificatifValidated', data: { rpps: RPPS, year: 2023, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } }]);
+    const submitted = known({
+      type: 'JustificatifSubmitted',
+      data: {
+        rpps: RPPS,
+        year: 2023,
+        justificatifId: 'j1',
+        indicator: 'V1_SEGUR_LAP',
+        sha256: 'a',
+        size: 1,
+        mediaType: 'application/pdf',
+        subjects: ['SEGUR', 'LAP'],
+        proves: null,
+      },
+    });
+    const decide =
+      (given: KnownEvent[], decision: 'validated' | 'rejected', reason?: string, id = 'j1') =>
+      () =>
+        decideDeclaration({ type: 'DecideJustificatif', justificatifId: id, decision, ...(reason ? { reason } : {}) }, declarationFrom(given), ctx([opened]));
+    expect(decide([submitted], 'validated')()).toEqual([
+      { type: 'JustificatifValidated', data: { rpps: RPPS, year: 2023, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } },
+    ]);
     expect(refusal(decide([submitted], 'rejected'))).toBe('REASON_REQUIRED');
     expect(refusal(decide([submitted], 'validated', undefined, 'j9'))).toBe('JUSTIFICATIF_NOT_FOUND');
     const validated = known({ type: 'JustificatifValidated', data: { rpps: RPPS, year: 2023, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } });
@@ -313,8 +463,10 @@ describe('declaration decider', () => {
   });
 
   it('a payment is a safe integer of cents ≥ 1, never in the future', () => {
-    const pay = (amountCents: number, paidAt = '2024-04-15T00:00:00Z') => () =>
-      decideDeclaration({ type: 'RecordPayment', amountCents, paidAt, now: '2024-04-20T00:00:00Z' }, declarationFrom([]), ctx([opened]));
+    const pay =
+      (amountCents: number, paidAt = '2024-04-15T00:00:00Z') =>
+      () =>
+        decideDeclaration({ type: 'RecordPayment', amountCents, paidAt, now: '2024-04-20T00:00:00Z' }, declarationFrom([]), ctx([opened]));
     expect(pay(814_100)()).toHaveLength(1);
     expect(refusal(pay(-5))).toBe('AMOUNT_INVALID');
     expect(refusal(pay(0))).toBe('AMOUNT_INVALID');
@@ -328,7 +480,11 @@ describe('declaration decider', () => {
     const paid = (amountCents: number, reference?: string) =>
       known({ type: 'PaymentRecorded', data: { rpps: RPPS, year: 2023, amountCents, paidAt: '2024-04-15T00:00:00Z', ...(reference ? { reference } : {}) } });
     const pay = (given: KnownEvent[], amountCents: number, reference?: string) => () =>
-      decideDeclaration({ type: 'RecordPayment', amountCents, paidAt: '2024-04-16T00:00:00Z', now: '2024-04-20T00:00:00Z', ...(reference ? { reference } : {}) }, declarationFrom(given), ctx([opened]));
+      decideDeclaration(
+        { type: 'RecordPayment', amountCents, paidAt: '2024-04-16T00:00:00Z', now: '2024-04-20T00:00:00Z', ...(reference ? { reference } : {}) },
+        declarationFrom(given),
+        ctx([opened]),
+      );
     expect(pay([], 814_100)()).toHaveLength(1);
     expect(refusal(pay([], 814_101))).toBe('PAYMENT_ABOVE_MAXIMUM');
     expect(pay([paid(800_000)], 14_100)()).toHaveLength(1);
@@ -338,9 +494,15 @@ describe('declaration decider', () => {
   it('api.md: a payment reference is unique per doctor-year (PAYMENT_DUPLICATE)', () => {
     const first = known({ type: 'PaymentRecorded', data: { rpps: RPPS, year: 2023, amountCents: 100, paidAt: '2024-04-15T00:00:00Z', reference: 'VIR-1' } });
     const pay = (reference: string) => () =>
-      decideDeclaration({ type: 'RecordPayment', amountCents: 100, paidAt: '2024-04-16T00:00:00Z', now: '2024-04-20T00:00:00Z', reference }, declarationFrom([first]), ctx([opened]));
+      decideDeclaration(
+        { type: 'RecordPayment', amountCents: 100, paidAt: '2024-04-16T00:00:00Z', now: '2024-04-20T00:00:00Z', reference },
+        declarationFrom([first]),
+        ctx([opened]),
+      );
     expect(refusal(pay('VIR-1'))).toBe('PAYMENT_DUPLICATE');
-    expect(pay('VIR-2')()).toEqual([{ type: 'PaymentRecorded', data: { rpps: RPPS, year: 2023, amountCents: 100, paidAt: '2024-04-16T00:00:00Z', reference: 'VIR-2' } }]);
+    expect(pay('VIR-2')()).toEqual([
+      { type: 'PaymentRecorded', data: { rpps: RPPS, year: 2023, amountCents: 100, paidAt: '2024-04-16T00:00:00Z', reference: 'VIR-2' } },
+    ]);
   });
 });
 
@@ -361,9 +523,24 @@ describe('SAS attestation decider (guide §II.2 indicateur 8 : « le président 
     now: '2024-01-21T10:00:00Z',
     ...o,
   });
-  const when = (given: KnownEvent[], command: SasAttestationCommand, campaign: KnownEvent[] = [opened]) => () =>
-    decideSasAttestation(command, sasAttestationFrom(given), { campaign: campaignFrom(campaign) });
-  const received = known({ type: 'SasAttestationReceived', data: { attestationId: 'sas-2023-0123456789ab', year: 2023, caisse: '441', cpts: 'CPTS Nantes Nord', software: 'Logiciel SAS', rpps: [RPPS, OTHER], sha256: 'a'.repeat(64), size: 10, mediaType: 'application/pdf' } });
+  const when =
+    (given: KnownEvent[], command: SasAttestationCommand, campaign: KnownEvent[] = [opened]) =>
+    () =>
+      decideSasAttestation(command, sasAttestationFrom(given), { campaign: campaignFrom(campaign) });
+  const received = known({
+    type: 'SasAttestationReceived',
+    data: {
+      attestationId: 'sas-2023-0123456789ab',
+      year: 2023,
+      caisse: '441',
+      cpts: 'CPTS Nantes Nord',
+      software: 'Logiciel SAS',
+      rpps: [RPPS, OTHER],
+      sha256: 'a'.repeat(64),
+      size: 10,
+      mediaType: 'application/pdf',
+    },
+  });
 
   it('one document listing every doctor it attests, received in a campaign, never dated in the future', () => {
     expect(when([], receive())()).toEqual([{ type: 'SasAttestationReceived', data: { ...received.data } }]);
@@ -378,7 +555,8 @@ describe('SAS attestation decider (guide §II.2 indicateur 8 : « le président 
   });
 
   it('validated once by the CPAM for every doctor it lists; a rejection gives its reason', () => {
-    const decide = (given: KnownEvent[], decision: 'validated' | 'rejected', reason?: string) => when(given, { type: 'DecideSasAttestation', decision, ...(reason ? { reason } : {}) });
+    const decide = (given: KnownEvent[], decision: 'validated' | 'rejected', reason?: string) =>
+      when(given, { type: 'DecideSasAttestation', decision, ...(reason ? { reason } : {}) });
     const ref = { attestationId: 'sas-2023-0123456789ab', year: 2023, rpps: [RPPS, OTHER] };
     expect(decide([received], 'validated')()).toEqual([{ type: 'SasAttestationValidated', data: ref }]);
     expect(decide([received], 'rejected', ' illisible ')()).toEqual([{ type: 'SasAttestationRejected', data: { ...ref, reason: 'illisible' } }]);
@@ -390,10 +568,32 @@ describe('SAS attestation decider (guide §II.2 indicateur 8 : « le président 
   });
 
   it('its decision is linked once into each listed doctor-year', () => {
-    const link = { type: 'LinkSasAttestationDecision' as const, attestationId: 'sas-2023-0123456789ab', cpts: 'CPTS Nantes Nord', software: 'Logiciel SAS', receivedAt: '2024-01-20T10:00:00.000Z', decision: 'validated' as const, decisionEventId: 'g1' };
+    const link = {
+      type: 'LinkSasAttestationDecision' as const,
+      attestationId: 'sas-2023-0123456789ab',
+      cpts: 'CPTS Nantes Nord',
+      software: 'Logiciel SAS',
+      receivedAt: '2024-01-20T10:00:00.000Z',
+      decision: 'validated' as const,
+      decisionEventId: 'g1',
+    };
     const ctx = { rpps: RPPS, year: 2023, campaign: campaignFrom([opened]), ruleset: FS_2023 };
     const events = decideDeclaration(link, declarationFrom([]), ctx);
-    expect(events).toEqual([{ type: 'SasAttestationDecisionLinked', data: { rpps: RPPS, year: 2023, attestationId: 'sas-2023-0123456789ab', cpts: 'CPTS Nantes Nord', software: 'Logiciel SAS', receivedAt: '2024-01-20T10:00:00.000Z', decision: 'validated', decisionEventId: 'g1' } }]);
+    expect(events).toEqual([
+      {
+        type: 'SasAttestationDecisionLinked',
+        data: {
+          rpps: RPPS,
+          year: 2023,
+          attestationId: 'sas-2023-0123456789ab',
+          cpts: 'CPTS Nantes Nord',
+          software: 'Logiciel SAS',
+          receivedAt: '2024-01-20T10:00:00.000Z',
+          decision: 'validated',
+          decisionEventId: 'g1',
+        },
+      },
+    ]);
     expect(decideDeclaration(link, declarationFrom([known(events[0]!)]), ctx)).toEqual([]);
   });
 });
@@ -403,39 +603,70 @@ describe('control decider (contrôle a posteriori)', () => {
   const paid = known({ type: 'PaymentRecorded', data: { rpps: RPPS, year: 2023, amountCents: 814_100, paidAt: '2024-04-15T00:00:00.000Z' } });
   const ref = { controlId: 'c1', rpps: RPPS, year: 2023 };
   const openedControl = known({ type: 'ControlOpened', data: { ...ref, indicators: ['V2_COORDINATION'], reason: 'ciblage' } }, '2024-09-01T10:00:00.000Z');
-  const invalidated = known({ type: 'ControlFindingRecorded', data: { ...ref, indicator: 'V2_COORDINATION', outcome: 'invalidated', reason: 'aucune MSP' } }, '2024-10-01T10:00:00.000Z');
-  const closed = known({ type: 'ControlClosed', data: { ...ref, paidCents: 814_100, recomputedAmountCents: 730_100, balanceCents: -84_000, notification: 'recovery' } }, '2024-10-15T10:00:00.000Z');
+  const invalidated = known(
+    { type: 'ControlFindingRecorded', data: { ...ref, indicator: 'V2_COORDINATION', outcome: 'invalidated', reason: 'aucune MSP' } },
+    '2024-10-01T10:00:00.000Z',
+  );
+  const closed = known(
+    { type: 'ControlClosed', data: { ...ref, paidCents: 814_100, recomputedAmountCents: 730_100, balanceCents: -84_000, notification: 'recovery' } },
+    '2024-10-15T10:00:00.000Z',
+  );
   const when = (given: KnownEvent[], command: ControlCommand) => () => decideControl(command, declarationFrom(given), ctx);
 
   it('opens a control on some indicators; refuses one more than 3 years after payment unless fraud', () => {
-    expect(when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'ciblage', now: '2024-09-01T00:00:00Z' })()).toHaveLength(1);
-    expect(refusal(when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'r', now: '2027-04-16T00:00:00Z' }))).toBe('RECOVERY_TIME_BARRED');
-    expect(when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'r', now: '2027-04-16T00:00:00Z', fraud: true })()).toHaveLength(1);
+    expect(
+      when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'ciblage', now: '2024-09-01T00:00:00Z' })(),
+    ).toHaveLength(1);
+    expect(refusal(when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'r', now: '2027-04-16T00:00:00Z' }))).toBe(
+      'RECOVERY_TIME_BARRED',
+    );
+    expect(
+      when([paid], { type: 'OpenControl', controlId: 'c1', indicators: ['V2_COORDINATION'], reason: 'r', now: '2027-04-16T00:00:00Z', fraud: true })(),
+    ).toHaveLength(1);
   });
 
   it('findings only on the controlled indicators, only while open', () => {
-    expect(refusal(when([paid, openedControl], { type: 'RecordFinding', controlId: 'c1', indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'r' }))).toBe('INDICATOR_NOT_CONTROLLED');
-    expect(refusal(when([paid, openedControl, invalidated, closed], { type: 'RecordFinding', controlId: 'c1', indicator: 'V2_COORDINATION', outcome: 'confirmed', reason: 'r' }))).toBe('CONTROL_CLOSED');
-    expect(refusal(when([], { type: 'RecordFinding', controlId: 'c9', indicator: 'V2_COORDINATION', outcome: 'confirmed', reason: 'r' }))).toBe('CONTROL_NOT_FOUND');
+    expect(refusal(when([paid, openedControl], { type: 'RecordFinding', controlId: 'c1', indicator: 'V2_CODAGE', outcome: 'invalidated', reason: 'r' }))).toBe(
+      'INDICATOR_NOT_CONTROLLED',
+    );
+    expect(
+      refusal(
+        when([paid, openedControl, invalidated, closed], {
+          type: 'RecordFinding',
+          controlId: 'c1',
+          indicator: 'V2_COORDINATION',
+          outcome: 'confirmed',
+          reason: 'r',
+        }),
+      ),
+    ).toBe('CONTROL_CLOSED');
+    expect(refusal(when([], { type: 'RecordFinding', controlId: 'c9', indicator: 'V2_COORDINATION', outcome: 'confirmed', reason: 'r' }))).toBe(
+      'CONTROL_NOT_FOUND',
+    );
   });
 
   it('closure notifies a recovery when the recomputed amount is below what was paid, a complement when above', () => {
-    const close = (amount: number) => when([paid, openedControl, invalidated], { type: 'CloseControl', controlId: 'c1', recomputedAmountCents: amount })()[0]!.data;
+    const close = (amount: number) =>
+      when([paid, openedControl, invalidated], { type: 'CloseControl', controlId: 'c1', recomputedAmountCents: amount })()[0]!.data;
     expect(close(730_100)).toMatchObject({ balanceCents: -84_000, notification: 'recovery' });
     expect(close(900_000)).toMatchObject({ balanceCents: 85_900, notification: 'complement' });
     expect(close(814_100)).toMatchObject({ balanceCents: 0, notification: 'none' });
   });
 
   it('CONTESTATION_TOO_LATE: the doctor contests within 2 months of the notification', () => {
-    const contest = (now: string) => when([paid, openedControl, invalidated, closed], { type: 'FileContestation', controlId: 'c1', reason: 'je participe à une MSP', now });
+    const contest = (now: string) =>
+      when([paid, openedControl, invalidated, closed], { type: 'FileContestation', controlId: 'c1', reason: 'je participe à une MSP', now });
     expect(contest('2024-12-15T10:00:00Z')()).toHaveLength(1);
     expect(refusal(contest('2024-12-15T10:00:01Z'))).toBe('CONTESTATION_TOO_LATE');
-    expect(refusal(when([paid, openedControl, invalidated], { type: 'FileContestation', controlId: 'c1', reason: 'r', now: '2024-10-20T00:00:00Z' }))).toBe('CONTROL_NOT_CLOSED');
+    expect(refusal(when([paid, openedControl, invalidated], { type: 'FileContestation', controlId: 'c1', reason: 'r', now: '2024-10-20T00:00:00Z' }))).toBe(
+      'CONTROL_NOT_CLOSED',
+    );
   });
 
   it('the decision reverses the invalidated findings (all of them by default) or upholds them, once', () => {
     const filed = known({ type: 'ContestationFiled', data: { ...ref, reason: 'MSP' } }, '2024-11-01T10:00:00.000Z');
-    const decide = (given: KnownEvent[], outcome: 'upheld' | 'reversed', indicators?: string[]) => when(given, { type: 'DecideContestation', controlId: 'c1', outcome, ...(indicators ? { indicators } : {}) });
+    const decide = (given: KnownEvent[], outcome: 'upheld' | 'reversed', indicators?: string[]) =>
+      when(given, { type: 'DecideContestation', controlId: 'c1', outcome, ...(indicators ? { indicators } : {}) });
     const base = [paid, openedControl, invalidated, closed];
     expect(decide([...base, filed], 'reversed')()[0]!.data).toMatchObject({ outcome: 'reversed', indicators: ['V2_COORDINATION'] });
     expect(refusal(decide([...base, filed], 'reversed', ['V2_CODAGE']))).toBe('INDICATOR_NOT_CONTROLLED');
@@ -444,7 +675,11 @@ describe('control decider (contrôle a posteriori)', () => {
     expect(refusal(decide([...base, filed, decided], 'reversed'))).toBe('CONTESTATION_ALREADY_DECIDED');
     // The decision's reason is kept (trimmed); a blank one is refused.
     const withReason = (reason: string) => when([...base, filed], { type: 'DecideContestation', controlId: 'c1', outcome: 'upheld', reason });
-    expect(withReason('  Horaires non affichés au constat  ')()[0]!.data).toMatchObject({ outcome: 'upheld', indicators: [], reason: 'Horaires non affichés au constat' });
+    expect(withReason('  Horaires non affichés au constat  ')()[0]!.data).toMatchObject({
+      outcome: 'upheld',
+      indicators: [],
+      reason: 'Horaires non affichés au constat',
+    });
     expect(refusal(withReason('  '))).toBe('REASON_REQUIRED');
   });
 

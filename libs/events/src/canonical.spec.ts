@@ -4,8 +4,7 @@ import { canonicalEventParts, canonicalJson } from './canonical';
 
 // The package this writer replaced, kept as a dev dependency to check against.
 const canonicalize: (input: unknown) => string | undefined =
-  (canonicalizeImport as unknown as { default?: (i: unknown) => string | undefined }).default ??
-  canonicalizeImport;
+  (canonicalizeImport as unknown as { default?: (i: unknown) => string | undefined }).default ?? canonicalizeImport;
 
 /** JSON values with any UTF-16 text (lone surrogates too) in keys and strings, any finite double. */
 const { value: jsonish } = fc.letrec<{ value: unknown }>((tie) => ({
@@ -48,16 +47,28 @@ describe('canonical JSON writer', () => {
 });
 
 describe('canonical event parts', () => {
-  const meta = fc.dictionary(
-    fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('actor', 'effectiveAt', 'channel', 'causationId', 'correlationId', 'r', 'recordedA', 'recordedAt0', 'z')),
-    jsonish,
-    { maxKeys: 6 },
-  ).filter((m) => !('recordedAt' in m));
+  const meta = fc
+    .dictionary(
+      fc.oneof(
+        fc.string({ unit: 'binary' }),
+        fc.constantFrom('actor', 'effectiveAt', 'channel', 'causationId', 'correlationId', 'r', 'recordedA', 'recordedAt0', 'z'),
+      ),
+      jsonish,
+      { maxKeys: 6 },
+    )
+    .filter((m) => !('recordedAt' in m));
 
   it('joined with recordedAt, prevHash and revision, give the canonical JSON of the whole record', () => {
     fc.assert(
       fc.property(
-        fc.record({ eventId: fc.uuid(), streamId: fc.string({ unit: 'binary' }), type: fc.string(), schemaVersion: fc.integer({ min: 1, max: 1000 }), data: jsonish, metadata: meta }),
+        fc.record({
+          eventId: fc.uuid(),
+          streamId: fc.string({ unit: 'binary' }),
+          type: fc.string(),
+          schemaVersion: fc.integer({ min: 1, max: 1000 }),
+          data: jsonish,
+          metadata: meta,
+        }),
         fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
         fc.stringMatching(/^[0-9a-f]{64}$/),
         fc.integer({ min: 0, max: 2 ** 40 }),

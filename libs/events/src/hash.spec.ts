@@ -22,12 +22,8 @@ const record: HashedRecord = {
 
 describe('canonical JSON (RFC 8785)', () => {
   it('sorts keys at every depth and drops white space, whatever the insertion order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { f: null, e: 'é' }], c: true } })).toBe(
-      '{"a":{"c":true,"d":[3,{"e":"é","f":null}]},"b":1}',
-    );
-    expect(canonicalJson({ a: { c: true, d: [3, { e: 'é', f: null }] }, b: 1 })).toBe(
-      canonicalJson({ b: 1, a: { d: [3, { f: null, e: 'é' }], c: true } }),
-    );
+    expect(canonicalJson({ b: 1, a: { d: [3, { f: null, e: 'é' }], c: true } })).toBe('{"a":{"c":true,"d":[3,{"e":"é","f":null}]},"b":1}');
+    expect(canonicalJson({ a: { c: true, d: [3, { e: 'é', f: null }] }, b: 1 })).toBe(canonicalJson({ b: 1, a: { d: [3, { f: null, e: 'é' }], c: true } }));
   });
 
   it('formats numbers as ECMAScript does (30.5 points stay 30.5, 1e21 is exponent form)', () => {

@@ -52,7 +52,13 @@ describe('upcasting on read', () => {
 
 describe('the catalogue’s upcasters (second reading of the guide)', () => {
   it('rule 2: a V1_SEGUR_LAP declaration stored before `lap` existed is the LAP declared unnamed, on a cabinet software', () => {
-    const v1 = { rpps: '10000000017', year: 2023, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-03-01' }, lapCertified: true }, attestation: true };
+    const v1 = {
+      rpps: '10000000017',
+      year: 2023,
+      indicator: 'V1_SEGUR_LAP',
+      value: { segurSoftware: { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-03-01' }, lapCertified: true },
+      attestation: true,
+    };
     const up = defaultUpcasters.upcast({ ...stored('IndicatorDeclared', 1, v1), streamId: 'declaration-10000000017-2023' });
     expect(up.schemaVersion).toBe(2);
     expect(up.data).toEqual({ ...v1, value: { segurSoftware: { ...v1.value.segurSoftware, kind: 'cabinet' }, lapCertified: true, lap: null } });

@@ -26,8 +26,7 @@ export class UpcasterRegistry {
 
   constructor(
     upcasters: readonly Upcaster[] = [],
-    private readonly currentVersion: (type: string) => number | undefined = (type) =>
-      isDomainEventType(type) ? CURRENT_SCHEMA_VERSION[type] : undefined,
+    private readonly currentVersion: (type: string) => number | undefined = (type) => (isDomainEventType(type) ? CURRENT_SCHEMA_VERSION[type] : undefined),
   ) {
     for (const u of upcasters) this.byKey.set(`${u.type}@${u.from}`, u);
   }
@@ -51,10 +50,7 @@ export class UpcasterRegistry {
       version += 1;
     }
     if (version > target) {
-      throw new UnknownEventError(
-        `${event.type} has schema version ${version}, newer than this software knows (${target})`,
-        { type: event.type, version },
-      );
+      throw new UnknownEventError(`${event.type} has schema version ${version}, newer than this software knows (${target})`, { type: event.type, version });
     }
     return { ...event, schemaVersion: version, data } as StoredDomainEvent;
   }

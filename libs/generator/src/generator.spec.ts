@@ -13,7 +13,9 @@ describe('generator (issue 7)', () => {
 
   it('is deterministic: the same seed gives the same events, ids included; another seed does not', () => {
     const again = all(options);
-    expect(again.map((p) => [p.at, p.streamId, p.event.eventId, JSON.stringify(p.event.data)])).toEqual(events.map((p) => [p.at, p.streamId, p.event.eventId, JSON.stringify(p.event.data)]));
+    expect(again.map((p) => [p.at, p.streamId, p.event.eventId, JSON.stringify(p.event.data)])).toEqual(
+      events.map((p) => [p.at, p.streamId, p.event.eventId, JSON.stringify(p.event.data)]),
+    );
     const other = all({ ...options, seed: 'other' });
     expect(other.map((p) => p.event.eventId)).not.toEqual(events.map((p) => p.event.eventId));
     expect(new Set(events.map((p) => p.event.eventId)).size).toBe(events.length);
@@ -21,7 +23,11 @@ describe('generator (issue 7)', () => {
 
   it('gives each doctor the same profile whatever the size of the dataset', () => {
     const small = all({ ...options, doctors: 20 }).filter((p) => p.event.type === 'DoctorProfileRecorded');
-    expect(small.map((p) => p.event.data)).toEqual(byType('DoctorProfileRecorded').slice(0, 20).map((p) => p.event.data));
+    expect(small.map((p) => p.event.data)).toEqual(
+      byType('DoctorProfileRecorded')
+        .slice(0, 20)
+        .map((p) => p.event.data),
+    );
   });
 
   it('writes about 30 events per doctor-year, in instant order', () => {
@@ -43,7 +49,22 @@ describe('generator (issue 7)', () => {
   });
 
   it('has every kind of history: pre-fills, measures, corrections, justificatifs in each state, late paper forms, controls', () => {
-    for (const type of ['CampaignOpened', 'CampaignDeadlineExtended', 'CampaignClosed', 'IndicatorPrefilled', 'MeasureRecorded', 'IndicatorDeclared', 'DeclarationTransmitted', 'JustificatifSubmitted', 'JustificatifValidated', 'JustificatifRejected', 'EntitlementCalculated', 'PaymentRecorded', 'ControlOpened', 'ControlClosed']) {
+    for (const type of [
+      'CampaignOpened',
+      'CampaignDeadlineExtended',
+      'CampaignClosed',
+      'IndicatorPrefilled',
+      'MeasureRecorded',
+      'IndicatorDeclared',
+      'DeclarationTransmitted',
+      'JustificatifSubmitted',
+      'JustificatifValidated',
+      'JustificatifRejected',
+      'EntitlementCalculated',
+      'PaymentRecorded',
+      'ControlOpened',
+      'ControlClosed',
+    ]) {
       expect([type, byType(type).length > 0]).toEqual([type, true]);
     }
     const submitted = byType('JustificatifSubmitted').length;
@@ -68,7 +89,9 @@ describe('generator (issue 7)', () => {
       return Number(num) / Number(den);
     };
     for (const c of calculated.slice(0, 50)) expect(Math.abs(c.amountCents - points(c.totalPoints) * 700)).toBeLessThanOrEqual(1);
-    const paid = new Map(byType('PaymentRecorded').map((p) => [(p.event.data as { rpps: string }).rpps, (p.event.data as { amountCents: number }).amountCents]));
+    const paid = new Map(
+      byType('PaymentRecorded').map((p) => [(p.event.data as { rpps: string }).rpps, (p.event.data as { amountCents: number }).amountCents]),
+    );
     for (const c of calculated) expect(paid.get(c.rpps)).toBe(c.amountCents);
   });
 });

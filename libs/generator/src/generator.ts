@@ -76,10 +76,30 @@ const SPECIALTIES: readonly (readonly [string, number])[] = [
 
 /** Departments weighted by population (the big ones named, the rest shared); the CPAM code is `<dept>1`. */
 const BIG_DEPARTMENTS: readonly (readonly [string, number])[] = [
-  ['75', 33], ['13', 31], ['59', 40], ['69', 28], ['92', 25], ['93', 25], ['33', 24], ['31', 21], ['44', 21], ['94', 21],
-  ['77', 22], ['78', 22], ['06', 17], ['91', 20], ['95', 19], ['67', 17], ['62', 23], ['34', 18], ['76', 19], ['38', 19],
+  ['75', 33],
+  ['13', 31],
+  ['59', 40],
+  ['69', 28],
+  ['92', 25],
+  ['93', 25],
+  ['33', 24],
+  ['31', 21],
+  ['44', 21],
+  ['94', 21],
+  ['77', 22],
+  ['78', 22],
+  ['06', 17],
+  ['91', 20],
+  ['95', 19],
+  ['67', 17],
+  ['62', 23],
+  ['34', 18],
+  ['76', 19],
+  ['38', 19],
 ];
-const OTHER_DEPARTMENTS = Array.from({ length: 95 }, (_, i) => String(i + 1).padStart(2, '0')).filter((d) => d !== '20' && !BIG_DEPARTMENTS.some(([b]) => b === d));
+const OTHER_DEPARTMENTS = Array.from({ length: 95 }, (_, i) => String(i + 1).padStart(2, '0')).filter(
+  (d) => d !== '20' && !BIG_DEPARTMENTS.some(([b]) => b === d),
+);
 const DEPARTMENTS: readonly (readonly [string, number])[] = [...BIG_DEPARTMENTS, ...OTHER_DEPARTMENTS.map((d) => [d, 6] as const)];
 
 /** Ségur-referenced software, each with the HAS-certified LAP its editor ships (rule 2: the doctor names it). */
@@ -150,7 +170,20 @@ export function calendar(year: number): Calendar {
   calendars.set(year, cal);
   return cal;
 }
-type Calendar = Record<'profilesAt' | 'horairesPrefillAt' | 'segurDeadline' | 'opensAt' | 'closesAt' | 'extendedAt' | 'extendedTo' | 'measuresAt' | 'calculationAt' | 'paymentAt' | 'provisionalMeasuresAt', number>;
+type Calendar = Record<
+  | 'profilesAt'
+  | 'horairesPrefillAt'
+  | 'segurDeadline'
+  | 'opensAt'
+  | 'closesAt'
+  | 'extendedAt'
+  | 'extendedTo'
+  | 'measuresAt'
+  | 'calculationAt'
+  | 'paymentAt'
+  | 'provisionalMeasuresAt',
+  number
+>;
 const calendars = new Map<number, Calendar>();
 
 export function rppsOf(index: number): string {
@@ -171,7 +204,13 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
   const drafts: Draft[] = [];
   const first = calendar(years[0]!);
   const doctorActor: Actor = { sub: `doctor-${rpps}`, role: 'doctor', rpps };
-  drafts.push({ at: first.profilesAt, stream: streams.doctor(rpps), event: { type: 'DoctorProfileRecorded', data: { ...profile, firstDeclarationYear: FIRST_CAMPAIGN_YEAR + (index % 6) } }, actor: SYSTEM, channel: 'import' });
+  drafts.push({
+    at: first.profilesAt,
+    stream: streams.doctor(rpps),
+    event: { type: 'DoctorProfileRecorded', data: { ...profile, firstDeclarationYear: FIRST_CAMPAIGN_YEAR + (index % 6) } },
+    actor: SYSTEM,
+    channel: 'import',
+  });
 
   const software = SOFTWARE[index % SOFTWARE.length]!;
   for (const year of years) {
@@ -181,28 +220,58 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
     const push = (d: Omit<Draft, 'stream'>) => drafts.push(Object.assign<Omit<Draft, 'stream'>, Pick<Draft, 'stream'>>(d, { stream }));
     const agent: Actor = { sub: `agent-${profile.caisse}-${int(r, 1, 40)}`, role: 'agent', caisse: profile.caisse };
     // Days into the declaration window (11 Dec → 11 Feb): most declare in January, a rush at the end.
-    const declareDay = pick(r, [[int(r, 0, 20), 20], [int(r, 21, 50), 55], [int(r, 51, 62), 25]] as const);
+    const declareDay = pick(r, [
+      [int(r, 0, 20), 20],
+      [int(r, 21, 50), 55],
+      [int(r, 51, 62), 25],
+    ] as const);
     const declaredAt = shift(cal.opensAt, declareDay * 1440 + int(r, 8 * 60, 22 * 60));
 
     // Pre-fills: SONS for ~60 % (Ségur software referenced), the hours service for ~55 % (guide §I.1, §I.5).
     // SONS gives the software only (guide §I.1.b); the doctor declares and names the LAP (~90 %).
     const segurPrefilled = chance(r, 0.6);
-    const segurSoftware = { editor: software.editor, name: software.name, version: `${int(r, 1, 9)}.${int(r, 0, 9)}`, acquiredOn: `${year}-${String(int(r, 1, 12)).padStart(2, '0')}-15` };
+    const segurSoftware = {
+      editor: software.editor,
+      name: software.name,
+      version: `${int(r, 1, 9)}.${int(r, 0, 9)}`,
+      acquiredOn: `${year}-${String(int(r, 1, 12)).padStart(2, '0')}-15`,
+    };
     const lapCertified = chance(r, 0.9);
-    const certification = pick<LapCertification>(r, [['definitive', 85], ['provisional', 10], ['older-referentiel', 5]]);
+    const certification = pick<LapCertification>(r, [
+      ['definitive', 85],
+      ['provisional', 10],
+      ['older-referentiel', 5],
+    ]);
     const segurValue: SegurLapValue = {
       segurSoftware: { ...segurSoftware, kind: 'cabinet' },
       lapCertified,
       lap: lapCertified ? { editor: software.editor, name: software.lap, version: String(int(r, 1, 6)), certification } : null,
     };
-    if (segurPrefilled) push({ at: cal.opensAt, event: { type: 'IndicatorPrefilled', data: { rpps, year, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, actor: SYSTEM, channel: 'import' });
+    if (segurPrefilled)
+      push({
+        at: cal.opensAt,
+        event: { type: 'IndicatorPrefilled', data: { rpps, year, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } },
+        actor: SYSTEM,
+        channel: 'import',
+      });
     const horairesPrefilled = chance(r, 0.55);
-    if (horairesPrefilled) push({ at: cal.horairesPrefillAt, event: { type: 'IndicatorPrefilled', data: { rpps, year, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: true } } }, actor: SYSTEM, channel: 'import' });
+    if (horairesPrefilled)
+      push({
+        at: cal.horairesPrefillAt,
+        event: { type: 'IndicatorPrefilled', data: { rpps, year, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: true } } },
+        actor: SYSTEM,
+        channel: 'import',
+      });
 
     // The national measures extract (SNDS), one line per automated indicator; in December a
     // provisional extract of the usage rates shown on amelipro, superseded in January.
     for (const [indicator, measure] of measuresOf(r).filter(([i]) => PROVISIONAL.has(i))) {
-      push({ at: cal.provisionalMeasuresAt, event: { type: 'MeasureRecorded', data: { rpps, year, indicator, source: 'SNDS-PROVISOIRE', measure } }, actor: SYSTEM, channel: 'import' });
+      push({
+        at: cal.provisionalMeasuresAt,
+        event: { type: 'MeasureRecorded', data: { rpps, year, indicator, source: 'SNDS-PROVISOIRE', measure } },
+        actor: SYSTEM,
+        channel: 'import',
+      });
     }
     // The extract is loaded caisse by caisse over three days.
     const measuresAt = shift(cal.measuresAt, (Number(profile.department) % 3) * 1440 + (index % 600));
@@ -220,22 +289,77 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
       if (paper) {
         // Received before the deadline, keyed after it (the late paper form).
         const received = o.received ?? shift(cal.extendedTo, -int(r, 1, 6) * 1440);
-        push({ at: shift(cal.extendedTo, int(r, 2, 9) * 1440 + minute), event: declaredEvent(rpps, year, indicator, value), actor: agent, channel: 'paper', onBehalfOf: rpps, effectiveAt: received });
+        push({
+          at: shift(cal.extendedTo, int(r, 2, 9) * 1440 + minute),
+          event: declaredEvent(rpps, year, indicator, value),
+          actor: agent,
+          channel: 'paper',
+          onBehalfOf: rpps,
+          effectiveAt: received,
+        });
       } else push({ at, event: declaredEvent(rpps, year, indicator, value), actor: doctorActor, channel: 'amelipro' });
     };
-    const justify = (indicator: IndicatorCode, o: { amelipro?: number; received?: number; subjects?: JustificatifSubmitted['data']['subjects']; proves?: JustificatifSubmitted['data']['proves'] } = {}) => {
+    const justify = (
+      indicator: IndicatorCode,
+      o: { amelipro?: number; received?: number; subjects?: JustificatifSubmitted['data']['subjects']; proves?: JustificatifSubmitted['data']['proves'] } = {},
+    ) => {
       minute += int(r, 1, 3);
       const sentAt = paper ? (o.received ?? shift(cal.extendedTo, -int(r, 1, 6) * 1440)) : shift(o.amelipro ?? declaredAt, minute);
       const at = paper ? shift(cal.extendedTo, int(r, 2, 9) * 1440 + minute) : sentAt;
       const sha256 = createHash('sha256').update(`${seed}|${rpps}|${year}|${indicator}`).digest('hex');
       const justificatifId = justificatifIdOf(year, rpps, sha256.slice(0, 12));
-      const data = { rpps, year, justificatifId, indicator, sha256, size: int(r, 20_000, 900_000), mediaType: chance(r, 0.85) ? 'application/pdf' : 'image/jpeg', subjects: o.subjects ?? [], proves: o.proves ?? null };
-      push({ at, event: { type: 'JustificatifSubmitted', data }, actor: paper ? agent : doctorActor, channel: paper ? 'paper' : 'amelipro', ...(paper ? { onBehalfOf: rpps, effectiveAt: sentAt } : {}) });
+      const data = {
+        rpps,
+        year,
+        justificatifId,
+        indicator,
+        sha256,
+        size: int(r, 20_000, 900_000),
+        mediaType: chance(r, 0.85) ? 'application/pdf' : 'image/jpeg',
+        subjects: o.subjects ?? [],
+        proves: o.proves ?? null,
+      };
+      push({
+        at,
+        event: { type: 'JustificatifSubmitted', data },
+        actor: paper ? agent : doctorActor,
+        channel: paper ? 'paper' : 'amelipro',
+        ...(paper ? { onBehalfOf: rpps, effectiveAt: sentAt } : {}),
+      });
       // The CPAM decides within weeks: ~78 % validated, ~10 % rejected, the rest still pending.
-      const outcome = pick(r, [['validated', 78], ['rejected', 10], ['pending', 12]] as const);
+      const outcome = pick(r, [
+        ['validated', 78],
+        ['rejected', 10],
+        ['pending', 12],
+      ] as const);
       const decidedAt = shift(cal.extendedTo, int(r, 3, 45) * 1440 + int(r, 0, 600));
-      if (outcome === 'validated') push({ at: decidedAt, event: { type: 'JustificatifValidated', data: { rpps, year, justificatifId, indicator } }, actor: agent, channel: 'back-office' });
-      if (outcome === 'rejected') push({ at: decidedAt, event: { type: 'JustificatifRejected', data: { rpps, year, justificatifId, indicator, reason: pick(r, [['Facture illisible', 1], ['Logiciel non référencé Ségur', 1], ['Attestation non signée', 1]] as const) } }, actor: agent, channel: 'back-office' });
+      if (outcome === 'validated')
+        push({
+          at: decidedAt,
+          event: { type: 'JustificatifValidated', data: { rpps, year, justificatifId, indicator } },
+          actor: agent,
+          channel: 'back-office',
+        });
+      if (outcome === 'rejected')
+        push({
+          at: decidedAt,
+          event: {
+            type: 'JustificatifRejected',
+            data: {
+              rpps,
+              year,
+              justificatifId,
+              indicator,
+              reason: pick(r, [
+                ['Facture illisible', 1],
+                ['Logiciel non référencé Ségur', 1],
+                ['Attestation non signée', 1],
+              ] as const),
+            },
+          },
+          actor: agent,
+          channel: 'back-office',
+        });
     };
 
     // Rule 3 (seed 002): Ségur declared and justified by 31 January; a late declarer did it before
@@ -247,33 +371,95 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
       // Pre-filled: the doctor confirms the software and names the LAP; not pre-filled: declares and justifies (INT-1, INT-7).
       declare('V1_SEGUR_LAP', segurValue, { amelipro: segurAmelipro, received: segurReceived });
       if (!segurPrefilled) {
-        const subjects: NonNullable<JustificatifSubmitted['data']['subjects']> = ['SEGUR', ...(segurValue.lap ? ['LAP' as const] : []), ...(segurValue.lap && segurValue.lap.certification !== 'definitive' ? ['LAP_CERTIFICATION_EN_COURS' as const] : [])];
+        const subjects: NonNullable<JustificatifSubmitted['data']['subjects']> = [
+          'SEGUR',
+          ...(segurValue.lap ? ['LAP' as const] : []),
+          ...(segurValue.lap && segurValue.lap.certification !== 'definitive' ? ['LAP_CERTIFICATION_EN_COURS' as const] : []),
+        ];
         const late = chance(r, 0.04);
-        justify('V1_SEGUR_LAP', { amelipro: late ? shift(segurBy, int(r, 1, 8) * 1440) : segurAmelipro, received: late ? shift(segurBy, int(r, 1, 8) * 1440) : segurReceived, subjects, proves: { segurSoftware: segurValue.segurSoftware, lap: segurValue.lap } });
+        justify('V1_SEGUR_LAP', {
+          amelipro: late ? shift(segurBy, int(r, 1, 8) * 1440) : segurAmelipro,
+          received: late ? shift(segurBy, int(r, 1, 8) * 1440) : segurReceived,
+          subjects,
+          proves: { segurSoftware: segurValue.segurSoftware, lap: segurValue.lap },
+        });
       }
     }
     if (!horairesPrefilled) declare('V1_HORAIRES', { displayed: chance(r, 0.85) });
     declare('V2_CODAGE', { answer: chance(r, 0.7) });
-    declare('V2_COORDINATION', { answer: true, modalities: chance(r, 0.65) ? [pick(r, [['MSP', 4], ['CPTS', 4], ['ESP', 2], ['RCP', 1]] as const)] : ['CPTS', 'RCP'] });
-    if (chance(r, 0.45)) declare('V2_SERVICES_PATIENTS', { answer: true, modalities: [pick(r, [['RESSOURCE_COORDINATION', 2], ['PFIDASS', 1], ['CLIC', 1]] as const)] });
+    declare('V2_COORDINATION', {
+      answer: true,
+      modalities: chance(r, 0.65)
+        ? [
+            pick(r, [
+              ['MSP', 4],
+              ['CPTS', 4],
+              ['ESP', 2],
+              ['RCP', 1],
+            ] as const),
+          ]
+        : ['CPTS', 'RCP'],
+    });
+    if (chance(r, 0.45))
+      declare('V2_SERVICES_PATIENTS', {
+        answer: true,
+        modalities: [
+          pick(r, [
+            ['RESSOURCE_COORDINATION', 2],
+            ['PFIDASS', 1],
+            ['CLIC', 1],
+          ] as const),
+        ],
+      });
     const maitreDeStage = chance(r, 0.16);
     declare('V2_MAITRE_STAGE', { answer: maitreDeStage });
     if (maitreDeStage) justify('V2_MAITRE_STAGE');
     declare('V2_VIDEO', { answer: chance(r, 0.35) });
-    if (chance(r, 0.3)) declare('V2_EQUIPEMENT_CONNECTE', { answer: true, devices: [pick(r, [['TENSIOMETRE', 3], ['OXYMETRE', 2], ['ECG', 1], ['OTOSCOPE', 1]] as const)] });
+    if (chance(r, 0.3))
+      declare('V2_EQUIPEMENT_CONNECTE', {
+        answer: true,
+        devices: [
+          pick(r, [
+            ['TENSIOMETRE', 3],
+            ['OXYMETRE', 2],
+            ['ECG', 1],
+            ['OTOSCOPE', 1],
+          ] as const),
+        ],
+      });
     // A correction: the same indicator declared again (both stay in the history).
     if (chance(r, 0.18)) declare('V2_VIDEO', { answer: true });
     if (chance(r, 0.1)) declare('V2_CODAGE', { answer: true });
     minute += 1;
     const transmitted = chance(r, 0.97);
     if (transmitted) {
-      push({ at: paper ? shift(cal.extendedTo, 10 * 1440 + minute) : shift(declaredAt, minute), event: { type: 'DeclarationTransmitted', data: { rpps, year } }, actor: paper ? agent : doctorActor, channel: paper ? 'paper' : 'amelipro', ...(paper ? { onBehalfOf: rpps } : {}) });
+      push({
+        at: paper ? shift(cal.extendedTo, 10 * 1440 + minute) : shift(declaredAt, minute),
+        event: { type: 'DeclarationTransmitted', data: { rpps, year } },
+        actor: paper ? agent : doctorActor,
+        channel: paper ? 'paper' : 'amelipro',
+        ...(paper ? { onBehalfOf: rpps } : {}),
+      });
     }
 
     // The yearly calculation and its payment (the amount calculated, possibly nothing).
     const calculatedAt = shift(cal.calculationAt, index % 600);
-    push({ at: calculatedAt, event: { type: 'EntitlementCalculated', data: {} as never }, actor: SYSTEM, channel: 'back-office', year, derive: (history) => calculation(rpps, year, text(calculatedAt), history) });
-    push({ at: shift(cal.paymentAt, index % 600), event: { type: 'PaymentRecorded', data: {} as never }, actor: SYSTEM, channel: 'back-office', year, derive: (history) => payment(rpps, year, text(cal.paymentAt), history) });
+    push({
+      at: calculatedAt,
+      event: { type: 'EntitlementCalculated', data: {} as never },
+      actor: SYSTEM,
+      channel: 'back-office',
+      year,
+      derive: (history) => calculation(rpps, year, text(calculatedAt), history),
+    });
+    push({
+      at: shift(cal.paymentAt, index % 600),
+      event: { type: 'PaymentRecorded', data: {} as never },
+      actor: SYSTEM,
+      channel: 'back-office',
+      year,
+      derive: (history) => payment(rpps, year, text(cal.paymentAt), history),
+    });
 
     // Contrôle a posteriori on ~2 % of doctor-years, 12 to 20 months later; a third contest it.
     if (chance(r, 0.02)) {
@@ -284,14 +470,49 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
       const indicator: IndicatorCode = maitreDeStage ? 'V2_MAITRE_STAGE' : 'V2_COORDINATION';
       const invalidated = chance(r, 0.55);
       const closedAt = shift(openedAt, int(r, 40, 70) * 1440);
-      push({ at: openedAt, event: { type: 'ControlOpened', data: { ...ref, indicators: [indicator], reason: 'Contrôle a posteriori des indicateurs déclaratifs' } }, actor: controller, channel: 'back-office' });
-      push({ at: shift(openedAt, 60), event: { type: 'ControlEvidenceRequested', data: { ...ref, items: [`Justificatif ${indicator}`], dueAt: text(shift(openedAt, 30 * 1440)) } }, actor: controller, channel: 'back-office' });
-      push({ at: shift(closedAt, -60), event: { type: 'ControlFindingRecorded', data: { ...ref, indicator, outcome: invalidated ? 'invalidated' : 'confirmed', reason: invalidated ? 'Pièce non probante' : 'Pièce conforme' } }, actor: controller, channel: 'back-office' });
-      push({ at: closedAt, event: { type: 'ControlClosed', data: {} as never }, actor: controller, channel: 'back-office', year, derive: (history) => closure(rpps, year, text(closedAt), ref, history) });
+      push({
+        at: openedAt,
+        event: { type: 'ControlOpened', data: { ...ref, indicators: [indicator], reason: 'Contrôle a posteriori des indicateurs déclaratifs' } },
+        actor: controller,
+        channel: 'back-office',
+      });
+      push({
+        at: shift(openedAt, 60),
+        event: { type: 'ControlEvidenceRequested', data: { ...ref, items: [`Justificatif ${indicator}`], dueAt: text(shift(openedAt, 30 * 1440)) } },
+        actor: controller,
+        channel: 'back-office',
+      });
+      push({
+        at: shift(closedAt, -60),
+        event: {
+          type: 'ControlFindingRecorded',
+          data: { ...ref, indicator, outcome: invalidated ? 'invalidated' : 'confirmed', reason: invalidated ? 'Pièce non probante' : 'Pièce conforme' },
+        },
+        actor: controller,
+        channel: 'back-office',
+      });
+      push({
+        at: closedAt,
+        event: { type: 'ControlClosed', data: {} as never },
+        actor: controller,
+        channel: 'back-office',
+        year,
+        derive: (history) => closure(rpps, year, text(closedAt), ref, history),
+      });
       if (invalidated && chance(r, 0.35)) {
         const filedAt = shift(closedAt, int(r, 5, 50) * 1440);
-        push({ at: filedAt, event: { type: 'ContestationFiled', data: { ...ref, reason: 'Je conteste : la convention de stage était jointe.' } }, actor: doctorActor, channel: 'amelipro' });
-        push({ at: shift(filedAt, int(r, 20, 60) * 1440), event: { type: 'ContestationDecided', data: { ...ref, outcome: chance(r, 0.4) ? 'reversed' : 'upheld', indicators: [indicator] } }, actor: controller, channel: 'back-office' });
+        push({
+          at: filedAt,
+          event: { type: 'ContestationFiled', data: { ...ref, reason: 'Je conteste : la convention de stage était jointe.' } },
+          actor: doctorActor,
+          channel: 'amelipro',
+        });
+        push({
+          at: shift(filedAt, int(r, 20, 60) * 1440),
+          event: { type: 'ContestationDecided', data: { ...ref, outcome: chance(r, 0.4) ? 'reversed' : 'upheld', indicators: [indicator] } },
+          actor: controller,
+          channel: 'back-office',
+        });
       }
     }
   }
@@ -301,9 +522,23 @@ function doctorDrafts(seed: string, index: number, years: number[]): Draft[] {
 const PROVISIONAL = new Set<IndicatorCode>(['V1_TELETRANSMISSION', 'V2_AAT', 'V2_DMP', 'V2_MSS', 'V2_ORDONNANCE_NUMERIQUE']);
 
 /** Specialties exempt from the LAP part (FS-2023 annex 1): they have no Ségur software to declare. */
-const LAP_EXEMPT_HINT = new Set(['anesthesie-reanimation-chirurgicale', 'chirurgie-generale', 'radiodiagnostic-imagerie-medicale', 'neurochirurgie', 'ophtalmologie', 'chirurgie-urologique', 'stomatologie']);
+const LAP_EXEMPT_HINT = new Set([
+  'anesthesie-reanimation-chirurgicale',
+  'chirurgie-generale',
+  'radiodiagnostic-imagerie-medicale',
+  'neurochirurgie',
+  'ophtalmologie',
+  'chirurgie-urologique',
+  'stomatologie',
+]);
 
-function declaredEvent(rpps: string, year: number, indicator: 'V1_SEGUR_LAP' | 'V1_HORAIRES' | 'V2_CODAGE' | 'V2_COORDINATION' | 'V2_SERVICES_PATIENTS' | 'V2_MAITRE_STAGE' | 'V2_VIDEO' | 'V2_EQUIPEMENT_CONNECTE', value: unknown): DomainEvent {
+function declaredEvent(
+  rpps: string,
+  year: number,
+  indicator:
+    'V1_SEGUR_LAP' | 'V1_HORAIRES' | 'V2_CODAGE' | 'V2_COORDINATION' | 'V2_SERVICES_PATIENTS' | 'V2_MAITRE_STAGE' | 'V2_VIDEO' | 'V2_EQUIPEMENT_CONNECTE',
+  value: unknown,
+): DomainEvent {
   return { type: 'IndicatorDeclared', data: { rpps, year, indicator, value: value as never, attestation: true } };
 }
 
@@ -316,7 +551,15 @@ export function measuresOf(r: Rng): [IndicatorCode, Measure][] {
   };
   const total = int(r, 2000, 12_000);
   return [
-    ['V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: Math.round(total * Math.min(1, 0.55 + r() * 0.5)), denominator: total, teletransmittedPreviousYear: chance(r, 0.97) }],
+    [
+      'V1_TELETRANSMISSION',
+      {
+        kind: 'teletransmission',
+        numerator: Math.round(total * Math.min(1, 0.55 + r() * 0.5)),
+        denominator: total,
+        teletransmittedPreviousYear: chance(r, 0.97),
+      },
+    ],
     ['V1_SESAM_VITALE', { kind: 'participation', participates: chance(r, 0.95) }],
     ['V2_AAT', rate(0.72, 0.5)],
     ['V2_CMATMP', rate(0.45, 0.6)],
@@ -361,9 +604,20 @@ function payment(rpps: string, year: number, paidAt: string, history: KnownEvent
 
 function closure(rpps: string, year: number, at: string, ref: { controlId: string; rpps: string; year: number }, history: KnownEvent[]): DomainEvent {
   const view = toEntitlementView(entitlementAt(rpps, year, at, history));
-  const paidCents = history.filter((e) => e.type === 'PaymentRecorded' && e.data.year === year).reduce((s, e) => s + (e.type === 'PaymentRecorded' ? e.data.amountCents : 0), 0);
+  const paidCents = history
+    .filter((e) => e.type === 'PaymentRecorded' && e.data.year === year)
+    .reduce((s, e) => s + (e.type === 'PaymentRecorded' ? e.data.amountCents : 0), 0);
   const balanceCents = view.amountCents - paidCents;
-  return { type: 'ControlClosed', data: { ...ref, paidCents, recomputedAmountCents: view.amountCents, balanceCents, notification: balanceCents < 0 ? 'recovery' : balanceCents > 0 ? 'complement' : 'none' } };
+  return {
+    type: 'ControlClosed',
+    data: {
+      ...ref,
+      paidCents,
+      recomputedAmountCents: view.amountCents,
+      balanceCents,
+      notification: balanceCents < 0 ? 'recovery' : balanceCents > 0 ? 'complement' : 'none',
+    },
+  };
 }
 
 function campaignDrafts(years: number[], doctors: number): Draft[] {
@@ -371,10 +625,43 @@ function campaignDrafts(years: number[], doctors: number): Draft[] {
     const cal = calendar(year);
     const stream = streams.campaign(year);
     return [
-      { at: cal.opensAt, stream, event: { type: 'CampaignOpened', data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: text(cal.opensAt), closesAt: text(cal.closesAt) } }, actor: ADMIN, channel: 'back-office' },
-      { at: cal.extendedAt, stream, event: { type: 'CampaignDeadlineExtended', data: { year, previousClosesAt: text(cal.closesAt), closesAt: text(cal.extendedTo), reason: 'Prolongation de la campagne jusqu’au 11 février', reference: 'ameli.fr' } }, actor: ADMIN, channel: 'back-office' },
-      { at: shift(cal.extendedTo, 1), stream, event: { type: 'CampaignClosed', data: { year, closesAt: text(cal.extendedTo) } }, actor: SYSTEM, channel: 'back-office' },
-      { at: shift(cal.calculationAt, 700), stream, event: { type: 'CampaignCalculationCompleted', data: { year, doctors, lastPosition: '0' } }, actor: SYSTEM, channel: 'back-office' },
+      {
+        at: cal.opensAt,
+        stream,
+        event: { type: 'CampaignOpened', data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: text(cal.opensAt), closesAt: text(cal.closesAt) } },
+        actor: ADMIN,
+        channel: 'back-office',
+      },
+      {
+        at: cal.extendedAt,
+        stream,
+        event: {
+          type: 'CampaignDeadlineExtended',
+          data: {
+            year,
+            previousClosesAt: text(cal.closesAt),
+            closesAt: text(cal.extendedTo),
+            reason: 'Prolongation de la campagne jusqu’au 11 février',
+            reference: 'ameli.fr',
+          },
+        },
+        actor: ADMIN,
+        channel: 'back-office',
+      },
+      {
+        at: shift(cal.extendedTo, 1),
+        stream,
+        event: { type: 'CampaignClosed', data: { year, closesAt: text(cal.extendedTo) } },
+        actor: SYSTEM,
+        channel: 'back-office',
+      },
+      {
+        at: shift(cal.calculationAt, 700),
+        stream,
+        event: { type: 'CampaignCalculationCompleted', data: { year, doctors, lastPosition: '0' } },
+        actor: SYSTEM,
+        channel: 'back-office',
+      },
     ];
   });
 }
@@ -387,7 +674,27 @@ export function windows(years: number[]): [number, number][] {
   const cuts = new Set<number>();
   for (const year of years) {
     const y1 = year + 1;
-    for (const local of [`${year}-01-01`, `${year}-12-01`, `${year}-12-14`, `${year}-12-20`, `${y1}-01-01`, `${y1}-01-09`, `${y1}-01-11`, `${y1}-01-12`, `${y1}-01-13`, `${y1}-01-20`, `${y1}-01-29`, `${y1}-02-05`, `${y1}-02-12`, `${y1}-03-01`, `${y1}-04-01`, `${y1}-08-01`, `${y1 + 1}-01-01`, `${y1 + 1}-07-01`, `${y1 + 3}-01-01`]) {
+    for (const local of [
+      `${year}-01-01`,
+      `${year}-12-01`,
+      `${year}-12-14`,
+      `${year}-12-20`,
+      `${y1}-01-01`,
+      `${y1}-01-09`,
+      `${y1}-01-11`,
+      `${y1}-01-12`,
+      `${y1}-01-13`,
+      `${y1}-01-20`,
+      `${y1}-01-29`,
+      `${y1}-02-05`,
+      `${y1}-02-12`,
+      `${y1}-03-01`,
+      `${y1}-04-01`,
+      `${y1}-08-01`,
+      `${y1 + 1}-01-01`,
+      `${y1 + 1}-07-01`,
+      `${y1 + 3}-01-01`,
+    ]) {
       cuts.add(iso(`${local}T00:00:00+01:00`));
     }
   }
@@ -397,12 +704,23 @@ export function windows(years: number[]): [number, number][] {
 
 /** The envelope the command side builds (libs/application), with an id derived from the dataset's seed. */
 function toNew(d: Draft, data: DomainEvent, seed: string, seq: number): NewEvent {
-  const meta = { effectiveAt: text(d.effectiveAt ?? d.at), actor: d.actor, channel: d.channel, correlationId: `gen-${seed}-${d.stream}`, ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}) };
+  const meta = {
+    effectiveAt: text(d.effectiveAt ?? d.at),
+    actor: d.actor,
+    channel: d.channel,
+    correlationId: `gen-${seed}-${d.stream}`,
+    ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}),
+  };
   return envelope(data, meta, contentUuid({ generator: 1, seed, stream: d.stream, seq, type: data.type }));
 }
 
 const asKnown = (d: Draft, data: DomainEvent, eventId: string): KnownEvent =>
-  ({ type: data.type, data: data.data, eventId, metadata: { effectiveAt: text(d.effectiveAt ?? d.at), recordedAt: text(d.at), actor: d.actor, channel: d.channel } }) as unknown as KnownEvent;
+  ({
+    type: data.type,
+    data: data.data,
+    eventId,
+    metadata: { effectiveAt: text(d.effectiveAt ?? d.at), recordedAt: text(d.at), actor: d.actor, channel: d.channel },
+  }) as unknown as KnownEvent;
 
 /**
  * The events of one window, sorted by instant (then stream and order): the writer appends them in
@@ -438,7 +756,10 @@ export function windowEvents(options: GeneratorOptions, from: number, to: number
   const campaign = campaignDrafts(options.years, options.doctors);
   emit(campaign, options.seed);
   for (let i = 0; i < options.doctors; i += 1) {
-    emit([...campaign, ...doctorDrafts(options.seed, i, options.years)].map((d) => (d.stream.startsWith('campaign-') ? { ...d, stream: `\u0000${d.stream}` } : d)), options.seed);
+    emit(
+      [...campaign, ...doctorDrafts(options.seed, i, options.years)].map((d) => (d.stream.startsWith('campaign-') ? { ...d, stream: `\u0000${d.stream}` } : d)),
+      options.seed,
+    );
   }
   return out
     .filter((o) => !o.planned.streamId.startsWith('\u0000'))

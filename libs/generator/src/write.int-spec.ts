@@ -19,7 +19,9 @@ describe('writeGenerated on the embedded store (issue 7)', () => {
       const all = async (s: SqlEventStore) => s.readAll({ maxCount: 100_000 });
       const [ea, eb] = [await all(a.store), await all(b.store)];
       expect(ea.length).toBe(a.result.events);
-      expect(ea.map((e) => [e.position, e.eventId, e.hash, e.metadata.recordedAt])).toEqual(eb.map((e) => [e.position, e.eventId, e.hash, e.metadata.recordedAt]));
+      expect(ea.map((e) => [e.position, e.eventId, e.hash, e.metadata.recordedAt])).toEqual(
+        eb.map((e) => [e.position, e.eventId, e.hash, e.metadata.recordedAt]),
+      );
       expect((await verifyIntegrity(a.store)).ok).toBe(true);
 
       // Recorded at their own instants (to the hour): profiles in January 2023, the measures extract in January 2024.

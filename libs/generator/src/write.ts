@@ -57,7 +57,15 @@ export async function writeGenerated(
     }
     onProgress({ window: i + 1, windows: all.length, events });
   }
-  return { doctors: options.doctors, years: options.years, events, streams: streamsSeen.size, firstRecordedAt: first, lastRecordedAt: last, ms: Date.now() - started };
+  return {
+    doctors: options.doctors,
+    years: options.years,
+    events,
+    streams: streamsSeen.size,
+    firstRecordedAt: first,
+    lastRecordedAt: last,
+    ms: Date.now() - started,
+  };
 }
 
 /** How far apart a chunk's first and last instants may be: its events are all recorded at the last. */

@@ -58,8 +58,19 @@ describe('configuration validated at boot', () => {
   });
 
   it('reads the token and HTTP limits, and refuses nonsense', () => {
-    expect(loadConfig({ AUTH_MAX_TOKEN_SECONDS: '600', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'forfait' }).auth).toMatchObject({ maxTokenSeconds: 600, issuer: 'https://idp', audience: 'forfait' });
-    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '2', HTTP_REQUEST_TIMEOUT_SECONDS: '5', HTTP_BODY_IDLE_TIMEOUT_SECONDS: '3', HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '30' }).http).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, bodyIdleTimeoutMs: 3000, keepAliveTimeoutMs: 30_000 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_SECONDS: '600', AUTH_JWT_ISSUER: 'https://idp', AUTH_JWT_AUDIENCE: 'forfait' }).auth).toMatchObject({
+      maxTokenSeconds: 600,
+      issuer: 'https://idp',
+      audience: 'forfait',
+    });
+    expect(
+      loadConfig({
+        HTTP_HEADERS_TIMEOUT_SECONDS: '2',
+        HTTP_REQUEST_TIMEOUT_SECONDS: '5',
+        HTTP_BODY_IDLE_TIMEOUT_SECONDS: '3',
+        HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '30',
+      }).http,
+    ).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, bodyIdleTimeoutMs: 3000, keepAliveTimeoutMs: 30_000 });
     expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0' })).toEqual(['HTTP_KEEP_ALIVE_TIMEOUT_SECONDS']);
     expect(problemsOf({ AUTH_MAX_TOKEN_SECONDS: '0' })).toEqual(['AUTH_MAX_TOKEN_SECONDS']);
     // The console's identity provider: issuer and client together; it verifies tokens in production without a secret.
@@ -67,8 +78,19 @@ describe('configuration validated at boot', () => {
     expect(problemsOf({ OIDC_CLIENT_ID: 'forfait-console' })).toEqual(['OIDC_ISSUER']);
     expect(problemsOf({ OIDC_ISSUER: 'idp.example', OIDC_CLIENT_ID: 'c' })).toEqual(['OIDC_ISSUER']);
     expect(problemsOf({ NODE_ENV: 'production', LOG_SIGNING_KEY: LOG_KEY, OIDC_ISSUER: 'https://idp.example/', OIDC_CLIENT_ID: 'c' })).toEqual([]);
-    const oidc = loadConfig({ NODE_ENV: 'production', LOG_SIGNING_KEY: LOG_KEY, OIDC_ISSUER: 'https://idp.example/', OIDC_CLIENT_ID: 'c', OIDC_RESOURCE: 'urn:api', OIDC_ROLE_CLAIM: 'forfait_role' });
-    expect([oidc.oidc, oidc.auth.claims, oidc.auth.usingDevSecret]).toEqual([{ issuer: 'https://idp.example', clientId: 'c', scopes: 'openid profile', resource: 'urn:api' }, { role: 'forfait_role', caisse: 'caisse', rpps: 'rpps' }, false]);
+    const oidc = loadConfig({
+      NODE_ENV: 'production',
+      LOG_SIGNING_KEY: LOG_KEY,
+      OIDC_ISSUER: 'https://idp.example/',
+      OIDC_CLIENT_ID: 'c',
+      OIDC_RESOURCE: 'urn:api',
+      OIDC_ROLE_CLAIM: 'forfait_role',
+    });
+    expect([oidc.oidc, oidc.auth.claims, oidc.auth.usingDevSecret]).toEqual([
+      { issuer: 'https://idp.example', clientId: 'c', scopes: 'openid profile', resource: 'urn:api' },
+      { role: 'forfait_role', caisse: 'caisse', rpps: 'rpps' },
+      false,
+    ]);
     expect(problemsOf({ HTTP_HEADERS_TIMEOUT_SECONDS: '20', HTTP_REQUEST_TIMEOUT_SECONDS: '10' })).toEqual(['HTTP_HEADERS_TIMEOUT_SECONDS']);
     expect(problemsOf({ RATE_LIMIT_BURST: '-1' })).toEqual(['RATE_LIMIT_BURST']);
     expect(problemsOf({ HOST: 'not a host' })).toEqual(['HOST']);
@@ -113,16 +135,21 @@ describe('configuration validated at boot', () => {
   it('refuses the development secret and a fixed clock in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['AUTH_JWT_SECRET', 'LOG_SIGNING_KEY']);
     expect(problemsOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: DEV_JWT_SECRET, LOG_SIGNING_KEY: LOG_KEY })).toEqual(['AUTH_JWT_SECRET']);
-    expect(
-      problemsOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40), LOG_SIGNING_KEY: LOG_KEY, CLOCK: '2024-01-15T00:00:00+01:00' }),
-    ).toEqual(['CLOCK']);
+    expect(problemsOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40), LOG_SIGNING_KEY: LOG_KEY, CLOCK: '2024-01-15T00:00:00+01:00' })).toEqual([
+      'CLOCK',
+    ]);
   });
 
   it('refuses a production without the log’s signing key, and keys that are not signed-note keys', () => {
     expect(problemsOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40) })).toEqual(['LOG_SIGNING_KEY']);
     expect(problemsOf({ LOG_SIGNING_KEY: 'secret' })).toEqual(['LOG_SIGNING_KEY']);
     expect(problemsOf({ LOG_WITNESS_KEYS: 'w.example+1234abcd' })).toEqual(['LOG_WITNESS_KEYS']);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40), LOG_SIGNING_KEY: LOG_KEY, LOG_PUBLIC: 'true' }).log).toMatchObject({ signingKey: LOG_KEY, public: true, checkpointEveryEvents: 1000, checkpointIntervalMs: 10_000 });
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40), LOG_SIGNING_KEY: LOG_KEY, LOG_PUBLIC: 'true' }).log).toMatchObject({
+      signingKey: LOG_KEY,
+      public: true,
+      checkpointEveryEvents: 1000,
+      checkpointIntervalMs: 10_000,
+    });
     expect(loadConfig({ DATA_DIR: '/tmp/d' }).log).toMatchObject({ devKeyFile: '/tmp/d/dev-log-signing-key', public: false });
   });
 

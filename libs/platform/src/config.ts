@@ -1,19 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  validateSync,
-  ValidateIf,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync, ValidateIf } from 'class-validator';
 
 /**
  * The development secret once published in this repository: never a default any more (a secret is
@@ -36,10 +23,8 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   return value;
 };
-const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value);
+const emptyToUndefined = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 /** The environment as architecture.md's table describes it, validated once at boot. */
 class Environment {
@@ -140,7 +125,9 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^\S{1,500}$/, { message: 'must be the resource indicator (RFC 8707) the console asks its access token for, e.g. https://forfait.caisse.example/v1' })
+  @Matches(/^\S{1,500}$/, {
+    message: 'must be the resource indicator (RFC 8707) the console asks its access token for, e.g. https://forfait.caisse.example/v1',
+  })
   OIDC_RESOURCE?: string;
 
   @Transform(emptyToUndefined)
@@ -249,7 +236,9 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^PRIVATE\+KEY\+[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/, { message: 'must be a signed-note private key, PRIVATE+KEY+<name>+<key id>+<base64> (npm run cli -- log-key <name> <file>)' })
+  @Matches(/^PRIVATE\+KEY\+[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/, {
+    message: 'must be a signed-note private key, PRIVATE+KEY+<name>+<key id>+<base64> (npm run cli -- log-key <name> <file>)',
+  })
   LOG_SIGNING_KEY?: string;
 
   @Transform(emptyToUndefined)
@@ -278,7 +267,9 @@ class Environment {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^[^\s+,]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*(,[^\s+,]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*)*$/, { message: 'must be witness verifier keys <name>+<key id>+<base64>, separated by commas' })
+  @Matches(/^[^\s+,]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*(,[^\s+,]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*)*$/, {
+    message: 'must be witness verifier keys <name>+<key id>+<base64>, separated by commas',
+  })
   LOG_WITNESS_KEYS?: string;
 
   /** Issue 15.3: every signed checkpoint also written there, one file per tree size, never rewritten. */
@@ -370,9 +361,7 @@ export interface AppConfig {
 export class ConfigError extends Error {
   readonly code = 'INVALID_CONFIGURATION';
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(
-      'invalid configuration:\n' + problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'),
-    );
+    super('invalid configuration:\n' + problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -462,10 +451,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       });
     }
     if (parsed.READ_DATABASE_URL && store === 'embedded') {
-      problems.push({ variable: 'READ_DATABASE_URL', message: 'a standby serves the read models of PostgreSQL (STORE postgres or eventstore), not of the embedded store' });
+      problems.push({
+        variable: 'READ_DATABASE_URL',
+        message: 'a standby serves the read models of PostgreSQL (STORE postgres or eventstore), not of the embedded store',
+      });
     }
     if (Boolean(parsed.OIDC_ISSUER) !== Boolean(parsed.OIDC_CLIENT_ID)) {
-      problems.push({ variable: parsed.OIDC_ISSUER ? 'OIDC_CLIENT_ID' : 'OIDC_ISSUER', message: 'OIDC_ISSUER and OIDC_CLIENT_ID go together (the console signs in as that client of that issuer)' });
+      problems.push({
+        variable: parsed.OIDC_ISSUER ? 'OIDC_CLIENT_ID' : 'OIDC_ISSUER',
+        message: 'OIDC_ISSUER and OIDC_CLIENT_ID go together (the console signs in as that client of that issuer)',
+      });
     }
     if ((parsed.HTTP_HEADERS_TIMEOUT_SECONDS ?? 10) > (parsed.HTTP_REQUEST_TIMEOUT_SECONDS ?? 60)) {
       problems.push({ variable: 'HTTP_HEADERS_TIMEOUT_SECONDS', message: 'must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (Node refuses it)' });
@@ -475,7 +470,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         problems.push({ variable: 'AUTH_JWT_SECRET', message: 'the development secret is refused in production' });
       }
       if (!parsed.LOG_SIGNING_KEY) {
-        problems.push({ variable: 'LOG_SIGNING_KEY', message: 'set LOG_SIGNING_KEY: the log’s development key (generated per data dir) is refused in production' });
+        problems.push({
+          variable: 'LOG_SIGNING_KEY',
+          message: 'set LOG_SIGNING_KEY: the log’s development key (generated per data dir) is refused in production',
+        });
       }
       if (parsed.CLOCK) {
         problems.push({ variable: 'CLOCK', message: 'a fixed clock is refused in production' });

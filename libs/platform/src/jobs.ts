@@ -31,7 +31,13 @@ export function storeIdOf(dataDir: string, options: { create?: boolean } = {}): 
  * event loop or a server stalled past `commandTimeout`, a socket closing under the command): Redis
  * unavailable for that call, not a fault of the caller. The reconciler's sweep re-enqueues the work.
  */
-const REDIS_FAILURES = [/Command timed out/i, /Connection is closed/i, /Stream isn't writeable/i, /MaxRetriesPerRequest/i, /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE/];
+const REDIS_FAILURES = [
+  /Command timed out/i,
+  /Connection is closed/i,
+  /Stream isn't writeable/i,
+  /MaxRetriesPerRequest/i,
+  /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE/,
+];
 export function isRedisFailure(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   return REDIS_FAILURES.some((m) => m.test(message));
@@ -130,10 +136,12 @@ export class Jobs {
         if (!this.stalled || this.closing) return;
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), STALL_PROBE_MS * 2)));
-        Promise.race([this.connection.ping(), late]).then(
-          () => this.unstall(true),
-          () => probe(),
-        ).finally(() => clearTimeout(timer));
+        Promise.race([this.connection.ping(), late])
+          .then(
+            () => this.unstall(true),
+            () => probe(),
+          )
+          .finally(() => clearTimeout(timer));
       }, STALL_PROBE_MS);
       this.stallProbe.unref();
     };
@@ -212,7 +220,16 @@ export class Jobs {
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: { removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } } });
+      q = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: {
+          removeOnComplete: { age: 7 * 86400 },
+          removeOnFail: { age: 30 * 86400 },
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 1000 },
+        },
+      });
       // Errors surface on the calls that fail; an unheard 'error' event would crash the process.
       q.on('error', () => undefined);
       this.queues.set(name, q);

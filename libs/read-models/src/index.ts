@@ -21,5 +21,11 @@ export * from './rebuild';
 export * from './log-sealer';
 
 /** Every projection the projector runs. */
-export const PROJECTIONS: readonly Projection[] = [auditTrailProjection, registryProjection, entitlementProjection, worklistsProjection, campaignDeadlinesProjection];
+export const PROJECTIONS: readonly Projection[] = [
+  auditTrailProjection,
+  registryProjection,
+  entitlementProjection,
+  worklistsProjection,
+  campaignDeadlinesProjection,
+];
 export * from './freshness';

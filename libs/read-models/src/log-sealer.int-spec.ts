@@ -41,10 +41,14 @@ describe('the log sealer on PostgreSQL', () => {
     schemas.push(es, rm, `${rm}_fresh`);
     const clock = new ManualClock('2024-01-15T09:00:00Z');
     const store = await SqlEventStore.open({ db, clock, schema: es, ownsDatabase: false, pollIntervalMs: 20 });
-    const logIn = (schema: string) => new TransparencyLog(db, schema, signer, { checkpointEveryEvents: every, checkpointIntervalMs: 3_600_000, witnessKeys: [], now: () => clock.now() });
+    const logIn = (schema: string) =>
+      new TransparencyLog(db, schema, signer, { checkpointEveryEvents: every, checkpointIntervalMs: 3_600_000, witnessKeys: [], now: () => clock.now() });
     const append = async (count: number) => {
       let last = 0n;
-      for (let i = 0; i < count; i += 1) last = (await store.append(i % 3 === 0 ? 'campaign-2023' : `declaration-1000000000${i % 2}-2023`, [newEvent(), newEvent()], { expectedRevision: 'any' })).position;
+      for (let i = 0; i < count; i += 1)
+        last = (
+          await store.append(i % 3 === 0 ? 'campaign-2023' : `declaration-1000000000${i % 2}-2023`, [newEvent(), newEvent()], { expectedRevision: 'any' })
+        ).position;
       return last;
     };
     const run = async (schema: string, batchSize: number) => {
@@ -71,7 +75,16 @@ describe('the log sealer on PostgreSQL', () => {
 
     const leaf = (await log.leafAt({ position: 7n }))!;
     expect(leaf.leafIndex).toBe(6);
-    expect(Object.keys(JSON.parse(leaf.leaf) as object)).toEqual(['dataSha256', 'effectiveAt', 'hash', 'position', 'recordedAt', 'revision', 'streamId', 'type']);
+    expect(Object.keys(JSON.parse(leaf.leaf) as object)).toEqual([
+      'dataSha256',
+      'effectiveAt',
+      'hash',
+      'position',
+      'recordedAt',
+      'revision',
+      'streamId',
+      'type',
+    ]);
     const proof = await log.inclusionProof(6, 20);
     expect(verifyInclusion(6, 20, leafHash(leaf.leaf), proof, latest.rootHash)).toBe(true);
     await expect(log.inclusionProof(6, 21)).rejects.toBeInstanceOf(TreeSizeTooLargeError);

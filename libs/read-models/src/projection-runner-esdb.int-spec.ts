@@ -49,7 +49,11 @@ describe('projection runner and rebuild on the EventStoreDB adapter (stand-in se
     return last;
   };
   const trail = async (s = schema) =>
-    (await db.query<{ position: string; event_id: string }>(`SELECT a.position::text AS position, a.event_id FROM ${quoteIdent(s)}.audit_trail a ORDER BY a.position`)).rows;
+    (
+      await db.query<{ position: string; event_id: string }>(
+        `SELECT a.position::text AS position, a.event_id FROM ${quoteIdent(s)}.audit_trail a ORDER BY a.position`,
+      )
+    ).rows;
 
   it('projects in batches, then a rebuild from zero swaps in the same rows', async () => {
     await appendSome(7);
@@ -74,7 +78,10 @@ describe('projection runner and rebuild on the EventStoreDB adapter (stand-in se
     // The 7 events there at start came in full batches, not one transaction per event.
     expect(batches.slice(0, 3)).toEqual([3, 3, 1]);
     const bound = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the rebuild neither finished nor failed within 20 s')), 20_000).unref());
-    const done = await Promise.race([rebuildProjections({ store, readDb: db, readModelSchema: schema, projector: live, batchSize: 4 }, ['audit_trail']), bound]);
+    const done = await Promise.race([
+      rebuildProjections({ store, readDb: db, readModelSchema: schema, projector: live, batchSize: 4 }, ['audit_trail']),
+      bound,
+    ]);
     expect(BigInt(done.position)).toBe(last);
     expect(await trail()).toEqual(before);
     await live.stop();

@@ -52,11 +52,17 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
     it('writes the same audit trail rows whether the server copies them (same database) or Node does', async () => {
       const f = await fixture(db);
       await appendSome(f.store, 9);
-      await f.store.append('access-10000000009', [newEvent({ metadata: { ...newEvent().metadata, onBehalfOf: { rpps: '10000000009' } } })], { expectedRevision: 'any' });
+      await f.store.append('access-10000000009', [newEvent({ metadata: { ...newEvent().metadata, onBehalfOf: { rpps: '10000000009' } } })], {
+        expectedRevision: 'any',
+      });
       await f.store.append('campaign-x', [newEvent()], { expectedRevision: 'any' });
       const all = await f.store.readAll({ maxCount: 100 });
       const full = async (schema: string) =>
-        (await db.query(`SELECT position::text, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`)).rows;
+        (
+          await db.query(
+            `SELECT position::text, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`,
+          )
+        ).rows;
       for (const [schema, context] of [
         [f.rmSchema, { atHead: true, readStreams: async () => new Map(), eventsTable: f.store.eventsTable }],
         [`${f.rmSchema}_b`, { atHead: true, readStreams: async () => new Map() }],
@@ -111,7 +117,9 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       const error = await failed;
       expect(error).toBeInstanceOf(ProjectionApplyError);
       expect(error.message).toMatch(/^projection audit_trail cannot apply event \S+ \S+ at position 7: killed mid-batch$/);
-      expect(await projectionFailures(db, f.rmSchema)).toEqual([{ name: 'audit_trail', position: '7', eventId: expect.any(String), type: expect.any(String), error: 'killed mid-batch', failedAt: expect.any(String) }]);
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([
+        { name: 'audit_trail', position: '7', eventId: expect.any(String), type: expect.any(String), error: 'killed mid-batch', failedAt: expect.any(String) },
+      ]);
       await first.stop();
       failing = false;
       const afterCrash = await f.trail();
@@ -206,7 +214,9 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       await live.start();
       await live.waitFor(6n);
       const outcome = rebuildProjections({ store: f.store, readDb: db, readModelSchema: f.rmSchema, projector: live, batchSize: 2 }, ['audit_trail']);
-      const bound = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the rebuild neither finished nor failed within 20 s')), 20_000).unref());
+      const bound = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the rebuild neither finished nor failed within 20 s')), 20_000).unref(),
+      );
       await expect(Promise.race([outcome, bound])).rejects.toThrow('cannot rebuild event 4');
       // The live projection still serves, complete.
       expect((await f.trail()).map((r) => r.position)).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -281,4 +291,8 @@ runnerSuite(
   async () => new PgDatabase({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 6 }),
   (db) => db.close(),
 );
-runnerSuite('PGlite', async () => new PGliteDatabase(await PGlite.create()), (db) => db.close());
+runnerSuite(
+  'PGlite',
+  async () => new PGliteDatabase(await PGlite.create()),
+  (db) => db.close(),
+);

@@ -1,6 +1,16 @@
 import type { RecordedEvent } from '@forfait/events';
 import { backoffDelay } from '@forfait/platform';
-import { SqlEventStore, StoreUnavailableError, assertSchemaName, isConnectionError, quoteIdent, type EventStore, type SessionLocks, type SqlDatabase, type Subscription } from '@forfait/store';
+import {
+  SqlEventStore,
+  StoreUnavailableError,
+  assertSchemaName,
+  isConnectionError,
+  quoteIdent,
+  type EventStore,
+  type SessionLocks,
+  type SqlDatabase,
+  type Subscription,
+} from '@forfait/store';
 import type { Projection } from './projection';
 
 export interface ProjectionStatus {
@@ -139,7 +149,10 @@ export class ProjectionRunner {
       for (const p of this.projections) {
         // A read model of an older shape (its version lower than the code's) is dropped and built
         // again from zero, here, by the catch-up: its queries wait (bounded) meanwhile.
-        const { rows: stored } = await tx.query<{ version: number | string }>(`SELECT version FROM ${quoteIdent(this.schema)}.projection_checkpoints WHERE name = $1`, [p.name]);
+        const { rows: stored } = await tx.query<{ version: number | string }>(
+          `SELECT version FROM ${quoteIdent(this.schema)}.projection_checkpoints WHERE name = $1`,
+          [p.name],
+        );
         if (stored[0] && Number(stored[0].version) < p.version) {
           for (const table of p.tables) await tx.query(`DROP TABLE IF EXISTS ${quoteIdent(this.schema)}.${quoteIdent(table)}`);
           await tx.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_checkpoints WHERE name = $1`, [p.name]);
@@ -180,7 +193,8 @@ export class ProjectionRunner {
       if (held) {
         const checkpoint = await this.checkpointOf(wanted.projections[0]!.name);
         for (const f of await projectionFailures(this.db, this.schema)) if (wanted.projections.some((p) => p.name === f.name)) this.failing.add(f.name);
-        if (this.wanted.get(key) !== wanted) await this.locks?.release(this.lockName(key)); // stopped meanwhile
+        if (this.wanted.get(key) !== wanted)
+          await this.locks?.release(this.lockName(key)); // stopped meanwhile
         else if (!this.subscriptions.has(key)) this.subscribe(key, wanted.projections, checkpoint, wanted.fullTypes);
         this.claimAttempts.delete(key);
         return;
@@ -265,7 +279,9 @@ export class ProjectionRunner {
    * commit was lost is applied again only if it did not commit: never twice, never skipped.
    */
   private subscribe(key: string, projections: readonly Projection[], after: bigint, fullTypes?: readonly string[]): void {
-    const subscription = this.store.subscribeAll({ after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) => this.applyBatch(projections, batch, key));
+    const subscription = this.store.subscribeAll({ after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) =>
+      this.applyBatch(projections, batch, key),
+    );
     const startedAt = Date.now();
     this.subscriptions.set(key, subscription);
     /** Subscribes again from the checkpoint after `wait()` ms (while this subscription is still the key's). */
@@ -383,7 +399,13 @@ export class ProjectionRunner {
       if (remaining <= 0) throw new Error(`read models did not reach position ${position} within ${ms} ms (at ${lowest})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(remaining, 250));
-        this.waiters.push({ position, resolve: () => { clearTimeout(timer); resolve(); } });
+        this.waiters.push({
+          position,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
       });
     }
   }
@@ -403,7 +425,10 @@ export class ProjectionRunner {
     this.applyFailures.delete(key);
     const cleared = projections.filter((p) => this.failing.has(p.name)).map((p) => p.name);
     if (cleared.length > 0) {
-      await this.db.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_failures WHERE name = ANY($1::text[]) AND position <= $2`, [cleared, to.toString()]);
+      await this.db.query(`DELETE FROM ${quoteIdent(this.schema)}.projection_failures WHERE name = ANY($1::text[]) AND position <= $2`, [
+        cleared,
+        to.toString(),
+      ]);
       for (const name of cleared) this.failing.delete(name);
     }
     for (const w of this.waiters.splice(0)) w.resolve();
@@ -492,7 +517,14 @@ export async function projectionFailures(db: SqlDatabase, schema = 'rm'): Promis
     const { rows } = await db.query<{ name: string; position: string; event_id: string; event_type: string; error: string; failed_at: Date | string }>(
       `SELECT name, position::text AS position, event_id, event_type, error, failed_at FROM ${quoteIdent(schema)}.projection_failures ORDER BY name`,
     );
-    return rows.map((r) => ({ name: r.name, position: r.position, eventId: r.event_id, type: r.event_type, error: r.error, failedAt: new Date(r.failed_at).toISOString() }));
+    return rows.map((r) => ({
+      name: r.name,
+      position: r.position,
+      eventId: r.event_id,
+      type: r.event_type,
+      error: r.error,
+      failedAt: new Date(r.failed_at).toISOString(),
+    }));
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
     return []; // not set up yet
@@ -500,11 +532,7 @@ export async function projectionFailures(db: SqlDatabase, schema = 'rm'): Promis
 }
 
 /** The projections' state as the read-model database says, whichever process runs them. */
-export async function projectionStatus(
-  db: SqlDatabase,
-  store: EventStore,
-  schema = 'rm',
-): Promise<ProjectionStatus[]> {
+export async function projectionStatus(db: SqlDatabase, store: EventStore, schema = 'rm'): Promise<ProjectionStatus[]> {
   const head = await store.headPosition();
   let rows: { name: string; version: number | string; position: string }[] = [];
   try {

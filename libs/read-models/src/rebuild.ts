@@ -92,8 +92,12 @@ export async function rebuildProjections(
 
 /** The rebuild worker runs where the live projections run (it pauses them for the swap). */
 export function startRebuildWorker(jobs: Jobs, ctx: Parameters<typeof rebuildProjections>[0]): void {
-  jobs.worker(QUEUES.rebuilds, async (job: Job<RebuildJob>) => {
-    if (job.name !== REBUILD_JOB) return { skipped: job.name };
-    return rebuildProjections(ctx, job.data.projections, (p) => job.updateProgress({ ...p }));
-  }, { lockDuration: 120_000 });
+  jobs.worker(
+    QUEUES.rebuilds,
+    async (job: Job<RebuildJob>) => {
+      if (job.name !== REBUILD_JOB) return { skipped: job.name };
+      return rebuildProjections(ctx, job.data.projections, (p) => job.updateProgress({ ...p }));
+    },
+    { lockDuration: 120_000 },
+  );
 }

@@ -1,6 +1,16 @@
 import type { AppConfig } from '@forfait/platform';
 import { Jobs, clockFromSetting, logSigningKeyOf, probeRedis, type Clock, type RedisStatus } from '@forfait/platform';
-import { CheckpointDirectory, PgDatabase, TransparencyLog, generateSignerKey, openStores, parseSignerKey, quoteIdent, type EventStore, type SqlDatabase } from '@forfait/store';
+import {
+  CheckpointDirectory,
+  PgDatabase,
+  TransparencyLog,
+  generateSignerKey,
+  openStores,
+  parseSignerKey,
+  quoteIdent,
+  type EventStore,
+  type SqlDatabase,
+} from '@forfait/store';
 import { logSealer } from './log-sealer';
 import { ProjectionRunner, type ProjectionApplyError } from './projection-runner';
 import type { Projection } from './projection';
@@ -88,9 +98,7 @@ export async function openRuntime(
     retryApplyFailures: { baseMs: 1_000, capMs: 60_000 },
     onApplyRetry: options.onProjectorApplyRetry,
   };
-  const projector = options.runProjector
-    ? new ProjectionRunner(store, readDb, projections, readModelSchema, live)
-    : undefined;
+  const projector = options.runProjector ? new ProjectionRunner(store, readDb, projections, readModelSchema, live) : undefined;
   const signer = parseSignerKey(logSigningKeyOf(config, () => generateSignerKey(config.log.origin)));
   const log = new TransparencyLog(readDb, readModelSchema, signer, {
     checkpointEveryEvents: config.log.checkpointEveryEvents,
@@ -99,9 +107,7 @@ export async function openRuntime(
     now: () => clock.now(),
   });
   await log.setup();
-  const sealer = options.runProjector
-    ? new ProjectionRunner(store, readDb, [logSealer(log)], readModelSchema, live)
-    : undefined;
+  const sealer = options.runProjector ? new ProjectionRunner(store, readDb, [logSealer(log)], readModelSchema, live) : undefined;
   let signTimer: NodeJS.Timeout | undefined;
   if (projector) {
     await projector.start();
@@ -126,33 +132,39 @@ export async function openRuntime(
   if (sealer) {
     await sealer.start();
     // T seconds: a checkpoint of whatever was sealed since the last one, even when no batch comes.
-    signTimer = setInterval(() => void log.signIfDue().catch(() => undefined).then(publish), Math.min(1000, config.log.checkpointIntervalMs));
+    signTimer = setInterval(
+      () =>
+        void log
+          .signIfDue()
+          .catch(() => undefined)
+          .then(publish),
+      Math.min(1000, config.log.checkpointIntervalMs),
+    );
     signTimer.unref();
   }
-  const reconciler =
-    options.reconcileJobs
-      ? startJobReconciler({
-          jobs,
-          readDb,
-          readModelSchema,
-          clock,
-          // The deadlines it reads must include every event written so far (bounded: it goes on after).
-          caughtUp: async () => {
-            const head = await store.headPosition();
-            if (projector) return projector.waitFor(head, 10_000).catch(() => undefined);
-            const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline) {
-              const { rows } = await readDb.query<{ position: string }>(
-                `SELECT position::text AS position FROM ${quoteIdent(readModelSchema)}.projection_checkpoints WHERE name = $1`,
-                [campaignDeadlinesProjection.name],
-              );
-              if (rows[0] && BigInt(rows[0].position) >= head) return;
-              await new Promise((r) => setTimeout(r, 100));
-            }
-          },
-          onError: options.onReconcileError,
-        })
-      : undefined;
+  const reconciler = options.reconcileJobs
+    ? startJobReconciler({
+        jobs,
+        readDb,
+        readModelSchema,
+        clock,
+        // The deadlines it reads must include every event written so far (bounded: it goes on after).
+        caughtUp: async () => {
+          const head = await store.headPosition();
+          if (projector) return projector.waitFor(head, 10_000).catch(() => undefined);
+          const deadline = Date.now() + 10_000;
+          while (Date.now() < deadline) {
+            const { rows } = await readDb.query<{ position: string }>(
+              `SELECT position::text AS position FROM ${quoteIdent(readModelSchema)}.projection_checkpoints WHERE name = $1`,
+              [campaignDeadlinesProjection.name],
+            );
+            if (rows[0] && BigInt(rows[0].position) >= head) return;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        },
+        onError: options.onReconcileError,
+      })
+    : undefined;
   return {
     config,
     clock,

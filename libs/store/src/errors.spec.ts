@@ -26,7 +26,16 @@ describe('connection-class errors become StoreUnavailableError', () => {
 
   it('says in French whether the outcome is unknown', () => {
     const cause = new Error('Connection terminated unexpectedly');
-    expect(new StoreUnavailableError(cause, 'connect')).toMatchObject({ code: 'STORE_UNAVAILABLE', outcomeUnknown: false, cause, message: expect.stringMatching(/indisponible/) });
-    expect(new StoreUnavailableError(cause, 'commit')).toMatchObject({ outcomeUnknown: true, details: { outcomeUnknown: true }, message: expect.stringMatching(/pas certain/) });
+    expect(new StoreUnavailableError(cause, 'connect')).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      outcomeUnknown: false,
+      cause,
+      message: expect.stringMatching(/indisponible/),
+    });
+    expect(new StoreUnavailableError(cause, 'commit')).toMatchObject({
+      outcomeUnknown: true,
+      details: { outcomeUnknown: true },
+      message: expect.stringMatching(/pas certain/),
+    });
   });
 });

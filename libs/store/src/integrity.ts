@@ -93,9 +93,7 @@ export async function verifyIntegrity(
 /** Verifies a list of events (one doctor's bundle, say): each stream's chain must be complete from revision 0. */
 export function verifyEvents(events: RecordedEvent[]): IntegrityReport {
   const verifier = new ChainVerifier();
-  const ordered = [...events].sort((a, b) =>
-    a.streamId === b.streamId ? a.revision - b.revision : a.position < b.position ? -1 : 1,
-  );
+  const ordered = [...events].sort((a, b) => (a.streamId === b.streamId ? a.revision - b.revision : a.position < b.position ? -1 : 1));
   let firstBroken: BrokenLink | undefined;
   for (const event of ordered) {
     const broken = verifier.check(event);
@@ -105,7 +103,15 @@ export function verifyEvents(events: RecordedEvent[]): IntegrityReport {
 }
 
 /** Every kind of problem GET /v1/integrity reports (test/integrity-kinds.e2e-spec.ts produces each). */
-export const INTEGRITY_PROBLEM_KINDS = ['hash-mismatch', 'prev-hash-mismatch', 'revision-gap', 'head-mismatch', 'head-missing', 'position-order', ...LOG_PROBLEM_KINDS] as const;
+export const INTEGRITY_PROBLEM_KINDS = [
+  'hash-mismatch',
+  'prev-hash-mismatch',
+  'revision-gap',
+  'head-mismatch',
+  'head-missing',
+  'position-order',
+  ...LOG_PROBLEM_KINDS,
+] as const;
 
 export interface IntegrityProblem {
   kind: (typeof INTEGRITY_PROBLEM_KINDS)[number];
@@ -191,7 +197,11 @@ export class IncrementalIntegrity {
         `SELECT verified_up_to::text, events::text, last_full_at, last_full_ok FROM ${s}.integrity_state WHERE id = 1`,
       )
     ).rows[0];
-    const heads = (await this.db.query<{ stream_id: string; revision: number; hash: string; position: string }>(`SELECT stream_id, revision, hash, position::text FROM ${s}.integrity_heads`)).rows;
+    const heads = (
+      await this.db.query<{ stream_id: string; revision: number; hash: string; position: string }>(
+        `SELECT stream_id, revision, hash, position::text FROM ${s}.integrity_heads`,
+      )
+    ).rows;
     const problems: IntegrityProblem[] = [];
 
     // Every verified head against the store's event at that revision, as it is now.
@@ -202,9 +212,19 @@ export class IncrementalIntegrity {
           checkedHeads += 1;
           const [event] = await this.store.readStream(h.stream_id, { fromRevision: h.revision, maxCount: 1 });
           if (!event || event.revision !== h.revision) {
-            problems.push({ kind: 'head-missing', streamId: h.stream_id, position: h.position, detail: `l’événement de tête vérifié (révision ${h.revision}) est introuvable` });
+            problems.push({
+              kind: 'head-missing',
+              streamId: h.stream_id,
+              position: h.position,
+              detail: `l’événement de tête vérifié (révision ${h.revision}) est introuvable`,
+            });
           } else if (event.hash !== h.hash || computeEventHash(hashedRecordOf(event)) !== h.hash) {
-            problems.push({ kind: 'head-mismatch', streamId: h.stream_id, position: event.position.toString(), detail: `l’événement de tête (révision ${h.revision}) ne correspond plus au hachage vérifié ${h.hash}` });
+            problems.push({
+              kind: 'head-mismatch',
+              streamId: h.stream_id,
+              position: event.position.toString(),
+              detail: `l’événement de tête (révision ${h.revision}) ne correspond plus au hachage vérifié ${h.hash}`,
+            });
           }
         }),
       );
@@ -224,13 +244,23 @@ export class IncrementalIntegrity {
       for (const event of batch) {
         checkedEvents += 1;
         if (event.position <= after) {
-          problems.push({ kind: 'position-order', streamId: event.streamId, position: event.position.toString(), detail: `position ${event.position} lue après ${after} : l’ordre global est rompu` });
+          problems.push({
+            kind: 'position-order',
+            streamId: event.streamId,
+            position: event.position.toString(),
+            detail: `position ${event.position} lue après ${after} : l’ordre global est rompu`,
+          });
           break outer;
         }
         const broken = verifier.check(event);
         if (broken) {
           firstBroken = broken;
-          problems.push({ kind: broken.reason, streamId: broken.streamId, position: broken.position, detail: `révision ${broken.revision} : attendu ${broken.expected}, trouvé ${broken.actual}` });
+          problems.push({
+            kind: broken.reason,
+            streamId: broken.streamId,
+            position: broken.position,
+            detail: `révision ${broken.revision} : attendu ${broken.expected}, trouvé ${broken.actual}`,
+          });
           break outer;
         }
         after = event.position;
@@ -294,7 +324,12 @@ export async function verifyFully(
   const chains = await verifyIntegrity(target.store, { onProgress: (n) => options.onProgress?.('chains', n) });
   const problems = [
     ...(await checkLogStructure(target.store, target.db, target.log)),
-    ...(target.log ? await verifyTreeFromEvents(target.store, target.log, { everyCheckpoint: options.everyCheckpoint === true, onProgress: (n) => options.onProgress?.('tree', n) }) : []),
+    ...(target.log
+      ? await verifyTreeFromEvents(target.store, target.log, {
+          everyCheckpoint: options.everyCheckpoint === true,
+          onProgress: (n) => options.onProgress?.('tree', n),
+        })
+      : []),
   ];
   const at = options.now().toISOString();
   const report: FullVerificationReport = { ...chains, ok: chains.ok && problems.length === 0, problems, everyCheckpoint: options.everyCheckpoint === true, at };

@@ -27,10 +27,7 @@ async function harness(db: SqlDatabase, options: HarnessOptions = {}): Promise<C
     store,
     clock,
     tamper: async (event) => {
-      await db.query(
-        `UPDATE ${quoteIdent(schema)}.es_events SET data = jsonb_set(data, '{tampered}', 'true'::jsonb) WHERE event_id = $1`,
-        [event.eventId],
-      );
+      await db.query(`UPDATE ${quoteIdent(schema)}.es_events SET data = jsonb_set(data, '{tampered}', 'true'::jsonb) WHERE event_id = $1`, [event.eventId]);
     },
     close: async () => {
       await store.close();
@@ -56,7 +53,10 @@ describe('PostgreSQL adapter', () => {
         armed = false;
         const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
         queueMicrotask(() =>
-          connection.emit('errorMessage', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })),
+          connection.emit(
+            'errorMessage',
+            Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' }),
+          ),
         );
       });
       await expect(db.query('SELECT 1 AS one')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
@@ -148,7 +148,9 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
       const behind = new ManualClock('2024-01-15T09:30:00Z');
       const { store: a, schema } = await open(ahead);
       const { store: b } = await open(behind, schema);
-      const writes = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).append(`declaration-1000000${String(i).padStart(2, '0')}08-2023`, [newEvent()], { expectedRevision: 'no_stream' }));
+      const writes = Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? a : b).append(`declaration-1000000${String(i).padStart(2, '0')}08-2023`, [newEvent()], { expectedRevision: 'no_stream' }),
+      );
       const results = await Promise.all(writes);
       expect(results).toHaveLength(40);
       const all = await a.readAll({ maxCount: 100 });

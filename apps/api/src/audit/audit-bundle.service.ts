@@ -1,12 +1,31 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HASH_ALGORITHM_DESCRIPTION, caisseName, canonicalJson, defaultUpcasters, type DoctorProfileRecorded, type RecordedEvent } from '@forfait/events';
-import { Rational, addMonths, computeEntitlement, declarationFrom, specialtyLabel, yearsBefore, toEntitlementView, type Entitlement, type KnownEvent } from '@forfait/domain';
+import {
+  Rational,
+  addMonths,
+  computeEntitlement,
+  declarationFrom,
+  specialtyLabel,
+  yearsBefore,
+  toEntitlementView,
+  type Entitlement,
+  type KnownEvent,
+} from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { TransparencyLog, verifyEvents } from '@forfait/store';
 import { DoctorYearReader, resolveCampaign, rulesetHash } from '@forfait/application';
 import { exportEvent } from '../core/export-event';
 import { RUNTIME } from '../runtime.token';
-import { BUNDLE_FORMAT, type AuditBundle, type BundleControl, type BundleDoctor, type BundleLog, type BundlePayment, type BundleTimelineStep, type UnsignedAuditBundle } from './bundle';
+import {
+  BUNDLE_FORMAT,
+  type AuditBundle,
+  type BundleControl,
+  type BundleDoctor,
+  type BundleLog,
+  type BundlePayment,
+  type BundleTimelineStep,
+  type UnsignedAuditBundle,
+} from './bundle';
 
 export { BUNDLE_FORMAT } from './bundle';
 
@@ -38,7 +57,8 @@ export class AuditBundleService {
       this.reader.earlierCampaigns(year),
     ]);
     // Each event upcast once, the known ones only.
-    const up = (list: RecordedEvent[]): Upcast[] => list.filter((e) => Date.parse(e.metadata.recordedAt) <= atMs).map((raw) => ({ raw, event: defaultUpcasters.upcast(raw) }));
+    const up = (list: RecordedEvent[]): Upcast[] =>
+      list.filter((e) => Date.parse(e.metadata.recordedAt) <= atMs).map((raw) => ({ raw, event: defaultUpcasters.upcast(raw) }));
     const c = up(campaign.raw);
     const d = up(doctor.raw);
     const decl = up(declaration.raw);
@@ -56,7 +76,19 @@ export class AuditBundleService {
     const entitlementAt = (instant: string): Entitlement | null => {
       let ent = memo.get(instant);
       if (ent === undefined) {
-        ent = ruleset ? computeEntitlement({ rpps, year, ruleset, knownAt: instant, campaign: campaignEvents, doctor: doctorEvents, declaration: declarationEvents, earlier, earlierCampaigns }) : null;
+        ent = ruleset
+          ? computeEntitlement({
+              rpps,
+              year,
+              ruleset,
+              knownAt: instant,
+              campaign: campaignEvents,
+              doctor: doctorEvents,
+              declaration: declarationEvents,
+              earlier,
+              earlierCampaigns,
+            })
+          : null;
         memo.set(instant, ent);
       }
       return ent;
@@ -76,14 +108,31 @@ export class AuditBundleService {
         .map((i) => ({ code: i.code, met: i.met, ...('points' in i ? { points: i.points as number } : {}), reason: i.reason }));
       const last = timeline[timeline.length - 1];
       if (changed.length > 0 || !last || last.amountCents !== view.amountCents || last.paidCents !== view.paidCents) {
-        timeline.push({ at: e.metadata.recordedAt, eventId: e.eventId, type: e.type, totalPoints: view.totalPoints, amountCents: view.amountCents, paidCents: view.paidCents, balanceCents: view.balanceCents, changed });
+        timeline.push({
+          at: e.metadata.recordedAt,
+          eventId: e.eventId,
+          type: e.type,
+          totalPoints: view.totalPoints,
+          amountCents: view.amountCents,
+          paidCents: view.paidCents,
+          balanceCents: view.balanceCents,
+          changed,
+        });
       }
       previous = now;
     }
 
     const final = entitlementAt(at);
     const byId = new Map(all.map((e) => [e.eventId, e]));
-    const volet1 = final && ruleset ? { met: final.volet1.met, points: final.volet1.points.toDecimal(3), euros: Number(final.volet1.points.mul(Rational.of(ruleset.pointValueCents)).roundHalfUp()) / 100, rule: 'volet 1 : tous les prérequis atteints, ou 0 point et volet 2 non rémunéré (guide §I)' } : null;
+    const volet1 =
+      final && ruleset
+        ? {
+            met: final.volet1.met,
+            points: final.volet1.points.toDecimal(3),
+            euros: Number(final.volet1.points.mul(Rational.of(ruleset.pointValueCents)).roundHalfUp()) / 100,
+            rule: 'volet 1 : tous les prérequis atteints, ou 0 point et volet 2 non rémunéré (guide §I)',
+          }
+        : null;
     const explanation = final
       ? [...final.volet1.indicators, ...final.volet2.indicators].map((i) => ({
           code: i.code,
@@ -96,7 +145,12 @@ export class AuditBundleService {
           euros: i.volet === 2 && ruleset ? Number(i.points.mul(Rational.of(ruleset.pointValueCents)).roundHalfUp()) / 100 : null,
           reason: i.reason,
           rule: i.rule,
-          evidence: i.evidence.map((id) => ({ eventId: id, type: byId.get(id)?.type ?? null, recordedAt: byId.get(id)?.metadata.recordedAt ?? null, effectiveAt: byId.get(id)?.metadata.effectiveAt ?? null })),
+          evidence: i.evidence.map((id) => ({
+            eventId: id,
+            type: byId.get(id)?.type ?? null,
+            recordedAt: byId.get(id)?.metadata.recordedAt ?? null,
+            effectiveAt: byId.get(id)?.metadata.effectiveAt ?? null,
+          })),
         }))
       : [];
 
@@ -108,17 +162,33 @@ export class AuditBundleService {
         ...ctl,
         controlId,
         reason: opened?.type === 'ControlOpened' ? opened.data.reason : null,
-        findingsDetail: mine.flatMap((e) => (e.type === 'ControlFindingRecorded' ? [{ indicator: e.data.indicator, outcome: e.data.outcome, reason: e.data.reason, recordedAt: e.metadata.recordedAt }] : [])),
-        closure: closed?.type === 'ControlClosed' ? { paidCents: closed.data.paidCents, recomputedAmountCents: closed.data.recomputedAmountCents, balanceCents: closed.data.balanceCents } : null,
+        findingsDetail: mine.flatMap((e) =>
+          e.type === 'ControlFindingRecorded'
+            ? [{ indicator: e.data.indicator, outcome: e.data.outcome, reason: e.data.reason, recordedAt: e.metadata.recordedAt }]
+            : [],
+        ),
+        closure:
+          closed?.type === 'ControlClosed'
+            ? { paidCents: closed.data.paidCents, recomputedAmountCents: closed.data.recomputedAmountCents, balanceCents: closed.data.balanceCents }
+            : null,
         contestationUntil: ctl.status === 'closed' && ruleset ? new Date(addMonths(ctl.closedAt, ruleset.controls.contestationMonths)).toISOString() : null,
       };
     });
     const payments: BundlePayment[] = declarationEvents.flatMap((e) =>
-      e.type === 'PaymentRecorded' ? [{ eventId: e.eventId, amountCents: e.data.amountCents, paidAt: e.data.paidAt, reference: e.data.reference ?? null, recordedAt: e.metadata.recordedAt }] : [],
+      e.type === 'PaymentRecorded'
+        ? [
+            {
+              eventId: e.eventId,
+              amountCents: e.data.amountCents,
+              paidAt: e.data.paidAt,
+              reference: e.data.reference ?? null,
+              recordedAt: e.metadata.recordedAt,
+            },
+          ]
+        : [],
     );
     const profile = [...doctorEvents].reverse().find((e) => e.type === 'DoctorProfileRecorded');
-    const doctorOut: BundleDoctor | null =
-      profile?.type === 'DoctorProfileRecorded' ? doctorOfProfile(rpps, profile.data) : null;
+    const doctorOut: BundleDoctor | null = profile?.type === 'DoctorProfileRecorded' ? doctorOfProfile(rpps, profile.data) : null;
 
     const generatedAt = this.runtime.clock.now().toISOString();
     const verification = verifyEvents(all);
@@ -140,7 +210,13 @@ export class AuditBundleService {
       },
       verification: { ...verification, checkedAt: generatedAt },
       entitlement: final ? toEntitlementView(final) : null,
-      explanation: { pointValueCents: ruleset?.pointValueCents ?? null, volet1, indicators: explanation, totalPointsExact: final?.totalPoints.toString() ?? null, amountCents: final?.amountCents ?? null },
+      explanation: {
+        pointValueCents: ruleset?.pointValueCents ?? null,
+        volet1,
+        indicators: explanation,
+        totalPointsExact: final?.totalPoints.toString() ?? null,
+        amountCents: final?.amountCents ?? null,
+      },
       timeline,
       controls,
       payments,
@@ -150,7 +226,16 @@ export class AuditBundleService {
     // What is signed is exactly what is served: the JSON of the bundle, canonicalised (RFC 8785).
     const body = JSON.parse(JSON.stringify(unsigned)) as UnsignedAuditBundle;
     const log = this.runtime.log;
-    return { ...body, signature: { algorithm: 'Ed25519', over: 'RFC 8785 JSON of the bundle without "signature"', keyName: log.verifier.name, keyId: log.verifier.keyId.toString('hex'), value: log.signDetached(canonicalJson(body)) } };
+    return {
+      ...body,
+      signature: {
+        algorithm: 'Ed25519',
+        over: 'RFC 8785 JSON of the bundle without "signature"',
+        keyName: log.verifier.name,
+        keyId: log.verifier.keyId.toString('hex'),
+        value: log.signDetached(canonicalJson(body)),
+      },
+    };
   }
 
   /** Every event's inclusion proof against the latest cosigned (else signed) checkpoint that covers them all. */
@@ -162,7 +247,13 @@ export class AuditBundleService {
     const deadline = Date.now() + SEAL_WAIT_MS;
     while ((await log.state()).lastPosition < last) {
       if (Date.now() > deadline) {
-        return { ...base, status: 'pending', reason: `le journal n’avait pas encore scellé la position ${last} après ${SEAL_WAIT_MS / 1000} s : preuves d’inclusion absentes, à redemander`, checkpoint: null, inclusion: [] };
+        return {
+          ...base,
+          status: 'pending',
+          reason: `le journal n’avait pas encore scellé la position ${last} après ${SEAL_WAIT_MS / 1000} s : preuves d’inclusion absentes, à redemander`,
+          checkpoint: null,
+          inclusion: [],
+        };
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -176,19 +267,39 @@ export class AuditBundleService {
       await log.signIfDue(undefined, true);
       checkpoint = await log.latestCheckpoint();
     }
-    if (!checkpoint || checkpoint.size <= maxIndex) return { ...base, status: 'pending', reason: 'aucun point de contrôle signé ne couvre encore ces événements', checkpoint: null, inclusion: [] };
+    if (!checkpoint || checkpoint.size <= maxIndex)
+      return { ...base, status: 'pending', reason: 'aucun point de contrôle signé ne couvre encore ces événements', checkpoint: null, inclusion: [] };
     const inclusion = [];
     for (const e of all) {
       const leaf = leaves.get(e.position.toString());
-      if (!leaf) return { ...base, status: 'pending', reason: `l’événement ${e.eventId} (position ${e.position}) n’est pas dans le journal`, checkpoint: null, inclusion: [] };
+      if (!leaf)
+        return {
+          ...base,
+          status: 'pending',
+          reason: `l’événement ${e.eventId} (position ${e.position}) n’est pas dans le journal`,
+          checkpoint: null,
+          inclusion: [],
+        };
       const proof = await log.inclusionProof(leaf.leafIndex, checkpoint.size);
-      inclusion.push({ eventId: e.eventId, position: leaf.position, leafIndex: leaf.leafIndex, leaf: Buffer.from(leaf.leaf, 'utf8').toString('base64'), proof: proof.map((h) => h.toString('base64')) });
+      inclusion.push({
+        eventId: e.eventId,
+        position: leaf.position,
+        leafIndex: leaf.leafIndex,
+        leaf: Buffer.from(leaf.leaf, 'utf8').toString('base64'),
+        proof: proof.map((h) => h.toString('base64')),
+      });
     }
     return {
       ...base,
       status: 'included',
       reason: null,
-      checkpoint: { treeSize: checkpoint.size, rootHash: checkpoint.rootHash.toString('base64'), signedAt: checkpoint.signedAt, note: TransparencyLog.served(checkpoint), cosignatures: checkpoint.cosignatures.length },
+      checkpoint: {
+        treeSize: checkpoint.size,
+        rootHash: checkpoint.rootHash.toString('base64'),
+        signedAt: checkpoint.signedAt,
+        note: TransparencyLog.served(checkpoint),
+        cosignatures: checkpoint.cosignatures.length,
+      },
       inclusion,
     };
   }

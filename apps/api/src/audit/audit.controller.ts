@@ -101,7 +101,14 @@ export class AuditController {
       rpps,
       year,
       reference: `RC-${year}-${rpps}-${generatedAt.replace(/[-:T]/g, '').slice(0, 14)}`,
-      doctor: profile ? { ...(profile.data.name ? { name: profile.data.name } : {}), specialty: profile.data.specialty, caisse: profile.data.caisse, department: profile.data.department } : null,
+      doctor: profile
+        ? {
+            ...(profile.data.name ? { name: profile.data.name } : {}),
+            specialty: profile.data.specialty,
+            caisse: profile.data.caisse,
+            department: profile.data.department,
+          }
+        : null,
       lines,
       transmittedAt: transmitted?.metadata.effectiveAt ?? null,
       generatedAt,
@@ -113,7 +120,8 @@ export class AuditController {
   @Roles('auditor', 'doctor')
   @ApiOperation({ summary: 'Staff reads of a doctor’s history, diffs and bundles: who, when, what (auditor; the doctor for its own)' })
   async doctorAccessJournal(@Param('rpps', RppsPipe) rpps: string, @Req() req: AuthedRequest) {
-    if (req.principal.role === 'doctor' && req.principal.rpps !== rpps) throw new ForbiddenError('un médecin ne lit que son propre journal des accès', { reason: 'OTHER_DOCTOR' });
+    if (req.principal.role === 'doctor' && req.principal.rpps !== rpps)
+      throw new ForbiddenError('un médecin ne lit que son propre journal des accès', { reason: 'OTHER_DOCTOR' });
     return { rpps, reads: await this.journal.list(rpps) };
   }
 
@@ -145,37 +153,76 @@ export class AuditController {
   @ApiQuery({ name: 'from', required: true })
   @ApiQuery({ name: 'to', required: false, description: 'omitted: now' })
   @ApiOperation({ summary: 'What changed in the entitlement between two instants, and the events that changed it' })
-  async diff(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('from') fromText: string | undefined, @Query('to') toText: string | undefined, @Req() req: AuthedRequest, @Sender() sender: CommandSender) {
+  async diff(
+    @Param('rpps', RppsPipe) rpps: string,
+    @Param('year', YearPipe) year: number,
+    @Query('from') fromText: string | undefined,
+    @Query('to') toText: string | undefined,
+    @Req() req: AuthedRequest,
+    @Sender() sender: CommandSender,
+  ) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const from = parseInstant(fromText, 'from');
     if (!from) throw new RequestValidationError('from is required', { field: 'from' }, 'INVALID_INSTANT');
     const to = parseInstant(toText, 'to') ?? this.runtime.clock.now().toISOString();
     if (Date.parse(from) >= Date.parse(to)) throw new RequestValidationError('from must be before to', {}, 'INVALID_INSTANT');
     const [before, after] = await Promise.all([this.view(rpps, year, from), this.view(rpps, year, to)]);
-    const index = (v: EntitlementView | null) => new Map<string, IndicatorView>(v ? [...v.volet1.indicators, ...v.volet2.indicators].map((i) => [i.code, i]) : []);
+    const index = (v: EntitlementView | null) =>
+      new Map<string, IndicatorView>(v ? [...v.volet1.indicators, ...v.volet2.indicators].map((i) => [i.code, i]) : []);
     const a = index(before);
     const b = index(after);
     const indicators = [...new Set([...a.keys(), ...b.keys()])]
       .map((code) => ({ code, from: a.get(code) ?? null, to: b.get(code) ?? null }))
-      .filter((c) => JSON.stringify(c.from && { met: c.from.met, points: c.from.points, reason: c.from.reason }) !== JSON.stringify(c.to && { met: c.to.met, points: c.to.points, reason: c.to.reason }));
-    const totals = (v: EntitlementView | null) => (v ? { volet1Met: v.volet1.met, totalPoints: v.totalPoints, amountCents: v.amountCents, paidCents: v.paidCents, balanceCents: v.balanceCents } : null);
+      .filter(
+        (c) =>
+          JSON.stringify(c.from && { met: c.from.met, points: c.from.points, reason: c.from.reason }) !==
+          JSON.stringify(c.to && { met: c.to.met, points: c.to.points, reason: c.to.reason }),
+      );
+    const totals = (v: EntitlementView | null) =>
+      v ? { volet1Met: v.volet1.met, totalPoints: v.totalPoints, amountCents: v.amountCents, paidCents: v.paidCents, balanceCents: v.balanceCents } : null;
     const streams = await Promise.all([this.reader.campaign(year), this.reader.doctor(rpps), this.reader.declaration(rpps, year)]);
     const events = streams
       .flatMap((s) => s.raw)
       .filter((e) => Date.parse(e.metadata.recordedAt) > Date.parse(from) && Date.parse(e.metadata.recordedAt) <= Date.parse(to))
       .sort((x, y) => (x.position < y.position ? -1 : 1))
-      .map((e) => ({ eventId: e.eventId, streamId: e.streamId, type: e.type, recordedAt: e.metadata.recordedAt, effectiveAt: e.metadata.effectiveAt, actor: e.metadata.actor, channel: e.metadata.channel, data: e.data }));
+      .map((e) => ({
+        eventId: e.eventId,
+        streamId: e.streamId,
+        type: e.type,
+        recordedAt: e.metadata.recordedAt,
+        effectiveAt: e.metadata.effectiveAt,
+        actor: e.metadata.actor,
+        channel: e.metadata.channel,
+        data: e.data,
+      }));
     await this.journal.record({ rpps, year, resource: 'entitlement-diff', knownAt: to }, sender.meta('back-office'));
-    return { rpps, year, from, to, totals: { from: totals(before), to: totals(after) }, indicators, events, changes: diffChanges(totals(before), totals(after), indicators, events) };
+    return {
+      rpps,
+      year,
+      from,
+      to,
+      totals: { from: totals(before), to: totals(after) },
+      indicators,
+      events,
+      changes: diffChanges(totals(before), totals(after), indicators, events),
+    };
   }
 
   // Not rate limited: the same computation as the entitlement at knownAt, which the "as known at" slider asks at each step.
   @Get('doctors/:rpps/campaigns/:year/entitlement/explanation')
   @Roles(...READERS)
   @ApiQuery({ name: 'knownAt', required: false, description: 'ISO instant with offset; omitted: now' })
-  @ApiOperation({ summary: 'Why each euro is due: per indicator its rule (kind, parameters, sources), its points and euros, its reason and the events that decided it (extension of api.md)' })
+  @ApiOperation({
+    summary:
+      'Why each euro is due: per indicator its rule (kind, parameters, sources), its points and euros, its reason and the events that decided it (extension of api.md)',
+  })
   // Not in the access journal, like the entitlement it explains (the history it cites is journaled when read).
-  async explanation(@Param('rpps', RppsPipe) rpps: string, @Param('year', YearPipe) year: number, @Query('knownAt') knownAt: string | undefined, @Req() req: AuthedRequest) {
+  async explanation(
+    @Param('rpps', RppsPipe) rpps: string,
+    @Param('year', YearPipe) year: number,
+    @Query('knownAt') knownAt: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const at = parseInstant(knownAt, 'knownAt') ?? this.runtime.clock.now().toISOString();
     const [{ entitlement, ruleset }, streams] = await Promise.all([
@@ -199,7 +246,13 @@ export class AuditController {
         rule: { parameters, sources: provenance },
         evidence: i.evidence.map((id) => {
           const e = byId.get(id);
-          return { eventId: id, type: e?.type ?? null, recordedAt: e?.metadata.recordedAt ?? null, effectiveAt: e?.metadata.effectiveAt ?? null, channel: e?.metadata.channel ?? null };
+          return {
+            eventId: id,
+            type: e?.type ?? null,
+            recordedAt: e?.metadata.recordedAt ?? null,
+            effectiveAt: e?.metadata.effectiveAt ?? null,
+            channel: e?.metadata.channel ?? null,
+          };
         }),
       };
     });
@@ -237,9 +290,17 @@ function describeValue(code: string, value: unknown): string {
   if (code === 'V1_SEGUR_LAP' && v.segurSoftware) {
     const s = v.segurSoftware;
     const dpi = s.kind === 'DPI_ETABLISSEMENT' ? ' (DPI de l’établissement)' : '';
-    const certification = { definitive: 'certification définitive', provisional: 'certification provisoire', 'older-referentiel': 'certifié sur un référentiel antérieur' } as const;
+    const certification = {
+      definitive: 'certification définitive',
+      provisional: 'certification provisoire',
+      'older-referentiel': 'certifié sur un référentiel antérieur',
+    } as const;
     // Rule 2: the LAP the doctor named (unnamed: declared before `lap` existed, or without naming it).
-    const lap = !v.lapCertified ? 'non' : v.lap ? `${v.lap.editor} ${v.lap.name}${v.lap.version ? ` ${v.lap.version}` : ''} (${certification[v.lap.certification]})` : 'oui (non nommé)';
+    const lap = !v.lapCertified
+      ? 'non'
+      : v.lap
+        ? `${v.lap.editor} ${v.lap.name}${v.lap.version ? ` ${v.lap.version}` : ''} (${certification[v.lap.certification]})`
+        : 'oui (non nommé)';
     return `logiciel ${s.editor} ${s.name} ${s.version}${dpi}, acquis le ${s.acquiredOn.split('-').reverse().join('/')} ; LAP certifié HAS : ${lap}`;
   }
   if (code === 'V1_HORAIRES') return v.displayed ? 'horaires affichés dans Annuaire santé' : 'horaires non affichés';
@@ -274,8 +335,8 @@ export function diffChanges(
     const about = events.filter((e) => (e.data as { indicator?: unknown } | null)?.indicator === c.code).map((e) => e.eventId);
     const eventIds = evidence.length > 0 ? evidence : about;
     for (const field of ['met', 'points', 'reason'] as const) {
-      const b = c.from ? (c.from as unknown as Record<string, unknown>)[field] ?? null : null;
-      const a = c.to ? (c.to as unknown as Record<string, unknown>)[field] ?? null : null;
+      const b = c.from ? ((c.from as unknown as Record<string, unknown>)[field] ?? null) : null;
+      const a = c.to ? ((c.to as unknown as Record<string, unknown>)[field] ?? null) : null;
       if (JSON.stringify(b) !== JSON.stringify(a)) changes.push({ code: c.code, field, before: b, after: a, eventIds });
     }
   }

@@ -173,7 +173,12 @@ const int = { type: 'integer' } as const;
 const num = { type: 'number' } as const;
 const bool = { type: 'boolean' } as const;
 const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
-const obj = (properties: Record<string, object>, required: string[] = Object.keys(properties), additional = false) => ({ type: 'object', properties, required, additionalProperties: additional });
+const obj = (properties: Record<string, object>, required: string[] = Object.keys(properties), additional = false) => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: additional,
+});
 const arr = (items: object) => ({ type: 'array', items });
 const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const b64 = { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$' } as const;
@@ -187,7 +192,27 @@ export const AUDIT_BUNDLE_SCHEMA = {
     'An audit bundle of a doctor-year: events with hash chains and RFC 6962 inclusion proofs against a signed checkpoint, the computed entitlement, its explanation and timeline, signed with the log’s Ed25519 key over the RFC 8785 JSON of the bundle without "signature". Checked offline by scripts/verify-bundle.mjs.',
   type: 'object',
   additionalProperties: false,
-  required: ['format', 'reference', 'generatedAt', 'generatedBy', 'rpps', 'year', 'knownAt', 'doctor', 'ruleset', 'hashing', 'verification', 'entitlement', 'explanation', 'timeline', 'controls', 'payments', 'streams', 'log', 'signature'],
+  required: [
+    'format',
+    'reference',
+    'generatedAt',
+    'generatedBy',
+    'rpps',
+    'year',
+    'knownAt',
+    'doctor',
+    'ruleset',
+    'hashing',
+    'verification',
+    'entitlement',
+    'explanation',
+    'timeline',
+    'controls',
+    'payments',
+    'streams',
+    'log',
+    'signature',
+  ],
   properties: {
     format: { const: BUNDLE_FORMAT },
     reference: str,
@@ -196,11 +221,31 @@ export const AUDIT_BUNDLE_SCHEMA = {
     rpps: { type: 'string', pattern: '^[0-9]{11}$' },
     year: int,
     knownAt: { type: 'string', format: 'date-time' },
-    doctor: nullable(obj({ rpps: str, name: str, specialty: str, specialtyLabel: str, caisse: str, caisseName: str, department: str }, ['rpps', 'specialty', 'specialtyLabel', 'caisse', 'department'])),
+    doctor: nullable(
+      obj({ rpps: str, name: str, specialty: str, specialtyLabel: str, caisse: str, caisseName: str, department: str }, [
+        'rpps',
+        'specialty',
+        'specialtyLabel',
+        'caisse',
+        'department',
+      ]),
+    ),
     ruleset: nullable(obj({ id: str, version: str, hash: str, amendments: arr({ type: 'object' }) })),
     hashing: obj({ algorithm: str, description: str, genesisPrevHash: hex64, verifier: str }),
     verification: { type: 'object', required: ['ok', 'streams', 'events', 'checkedAt'], properties: { ok: bool, streams: int, events: int, checkedAt: str } },
-    entitlement: nullable({ type: 'object', required: ['totalPoints', 'totalPointsExact', 'amountCents', 'paidCents', 'balanceCents', 'volet1', 'volet2'], properties: { totalPoints: num, totalPointsExact: str, amountCents: int, paidCents: int, balanceCents: int, volet1: { type: 'object' }, volet2: { type: 'object' } } }),
+    entitlement: nullable({
+      type: 'object',
+      required: ['totalPoints', 'totalPointsExact', 'amountCents', 'paidCents', 'balanceCents', 'volet1', 'volet2'],
+      properties: {
+        totalPoints: num,
+        totalPointsExact: str,
+        amountCents: int,
+        paidCents: int,
+        balanceCents: int,
+        volet1: { type: 'object' },
+        volet2: { type: 'object' },
+      },
+    }),
     explanation: obj({
       pointValueCents: nullable(int),
       volet1: nullable(obj({ met: bool, points: num, euros: num, rule: str })),
@@ -222,9 +267,16 @@ export const AUDIT_BUNDLE_SCHEMA = {
       amountCents: nullable(int),
     }),
     timeline: arr(
-      obj(
-        { at: str, eventId: str, type: str, totalPoints: num, amountCents: int, paidCents: int, balanceCents: int, changed: arr(obj({ code: str, met: bool, points: num, reason: str }, ['code', 'met', 'reason'])) },
-      ),
+      obj({
+        at: str,
+        eventId: str,
+        type: str,
+        totalPoints: num,
+        amountCents: int,
+        paidCents: int,
+        balanceCents: int,
+        changed: arr(obj({ code: str, met: bool, points: num, reason: str }, ['code', 'met', 'reason'])),
+      }),
     ),
     controls: arr({
       type: 'object',
@@ -241,7 +293,11 @@ export const AUDIT_BUNDLE_SCHEMA = {
         findingsDetail: arr(obj({ indicator: str, outcome: { enum: ['confirmed', 'invalidated'] }, reason: str, recordedAt: str })),
         closure: nullable(obj({ paidCents: int, recomputedAmountCents: int, balanceCents: int })),
         contestationUntil: nullable(str),
-        contestation: { type: 'object', required: ['status', 'filedAt'], properties: { status: { enum: ['filed', 'decided'] }, filedAt: str, outcome: { enum: ['upheld', 'reversed'] }, decidedAt: str } },
+        contestation: {
+          type: 'object',
+          required: ['status', 'filedAt'],
+          properties: { status: { enum: ['filed', 'decided'] }, filedAt: str, outcome: { enum: ['upheld', 'reversed'] }, decidedAt: str },
+        },
       },
     }),
     payments: arr(obj({ eventId: str, amountCents: int, paidAt: str, reference: nullable(str), recordedAt: str })),
@@ -273,6 +329,12 @@ export const AUDIT_BUNDLE_SCHEMA = {
       checkpoint: nullable(obj({ treeSize: int, rootHash: b64, signedAt: str, note: str, cosignatures: int })),
       inclusion: arr(obj({ eventId: str, position: str, leafIndex: int, leaf: b64, proof: arr(b64) })),
     }),
-    signature: obj({ algorithm: { const: 'Ed25519' }, over: { const: 'RFC 8785 JSON of the bundle without "signature"' }, keyName: str, keyId: { type: 'string', pattern: '^[0-9a-f]{8}$' }, value: b64 }),
+    signature: obj({
+      algorithm: { const: 'Ed25519' },
+      over: { const: 'RFC 8785 JSON of the bundle without "signature"' },
+      keyName: str,
+      keyId: { type: 'string', pattern: '^[0-9a-f]{8}$' },
+      value: b64,
+    }),
   },
 } as const;

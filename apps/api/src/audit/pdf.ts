@@ -37,12 +37,34 @@ export const EVENT_LABELS: Record<string, string> = {
 };
 
 /** How a declaration came in: a channel is a way, not a person ("via amelipro"). */
-const CHANNELS: Record<string, string> = { amelipro: 'via amelipro', paper: 'sur formulaire papier', 'back-office': 'saisie par la CPAM', import: 'par import', system: 'par le système' };
+const CHANNELS: Record<string, string> = {
+  amelipro: 'via amelipro',
+  paper: 'sur formulaire papier',
+  'back-office': 'saisie par la CPAM',
+  import: 'par import',
+  system: 'par le système',
+};
 const channelFr = (c: string) => CHANNELS[c] ?? c;
-const ROLES: Record<string, string> = { doctor: 'médecin', agent: 'agent CPAM', controller: 'contrôleur CPAM', auditor: 'auditeur', admin: 'administrateur', system: 'système', witness: 'témoin' };
+const ROLES: Record<string, string> = {
+  doctor: 'médecin',
+  agent: 'agent CPAM',
+  controller: 'contrôleur CPAM',
+  auditor: 'auditeur',
+  admin: 'administrateur',
+  system: 'système',
+  witness: 'témoin',
+};
 
 const NBSP = '\u00a0';
-const paris = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const paris = new Intl.DateTimeFormat('fr-FR', {
+  timeZone: 'Europe/Paris',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
 /** "20/01/2024 10:00": an instant in Europe/Paris (the time zone is said once per table, or by dateFr). */
 export const dateTimeParis = (iso: string | null | undefined) => (iso ? paris.format(new Date(iso)).replace(',', '') : '—');
 /** "20/01/2024 10:00 (heure de Paris)" */
@@ -66,7 +88,11 @@ const LIST_LABELS: Record<string, string> = {
   segurSolutions: 'des solutions référencées Ségur',
   hasLap: 'des LAP certifiés HAS',
 };
-const CERTIFICATIONS: Record<string, string> = { definitive: 'certification définitive', provisional: 'certification provisoire', 'older-referentiel': 'certifié sur un référentiel antérieur' };
+const CERTIFICATIONS: Record<string, string> = {
+  definitive: 'certification définitive',
+  provisional: 'certification provisoire',
+  'older-referentiel': 'certifié sur un référentiel antérieur',
+};
 
 /** A reason as people read it: dates in French, slugs and list names as labels, ≥ and ≤ as signs, "0 point". */
 export function readable(text: string): string {
@@ -100,7 +126,13 @@ function fontFiles(): { regular: string; bold: string; mono: string } | null {
   return null;
 }
 function winAnsi(text: string): string {
-  return text.replace(/≥/g, '>=').replace(/≤/g, '<=').replace(/→/g, '->').replace(/\u202f/g, NBSP).replace(/[✔✘]/g, '').replace(/\u2014 /g, '- ');
+  return text
+    .replace(/≥/g, '>=')
+    .replace(/≤/g, '<=')
+    .replace(/→/g, '->')
+    .replace(/\u202f/g, NBSP)
+    .replace(/[✔✘]/g, '')
+    .replace(/\u2014 /g, '- ');
 }
 
 interface Column {
@@ -127,7 +159,12 @@ class CaisseDocument {
     info: { Title: string; Subject: string },
     private readonly frame: { title: string; reference: string; sha256: string; hashOf: string },
   ) {
-    this.doc = new PDFDocument({ size: 'A4', margins: { top: MARGIN + 10, bottom: FOOTER_HEIGHT + 6, left: MARGIN, right: MARGIN }, bufferPages: true, info: { ...info, Author: 'Assurance Maladie — forfait structure', Producer: 'forfait-structure' } });
+    this.doc = new PDFDocument({
+      size: 'A4',
+      margins: { top: MARGIN + 10, bottom: FOOTER_HEIGHT + 6, left: MARGIN, right: MARGIN },
+      bufferPages: true,
+      info: { ...info, Author: 'Assurance Maladie — forfait structure', Producer: 'forfait-structure' },
+    });
     const fonts = fontFiles();
     this.unicode = fonts !== null;
     if (fonts) {
@@ -148,7 +185,12 @@ class CaisseDocument {
   }
 
   title(text: string): void {
-    this.doc.font('bold').fontSize(15).text(this.s(text), MARGIN, this.doc.y + 4, { width: this.width }).font('regular').fontSize(SIZE);
+    this.doc
+      .font('bold')
+      .fontSize(15)
+      .text(this.s(text), MARGIN, this.doc.y + 4, { width: this.width })
+      .font('regular')
+      .fontSize(SIZE);
     this.doc.moveDown(0.4);
   }
 
@@ -159,20 +201,45 @@ class CaisseDocument {
 
   heading(text: string): void {
     if (this.doc.y > this.doc.page.height - this.doc.page.margins.bottom - 60) this.doc.addPage();
-    this.doc.moveDown(0.7).font('bold').fontSize(11).fillColor('#003a70').text(this.s(text), MARGIN, this.doc.y).fillColor('black').font('regular').fontSize(SIZE).moveDown(0.3);
+    this.doc
+      .moveDown(0.7)
+      .font('bold')
+      .fontSize(11)
+      .fillColor('#003a70')
+      .text(this.s(text), MARGIN, this.doc.y)
+      .fillColor('black')
+      .font('regular')
+      .fontSize(SIZE)
+      .moveDown(0.3);
   }
 
   para(text: string, options: { bold?: boolean; mono?: boolean; size?: number } = {}): void {
-    this.doc.font(options.mono ? 'mono' : options.bold ? 'bold' : 'regular').fontSize(options.size ?? SIZE).text(this.s(text), MARGIN, this.doc.y, { width: this.width }).font('regular').fontSize(SIZE);
+    this.doc
+      .font(options.mono ? 'mono' : options.bold ? 'bold' : 'regular')
+      .fontSize(options.size ?? SIZE)
+      .text(this.s(text), MARGIN, this.doc.y, { width: this.width })
+      .font('regular')
+      .fontSize(SIZE);
   }
 
   /** Two columns, label and value. */
   pairs(rows: [string, string][], labelWidth = 150): void {
-    this.table([{ header: '', width: labelWidth }, { header: '', width: this.width - labelWidth }], rows, { headless: true, boldFirst: true });
+    this.table(
+      [
+        { header: '', width: labelWidth },
+        { header: '', width: this.width - labelWidth },
+      ],
+      rows,
+      { headless: true, boldFirst: true },
+    );
   }
 
   /** A table with ruled cells; a row may span every column (`{ span }`); the header repeats on every page. */
-  table(columns: Column[], rows: (string[] | { span: string; mono?: boolean; size?: number })[], options: { headless?: boolean; boldFirst?: boolean } = {}): void {
+  table(
+    columns: Column[],
+    rows: (string[] | { span: string; mono?: boolean; size?: number })[],
+    options: { headless?: boolean; boldFirst?: boolean } = {},
+  ): void {
     const doc = this.doc;
     const pad = 3;
     const total = columns.reduce((n, c) => n + c.width, 0);
@@ -180,7 +247,15 @@ class CaisseDocument {
     const widths = columns.map((c) => c.width * scale);
     const bottom = () => doc.page.height - doc.page.margins.bottom;
     const heightOf = (cells: string[], font: (i: number) => string) =>
-      Math.max(...cells.map((cell, i) => doc.font(font(i)).fontSize(SIZE).heightOfString(this.s(cell), { width: widths[i]! - 2 * pad }))) + 2 * pad;
+      Math.max(
+        ...cells.map((cell, i) =>
+          doc
+            .font(font(i))
+            .fontSize(SIZE)
+            .heightOfString(this.s(cell), { width: widths[i]! - 2 * pad }),
+        ),
+      ) +
+      2 * pad;
     const draw = (cells: string[], font: (i: number) => string, fill?: string) => {
       const h = heightOf(cells, font);
       if (doc.y + h > bottom()) {
@@ -192,7 +267,10 @@ class CaisseDocument {
       cells.forEach((cell, i) => {
         if (fill) doc.rect(x, y, widths[i]!, h).fill(fill).fillColor('black');
         doc.rect(x, y, widths[i]!, h).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
-        doc.font(font(i)).fontSize(SIZE).text(this.s(cell), x + pad, y + pad, { width: widths[i]! - 2 * pad, align: columns[i]!.align ?? 'left' });
+        doc
+          .font(font(i))
+          .fontSize(SIZE)
+          .text(this.s(cell), x + pad, y + pad, { width: widths[i]! - 2 * pad, align: columns[i]!.align ?? 'left' });
         x += widths[i]!;
       });
       doc.x = MARGIN;
@@ -205,11 +283,19 @@ class CaisseDocument {
       else {
         const font = row.mono ? 'mono' : 'regular';
         const size = row.size ?? SIZE;
-        const h = doc.font(font).fontSize(size).heightOfString(this.s(row.span), { width: this.width - 2 * pad }) + 2 * pad;
+        const h =
+          doc
+            .font(font)
+            .fontSize(size)
+            .heightOfString(this.s(row.span), { width: this.width - 2 * pad }) +
+          2 * pad;
         if (doc.y + h > bottom()) doc.addPage();
         const y = doc.y;
         doc.rect(MARGIN, y, this.width, h).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
-        doc.font(font).fontSize(size).text(this.s(row.span), MARGIN + pad, y + pad, { width: this.width - 2 * pad });
+        doc
+          .font(font)
+          .fontSize(size)
+          .text(this.s(row.span), MARGIN + pad, y + pad, { width: this.width - 2 * pad });
         doc.x = MARGIN;
         doc.y = y + h;
       }
@@ -240,16 +326,33 @@ class CaisseDocument {
         doc.page.margins.bottom = 0;
         doc.font('regular').fontSize(7).fillColor('#444444');
         doc.text(this.s(`Assurance Maladie — ${this.frame.title}`), MARGIN, HEADER_Y, { width: this.width * 0.6, lineBreak: false });
-        doc.text(this.s(`Référence ${this.frame.reference}`), MARGIN + this.width * 0.6, HEADER_Y, { width: this.width * 0.4, align: 'right', lineBreak: false });
-        doc.moveTo(MARGIN, HEADER_Y + 11).lineTo(MARGIN + this.width, HEADER_Y + 11).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
+        doc.text(this.s(`Référence ${this.frame.reference}`), MARGIN + this.width * 0.6, HEADER_Y, {
+          width: this.width * 0.4,
+          align: 'right',
+          lineBreak: false,
+        });
+        doc
+          .moveTo(MARGIN, HEADER_Y + 11)
+          .lineTo(MARGIN + this.width, HEADER_Y + 11)
+          .lineWidth(0.4)
+          .strokeColor('#8a9bb0')
+          .stroke();
         // The footer: reference, page x/y and hash on the left, their QR code on the right, so that a
         // page separated from the others still says which document it belongs to (issue 18.7).
         const fy = doc.page.height - FOOTER_HEIGHT + 8;
         const textWidth = this.width - QR_SIDE - 8;
-        doc.moveTo(MARGIN, fy - 4).lineTo(MARGIN + this.width, fy - 4).lineWidth(0.4).strokeColor('#8a9bb0').stroke();
+        doc
+          .moveTo(MARGIN, fy - 4)
+          .lineTo(MARGIN + this.width, fy - 4)
+          .lineWidth(0.4)
+          .strokeColor('#8a9bb0')
+          .stroke();
         doc.text(this.s(`Référence ${this.frame.reference} — empreinte SHA-256 ${this.frame.hashOf} :`), MARGIN, fy, { width: textWidth, lineBreak: false });
         doc.font('bold').text(`page ${i + 1}/${range.count}`, MARGIN, fy + 20, { width: textWidth, lineBreak: false });
-        doc.font('mono').fontSize(7).text(this.frame.sha256, MARGIN, fy + 10, { width: textWidth, lineBreak: false });
+        doc
+          .font('mono')
+          .fontSize(7)
+          .text(this.frame.sha256, MARGIN, fy + 10, { width: textWidth, lineBreak: false });
         doc.fillColor('black');
         this.qrCode(MARGIN + this.width - QR_SIDE, fy);
         doc.page.margins.top = top;
@@ -267,7 +370,9 @@ function caisseOf(caisse: string | undefined): string {
 
 /** "Claire Martin — RPPS 10000000017 — médecine générale, département 44"; the name only when the profile has one. */
 function doctorOf(rpps: string, doctor: { name?: string; specialty: string; department: string } | null): string {
-  return [doctor?.name, `RPPS ${rpps}`, doctor ? `${specialtyLabel(doctor.specialty)}, département ${doctor.department}` : undefined].filter(Boolean).join(' — ');
+  return [doctor?.name, `RPPS ${rpps}`, doctor ? `${specialtyLabel(doctor.specialty)}, département ${doctor.department}` : undefined]
+    .filter(Boolean)
+    .join(' — ');
 }
 
 const notificationFr = (n: string) => (n === 'recovery' ? 'indu à recouvrer' : n === 'complement' ? 'complément à verser' : 'sans incidence financière');
@@ -280,14 +385,21 @@ function controlRows(c: BundleControl): [string, string][] {
     ['Ouvert le', dateFr(c.openedAt)],
     ['Clos le', c.status === 'closed' ? dateFr(c.closedAt) : 'en cours'],
   ];
-  for (const f of c.findingsDetail) rows.push([`Constat ${f.indicator}`, `${f.outcome === 'invalidated' ? 'invalidé' : 'confirmé'} le ${dateFr(f.recordedAt)} — motif : ${readable(f.reason)}`]);
+  for (const f of c.findingsDetail)
+    rows.push([
+      `Constat ${f.indicator}`,
+      `${f.outcome === 'invalidated' ? 'invalidé' : 'confirmé'} le ${dateFr(f.recordedAt)} — motif : ${readable(f.reason)}`,
+    ]);
   if (c.findingsDetail.length === 0) rows.push(['Constats', 'aucun constat']);
   if (c.status === 'closed') {
     rows.push(['Notification', notificationFr(c.notification)]);
     if (c.closure) {
       const { paidCents, recomputedAmountCents, balanceCents } = c.closure;
       const what = balanceCents < 0 ? `indu de ${eurosFr(-balanceCents)}` : balanceCents > 0 ? `complément de ${eurosFr(balanceCents)}` : 'aucun écart';
-      rows.push(['Calcul', `montant recalculé ${eurosFr(recomputedAmountCents)} − montant versé ${eurosFr(paidCents)} = ${eurosFr(balanceCents)}, soit ${what}`]);
+      rows.push([
+        'Calcul',
+        `montant recalculé ${eurosFr(recomputedAmountCents)} − montant versé ${eurosFr(paidCents)} = ${eurosFr(balanceCents)}, soit ${what}`,
+      ]);
     }
     rows.push(['Recours amiable possible jusqu’au', dateFr(c.contestationUntil)]);
     if (c.contestation) {
@@ -312,7 +424,11 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
     { title: `Dossier d’audit — forfait structure ${bundle.year}`, reference: bundle.reference, sha256, hashOf: 'du dossier JSON signé (RFC 8785)' },
   );
   // The signed JSON travels with the paper: the hash in the footer is that of this attachment.
-  d.doc.file(Buffer.from(JSON.stringify(bundle), 'utf8'), { name: attachmentName(bundle), type: 'application/json', description: 'Dossier d’audit signé (JSON, format forfait-structure-audit-bundle/2)' });
+  d.doc.file(Buffer.from(JSON.stringify(bundle), 'utf8'), {
+    name: attachmentName(bundle),
+    type: 'application/json',
+    description: 'Dossier d’audit signé (JSON, format forfait-structure-audit-bundle/2)',
+  });
   d.title(`Dossier d'audit — Forfait structure ${bundle.year}`);
   d.pairs([
     ['Caisse', caisseOf(bundle.doctor?.caisse)],
@@ -341,13 +457,24 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
   if (bundle.payments.length === 0) d.para('Aucun paiement enregistré.');
   else
     d.table(
-      [{ header: 'Date du paiement', width: 90 }, { header: 'Référence', width: 140 }, { header: 'Montant', width: 80, align: 'right' }, { header: 'Enregistré le (heure de Paris)', width: 110 }],
+      [
+        { header: 'Date du paiement', width: 90 },
+        { header: 'Référence', width: 140 },
+        { header: 'Montant', width: 80, align: 'right' },
+        { header: 'Enregistré le (heure de Paris)', width: 110 },
+      ],
       bundle.payments.map((p) => [formatDate(p.paidAt.slice(0, 10)), p.reference ?? '—', eurosFr(p.amountCents), dateTimeParis(p.recordedAt)]),
     );
 
   d.heading('Détail par indicateur (motif, règle et pièces)');
   d.table(
-    [{ header: 'Indicateur', width: 150 }, { header: 'Résultat', width: 60 }, { header: 'Points', width: 66, align: 'right' }, { header: 'Montant', width: 62, align: 'right' }, { header: 'Motif, règle et pièces', width: 190 }],
+    [
+      { header: 'Indicateur', width: 150 },
+      { header: 'Résultat', width: 60 },
+      { header: 'Points', width: 66, align: 'right' },
+      { header: 'Montant', width: 62, align: 'right' },
+      { header: 'Motif, règle et pièces', width: 190 },
+    ],
     bundle.explanation.indicators.map((i) => {
       const sources = i.rule.provenance.map((p) => `${p.ref}${p.note ? ` (${p.note})` : ''}`).join(' ; ');
       const pieces = i.evidence.map((ev) => `${EVENT_LABELS[ev.type ?? ''] ?? ev.type ?? 'événement'} du ${dateTimeParis(ev.recordedAt)}`).join(' ; ');
@@ -356,14 +483,23 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
         i.met ? 'atteint' : 'non atteint',
         i.volet === 2 ? pointsFr(i.points) : '—',
         i.volet === 2 ? eurosFr(Math.round((i.euros ?? 0) * 100)) : '—',
-        [`Motif : ${readable(i.reason)}`, sources ? `Règle : ${readable(sources)}` : '', pieces ? `Pièces (heure de Paris) : ${pieces}` : ''].filter(Boolean).join('\n'),
+        [`Motif : ${readable(i.reason)}`, sources ? `Règle : ${readable(sources)}` : '', pieces ? `Pièces (heure de Paris) : ${pieces}` : '']
+          .filter(Boolean)
+          .join('\n'),
       ];
     }),
   );
 
   d.heading('Chronologie des droits');
   d.table(
-    [{ header: 'Date (heure de Paris)', width: 62 }, { header: 'Événement', width: 85 }, { header: 'Total', width: 66, align: 'right' }, { header: 'Montant', width: 64, align: 'right' }, { header: 'Solde', width: 64, align: 'right' }, { header: 'Ce qui change', width: 184 }],
+    [
+      { header: 'Date (heure de Paris)', width: 62 },
+      { header: 'Événement', width: 85 },
+      { header: 'Total', width: 66, align: 'right' },
+      { header: 'Montant', width: 64, align: 'right' },
+      { header: 'Solde', width: 64, align: 'right' },
+      { header: 'Ce qui change', width: 184 },
+    ],
     bundle.timeline.map((step) => [
       dateTimeParis(step.at),
       EVENT_LABELS[step.type] ?? step.type,
@@ -381,7 +517,10 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
   d.heading('Intégrité et vérification');
   const log = bundle.log;
   d.pairs([
-    ['Chaînes d’empreintes', `${bundle.verification.ok ? 'Chaînes vérifiées' : 'CHAÎNE ROMPUE'} : ${bundle.verification.events} événements dans ${bundle.verification.streams} flux.`],
+    [
+      'Chaînes d’empreintes',
+      `${bundle.verification.ok ? 'Chaînes vérifiées' : 'CHAÎNE ROMPUE'} : ${bundle.verification.events} événements dans ${bundle.verification.streams} flux.`,
+    ],
     ['Journal', log.origin],
     [
       'Point de contrôle',
@@ -391,13 +530,20 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
     ],
     ['Preuves d’inclusion', `${log.inclusion.length} (une par événement)`],
   ]);
-  const mono = (label: string, value: string, size = 7): [{ span: string }, { span: string; mono: true; size: number }] => [{ span: label }, { span: value, mono: true, size }];
-  d.table([{ header: '', width: 1 }], [
-    ...mono('Clé publique du journal (vérifie le point de contrôle et la signature du dossier) :', log.vkey),
-    ...mono('Racine de l’arbre de Merkle (base64) :', log.checkpoint?.rootHash ?? '—'),
-    ...mono('Signature de la caisse (Ed25519, base64) :', bundle.signature.value),
-    ...(log.checkpoint ? mono('Texte du point de contrôle signé (format C2SP tlog-checkpoint) :', log.checkpoint.note.trimEnd(), 5.5) : []),
-  ], { headless: true });
+  const mono = (label: string, value: string, size = 7): [{ span: string }, { span: string; mono: true; size: number }] => [
+    { span: label },
+    { span: value, mono: true, size },
+  ];
+  d.table(
+    [{ header: '', width: 1 }],
+    [
+      ...mono('Clé publique du journal (vérifie le point de contrôle et la signature du dossier) :', log.vkey),
+      ...mono('Racine de l’arbre de Merkle (base64) :', log.checkpoint?.rootHash ?? '—'),
+      ...mono('Signature de la caisse (Ed25519, base64) :', bundle.signature.value),
+      ...(log.checkpoint ? mono('Texte du point de contrôle signé (format C2SP tlog-checkpoint) :', log.checkpoint.note.trimEnd(), 5.5) : []),
+    ],
+    { headless: true },
+  );
   d.doc.moveDown(0.5);
   d.para('Comment vérifier ce dossier', { bold: true });
   d.para(
@@ -413,12 +559,24 @@ export function auditBundlePdf(bundle: AuditBundle): Promise<Buffer> {
   const rows: (string[] | { span: string; mono?: boolean; size?: number })[] = [];
   for (const s of bundle.streams) {
     for (const ev of s.events) {
-      rows.push([dateTimeParis(ev.metadata.recordedAt), dateTimeParis(ev.metadata.effectiveAt), EVENT_LABELS[ev.type] ?? ev.type, `${ROLES[ev.metadata.actor.role] ?? ev.metadata.actor.role} ${ev.metadata.actor.sub}, ${channelFr(ev.metadata.channel)}`, `${s.streamId}\nrévision ${ev.revision}, position ${ev.position}`]);
+      rows.push([
+        dateTimeParis(ev.metadata.recordedAt),
+        dateTimeParis(ev.metadata.effectiveAt),
+        EVENT_LABELS[ev.type] ?? ev.type,
+        `${ROLES[ev.metadata.actor.role] ?? ev.metadata.actor.role} ${ev.metadata.actor.sub}, ${channelFr(ev.metadata.channel)}`,
+        `${s.streamId}\nrévision ${ev.revision}, position ${ev.position}`,
+      ]);
       rows.push({ span: `empreinte ${ev.hash}`, mono: true, size: 7.5 });
     }
   }
   d.table(
-    [{ header: 'Enregistré (heure de Paris)', width: 62 }, { header: 'Effet', width: 62 }, { header: 'Événement', width: 95 }, { header: 'Auteur et canal', width: 115 }, { header: 'Flux, révision', width: 165 }],
+    [
+      { header: 'Enregistré (heure de Paris)', width: 62 },
+      { header: 'Effet', width: 62 },
+      { header: 'Événement', width: 95 },
+      { header: 'Auteur et canal', width: 115 },
+      { header: 'Flux, révision', width: 165 },
+    ],
     rows,
   );
   return d.end();
@@ -465,16 +623,30 @@ export function recapPdf(recap: Recap): Promise<Buffer> {
   if (recap.lines.length === 0) d.para('Aucun indicateur déclaré.');
   else
     d.table(
-      [{ header: 'Indicateur', width: 125 }, { header: 'Déclaré', width: 145 }, { header: 'Attesté sur l’honneur', width: 62 }, { header: 'Le (heure de Paris)', width: 66 }, { header: 'Canal et remarques', width: 112 }],
+      [
+        { header: 'Indicateur', width: 125 },
+        { header: 'Déclaré', width: 145 },
+        { header: 'Attesté sur l’honneur', width: 62 },
+        { header: 'Le (heure de Paris)', width: 66 },
+        { header: 'Canal et remarques', width: 112 },
+      ],
       recap.lines.map((l) => [
         `${l.label} (${l.indicator})`,
         `Déclaré : ${readable(l.value)}`,
         l.attestation ? 'oui' : 'non',
         dateTimeParis(l.effectiveAt),
-        [channelFr(l.channel), l.corrections > 0 ? `après ${l.corrections} correction${l.corrections > 1 ? 's' : ''}` : '', l.afterTransmission ? 'déclaré après « Transmettre »' : ''].filter(Boolean).join(', '),
+        [
+          channelFr(l.channel),
+          l.corrections > 0 ? `après ${l.corrections} correction${l.corrections > 1 ? 's' : ''}` : '',
+          l.afterTransmission ? 'déclaré après « Transmettre »' : '',
+        ]
+          .filter(Boolean)
+          .join(', '),
       ]),
     );
   d.doc.moveDown();
-  d.para("Ce récapitulatif des indicateurs ayant fait l'objet de l'attestation sur l'honneur est à conserver, avec les pièces justificatives, en cas de contrôle a posteriori (guide méthodologique 2023, §III et §V).");
+  d.para(
+    "Ce récapitulatif des indicateurs ayant fait l'objet de l'attestation sur l'honneur est à conserver, avec les pièces justificatives, en cas de contrôle a posteriori (guide méthodologique 2023, §III et §V).",
+  );
   return d.end();
 }

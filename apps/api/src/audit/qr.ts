@@ -83,7 +83,11 @@ export function qrMatrix(text: string): boolean[][] {
     fixed[r]![c] = true;
   };
   // Finder patterns with their separators.
-  for (const [r0, c0] of [[0, 0], [0, n - 7], [n - 7, 0]] as const) {
+  for (const [r0, c0] of [
+    [0, 0],
+    [0, n - 7],
+    [n - 7, 0],
+  ] as const) {
     for (let r = -1; r <= 7; r += 1)
       for (let c = -1; c <= 7; c += 1) {
         const ring = Math.max(Math.abs(r - 3), Math.abs(c - 3));

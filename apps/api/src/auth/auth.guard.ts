@@ -38,9 +38,12 @@ export class AuthGuard implements CanActivate {
     request.principal = principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(principal.role)) {
-      throw new ForbiddenError(`le rôle ${principal.role} ne peut pas appeler ${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path} (rôles autorisés : ${roles.join(', ')})`, {
-        reason: 'ROLE_NOT_ALLOWED',
-      });
+      throw new ForbiddenError(
+        `le rôle ${principal.role} ne peut pas appeler ${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path} (rôles autorisés : ${roles.join(', ')})`,
+        {
+          reason: 'ROLE_NOT_ALLOWED',
+        },
+      );
     }
     return true;
   }

@@ -9,8 +9,14 @@ const SECRET = 'unit-secret-unit-secret-unit-secret-0123';
 describe('token verification', () => {
   it('HS256: accepts the secret’s tokens with their claims, refuses other secrets, expired tokens and bad claims', async () => {
     const verifier = new TokenVerifier({ jwtSecret: SECRET });
-    await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'doctor', rpps: '10000000017' })}`)).resolves.toEqual({ sub: 'doctor-10000000017', role: 'doctor', rpps: '10000000017' });
-    await expect(verifier.verify(`Bearer ${await signDevToken('x'.repeat(40), { role: 'admin' })}`)).rejects.toThrow(/jeton invalide \(signature non vérifiée\).*même CLOCK/);
+    await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'doctor', rpps: '10000000017' })}`)).resolves.toEqual({
+      sub: 'doctor-10000000017',
+      role: 'doctor',
+      rpps: '10000000017',
+    });
+    await expect(verifier.verify(`Bearer ${await signDevToken('x'.repeat(40), { role: 'admin' })}`)).rejects.toThrow(
+      /jeton invalide \(signature non vérifiée\).*même CLOCK/,
+    );
     await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'admin' }, '-1s')}`)).rejects.toThrow('jeton expiré');
     await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'doctor' })}`)).rejects.toThrow(/jeton de médecin doit porter un RPPS valide/);
     await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'agent' })}`)).rejects.toThrow(/jeton d’agent doit porter le code à 3 chiffres/);
@@ -26,7 +32,9 @@ describe('token verification', () => {
     const base = () => new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-1');
     const verifier = new TokenVerifier({ jwtSecret: SECRET });
     await expect(verifier.verify(`Bearer ${await base().setIssuedAt().sign(key)}`)).rejects.toThrow(/sans date d’expiration/);
-    await expect(verifier.verify(`Bearer ${await base().setIssuedAt().setExpirationTime('2h').sign(key)}`)).rejects.toThrow(/durée de vie du jeton trop longue/);
+    await expect(verifier.verify(`Bearer ${await base().setIssuedAt().setExpirationTime('2h').sign(key)}`)).rejects.toThrow(
+      /durée de vie du jeton trop longue/,
+    );
     // Without iat, the lifetime left is what counts.
     await expect(verifier.verify(`Bearer ${await base().setExpirationTime('2h').sign(key)}`)).rejects.toThrow(/trop longue/);
     await expect(verifier.verify(`Bearer ${await base().setExpirationTime('50m').sign(key)}`)).resolves.toMatchObject({ sub: 'admin-1' });
@@ -37,8 +45,15 @@ describe('token verification', () => {
 
     // Issued in the future: beyond 60 s of skew refused (it would outlive its exp - iat), within it accepted.
     const now = Math.floor(Date.now() / 1000);
-    const issuedAt = (iat: number) => base().setIssuedAt(iat).setExpirationTime(iat + 1800).sign(key);
-    await expect(verifier.verify(`Bearer ${await issuedAt(now + 3600)}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'IAT_IN_FUTURE' } });
+    const issuedAt = (iat: number) =>
+      base()
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 1800)
+        .sign(key);
+    await expect(verifier.verify(`Bearer ${await issuedAt(now + 3600)}`)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      details: { reason: 'IAT_IN_FUTURE' },
+    });
     await expect(verifier.verify(`Bearer ${await issuedAt(now + 120)}`)).rejects.toThrow(/émis dans le futur/);
     await expect(verifier.verify(`Bearer ${await issuedAt(now + 30)}`)).resolves.toMatchObject({ sub: 'admin-1' });
 
@@ -76,10 +91,20 @@ describe('token verification', () => {
 
     it('verifies a token signed by a key of the JWKS, and refuses an HS256 token', async () => {
       const verifier = new TokenVerifier({ jwksUrl: url });
-      const token = await new SignJWT({ role: 'controller', caisse: '693' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('ctl-1').setExpirationTime('5m').sign(privateKey);
+      const token = await new SignJWT({ role: 'controller', caisse: '693' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('ctl-1')
+        .setExpirationTime('5m')
+        .sign(privateKey);
       await expect(verifier.verify(`Bearer ${token}`)).resolves.toEqual({ sub: 'ctl-1', role: 'controller', caisse: '693' });
-      await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'admin' })}`)).rejects.toThrow(/jeton invalide : algorithme de signature refusé/);
-      const otherKid = await new SignJWT({ role: 'auditor' }).setProtectedHeader({ alg: 'RS256', kid: 'k2' }).setSubject('a').setExpirationTime('5m').sign(privateKey);
+      await expect(verifier.verify(`Bearer ${await signDevToken(SECRET, { role: 'admin' })}`)).rejects.toThrow(
+        /jeton invalide : algorithme de signature refusé/,
+      );
+      const otherKid = await new SignJWT({ role: 'auditor' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k2' })
+        .setSubject('a')
+        .setExpirationTime('5m')
+        .sign(privateKey);
       await expect(verifier.verify(`Bearer ${otherKid}`)).rejects.toMatchObject({ details: { reason: 'KEY_NOT_FOUND' } });
     });
 
@@ -87,11 +112,26 @@ describe('token verification', () => {
       const issuer = url.replace('/jwks.json', '');
       const verifier = new TokenVerifier({ oidcIssuer: issuer, audience: 'urn:api', claims: { role: 'forfait_role', caisse: 'cpam', rpps: 'rpps' } });
       const sign = (claims: Record<string, unknown>, iss = issuer, aud = 'urn:api') =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('ctl-2').setIssuer(iss).setAudience(aud).setIssuedAt().setExpirationTime('5m').sign(privateKey);
-      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'controller', cpam: '441' })}`)).resolves.toEqual({ sub: 'ctl-2', role: 'controller', caisse: '441' });
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('ctl-2')
+          .setIssuer(iss)
+          .setAudience(aud)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'controller', cpam: '441' })}`)).resolves.toEqual({
+        sub: 'ctl-2',
+        role: 'controller',
+        caisse: '441',
+      });
       await expect(verifier.verify(`Bearer ${await sign({ role: 'controller', caisse: '441' })}`)).rejects.toThrow(/rôle du jeton inconnu/);
-      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'auditor' }, 'https://other.example')}`)).rejects.toMatchObject({ details: { reason: 'ISS_MISMATCH' } });
-      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'auditor' }, issuer, 'forfait-console')}`)).rejects.toMatchObject({ details: { reason: 'AUD_MISMATCH' } });
+      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'auditor' }, 'https://other.example')}`)).rejects.toMatchObject({
+        details: { reason: 'ISS_MISMATCH' },
+      });
+      await expect(verifier.verify(`Bearer ${await sign({ forfait_role: 'auditor' }, issuer, 'forfait-console')}`)).rejects.toMatchObject({
+        details: { reason: 'AUD_MISMATCH' },
+      });
       const down = new TokenVerifier({ oidcIssuer: 'http://127.0.0.1:9' });
       await expect(down.verify(`Bearer ${await sign({ role: 'auditor' })}`)).rejects.toMatchObject({ code: 'IDP_UNAVAILABLE' });
     });

@@ -46,14 +46,18 @@ function discoveredJwks(issuer: string): JWTVerifyGetKey {
       throw new IdentityProviderUnavailableError(`fournisseur d’identité injoignable (${url} : ${(error as Error).message}) ; réessayez plus tard`);
     }
     if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string') {
-      throw new IdentityProviderUnavailableError(`document de découverte OpenID Connect inattendu à ${url} (issuer ${JSON.stringify(doc.issuer)}, jwks_uri ${JSON.stringify(doc.jwks_uri)})`);
+      throw new IdentityProviderUnavailableError(
+        `document de découverte OpenID Connect inattendu à ${url} (issuer ${JSON.stringify(doc.issuer)}, jwks_uri ${JSON.stringify(doc.jwks_uri)})`,
+      );
     }
     return createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 5000 });
   };
   return async (header, token) => {
     keys ??= discover();
     try {
-      return await (await keys)(header, token);
+      return await (
+        await keys
+      )(header, token);
     } catch (error) {
       if (error instanceof IdentityProviderUnavailableError) keys = undefined;
       throw error;
@@ -103,11 +107,15 @@ export class TokenVerifier {
         throw new UnauthenticatedError('jeton sans date d’expiration (exp) : refusé', { reason: 'EXP_REQUIRED' });
       }
       if (error instanceof errors.JWTClaimValidationFailed && (error.claim === 'iss' || error.claim === 'aud')) {
-        throw new UnauthenticatedError(`jeton refusé : ${error.claim === 'iss' ? 'émetteur (iss)' : 'audience (aud)'} inattendu`, { reason: `${error.claim.toUpperCase()}_MISMATCH` });
+        throw new UnauthenticatedError(`jeton refusé : ${error.claim === 'iss' ? 'émetteur (iss)' : 'audience (aud)'} inattendu`, {
+          reason: `${error.claim.toUpperCase()}_MISMATCH`,
+        });
       }
       if (error instanceof errors.JWSSignatureVerificationFailed) {
         // The usual cause in development: a token of another data dir (CLOCK not exported for the CLI).
-        const hint = this.jwks ? '' : ' : signé avec un autre secret (en développement, le CLI doit trouver le même répertoire de données : exportez le même CLOCK ou DATA_DIR que le serveur)';
+        const hint = this.jwks
+          ? ''
+          : ' : signé avec un autre secret (en développement, le CLI doit trouver le même répertoire de données : exportez le même CLOCK ou DATA_DIR que le serveur)';
         throw new UnauthenticatedError(`jeton invalide (signature non vérifiée)${hint}`, { reason: 'BAD_SIGNATURE' });
       }
       throw unreadableToken(error);
@@ -117,7 +125,10 @@ export class TokenVerifier {
     const exp = payload.exp!;
     const now = Math.floor(Date.now() / 1000);
     if (typeof payload.iat === 'number' && payload.iat > now + TOKEN_CLOCK_SKEW_SECONDS) {
-      throw new UnauthenticatedError(`jeton invalide : émis dans le futur (iat ${payload.iat - now} s après l’heure du serveur, au plus ${TOKEN_CLOCK_SKEW_SECONDS} s d’écart toléré)`, { reason: 'IAT_IN_FUTURE' });
+      throw new UnauthenticatedError(
+        `jeton invalide : émis dans le futur (iat ${payload.iat - now} s après l’heure du serveur, au plus ${TOKEN_CLOCK_SKEW_SECONDS} s d’écart toléré)`,
+        { reason: 'IAT_IN_FUTURE' },
+      );
     }
     const from = typeof payload.iat === 'number' ? payload.iat : now;
     if (exp - from > this.maxTokenSeconds) {
@@ -134,16 +145,25 @@ export class TokenVerifier {
  */
 function unreadableToken(error: unknown): UnauthenticatedError {
   if (error instanceof errors.JWTClaimValidationFailed) {
-    const what = error.claim === 'nbf' ? 'pas encore valide (nbf dans le futur)' : error.claim === 'iat' ? 'émis dans le futur (iat)' : `revendication ${error.claim} refusée`;
+    const what =
+      error.claim === 'nbf'
+        ? 'pas encore valide (nbf dans le futur)'
+        : error.claim === 'iat'
+          ? 'émis dans le futur (iat)'
+          : `revendication ${error.claim} refusée`;
     return new UnauthenticatedError(`jeton invalide : ${what}`, { reason: 'CLAIM_INVALID', claim: error.claim });
   }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
     return new UnauthenticatedError('jeton invalide : algorithme de signature refusé', { reason: 'ALG_NOT_ALLOWED' });
   }
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
-    return new UnauthenticatedError('jeton invalide : aucune clé unique du fournisseur d’identité ne correspond à son en-tête (kid)', { reason: 'KEY_NOT_FOUND' });
+    return new UnauthenticatedError('jeton invalide : aucune clé unique du fournisseur d’identité ne correspond à son en-tête (kid)', {
+      reason: 'KEY_NOT_FOUND',
+    });
   }
-  return new UnauthenticatedError('jeton illisible : ce n’est pas un JWT signé bien formé (trois segments base64url séparés par des points)', { reason: 'MALFORMED' });
+  return new UnauthenticatedError('jeton illisible : ce n’est pas un JWT signé bien formé (trois segments base64url séparés par des points)', {
+    reason: 'MALFORMED',
+  });
 }
 
 /** Signed where the CLI and the benchmark sign theirs too (libs/platform); named here for the API's tests. */

@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QUEUES } from '@forfait/platform';
 import type { FlowJob } from 'bullmq';
-import { PROJECTIONS, ReadModelsBehindError, acceptJob, listCaissesOfYear, listDoctorsOfYear, projectionStatus, withdrawJob, type Runtime } from '@forfait/read-models';
+import {
+  PROJECTIONS,
+  ReadModelsBehindError,
+  acceptJob,
+  listCaissesOfYear,
+  listDoctorsOfYear,
+  projectionStatus,
+  withdrawJob,
+  type Runtime,
+} from '@forfait/read-models';
 import { CalculationHandler, type CommandMeta, type DoctorYearCalculation } from '@forfait/application';
 import { requireJobs, withJobs } from '../core/jobs-guard';
 import { RUNTIME } from '../runtime.token';
@@ -42,12 +51,23 @@ export class CalculationService {
         queueName,
         data: { year, correlationId: meta.correlationId },
         opts: { jobId: base },
-        children: caisses.map((c) => ({ name: 'calculate-caisse', queueName, data: { year, caisse: c.caisse, correlationId: meta.correlationId }, opts: { jobId: `${base}-${c.caisse}` } })),
+        children: caisses.map((c) => ({
+          name: 'calculate-caisse',
+          queueName,
+          data: { year, caisse: c.caisse, correlationId: meta.correlationId },
+          opts: { jobId: `${base}-${c.caisse}` },
+        })),
       };
       const db = this.runtime.readDb;
       const schema = this.runtime.readModelSchema;
       // Recorded before the enqueue: a Redis lost before the calculation completes loses nothing (the reconciler re-enqueues it).
-      const accepted = await acceptJob(db, schema, { jobId: base, request: { kind: 'flow', queue: queueName, flow }, acceptedAt: this.runtime.clock.now().toISOString(), acceptedBy: meta.actor.sub, correlationId: meta.correlationId });
+      const accepted = await acceptJob(db, schema, {
+        jobId: base,
+        request: { kind: 'flow', queue: queueName, flow },
+        acceptedAt: this.runtime.clock.now().toISOString(),
+        acceptedBy: meta.actor.sub,
+        correlationId: meta.correlationId,
+      });
       try {
         await withJobs(this.runtime, (jobs) => jobs.flowProducer().add(flow));
       } catch (error) {
@@ -59,8 +79,20 @@ export class CalculationService {
     const doctors = await listDoctorsOfYear(this.runtime.readDb, this.runtime.readModelSchema, year);
     const results: DoctorYearCalculation[] = [];
     for (const rpps of doctors) results.push(await this.calculation.calculateOne(rpps, year, meta));
-    await this.calculation.complete(year, doctors.length, results.some((r) => r.recorded), meta);
-    return { mode: 'inline' as const, year, doctors: doctors.length, recorded: results.filter((r) => r.recorded).length, unchanged: results.filter((r) => !r.recorded).length, results };
+    await this.calculation.complete(
+      year,
+      doctors.length,
+      results.some((r) => r.recorded),
+      meta,
+    );
+    return {
+      mode: 'inline' as const,
+      year,
+      doctors: doctors.length,
+      recorded: results.filter((r) => r.recorded).length,
+      unchanged: results.filter((r) => !r.recorded).length,
+      results,
+    };
   }
 }
 

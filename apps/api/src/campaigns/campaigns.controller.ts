@@ -29,7 +29,14 @@ export class CampaignsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Open a campaign with its ruleset and window' })
   async open(@Body(validationPipe) body: OpenCampaignDto, @Sender() sender: CommandSender) {
-    const command: CampaignCommand = { type: 'OpenCampaign', year: body.year, ruleset: body.ruleset, opensAt: body.opensAt, closesAt: body.closesAt, ...(body.rulesetVersion ? { rulesetVersion: body.rulesetVersion } : {}) };
+    const command: CampaignCommand = {
+      type: 'OpenCampaign',
+      year: body.year,
+      ruleset: body.ruleset,
+      opensAt: body.opensAt,
+      closesAt: body.closesAt,
+      ...(body.rulesetVersion ? { rulesetVersion: body.rulesetVersion } : {}),
+    };
     await this.run(body.year, command, sender);
     return this.view(body.year);
   }
@@ -38,7 +45,11 @@ export class CampaignsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Extend (or reopen) the declaration window; EXTENSION_NOT_LATER unless later' })
   async extend(@Param('year', YearPipe) year: number, @Body(validationPipe) body: ExtendDeadlineDto, @Sender() sender: CommandSender) {
-    const result = await this.run(year, { type: 'ExtendDeadline', closesAt: body.closesAt, reason: body.reason, ...(body.reference ? { reference: body.reference } : {}) }, sender);
+    const result = await this.run(
+      year,
+      { type: 'ExtendDeadline', closesAt: body.closesAt, reason: body.reason, ...(body.reference ? { reference: body.reference } : {}) },
+      sender,
+    );
     return { eventId: result.events[0]!.eventId, revision: result.revision, ...(result.events[0]!.data as object) };
   }
 
@@ -47,7 +58,17 @@ export class CampaignsController {
   @ApiOperation({ summary: 'Amend a rule (target, points, neutralised) from now on' })
   async amend(@Param('year', YearPipe) year: number, @Body(validationPipe) body: AmendRuleDto, @Sender() sender: CommandSender) {
     const changes = body.changes as Extract<CampaignCommand, { type: 'AmendRule' }>['changes'];
-    const result = await this.run(year, { type: 'AmendRule', ...(body.indicator ? { indicator: body.indicator } : {}), changes, reason: body.reason, ...(body.reference ? { reference: body.reference } : {}) }, sender);
+    const result = await this.run(
+      year,
+      {
+        type: 'AmendRule',
+        ...(body.indicator ? { indicator: body.indicator } : {}),
+        changes,
+        reason: body.reason,
+        ...(body.reference ? { reference: body.reference } : {}),
+      },
+      sender,
+    );
     return { eventId: result.events[0]!.eventId, revision: result.revision, ...(result.events[0]!.data as object) };
   }
 
@@ -60,7 +81,9 @@ export class CampaignsController {
     const campaigns = await Promise.all(
       years.map(async (year) => {
         const { campaign: c } = resolveCampaign((await this.reader.campaign(year)).events);
-        return c ? { year: c.year, ruleset: c.ruleset, rulesetVersion: c.rulesetVersion, status: c.status, opensAt: c.opensAt, closesAt: c.closesAt } : undefined;
+        return c
+          ? { year: c.year, ruleset: c.ruleset, rulesetVersion: c.rulesetVersion, status: c.status, opensAt: c.opensAt, closesAt: c.closesAt }
+          : undefined;
       }),
     );
     return { campaigns: campaigns.filter((c) => c !== undefined) };
@@ -76,7 +99,12 @@ export class CampaignsController {
   @Roles('system')
   @HttpCode(201)
   @ApiOperation({ summary: 'Compute and record entitlements (one doctor, or every doctor of the campaign)' })
-  async calculate(@Param('year', YearPipe) year: number, @Body(validationPipe) body: CalculationDto, @Sender() sender: CommandSender, @Res({ passthrough: true }) res: Response) {
+  async calculate(
+    @Param('year', YearPipe) year: number,
+    @Body(validationPipe) body: CalculationDto,
+    @Sender() sender: CommandSender,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const meta = sender.meta('system');
     if (body.rpps) return this.calculation.calculateOne(body.rpps, year, meta);
     const result = await this.calculations.calculateAll(year, meta);

@@ -76,7 +76,9 @@ export class RateLimitGuard implements CanActivate {
     const key = req.principal ? `${req.principal.role}:${req.principal.sub}` : `ip:${req.ip ?? ''}`;
     const wait = this.buckets.take(key);
     if (wait !== undefined) {
-      throw new RateLimitedError(`trop de requêtes coûteuses pour ${req.principal?.sub ?? 'cet appelant'} : réessayez dans ${wait} s`, { retryAfterSeconds: wait });
+      throw new RateLimitedError(`trop de requêtes coûteuses pour ${req.principal?.sub ?? 'cet appelant'} : réessayez dans ${wait} s`, {
+        retryAfterSeconds: wait,
+      });
     }
     return true;
   }

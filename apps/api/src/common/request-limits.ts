@@ -46,7 +46,13 @@ export function contentEncodingCheck(req: Request, res: Response, next: NextFunc
   const encodings = header.split(',').map((e) => e.trim().toLowerCase());
   const allowed = req.is('application/json') ? JSON_ENCODINGS : new Set(['identity']);
   if (encodings.length !== 1 || !allowed.has(encodings[0]!)) {
-    return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding « ${header} » non pris en charge (acceptés : ${[...allowed].join(', ')}${allowed.size > 1 ? ', pour un corps JSON' : ''})`, true);
+    return send(
+      res,
+      415,
+      'UNSUPPORTED_CONTENT_ENCODING',
+      `Content-Encoding « ${header} » non pris en charge (acceptés : ${[...allowed].join(', ')}${allowed.size > 1 ? ', pour un corps JSON' : ''})`,
+      true,
+    );
   }
   next();
 }
@@ -95,9 +101,11 @@ export function bodyParserErrors(error: unknown, _req: Request, res: Response, n
   if (typeof error !== 'object' || error === null) return next(error);
   const e = error as { type?: string; status?: number; code?: string; limit?: number; message?: string };
   if (typeof e.status !== 'number' && e.type === undefined) return next(error);
-  if (e.type === 'entity.too.large') return send(res, 413, 'PAYLOAD_TOO_LARGE', `corps JSON trop volumineux (au plus ${e.limit ?? MAX_JSON_BYTES} octets)`, true);
+  if (e.type === 'entity.too.large')
+    return send(res, 413, 'PAYLOAD_TOO_LARGE', `corps JSON trop volumineux (au plus ${e.limit ?? MAX_JSON_BYTES} octets)`, true);
   if (e.type === 'encoding.unsupported') return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding non pris en charge`, true);
-  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `corps compressé illisible (${e.code})`, true);
+  if (typeof e.code === 'string' && e.code.startsWith('Z_'))
+    return send(res, 415, 'UNSUPPORTED_CONTENT_ENCODING', `corps compressé illisible (${e.code})`, true);
   if (e.type === 'charset.unsupported') return send(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'jeu de caractères non pris en charge (UTF-8 attendu)');
   if (e.type === 'entity.parse.failed') return send(res, 400, 'VALIDATION_FAILED', `body : JSON mal formé (${e.message ?? 'syntaxe'})`);
   if (e.type === 'request.aborted' || e.type === 'request.size.invalid') return send(res, 400, 'VALIDATION_FAILED', 'body : corps de requête incomplet', true);
@@ -131,7 +139,9 @@ export function answerClientErrors(server: Server): void {
           : [400, 'BAD_REQUEST', 'requête HTTP mal formée'];
     const body = JSON.stringify(errorBody(status, code, message));
     const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -142,5 +152,8 @@ export function applyServerTimeouts(server: Server, http: { headersTimeoutMs: nu
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
   // Node checks these bounds every connectionsCheckingInterval (30 s by default): check often
   // enough for a low bound to mean what it says. Read when the server starts listening.
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(250, Math.min(1000, Math.floor(http.headersTimeoutMs / 2)));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(
+    250,
+    Math.min(1000, Math.floor(http.headersTimeoutMs / 2)),
+  );
 }

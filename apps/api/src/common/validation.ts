@@ -49,7 +49,8 @@ export class EmptyBodyPipe implements PipeTransform<unknown, Record<string, neve
 @Injectable()
 export class RppsPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!isValidRpps(value)) throw new RequestValidationError(`"${value as string}" is not an RPPS (11 digits with a valid Luhn check digit)`, {}, 'INVALID_RPPS');
+    if (!isValidRpps(value))
+      throw new RequestValidationError(`"${value as string}" is not an RPPS (11 digits with a valid Luhn check digit)`, {}, 'INVALID_RPPS');
     return value;
   }
 }
@@ -58,7 +59,8 @@ export class RppsPipe implements PipeTransform<string, string> {
 export class YearPipe implements PipeTransform<string, number> {
   transform(value: string): number {
     const year = Number(value);
-    if (!/^\d{4}$/.test(value) || year < FIRST_CAMPAIGN_YEAR || year > 2100) throw new RequestValidationError(`"${value}" is not a campaign year`, {}, 'INVALID_YEAR');
+    if (!/^\d{4}$/.test(value) || year < FIRST_CAMPAIGN_YEAR || year > 2100)
+      throw new RequestValidationError(`"${value}" is not a campaign year`, {}, 'INVALID_YEAR');
     return year;
   }
 }
@@ -69,7 +71,11 @@ export function parseInstant(value: string | undefined, name: string): string | 
   if (!isInstantWithOffset(value)) {
     // An unencoded "+01:00" arrives as " 01:00" (a + in a query string is a space): say how to send it.
     const hint = / \d{2}:\d{2}$/.test(value) ? ' ; dans une URL, encodez + en %2B : 2024-01-20T10:00:00%2B01:00' : '';
-    throw new RequestValidationError(`${name} : un instant ISO 8601 avec son décalage est attendu (2024-01-20T10:00:00+01:00)${hint}`, { field: name }, 'INVALID_INSTANT');
+    throw new RequestValidationError(
+      `${name} : un instant ISO 8601 avec son décalage est attendu (2024-01-20T10:00:00+01:00)${hint}`,
+      { field: name },
+      'INVALID_INSTANT',
+    );
   }
   return new Date(value).toISOString();
 }

@@ -19,7 +19,11 @@ export class ConsoleSessionController {
   @ApiOperation({ summary: 'How the console signs in: the OpenID Connect issuer and client, or the development picker' })
   signIn() {
     const { oidc, nodeEnv, auth } = this.runtime.config;
-    if (oidc) return { method: 'oidc', oidc: { issuer: oidc.issuer, clientId: oidc.clientId, scopes: oidc.scopes, ...(oidc.resource ? { resource: oidc.resource } : {}) } };
+    if (oidc)
+      return {
+        method: 'oidc',
+        oidc: { issuer: oidc.issuer, clientId: oidc.clientId, scopes: oidc.scopes, ...(oidc.resource ? { resource: oidc.resource } : {}) },
+      };
     if (nodeEnv !== 'production' && auth.jwtSecret && !auth.jwksUrl) return { method: 'dev' };
     return { method: 'none', message: 'Aucune connexion n’est configurée pour la console : réglez OIDC_ISSUER et OIDC_CLIENT_ID.' };
   }

@@ -52,7 +52,12 @@ export class ControlsController {
   async open(@Body(validationPipe) body: OpenControlDto, @Sender() sender: CommandSender) {
     await this.scope.assertDoctor(sender.principal, body.rpps, 'write', ['controller']);
     const controlId = `ctl-${body.year}-${body.rpps}-${randomBytes(6).toString('hex')}`;
-    const result = await this.run(body.rpps, body.year, { type: 'OpenControl', controlId, indicators: body.indicators, reason: body.reason, now: sender.now, ...(body.fraud ? { fraud: true } : {}) }, sender);
+    const result = await this.run(
+      body.rpps,
+      body.year,
+      { type: 'OpenControl', controlId, indicators: body.indicators, reason: body.reason, now: sender.now, ...(body.fraud ? { fraud: true } : {}) },
+      sender,
+    );
     return { controlId, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
@@ -62,7 +67,12 @@ export class ControlsController {
   @ApiOperation({ summary: 'Request evidence from the doctor, with a due date' })
   async evidence(@Param('id') id: string, @Body(validationPipe) body: EvidenceRequestDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
-    const result = await this.run(rpps, year, { type: 'RequestEvidence', controlId: id, items: body.items, dueAt: new Date(body.dueAt).toISOString(), now: sender.now }, sender);
+    const result = await this.run(
+      rpps,
+      year,
+      { type: 'RequestEvidence', controlId: id, items: body.items, dueAt: new Date(body.dueAt).toISOString(), now: sender.now },
+      sender,
+    );
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
@@ -72,7 +82,12 @@ export class ControlsController {
   @ApiOperation({ summary: 'Record a finding on a controlled indicator: confirmed or invalidated (no longer met from now on)' })
   async finding(@Param('id') id: string, @Body(validationPipe) body: FindingDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
-    const result = await this.run(rpps, year, { type: 'RecordFinding', controlId: id, indicator: body.indicator, outcome: body.outcome, reason: body.reason }, sender);
+    const result = await this.run(
+      rpps,
+      year,
+      { type: 'RecordFinding', controlId: id, indicator: body.indicator, outcome: body.outcome, reason: body.reason },
+      sender,
+    );
     return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString() };
   }
 
@@ -104,8 +119,25 @@ export class ControlsController {
   @ApiOperation({ summary: 'Decide the contestation: uphold the findings or reverse them' })
   async decide(@Param('id') id: string, @Body(validationPipe) body: ContestationDecisionDto, @Sender() sender: CommandSender) {
     const { rpps, year } = await this.target(id, sender, ['controller']);
-    const result = await this.run(rpps, year, { type: 'DecideContestation', controlId: id, outcome: body.outcome, ...(body.indicators ? { indicators: body.indicators } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) }, sender);
-    return { controlId: id, eventId: result.events[0]!.eventId, revision: result.revision, position: result.position.toString(), ...(result.events[0]!.data as object) };
+    const result = await this.run(
+      rpps,
+      year,
+      {
+        type: 'DecideContestation',
+        controlId: id,
+        outcome: body.outcome,
+        ...(body.indicators ? { indicators: body.indicators } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      },
+      sender,
+    );
+    return {
+      controlId: id,
+      eventId: result.events[0]!.eventId,
+      revision: result.revision,
+      position: result.position.toString(),
+      ...(result.events[0]!.data as object),
+    };
   }
 
   private async target(id: string, sender: CommandSender, roles: ('controller' | 'doctor')[]) {

@@ -15,7 +15,13 @@ export class OpenControlDto {
 }
 
 export class EvidenceRequestDto {
-  @ApiProperty({ example: ['liste des étudiants accueillis et dates des stages'] }) @IsArray() @ArrayMinSize(1) @ArrayMaxSize(50) @IsString({ each: true }) @MaxLength(500, { each: true }) items!: string[];
+  @ApiProperty({ example: ['liste des étudiants accueillis et dates des stages'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(500, { each: true })
+  items!: string[];
   @ApiProperty({ example: '2024-10-15T00:00:00+02:00' }) @IsInstant() dueAt!: string;
 }
 

@@ -7,6 +7,12 @@ import { ControlsController } from './controls.controller';
 @Module({
   imports: [CoreModule],
   controllers: [ControlsController],
-  providers: [{ provide: ControlHandler, useFactory: (reader: DoctorYearReader, executor: CommandExecutor) => new ControlHandler(reader, executor), inject: [DoctorYearReader, CommandExecutor] }],
+  providers: [
+    {
+      provide: ControlHandler,
+      useFactory: (reader: DoctorYearReader, executor: CommandExecutor) => new ControlHandler(reader, executor),
+      inject: [DoctorYearReader, CommandExecutor],
+    },
+  ],
 })
 export class ControlsModule {}

@@ -1,4 +1,14 @@
-import { applyDecorators, Controller, createParamDecorator, Inject, Injectable, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  createParamDecorator,
+  Inject,
+  Injectable,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { map, type Observable } from 'rxjs';
@@ -80,4 +90,5 @@ export const Sender = createParamDecorator((_data: unknown, context: ExecutionCo
 });
 
 /** A controller of commands at `path` (OpenAPI `tag`, bearer token), under the CommandInterceptor: its routes take `@Sender()`, its commands answer an ETag. */
-export const CommandController = (path: string, tag: string): ClassDecorator => applyDecorators(ApiTags(tag), ApiBearerAuth(), Controller(path), UseInterceptors(CommandInterceptor));
+export const CommandController = (path: string, tag: string): ClassDecorator =>
+  applyDecorators(ApiTags(tag), ApiBearerAuth(), Controller(path), UseInterceptors(CommandInterceptor));

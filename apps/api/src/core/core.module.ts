@@ -16,11 +16,31 @@ import { Scope } from './scope';
 /** What several features share: the application layer's reader, executor and shared handlers (libs/application), one instance each. */
 const SHARED: Provider[] = [
   { provide: DoctorYearReader, useFactory: (runtime: Runtime) => new DoctorYearReader(runtime), inject: [RUNTIME] },
-  { provide: CommandExecutor, useFactory: (runtime: Runtime, reader: DoctorYearReader) => new CommandExecutor(runtime, reader), inject: [RUNTIME, DoctorYearReader] },
-  { provide: EntitlementService, useFactory: (runtime: Runtime, reader: DoctorYearReader) => new EntitlementService(runtime, reader), inject: [RUNTIME, DoctorYearReader] },
-  { provide: DeclarationHandler, useFactory: (reader: DoctorYearReader, executor: CommandExecutor) => new DeclarationHandler(reader, executor), inject: [DoctorYearReader, CommandExecutor] },
-  { provide: AccessJournalHandler, useFactory: (runtime: Runtime, executor: CommandExecutor) => new AccessJournalHandler(runtime, executor), inject: [RUNTIME, CommandExecutor] },
-  { provide: IncrementalIntegrity, useFactory: (runtime: Runtime) => new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema, runtime.log), inject: [RUNTIME] },
+  {
+    provide: CommandExecutor,
+    useFactory: (runtime: Runtime, reader: DoctorYearReader) => new CommandExecutor(runtime, reader),
+    inject: [RUNTIME, DoctorYearReader],
+  },
+  {
+    provide: EntitlementService,
+    useFactory: (runtime: Runtime, reader: DoctorYearReader) => new EntitlementService(runtime, reader),
+    inject: [RUNTIME, DoctorYearReader],
+  },
+  {
+    provide: DeclarationHandler,
+    useFactory: (reader: DoctorYearReader, executor: CommandExecutor) => new DeclarationHandler(reader, executor),
+    inject: [DoctorYearReader, CommandExecutor],
+  },
+  {
+    provide: AccessJournalHandler,
+    useFactory: (runtime: Runtime, executor: CommandExecutor) => new AccessJournalHandler(runtime, executor),
+    inject: [RUNTIME, CommandExecutor],
+  },
+  {
+    provide: IncrementalIntegrity,
+    useFactory: (runtime: Runtime) => new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema, runtime.log),
+    inject: [RUNTIME],
+  },
   { provide: JustificatifFiles, useFactory: (runtime: Runtime) => new JustificatifFiles(runtime.config.justificatifDir), inject: [RUNTIME] },
   IdempotencyStore,
   IdempotencyInterceptor,

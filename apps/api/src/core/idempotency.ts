@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AppError, canonicalJson } from '@forfait/events';
 import { commandContext, type CommandContext } from '@forfait/application';
 import type { Runtime } from '@forfait/read-models';
@@ -93,7 +102,12 @@ export class IdempotencyStore implements OnModuleInit, OnModuleDestroy {
   }
 
   async complete(scope: string, status: number, body: unknown, etag: string | null): Promise<void> {
-    await this.db.query(`UPDATE ${this.table} SET status = $2, body = $3::jsonb, etag = $4, completed_at = now() WHERE scope = $1`, [scope, status, JSON.stringify(body ?? null), etag]);
+    await this.db.query(`UPDATE ${this.table} SET status = $2, body = $3::jsonb, etag = $4, completed_at = now() WHERE scope = $1`, [
+      scope,
+      status,
+      JSON.stringify(body ?? null),
+      etag,
+    ]);
   }
 
   /** The table exists before the first request (a store that is down at boot still lets the API start). */
@@ -158,7 +172,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const ctx: CommandContext = { eventIdSeed: sha256(`${scope}:${requestHash}`), writes: 0 };
     return new Observable((subscriber) => commandContext.run(ctx, () => next.handle().subscribe(subscriber)));
   }
-
 }
 
 /** The answer is kept before it leaves, whether it comes from the handler or from the error filter. */

@@ -10,7 +10,9 @@ export class JobsUnavailableError extends AppError {
 }
 
 const unavailable = (runtime: Runtime, inFlight = false) => {
-  const error = new JobsUnavailableError(`Les traitements en tâche de fond sont indisponibles : Redis ne répond pas (${runtime.redis.url}). Les déclarations et les consultations restent possibles ; réessayez plus tard.`);
+  const error = new JobsUnavailableError(
+    `Les traitements en tâche de fond sont indisponibles : Redis ne répond pas (${runtime.redis.url}). Les déclarations et les consultations restent possibles ; réessayez plus tard.`,
+  );
   error.inFlight = inFlight;
   return error;
 };

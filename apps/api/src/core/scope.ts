@@ -21,9 +21,18 @@ export class Scope {
   }
 
   /** `caisseOf`: where a query finds the doctor's caisse (the read models it reads); the store by default. */
-  async assertDoctor(p: Principal, rpps: string, access: Access, allowed: Principal['role'][], caisseOf: (rpps: string) => Promise<string | undefined> = (r) => this.caisseOf(r)): Promise<void> {
+  async assertDoctor(
+    p: Principal,
+    rpps: string,
+    access: Access,
+    allowed: Principal['role'][],
+    caisseOf: (rpps: string) => Promise<string | undefined> = (r) => this.caisseOf(r),
+  ): Promise<void> {
     if (!allowed.includes(p.role)) {
-      throw new ForbiddenError(`le rôle ${p.role} ne peut pas ${access === 'write' ? 'modifier' : 'lire'} ici les données de ce médecin (rôles autorisés : ${allowed.join(', ')})`, { reason: 'ROLE_NOT_ALLOWED' });
+      throw new ForbiddenError(
+        `le rôle ${p.role} ne peut pas ${access === 'write' ? 'modifier' : 'lire'} ici les données de ce médecin (rôles autorisés : ${allowed.join(', ')})`,
+        { reason: 'ROLE_NOT_ALLOWED' },
+      );
     }
     switch (p.role) {
       case 'doctor':
@@ -32,8 +41,10 @@ export class Scope {
       case 'agent':
       case 'controller': {
         const caisse = await caisseOf(rpps);
-        if (caisse === undefined) throw new ForbiddenError(`le médecin ${rpps} n’a pas de profil : aucune caisse ne peut encore agir sur son dossier`, { reason: 'NO_PROFILE' });
-        if (caisse !== p.caisse) throw new ForbiddenError(`le médecin ${rpps} relève de la caisse ${caisse}, pas de la caisse ${p.caisse}`, { reason: 'OTHER_CAISSE' });
+        if (caisse === undefined)
+          throw new ForbiddenError(`le médecin ${rpps} n’a pas de profil : aucune caisse ne peut encore agir sur son dossier`, { reason: 'NO_PROFILE' });
+        if (caisse !== p.caisse)
+          throw new ForbiddenError(`le médecin ${rpps} relève de la caisse ${caisse}, pas de la caisse ${p.caisse}`, { reason: 'OTHER_CAISSE' });
         return;
       }
       case 'auditor':

@@ -12,7 +12,11 @@ describe('development sign-in (POST /v1/dev/tokens)', () => {
     expect(answer).toMatchObject({ role: 'controller', caisse: '441', expiresIn: 900 });
     const claims = decodeJwt(answer.token);
     expect(claims.exp! - claims.iat!).toBe(900);
-    await expect(new TokenVerifier({ jwtSecret: SECRET }).verify(`Bearer ${answer.token}`)).resolves.toEqual({ sub: 'controller-441', role: 'controller', caisse: '441' });
+    await expect(new TokenVerifier({ jwtSecret: SECRET }).verify(`Bearer ${answer.token}`)).resolves.toEqual({
+      sub: 'controller-441',
+      role: 'controller',
+      caisse: '441',
+    });
   });
 
   it('asks a doctor for a valid RPPS and staff of a caisse for its code; machines’ roles are not offered', async () => {
@@ -25,6 +29,8 @@ describe('development sign-in (POST /v1/dev/tokens)', () => {
 
   it('does not exist in production, nor where tokens are verified with a JWKS', async () => {
     await expect(controller({ nodeEnv: 'production', auth: { jwtSecret: SECRET } }).token({ role: 'admin' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(controller({ nodeEnv: 'development', auth: { jwksUrl: 'https://idp.example/jwks' } }).token({ role: 'admin' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(controller({ nodeEnv: 'development', auth: { jwksUrl: 'https://idp.example/jwks' } }).token({ role: 'admin' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 });

@@ -40,7 +40,8 @@ export class DevTokensController {
     }
     const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     const role = b.role;
-    if (typeof role !== 'string' || !(DEV_ROLES as readonly string[]).includes(role)) throw new RequestValidationError(`role : une valeur parmi ${DEV_ROLES.join(', ')} est attendue`);
+    if (typeof role !== 'string' || !(DEV_ROLES as readonly string[]).includes(role))
+      throw new RequestValidationError(`role : une valeur parmi ${DEV_ROLES.join(', ')} est attendue`);
     const claims: { role: DevRole; rpps?: string; caisse?: string } = { role: role as DevRole };
     if (role === 'doctor') {
       if (!isValidRpps(b.rpps)) throw new RequestValidationError('rpps : un numéro RPPS valide (11 chiffres) est attendu');

@@ -28,34 +28,69 @@ export const SPECIALTIES = [...new Set(RULESETS.flatMap((r) => r.specialties.cat
 /** api.md: `{ status, since?, until? }`, dates inclusive. */
 export class ConventionDto {
   @ApiProperty({ enum: ['conventionne', 'non-conventionne'] }) @IsIn(['conventionne', 'non-conventionne']) status!: 'conventionne' | 'non-conventionne';
-  @ApiPropertyOptional({ example: '2010-09-01' }) @IsOptional() @IsDateString({ strict: true }) @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'since is a date YYYY-MM-DD' }) since?: string;
-  @ApiPropertyOptional({ example: '2023-06-30' }) @IsOptional() @IsDateString({ strict: true }) @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'until is a date YYYY-MM-DD' }) until?: string;
+  @ApiPropertyOptional({ example: '2010-09-01' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'since is a date YYYY-MM-DD' })
+  since?: string;
+  @ApiPropertyOptional({ example: '2023-06-30' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'until is a date YYYY-MM-DD' })
+  until?: string;
 }
 
 export class DoctorProfileDto {
-  @ApiProperty({ example: 'medecine-generale', enum: SPECIALTIES }) @IsIn(SPECIALTIES, { message: 'specialty must be a slug of the catalogue' }) specialty!: string;
+  @ApiProperty({ example: 'medecine-generale', enum: SPECIALTIES })
+  @IsIn(SPECIALTIES, { message: 'specialty must be a slug of the catalogue' })
+  specialty!: string;
   @ApiProperty({ example: '441', description: '3-digit CPAM code' }) @Matches(/^\d{3}$/, { message: 'caisse is a 3-digit CPAM code' }) caisse!: string;
-  @ApiPropertyOptional({ example: 'Claire Martin', description: 'le nom du médecin, tel que l’écrit le référentiel de la caisse (extension d’api.md) : imprimé sur ses documents, cherché par GET /v1/doctors?q=', maxLength: 200 })
+  @ApiPropertyOptional({
+    example: 'Claire Martin',
+    description:
+      'le nom du médecin, tel que l’écrit le référentiel de la caisse (extension d’api.md) : imprimé sur ses documents, cherché par GET /v1/doctors?q=',
+    maxLength: 200,
+  })
   @IsOptional()
   @IsString()
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').replace(/\s+/g, ' ').trim() : value))
   @MaxLength(200, { message: 'name : 200 caractères au plus' })
   @Matches(/^\p{L}[\p{L}\p{M} .’'-]*$/u, { message: 'name : des lettres, espaces, points, apostrophes et traits d’union, en commençant par une lettre' })
   name?: string;
-  @ApiProperty({ example: '44' }) @Matches(/^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$/, { message: 'department is a French department code (01…95, 2A, 2B, 971…976)' }) department!: string;
-  @ApiPropertyOptional({ example: 2019, description: 'the first campaign the doctor declared in, when the caisse knows it (INT-6)' }) @IsOptional() @IsInt() @Min(FIRST_CAMPAIGN_YEAR) @Max(2100) firstDeclarationYear?: number;
-  @ApiPropertyOptional({ type: () => ConventionDto, description: 'absent: under the convention' }) @IsOptional() @ValidateNested() @Type(() => ConventionDto) convention?: ConventionDto;
-  @ApiPropertyOptional({ example: '2023-01-01', description: 'the date from which this profile holds' }) @IsOptional() @IsDateString({ strict: true }) @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'effectiveFrom is a date YYYY-MM-DD' }) effectiveFrom?: string;
+  @ApiProperty({ example: '44' })
+  @Matches(/^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$/, { message: 'department is a French department code (01…95, 2A, 2B, 971…976)' })
+  department!: string;
+  @ApiPropertyOptional({ example: 2019, description: 'the first campaign the doctor declared in, when the caisse knows it (INT-6)' })
+  @IsOptional()
+  @IsInt()
+  @Min(FIRST_CAMPAIGN_YEAR)
+  @Max(2100)
+  firstDeclarationYear?: number;
+  @ApiPropertyOptional({ type: () => ConventionDto, description: 'absent: under the convention' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ConventionDto)
+  convention?: ConventionDto;
+  @ApiPropertyOptional({ example: '2023-01-01', description: 'the date from which this profile holds' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'effectiveFrom is a date YYYY-MM-DD' })
+  effectiveFrom?: string;
 }
-
 
 export class DeclarationDto {
   @ApiProperty({ enum: DECLARATIVE_INDICATORS }) @IsIn(DECLARATIVE_INDICATORS) indicator!: string;
-  @ApiProperty({ description: 'shape depends on the indicator (api.md)', example: { answer: true } }) @IsObject() @IsNotEmptyObject() value!: Record<string, unknown>;
+  @ApiProperty({ description: 'shape depends on the indicator (api.md)', example: { answer: true } }) @IsObject() @IsNotEmptyObject() value!: Record<
+    string,
+    unknown
+  >;
   @ApiProperty({ description: 'attestation sur l’honneur; required true for every V2_*' }) @IsBoolean() attestation!: boolean;
-  @ApiPropertyOptional({ enum: ['amelipro', 'paper', 'back-office'] }) @IsOptional() @IsIn(['amelipro', 'paper', 'back-office']) channel?: 'amelipro' | 'paper' | 'back-office';
+  @ApiPropertyOptional({ enum: ['amelipro', 'paper', 'back-office'] }) @IsOptional() @IsIn(['amelipro', 'paper', 'back-office']) channel?:
+    'amelipro' | 'paper' | 'back-office';
   @ApiPropertyOptional({ description: 'agents only: when the caisse received it' }) @IsOptional() @IsInstant() effectiveAt?: string;
-  @ApiPropertyOptional({ description: 'agents, paper forms only: the postmark (INT-8), on or before effectiveAt; it dates the form when the parameter paperDatedBy is postmark' })
+  @ApiPropertyOptional({
+    description: 'agents, paper forms only: the postmark (INT-8), on or before effectiveAt; it dates the form when the parameter paperDatedBy is postmark',
+  })
   @IsOptional()
   @IsInstant()
   postmarkedAt?: string;
@@ -95,7 +130,10 @@ export class LapDto {
 export class SegurLapValueDto {
   @ValidateNested() @Type(() => SegurSoftwareDto) segurSoftware!: SegurSoftwareDto;
   @IsBoolean() lapCertified!: boolean;
-  @ApiPropertyOptional({ type: LapDto, description: 'the LAP declared; absent when lapCertified is false (lapCertified true without it: a LAP declared unnamed)' })
+  @ApiPropertyOptional({
+    type: LapDto,
+    description: 'the LAP declared; absent when lapCertified is false (lapCertified true without it: a LAP declared unnamed)',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => LapDto)

@@ -14,7 +14,15 @@ describe('error codes -> HTTP statuses, typed against the union of codes', () =>
   });
 
   it('keeps api.md’s statuses of a few codes', () => {
-    const some: Partial<Record<ErrorCode, number>> = { CHANNEL_NOT_ALLOWED: 403, MODALITY_NOT_ALLOWED: 422, STALE_REVISION: 412, CAMPAIGN_CLOSED: 409, INVALID_RPPS: 400, CAMPAIGN_NOT_FOUND: 404, STORE_UNAVAILABLE: 503 };
+    const some: Partial<Record<ErrorCode, number>> = {
+      CHANNEL_NOT_ALLOWED: 403,
+      MODALITY_NOT_ALLOWED: 422,
+      STALE_REVISION: 412,
+      CAMPAIGN_CLOSED: 409,
+      INVALID_RPPS: 400,
+      CAMPAIGN_NOT_FOUND: 404,
+      STORE_UNAVAILABLE: 503,
+    };
     for (const [code, status] of Object.entries(some)) expect(statusOfCode(code)).toBe(status);
   });
 
@@ -55,7 +63,15 @@ describe('the messages the filter writes itself are French', () => {
 
   it('names a missing route in French and points to /docs; a fault is a French 500 without its stack', () => {
     const missing = answer(new NotFoundException('Cannot GET /nowhere'));
-    expect(missing).toEqual({ status: 404, body: { statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: 'GET /nowhere : aucune route ici ; les routes de l’API sont décrites sur /docs' } });
+    expect(missing).toEqual({
+      status: 404,
+      body: {
+        statusCode: 404,
+        error: 'Not Found',
+        code: 'NOT_FOUND',
+        message: 'GET /nowhere : aucune route ici ; les routes de l’API sont décrites sur /docs',
+      },
+    });
     const fault = answer(new Error('boom at line 3'));
     expect(fault.status).toBe(500);
     expect(fault.body).toMatchObject({ code: 'INTERNAL_ERROR', message: expect.stringMatching(/^erreur interne du serveur/) as unknown });

@@ -61,7 +61,9 @@ export class HealthController {
       `forfait_store_head_position ${r.store.headPosition ?? 0}`,
       '# HELP forfait_projection_lag_events Events committed but not yet applied by a projection.',
       '# TYPE forfait_projection_lag_events gauge',
-      ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_lag_events{projection="${p.name}"} ${p.lagEvents ?? (p.behind ? 1 : 0)}`),
+      ...[...r.readModels.projections, ...r.readModels.reactors].map(
+        (p) => `forfait_projection_lag_events{projection="${p.name}"} ${p.lagEvents ?? (p.behind ? 1 : 0)}`,
+      ),
       '# HELP forfait_projection_checkpoint Position of the last event a projection applied.',
       '# TYPE forfait_projection_checkpoint gauge',
       ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => `forfait_projection_checkpoint{projection="${p.name}"} ${p.checkpoint}`),
@@ -69,7 +71,9 @@ export class HealthController {
       '# TYPE forfait_projection_failed gauge',
       ...[...r.readModels.projections, ...r.readModels.reactors].map((p) => {
         const failure = r.readModels.failing.find((f) => f.name === p.name);
-        return failure ? `forfait_projection_failed{projection="${p.name}",position="${failure.position}"} 1` : `forfait_projection_failed{projection="${p.name}"} 0`;
+        return failure
+          ? `forfait_projection_failed{projection="${p.name}",position="${failure.position}"} 1`
+          : `forfait_projection_failed{projection="${p.name}"} 0`;
       }),
       '# HELP forfait_ready Whether the read models are caught up (readiness).',
       '# TYPE forfait_ready gauge',

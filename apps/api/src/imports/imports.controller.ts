@@ -53,7 +53,9 @@ export class ImportsController {
 
   @Get('imports')
   @Roles('agent', 'controller', 'auditor', 'admin')
-  @ApiOperation({ summary: 'The import batches received, newest first, with their rejected items (agents and controllers: those bound to their caisse) (extension of api.md)' })
+  @ApiOperation({
+    summary: 'The import batches received, newest first, with their rejected items (agents and controllers: those bound to their caisse) (extension of api.md)',
+  })
   async batches(@Req() req: Req_) {
     const p = req.principal;
     const caisse = p.role === 'agent' || p.role === 'controller' ? p.caisse : undefined;
@@ -61,7 +63,13 @@ export class ImportsController {
   }
 
   /** The batch and its report, for the imports screen (a batch with rejected items is not missed). */
-  private async keep(kind: 'prefills' | 'measures', source: string, items: Record<string, unknown>[], report: ImportReport, sender: CommandSender): Promise<void> {
+  private async keep(
+    kind: 'prefills' | 'measures',
+    source: string,
+    items: Record<string, unknown>[],
+    report: ImportReport,
+    sender: CommandSender,
+  ): Promise<void> {
     const rppsOf = items.map((i) => (typeof i.rpps === 'string' ? i.rpps : undefined));
     await recordImportBatch(
       this.runtime.readDb,
@@ -91,7 +99,13 @@ export class ImportsController {
   @ApiConsumes('application/json', 'text/csv')
   @ApiQuery({ name: 'source', required: false, description: 'text/csv only: the source of the extract (default CSV)' })
   @ApiOperation({ summary: 'Automated measures: a JSON batch (200, report), or a text/csv extract (202, a job: progress at /v1/jobs/{id})' })
-  async measures(@Body() body: unknown, @Query('source') source: string | undefined, @Req() req: Req_, @Sender() sender: CommandSender, @Res({ passthrough: true }) res: Response) {
+  async measures(
+    @Body() body: unknown,
+    @Query('source') source: string | undefined,
+    @Req() req: Req_,
+    @Sender() sender: CommandSender,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     if (req.is('text/csv')) {
       res.status(202);
       return this.enqueueCsv(req, res, source ?? 'CSV');
@@ -238,7 +252,15 @@ export class ImportsController {
  */
 function importReport(queue: string, result: unknown): { report?: ImportJobReport } {
   if (queue !== QUEUES.imports || typeof result !== 'object' || result === null) return {};
-  const r = result as Partial<{ received: number; appended: number; duplicates: number; rejectedCount: number; rejected: { index: number; line?: number; code: string; message: string }[]; status: string; summary: string }>;
+  const r = result as Partial<{
+    received: number;
+    appended: number;
+    duplicates: number;
+    rejectedCount: number;
+    rejected: { index: number; line?: number; code: string; message: string }[];
+    status: string;
+    summary: string;
+  }>;
   if (typeof r.received !== 'number' || !Array.isArray(r.rejected)) return {};
   const rejectedCount = r.rejectedCount ?? r.rejected.length;
   return {

@@ -9,7 +9,13 @@ import { ImportsController } from './imports.controller';
 @Module({
   imports: [CoreModule],
   controllers: [ImportsController],
-  providers: [{ provide: ImportsService, useFactory: (runtime: Runtime, reader: DoctorYearReader) => new ImportsService(runtime, reader), inject: [RUNTIME, DoctorYearReader] }],
+  providers: [
+    {
+      provide: ImportsService,
+      useFactory: (runtime: Runtime, reader: DoctorYearReader) => new ImportsService(runtime, reader),
+      inject: [RUNTIME, DoctorYearReader],
+    },
+  ],
   exports: [ImportsService],
 })
 export class ImportsModule {}

@@ -3,7 +3,16 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DelayedError, type Job } from 'bullmq';
 import { FULL_VERIFICATION_JOB, QUEUES } from '@forfait/platform';
 import { verifyFully } from '@forfait/store';
-import { CLOSE_CAMPAIGN_JOB, acceptJob, listDoctorsOfYearInCaisse, markJobDone, readAcceptedJob, recordImportBatch, type CloseCampaignJob, type Runtime } from '@forfait/read-models';
+import {
+  CLOSE_CAMPAIGN_JOB,
+  acceptJob,
+  listDoctorsOfYearInCaisse,
+  markJobDone,
+  readAcceptedJob,
+  recordImportBatch,
+  type CloseCampaignJob,
+  type Runtime,
+} from '@forfait/read-models';
 import { CalculationHandler, CampaignHandler, ImportsService, importMeasuresCsv, type CsvImportJob } from '@forfait/application';
 import { RUNTIME } from '../runtime.token';
 
@@ -41,7 +50,11 @@ export class ApiWorkers implements OnApplicationBootstrap {
         await job.moveToDelayed(Date.now() + left, token);
         throw new DelayedError();
       }
-      const result = await campaigns.handle(job.data.year, { type: 'CloseCampaign', closesAt: job.data.closesAt, now }, { meta: { actor: SYSTEM, channel: 'system', correlationId: `job-${job.id}`, effectiveAt: job.data.closesAt } });
+      const result = await campaigns.handle(
+        job.data.year,
+        { type: 'CloseCampaign', closesAt: job.data.closesAt, now },
+        { meta: { actor: SYSTEM, channel: 'system', correlationId: `job-${job.id}`, effectiveAt: job.data.closesAt } },
+      );
       return { closed: result.events.length > 0 };
     });
 
@@ -103,12 +116,32 @@ export class ApiWorkers implements OnApplicationBootstrap {
         });
       }
       const doctors = { named: new Set<string>(), rejectedRpps: [] as (string | undefined)[] };
-      const outcome = await importMeasuresCsv(imports, job.data.path, job.data.source, { actor: SYSTEM, correlationId: job.data.correlationId }, (p) => job.updateProgress({ ...p }), doctors);
+      const outcome = await importMeasuresCsv(
+        imports,
+        job.data.path,
+        job.data.source,
+        { actor: SYSTEM, correlationId: job.data.correlationId },
+        (p) => job.updateProgress({ ...p }),
+        doctors,
+      );
       // The imports screen lists it with its rejected lines, bound to the caisses of the doctors its lines name.
       await recordImportBatch(
         runtime.readDb,
         runtime.readModelSchema,
-        { id: job.id!, kind: 'measures-csv', source: job.data.source, receivedAt: accepted?.acceptedAt ?? runtime.clock.now().toISOString(), correlationId: job.data.correlationId, received: outcome.received, appended: outcome.appended, duplicates: outcome.duplicates, rejectedCount: outcome.rejectedCount, status: outcome.status, summary: outcome.summary, rejected: outcome.rejected },
+        {
+          id: job.id!,
+          kind: 'measures-csv',
+          source: job.data.source,
+          receivedAt: accepted?.acceptedAt ?? runtime.clock.now().toISOString(),
+          correlationId: job.data.correlationId,
+          received: outcome.received,
+          appended: outcome.appended,
+          duplicates: outcome.duplicates,
+          rejectedCount: outcome.rejectedCount,
+          status: outcome.status,
+          summary: outcome.summary,
+          rejected: outcome.rejected,
+        },
         doctors,
       );
       // The file is kept until the import is done (the journal says so), then removed.

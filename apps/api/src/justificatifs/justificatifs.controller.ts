@@ -38,7 +38,9 @@ function subjectsOf(raw: unknown): string[] | undefined {
       throw new RequestValidationError('subjects: a JSON array of subjects, or repeated fields');
     }
   }
-  const list = (Array.isArray(values) ? (values as unknown[]) : [values]).flatMap((v) => (typeof v === 'string' && v.trim().startsWith('[') ? (subjectsOf(v) ?? []) : [v]));
+  const list = (Array.isArray(values) ? (values as unknown[]) : [values]).flatMap((v) =>
+    typeof v === 'string' && v.trim().startsWith('[') ? (subjectsOf(v) ?? []) : [v],
+  );
   if (!list.every((v): v is string => typeof v === 'string')) throw new RequestValidationError('subjects: a JSON array of subjects, or repeated fields');
   const unknown = list.filter((v) => !(JUSTIFICATIF_SUBJECTS as readonly string[]).includes(v.trim()));
   if (unknown.length > 0) throw new RequestValidationError(`subjects: ${unknown.join(', ')} inconnu(s) ; sujets : ${JUSTIFICATIF_SUBJECTS.join(', ')}`);
@@ -46,7 +48,6 @@ function subjectsOf(raw: unknown): string[] | undefined {
 }
 
 const justificatifId = (year: number, rpps: string) => justificatifIdOf(year, rpps, randomBytes(6).toString('hex'));
-
 
 @CommandController('v1', 'justificatifs')
 export class JustificatifsController {
@@ -81,7 +82,11 @@ export class JustificatifsController {
         },
         channel: { type: 'string', enum: ['amelipro', 'paper', 'back-office'], description: 'agents: paper for a postal justificatif (default back-office)' },
         effectiveAt: { type: 'string', format: 'date-time', description: 'agents: when the caisse received it (rule 3 judges this day)' },
-        postmarkedAt: { type: 'string', format: 'date-time', description: 'agents, postal ones (channel paper): the postmark (INT-8); it dates the justificatif when the parameter paperDatedBy is postmark' },
+        postmarkedAt: {
+          type: 'string',
+          format: 'date-time',
+          description: 'agents, postal ones (channel paper): the postmark (INT-8); it dates the justificatif when the parameter paperDatedBy is postmark',
+        },
       },
     },
   })
@@ -107,11 +112,25 @@ export class JustificatifsController {
     let result: CommandResult;
     let ruleset: Ruleset;
     try {
-      const [context, doctor] = await Promise.all([this.reader.campaignRules(year), indicator === 'V1_SEGUR_LAP' ? this.reader.doctor(rpps) : Promise.resolve(undefined)]);
+      const [context, doctor] = await Promise.all([
+        this.reader.campaignRules(year),
+        indicator === 'V1_SEGUR_LAP' ? this.reader.doctor(rpps) : Promise.resolve(undefined),
+      ]);
       ruleset = context.ruleset;
       // INT-7's default subjects drop the LAP for an exempt specialty: the profile in force at the assessment date.
       const specialty = doctor ? specialtyInForce(doctor.events, ruleset.assessedOn) : undefined;
-      const command: DeclarationCommand = { type: 'SubmitJustificatif', justificatifId: id, indicator, sha256: stored.sha256, size: file.size, mediaType, effectiveAt: sentAt, channel, ...(postmarkedAt ? { postmarkedAt } : {}), ...(subjects ? { subjects } : {}) };
+      const command: DeclarationCommand = {
+        type: 'SubmitJustificatif',
+        justificatifId: id,
+        indicator,
+        sha256: stored.sha256,
+        size: file.size,
+        mediaType,
+        effectiveAt: sentAt,
+        channel,
+        ...(postmarkedAt ? { postmarkedAt } : {}),
+        ...(subjects ? { subjects } : {}),
+      };
       // Dated when the caisse received it (a paper one keyed later), and the revision the client saw.
       result = await this.declarations.handle(rpps, year, command, { ...sender.sent(channel, { effectiveAt: sentAt, forDoctor: rpps }), specialty });
     } catch (error) {
@@ -125,18 +144,38 @@ export class JustificatifsController {
     const counts = justificatifCounts(ruleset, indicator, sentAt, postmarkedAt);
     const notices = [NO_MEDICAL_DATA_NOTICE];
     if (!counts) {
-      notices.push(`Justificatif envoyé après la date limite Ségur du ${formatDate(parisDate(ruleset.parameters.segurDeadline))} : il est enregistré mais ne compte pas pour l’indicateur V1_SEGUR_LAP.`);
+      notices.push(
+        `Justificatif envoyé après la date limite Ségur du ${formatDate(parisDate(ruleset.parameters.segurDeadline))} : il est enregistré mais ne compte pas pour l’indicateur V1_SEGUR_LAP.`,
+      );
     }
     if (recorded.includes('DPI_USAGE')) {
-      notices.push('Pour le DPI de l’établissement, le justificatif est l’attestation de l’établissement mentionnant vos coordonnées et votre utilisation du DPI ; une facture d’éditeur ne suffit pas.');
+      notices.push(
+        'Pour le DPI de l’établissement, le justificatif est l’attestation de l’établissement mentionnant vos coordonnées et votre utilisation du DPI ; une facture d’éditeur ne suffit pas.',
+      );
     }
-    return { id, sha256: stored.sha256, size: file.size, mediaType, subjects: recorded, status: 'pending', counts, notices, indicator, eventId: event.eventId, revision: result.revision, position: result.position.toString(), notice: NO_MEDICAL_DATA_NOTICE };
+    return {
+      id,
+      sha256: stored.sha256,
+      size: file.size,
+      mediaType,
+      subjects: recorded,
+      status: 'pending',
+      counts,
+      notices,
+      indicator,
+      eventId: event.eventId,
+      revision: result.revision,
+      position: result.position.toString(),
+      notice: NO_MEDICAL_DATA_NOTICE,
+    };
   }
 
   @Post('justificatifs/:id/decision')
   @HttpCode(201)
   @Roles('agent')
-  @ApiOperation({ summary: 'Validate or reject a justificatif or a CPTS SAS attestation (agent of the doctor’s caisse; of every listed doctor’s for an attestation)' })
+  @ApiOperation({
+    summary: 'Validate or reject a justificatif or a CPTS SAS attestation (agent of the doctor’s caisse; of every listed doctor’s for an attestation)',
+  })
   async decide(@Param('id') id: string, @Body(validationPipe) body: DecisionDto, @Sender() sender: CommandSender) {
     if (SAS_ATTESTATION_ID.test(id)) {
       // An agent of every listed doctor's caisse.
@@ -151,7 +190,12 @@ export class JustificatifsController {
     const year = Number(m[1]);
     const rpps = m[2]!;
     await this.scope.assertDoctor(sender.principal, rpps, 'write', ['agent']);
-    const command: DeclarationCommand = { type: 'DecideJustificatif', justificatifId: id, decision: body.decision, ...(body.reason ? { reason: body.reason } : {}) };
+    const command: DeclarationCommand = {
+      type: 'DecideJustificatif',
+      justificatifId: id,
+      decision: body.decision,
+      ...(body.reason ? { reason: body.reason } : {}),
+    };
     const result = await this.declarations.handle(rpps, year, command, sender.sent('back-office', { forDoctor: rpps }));
     return { id, status: body.decision, eventId: result.events[0]!.eventId, revision: result.revision };
   }
@@ -160,11 +204,18 @@ export class JustificatifsController {
   @Roles('agent', 'auditor')
   @ApiQuery({ name: 'minPosition', required: false, description: MIN_POSITION_DOC })
   @ApiOperation({ summary: 'The worklist: justificatifs of a caisse by status (agents: their own caisse)' })
-  async worklist(@Query('caisse') caisse: string | undefined, @Query('status') status: string | undefined, @Query('minPosition') minPosition: string | undefined, @Req() req: Req_) {
-    if (status !== undefined && !['pending', 'validated', 'rejected'].includes(status)) throw new RequestValidationError('status is pending, validated or rejected');
+  async worklist(
+    @Query('caisse') caisse: string | undefined,
+    @Query('status') status: string | undefined,
+    @Query('minPosition') minPosition: string | undefined,
+    @Req() req: Req_,
+  ) {
+    if (status !== undefined && !['pending', 'validated', 'rejected'].includes(status))
+      throw new RequestValidationError('status is pending, validated or rejected');
     const p = req.principal;
     if (p.role === 'agent') {
-      if (caisse !== undefined && caisse !== p.caisse) throw new ForbiddenError(`un agent de la caisse ${p.caisse} ne voit que la liste de travail de sa caisse`, { reason: 'OTHER_CAISSE' });
+      if (caisse !== undefined && caisse !== p.caisse)
+        throw new ForbiddenError(`un agent de la caisse ${p.caisse} ne voit que la liste de travail de sa caisse`, { reason: 'OTHER_CAISSE' });
       caisse = p.caisse;
     }
     if (caisse !== undefined && !/^\d{3}$/.test(caisse)) throw new RequestValidationError('caisse is a 3-digit code');
@@ -175,7 +226,9 @@ export class JustificatifsController {
       listSasAttestations(this.reads.db, this.reads.schema, filter),
     ]);
     // One worklist (api.md): per-doctor justificatifs and CPTS SAS attestations, oldest first.
-    const items = [...justificatifs.map((j) => ({ kind: 'justificatif' as const, ...j })), ...attestations].sort((a, b) => a.submittedAt.localeCompare(b.submittedAt) || a.id.localeCompare(b.id));
+    const items = [...justificatifs.map((j) => ({ kind: 'justificatif' as const, ...j })), ...attestations].sort(
+      (a, b) => a.submittedAt.localeCompare(b.submittedAt) || a.id.localeCompare(b.id),
+    );
     return { caisse: caisse ?? null, status: status ?? null, items };
   }
 
@@ -201,8 +254,14 @@ export class JustificatifsController {
    * the day the caisse received it: rule 3 judges that day, and its postmark: INT-8) or a
    * back-office one (api.md). Who may send on which channel: the domain's rule (sendingChannel).
    */
-  private sending(sender: CommandSender, channel: unknown, effectiveAt: unknown, postmarkedAt: unknown): { channel: Channel; sentAt: string; postmarkedAt: string | undefined } {
-    if (channel !== undefined && channel !== 'amelipro' && channel !== 'paper' && channel !== 'back-office') throw new RequestValidationError('channel is amelipro, paper or back-office');
+  private sending(
+    sender: CommandSender,
+    channel: unknown,
+    effectiveAt: unknown,
+    postmarkedAt: unknown,
+  ): { channel: Channel; sentAt: string; postmarkedAt: string | undefined } {
+    if (channel !== undefined && channel !== 'amelipro' && channel !== 'paper' && channel !== 'back-office')
+      throw new RequestValidationError('channel is amelipro, paper or back-office');
     if (effectiveAt !== undefined && typeof effectiveAt !== 'string') throw new RequestValidationError('effectiveAt is an instant');
     if (postmarkedAt !== undefined && typeof postmarkedAt !== 'string') throw new RequestValidationError('postmarkedAt is an instant');
     const on = sendingChannel({ role: sender.principal.role, channel, effectiveAt, postmarkedAt }, 'back-office');

@@ -21,7 +21,8 @@ export class LeafNotFoundError extends AppError {
 }
 
 function integer(text: string | undefined, field: string, min = 0): number {
-  if (text === undefined || !/^\d{1,15}$/.test(text) || Number(text) < min) throw new RequestValidationError(`${field} doit être un entier ≥ ${min}`, { field });
+  if (text === undefined || !/^\d{1,15}$/.test(text) || Number(text) < min)
+    throw new RequestValidationError(`${field} doit être un entier ≥ ${min}`, { field });
   return Number(text);
 }
 
@@ -39,11 +40,17 @@ export class LogController {
   @Get('checkpoint')
   @PublicLog()
   @ApiQuery({ name: 'treeSize', required: false })
-  @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note, with the witnesses’ cosignatures), or the one of ?treeSize=; 404 CHECKPOINT_NOT_FOUND' })
+  @ApiOperation({
+    summary:
+      'The latest signed checkpoint (C2SP tlog-checkpoint signed note, with the witnesses’ cosignatures), or the one of ?treeSize=; 404 CHECKPOINT_NOT_FOUND',
+  })
   async checkpoint(@Query('treeSize') treeSize: string | undefined, @Res() res: Response): Promise<void> {
     const size = treeSize === undefined ? undefined : integer(treeSize, 'treeSize');
     const c = await this.log.checkpoint(size);
-    if (!c) throw new CheckpointNotFoundError(size === undefined ? 'aucun point de contrôle signé pour l’instant' : `aucun point de contrôle signé de taille ${size}`);
+    if (!c)
+      throw new CheckpointNotFoundError(
+        size === undefined ? 'aucun point de contrôle signé pour l’instant' : `aucun point de contrôle signé de taille ${size}`,
+      );
     res.type('text/plain; charset=utf-8').send(TransparencyLog.served(c));
   }
 
@@ -62,7 +69,14 @@ export class LogController {
   async leaves(@Query('from') from: string | undefined, @Query('count') count: string | undefined) {
     const n = Math.min(count === undefined ? 100 : integer(count, 'count', 1), 1000);
     const leaves = await this.log.leaves(integer(from, 'from'), n);
-    return { leaves: leaves.map((l) => ({ leafIndex: l.leafIndex, position: l.position, leaf: Buffer.from(l.leaf).toString('base64'), leafHash: leafHash(l.leaf).toString('base64') })) };
+    return {
+      leaves: leaves.map((l) => ({
+        leafIndex: l.leafIndex,
+        position: l.position,
+        leaf: Buffer.from(l.leaf).toString('base64'),
+        leafHash: leafHash(l.leaf).toString('base64'),
+      })),
+    };
   }
 
   @Get('proof/inclusion')
@@ -71,15 +85,35 @@ export class LogController {
   @ApiQuery({ name: 'leafIndex', required: false })
   @ApiQuery({ name: 'treeSize', required: false, description: 'omitted: the latest checkpoint’s' })
   @ApiOperation({ summary: 'RFC 6962 audit path of a leaf (by the event’s position or its leaf index); 400 TREE_SIZE_TOO_LARGE past the latest checkpoint' })
-  async inclusion(@Query('position') position: string | undefined, @Query('leafIndex') leafIndex: string | undefined, @Query('treeSize') treeSize: string | undefined) {
+  async inclusion(
+    @Query('position') position: string | undefined,
+    @Query('leafIndex') leafIndex: string | undefined,
+    @Query('treeSize') treeSize: string | undefined,
+  ) {
     const size = treeSize === undefined ? ((await this.log.latestCheckpoint())?.size ?? 0) : integer(treeSize, 'treeSize', 1);
-    const leaf = await this.log.leafAt(leafIndex !== undefined ? { leafIndex: integer(leafIndex, 'leafIndex') } : { position: BigInt(integer(position, 'position', 1)) });
-    if (!leaf) throw new LeafNotFoundError(leafIndex !== undefined ? `aucune feuille scellée d’index ${leafIndex}` : `aucune feuille scellée à la position ${position ?? ''} : l’événement n’existe pas ou n’est pas encore scellé`);
+    const leaf = await this.log.leafAt(
+      leafIndex !== undefined ? { leafIndex: integer(leafIndex, 'leafIndex') } : { position: BigInt(integer(position, 'position', 1)) },
+    );
+    if (!leaf)
+      throw new LeafNotFoundError(
+        leafIndex !== undefined
+          ? `aucune feuille scellée d’index ${leafIndex}`
+          : `aucune feuille scellée à la position ${position ?? ''} : l’événement n’existe pas ou n’est pas encore scellé`,
+      );
     // Sealed but in no signed checkpoint yet: not provable until the next one.
-    if (treeSize === undefined && leaf.leafIndex >= size) throw new LeafNotFoundError(`la feuille ${leaf.leafIndex} n’est encore dans aucun point de contrôle signé (le dernier est de taille ${size})`);
-    if (leaf.leafIndex >= size) throw new RequestValidationError(`la feuille ${leaf.leafIndex} n’est pas dans l’arbre de taille ${size}`, { field: 'treeSize' });
+    if (treeSize === undefined && leaf.leafIndex >= size)
+      throw new LeafNotFoundError(`la feuille ${leaf.leafIndex} n’est encore dans aucun point de contrôle signé (le dernier est de taille ${size})`);
+    if (leaf.leafIndex >= size)
+      throw new RequestValidationError(`la feuille ${leaf.leafIndex} n’est pas dans l’arbre de taille ${size}`, { field: 'treeSize' });
     const proof = await this.log.inclusionProof(leaf.leafIndex, size);
-    return { leafIndex: leaf.leafIndex, position: leaf.position, treeSize: size, leaf: Buffer.from(leaf.leaf).toString('base64'), leafHash: leafHash(leaf.leaf).toString('base64'), proof: proof.map((h) => h.toString('base64')) };
+    return {
+      leafIndex: leaf.leafIndex,
+      position: leaf.position,
+      treeSize: size,
+      leaf: Buffer.from(leaf.leaf).toString('base64'),
+      leafHash: leafHash(leaf.leaf).toString('base64'),
+      proof: proof.map((h) => h.toString('base64')),
+    };
   }
 
   @Get('proof/consistency')
@@ -102,8 +136,10 @@ export class LogController {
   })
   async cosign(@Req() req: AuthedRequest & Request): Promise<void> {
     const { role, sub } = req.principal;
-    if (role !== 'witness' && role !== 'admin') throw new ForbiddenError(`le rôle ${role} ne peut pas déposer de cosignature (rôles autorisés : witness, admin)`, { reason: 'ROLE_NOT_ALLOWED' });
-    const tooLarge = () => new CosignedNoteTooLargeError(`note cosignée trop volumineuse (au plus ${MAX_COSIGNED_NOTE_BYTES} octets)`, { limit: MAX_COSIGNED_NOTE_BYTES });
+    if (role !== 'witness' && role !== 'admin')
+      throw new ForbiddenError(`le rôle ${role} ne peut pas déposer de cosignature (rôles autorisés : witness, admin)`, { reason: 'ROLE_NOT_ALLOWED' });
+    const tooLarge = () =>
+      new CosignedNoteTooLargeError(`note cosignée trop volumineuse (au plus ${MAX_COSIGNED_NOTE_BYTES} octets)`, { limit: MAX_COSIGNED_NOTE_BYTES });
     const announced = req.headers['content-length'];
     if (announced !== undefined && Number(announced) > MAX_COSIGNED_NOTE_BYTES) throw tooLarge();
     let size = 0;
@@ -118,12 +154,17 @@ export class LogController {
     if (role === 'witness') {
       let names: string[] = [];
       try {
-        names = splitNote(note).signatures.map((l) => l.name).filter((n) => n !== this.log.origin);
+        names = splitNote(note)
+          .signatures.map((l) => l.name)
+          .filter((n) => n !== this.log.origin);
       } catch {
         // Unreadable: addCosignatures says why (422).
       }
       const foreign = names.filter((n) => n !== sub);
-      if (foreign.length > 0) throw new ForbiddenError(`le témoin ${sub} ne peut déposer que sa propre cosignature (la note porte celle de ${foreign.join(', ')})`, { reason: 'WITNESS_KEY_NOT_OWN' });
+      if (foreign.length > 0)
+        throw new ForbiddenError(`le témoin ${sub} ne peut déposer que sa propre cosignature (la note porte celle de ${foreign.join(', ')})`, {
+          reason: 'WITNESS_KEY_NOT_OWN',
+        });
     }
     await this.log.addCosignatures(note);
   }
@@ -134,7 +175,8 @@ export class LogController {
   @ApiOperation({ summary: 'Registers a witness’s cosignature/v1 verifier key (admin): { vkey } → 201 { name, vkey }; its token’s sub must be the key’s name' })
   async registerWitness(@Body() body: unknown) {
     const vkey = typeof body === 'object' && body !== null && 'vkey' in body ? body.vkey : undefined;
-    if (typeof vkey !== 'string' || vkey.length > 1000) throw new RequestValidationError('vkey : la clé de vérification du témoin (texte) est attendue', { field: 'vkey' });
+    if (typeof vkey !== 'string' || vkey.length > 1000)
+      throw new RequestValidationError('vkey : la clé de vérification du témoin (texte) est attendue', { field: 'vkey' });
     let key: ReturnType<typeof parseVkey>;
     try {
       key = parseVkey(vkey);

@@ -27,7 +27,12 @@ export class QueriesController {
   /** The doctor's caisse as the audit trail knows it (the profile in force, as the store's replay finds it): scope on the read side. */
   private readonly trailCaisse = async (rpps: string): Promise<string | undefined> => {
     const profile = await doctorTrail(this.reads.db, this.reads.schema, rpps, undefined, 'profile');
-    return latestEffective(ofType(profile.map((e) => defaultUpcasters.upcast(e) as KnownEvent), 'DoctorProfileRecorded'))?.data.caisse;
+    return latestEffective(
+      ofType(
+        profile.map((e) => defaultUpcasters.upcast(e) as KnownEvent),
+        'DoctorProfileRecorded',
+      ),
+    )?.data.caisse;
   };
 
   @Get(':rpps/campaigns/:year/entitlement')
@@ -45,10 +50,17 @@ export class QueriesController {
   ) {
     const at = parseInstant(knownAt, 'knownAt');
     if (at === undefined) {
-      await this.reads.reach(minPosition, ['entitlement', 'audit_trail'], async () => !(await entitlementPending(this.reads.db, this.reads.schema, rpps, year)));
+      await this.reads.reach(
+        minPosition,
+        ['entitlement', 'audit_trail'],
+        async () => !(await entitlementPending(this.reads.db, this.reads.schema, rpps, year)),
+      );
       await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS], this.trailCaisse);
       const now = this.runtime.clock.now().toISOString();
-      const [view, revision] = await Promise.all([readEntitlement(this.reads.db, this.reads.schema, rpps, year), trailRevision(this.reads.db, this.reads.schema, streams.declaration(rpps, year), rpps)]);
+      const [view, revision] = await Promise.all([
+        readEntitlement(this.reads.db, this.reads.schema, rpps, year),
+        trailRevision(this.reads.db, this.reads.schema, streams.declaration(rpps, year), rpps),
+      ]);
       if (view) {
         res.setHeader('ETag', `"${revision}"`);
         // The read model holds what was known up to its position, which is at least the one asked for: as known now.
@@ -93,9 +105,13 @@ export class QueriesController {
       await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
       all = await this.reader.doctorHistory(rpps, y);
     }
-    if (y !== undefined) res.setHeader('ETag', `"${all.filter((e) => e.streamId === streams.declaration(rpps, y)).reduce((m, e) => Math.max(m, e.revision), -1)}"`);
+    if (y !== undefined)
+      res.setHeader('ETag', `"${all.filter((e) => e.streamId === streams.declaration(rpps, y)).reduce((m, e) => Math.max(m, e.revision), -1)}"`);
     const events = all.filter((e) => !at || Date.parse(e.metadata.recordedAt) <= Date.parse(at));
-    await this.journal.record({ rpps, resource: 'history', ...(y !== undefined ? { year: y } : {}), ...(at ? { knownAt: at } : {}) }, sender.meta('back-office'));
+    await this.journal.record(
+      { rpps, resource: 'history', ...(y !== undefined ? { year: y } : {}), ...(at ? { knownAt: at } : {}) },
+      sender.meta('back-office'),
+    );
     return {
       rpps,
       year: y ?? null,

@@ -27,7 +27,8 @@ function rppsOf(value: unknown): string[] {
       } catch {
         throw new RequestValidationError('rpps is not valid JSON', { field: 'rpps' });
       }
-      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new RequestValidationError('rpps is a JSON array of strings', { field: 'rpps' });
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+        throw new RequestValidationError('rpps is a JSON array of strings', { field: 'rpps' });
       out.push(...parsed.map((x) => x.trim()));
     } else out.push(text);
   }
@@ -54,7 +55,11 @@ export class SasAttestationsController {
   @Roles('agent')
   // Idempotency-Key once the fields and the file are read (the global interceptor leaves multipart to this one),
   // after the fields' check (NUL, lone surrogates: a refused form keeps nothing).
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: MAX_SAS_ATTESTATION_DOCTORS + FIELDS.length } }), FormFieldsCheck, IdempotencyInterceptor)
+  @UseInterceptors(
+    FileInterceptor('file', { limits: { fileSize: MAX_JUSTIFICATIF_BYTES, files: 1, fields: MAX_SAS_ATTESTATION_DOCTORS + FIELDS.length } }),
+    FormFieldsCheck,
+    IdempotencyInterceptor,
+  )
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
@@ -88,7 +93,15 @@ export class SasAttestationsController {
     // An agent of the caisse of every doctor it lists (another caisse's doctor: 403).
     for (const doctor of rpps) await this.scope.assertDoctor(sender.principal, doctor, 'write', ['agent']);
     const meta = sender.meta('back-office', { effectiveAt });
-    const { id, software: named, sha256, size, mediaType, result, notices } = await this.attestations.receive({ year, caisse: sender.principal.caisse!, cpts, software, rpps, file: file.buffer }, meta);
+    const {
+      id,
+      software: named,
+      sha256,
+      size,
+      mediaType,
+      result,
+      notices,
+    } = await this.attestations.receive({ year, caisse: sender.principal.caisse!, cpts, software, rpps, file: file.buffer }, meta);
     return {
       id,
       sha256,

@@ -13,7 +13,8 @@ import { SasAttestationsController } from './sas-attestations.controller';
   providers: [
     {
       provide: SasAttestationHandler,
-      useFactory: (runtime: Runtime, reader: DoctorYearReader, executor: CommandExecutor, files: JustificatifFiles) => new SasAttestationHandler(runtime, reader, executor, files),
+      useFactory: (runtime: Runtime, reader: DoctorYearReader, executor: CommandExecutor, files: JustificatifFiles) =>
+        new SasAttestationHandler(runtime, reader, executor, files),
       inject: [RUNTIME, DoctorYearReader, CommandExecutor, JustificatifFiles],
     },
   ],

@@ -1,15 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  justificatifIdOf,
-  streams,
-  withRppsCheckDigit,
-  type Actor,
-  type Channel,
-  type DomainEvent,
-  type NewEvent,
-} from '@forfait/events';
+import { justificatifIdOf, streams, withRppsCheckDigit, type Actor, type Channel, type DomainEvent, type NewEvent } from '@forfait/events';
 import { RunningClock, type Clock } from '@forfait/platform';
 import { envelope } from '@forfait/application';
 import type { EventStore } from '@forfait/store';
@@ -45,7 +37,13 @@ interface SeedLine {
 
 /** The envelope the command side builds (libs/application). */
 function toNew(line: SeedLine, correlationId: string): NewEvent {
-  return envelope(line.event, { effectiveAt: line.effectiveAt, actor: line.actor, channel: line.channel, correlationId, ...(line.onBehalfOf ? { onBehalfOf: line.onBehalfOf } : {}) });
+  return envelope(line.event, {
+    effectiveAt: line.effectiveAt,
+    actor: line.actor,
+    channel: line.channel,
+    correlationId,
+    ...(line.onBehalfOf ? { onBehalfOf: line.onBehalfOf } : {}),
+  });
 }
 
 /**
@@ -81,13 +79,19 @@ const DEMO_JUSTIFICATIF = { sha256: createHash('sha256').update(DEMO_PDF).digest
 const DEMO_LISTS: { list: string; add: unknown[]; reason: string; reference: string }[] = [
   {
     list: 'segurSolutions',
-    add: [{ editor: MEDILOG.editor, name: MEDILOG.name }, { editor: CARDIODOC.editor, name: CARDIODOC.name }],
+    add: [
+      { editor: MEDILOG.editor, name: MEDILOG.name },
+      { editor: CARDIODOC.editor, name: CARDIODOC.name },
+    ],
     reason: 'Chargement de la liste des solutions référencées Ségur du numérique en santé (vague 1)',
     reference: 'ANS, liste des solutions référencées Ségur (extrait de démonstration)',
   },
   {
     list: 'hasLap',
-    add: [{ editor: MEDILOG_LAP.editor, name: MEDILOG_LAP.name }, { editor: CARDIODOC_LAP.editor, name: CARDIODOC_LAP.name }],
+    add: [
+      { editor: MEDILOG_LAP.editor, name: MEDILOG_LAP.name },
+      { editor: CARDIODOC_LAP.editor, name: CARDIODOC_LAP.name },
+    ],
     reason: 'Chargement de la liste des logiciels d’aide à la prescription certifiés par la HAS',
     reference: 'HAS, liste des LAP certifiés (extrait de démonstration)',
   },
@@ -124,24 +128,20 @@ export function demoCampaign(): SeedLine[] {
       channel: 'back-office',
       actor: ADMIN,
     },
-    ...DEMO_LISTS.map(
-      ({ list, add, reason, reference }): SeedLine => ({
-        stream: streams.campaign(year),
-        event: { type: 'CampaignRuleAmended', data: { year, changes: { list, add }, reason, reference } },
-        effectiveAt: '2023-12-11T00:00:00+01:00',
-        channel: 'back-office',
-        actor: ADMIN,
-      }),
-    ),
-    ...DEMO_DOCTORS.map(
-      (d): SeedLine => ({
-        stream: streams.doctor(d.rpps),
-        event: { type: 'DoctorProfileRecorded', data: { ...d } },
-        effectiveAt: '2023-01-01T00:00:00+01:00',
-        channel: 'import',
-        actor: SYSTEM,
-      }),
-    ),
+    ...DEMO_LISTS.map(({ list, add, reason, reference }): SeedLine => ({
+      stream: streams.campaign(year),
+      event: { type: 'CampaignRuleAmended', data: { year, changes: { list, add }, reason, reference } },
+      effectiveAt: '2023-12-11T00:00:00+01:00',
+      channel: 'back-office',
+      actor: ADMIN,
+    })),
+    ...DEMO_DOCTORS.map((d): SeedLine => ({
+      stream: streams.doctor(d.rpps),
+      event: { type: 'DoctorProfileRecorded', data: { ...d } },
+      effectiveAt: '2023-01-01T00:00:00+01:00',
+      channel: 'import',
+      actor: SYSTEM,
+    })),
   ];
   const decl = (rpps: string) => streams.declaration(rpps, year);
   // Doctor A (GP, 441): pre-filled, measured, declares, corrects, transmits.
@@ -161,7 +161,13 @@ export function demoCampaign(): SeedLine[] {
       stream: decl(a.rpps),
       event: {
         type: 'IndicatorDeclared',
-        data: { rpps: a.rpps, year, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { ...MEDILOG, kind: 'cabinet' }, lapCertified: true, lap: MEDILOG_LAP }, attestation: true },
+        data: {
+          rpps: a.rpps,
+          year,
+          indicator: 'V1_SEGUR_LAP',
+          value: { segurSoftware: { ...MEDILOG, kind: 'cabinet' }, lapCertified: true, lap: MEDILOG_LAP },
+          attestation: true,
+        },
       },
       effectiveAt: '2024-01-12T18:19:00+01:00',
       channel: 'amelipro',
@@ -182,15 +188,13 @@ export function demoCampaign(): SeedLine[] {
         ['V2_MSS', { kind: 'rate', numerator: 3, denominator: 100 }],
         ['V2_APCV', { kind: 'count', numerator: 3 }],
       ] as const
-    ).map(
-      ([indicator, measure]): SeedLine => ({
-        stream: decl(a.rpps),
-        event: { type: 'MeasureRecorded', data: { rpps: a.rpps, year, indicator, source: 'SNDS', measure } },
-        effectiveAt: '2024-01-10T08:00:00+01:00',
-        channel: 'import',
-        actor: SYSTEM,
-      }),
-    ),
+    ).map(([indicator, measure]): SeedLine => ({
+      stream: decl(a.rpps),
+      event: { type: 'MeasureRecorded', data: { rpps: a.rpps, year, indicator, source: 'SNDS', measure } },
+      effectiveAt: '2024-01-10T08:00:00+01:00',
+      channel: 'import',
+      actor: SYSTEM,
+    })),
     {
       stream: decl(a.rpps),
       event: { type: 'IndicatorDeclared', data: { rpps: a.rpps, year, indicator: 'V2_CODAGE', value: { answer: true }, attestation: true } },
@@ -200,7 +204,10 @@ export function demoCampaign(): SeedLine[] {
     },
     {
       stream: decl(a.rpps),
-      event: { type: 'IndicatorDeclared', data: { rpps: a.rpps, year, indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP'] }, attestation: true } },
+      event: {
+        type: 'IndicatorDeclared',
+        data: { rpps: a.rpps, year, indicator: 'V2_COORDINATION', value: { answer: true, modalities: ['MSP'] }, attestation: true },
+      },
       effectiveAt: '2024-01-12T18:21:00+01:00',
       channel: 'amelipro',
       actor: doctorActor(a.rpps),
@@ -262,7 +269,17 @@ export function demoCampaign(): SeedLine[] {
       stream: decl(b.rpps),
       event: {
         type: 'JustificatifSubmitted',
-        data: { rpps: b.rpps, year, justificatifId: justificatifIdOf(year, b.rpps, randomUUID().replace(/-/g, '').slice(0, 12)), indicator: 'V1_SEGUR_LAP', sha256: DEMO_JUSTIFICATIF.sha256, size: DEMO_JUSTIFICATIF.size, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: { segurSoftware: CARDIODOC, lap: CARDIODOC_LAP } },
+        data: {
+          rpps: b.rpps,
+          year,
+          justificatifId: justificatifIdOf(year, b.rpps, randomUUID().replace(/-/g, '').slice(0, 12)),
+          indicator: 'V1_SEGUR_LAP',
+          sha256: DEMO_JUSTIFICATIF.sha256,
+          size: DEMO_JUSTIFICATIF.size,
+          mediaType: 'application/pdf',
+          subjects: ['SEGUR', 'LAP'],
+          proves: { segurSoftware: CARDIODOC, lap: CARDIODOC_LAP },
+        },
       },
       effectiveAt: '2024-01-17T21:45:00+01:00',
       channel: 'amelipro',

@@ -12,7 +12,8 @@ import { RUNTIME } from '../runtime.token';
 function caisseScope(p: Principal, caisse: string | undefined): string | undefined {
   if (caisse !== undefined && !/^\d{3}$/.test(caisse)) throw new RequestValidationError('caisse is a 3-digit code');
   if (p.role === 'agent' || p.role === 'controller') {
-    if (caisse !== undefined && caisse !== p.caisse) throw new ForbiddenError(`la caisse ${p.caisse} ne voit que ses propres listes de travail`, { reason: 'OTHER_CAISSE' });
+    if (caisse !== undefined && caisse !== p.caisse)
+      throw new ForbiddenError(`la caisse ${p.caisse} ne voit que ses propres listes de travail`, { reason: 'OTHER_CAISSE' });
     return p.caisse;
   }
   return caisse;
@@ -32,12 +33,22 @@ export class WorklistsController {
   @ApiQuery({ name: 'status', required: false, enum: ['open', 'overdue', 'contested', 'closed'] })
   @ApiQuery({ name: 'minPosition', required: false, description: MIN_POSITION_DOC })
   @ApiOperation({ summary: 'Controls of a caisse: open, evidence overdue, contested, closed' })
-  async controls(@Query('caisse') caisse: string | undefined, @Query('status') status: string | undefined, @Query('minPosition') minPosition: string | undefined, @Req() req: AuthedRequest) {
-    if (status !== undefined && !['open', 'overdue', 'contested', 'closed'].includes(status)) throw new RequestValidationError('status is open, overdue, contested or closed');
+  async controls(
+    @Query('caisse') caisse: string | undefined,
+    @Query('status') status: string | undefined,
+    @Query('minPosition') minPosition: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
+    if (status !== undefined && !['open', 'overdue', 'contested', 'closed'].includes(status))
+      throw new RequestValidationError('status is open, overdue, contested or closed');
     const scope = caisseScope(req.principal, caisse);
     await this.reads.reach(minPosition, ['worklists']);
     const now = this.runtime.clock.now().toISOString();
-    return { caisse: scope ?? null, status: status ?? null, items: await listControls(this.reads.db, this.reads.schema, { caisse: scope, status: status as never, now }) };
+    return {
+      caisse: scope ?? null,
+      status: status ?? null,
+      items: await listControls(this.reads.db, this.reads.schema, { caisse: scope, status: status as never, now }),
+    };
   }
 
   @Get('contestations')
@@ -55,7 +66,12 @@ export class WorklistsController {
   @Roles('admin', 'agent', 'controller', 'auditor')
   @ApiQuery({ name: 'minPosition', required: false, description: MIN_POSITION_DOC })
   @ApiOperation({ summary: 'Campaign dashboard: declarations per indicator, transmitted or not, per caisse' })
-  async dashboard(@Param('year', YearPipe) year: number, @Query('caisse') caisse: string | undefined, @Query('minPosition') minPosition: string | undefined, @Req() req: AuthedRequest) {
+  async dashboard(
+    @Param('year', YearPipe) year: number,
+    @Query('caisse') caisse: string | undefined,
+    @Query('minPosition') minPosition: string | undefined,
+    @Req() req: AuthedRequest,
+  ) {
     const scope = caisseScope(req.principal, caisse);
     await this.reads.reach(minPosition, ['worklists', 'registry']);
     return campaignDashboard(this.reads.db, this.reads.schema, year, scope);

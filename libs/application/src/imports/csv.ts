@@ -8,7 +8,17 @@ import { importStatus, type ImportReport, type ImportsService } from './imports.
  * teletransmittedPreviousYear (true/false), firstFseOn (YYYY-MM-DD), months
  * ("2023-01:80/100;2023-02:70/100" for monthly FSE/total counts). Empty cells are absent values.
  */
-export const CSV_COLUMNS = ['rpps', 'year', 'indicator', 'numerator', 'denominator', 'participates', 'teletransmittedPreviousYear', 'firstFseOn', 'months'] as const;
+export const CSV_COLUMNS = [
+  'rpps',
+  'year',
+  'indicator',
+  'numerator',
+  'denominator',
+  'participates',
+  'teletransmittedPreviousYear',
+  'firstFseOn',
+  'months',
+] as const;
 
 export function csvRecordToItem(record: Record<string, string>): Record<string, unknown> {
   const item: Record<string, unknown> = {};

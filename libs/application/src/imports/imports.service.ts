@@ -1,5 +1,13 @@
 import { AppError, ConcurrencyError, contentUuid, defaultUpcasters, streams, type Actor, type Measure, type NewEvent } from '@forfait/events';
-import { declarationFrom, decideDeclaration, evolveDeclaration, refuse, type DeclarationCommand, type DeclarationState, type KnownEvent } from '@forfait/domain';
+import {
+  declarationFrom,
+  decideDeclaration,
+  evolveDeclaration,
+  refuse,
+  type DeclarationCommand,
+  type DeclarationState,
+  type KnownEvent,
+} from '@forfait/domain';
 import { envelope } from '../command-executor';
 import type { ApplicationContext } from '../context';
 import type { CampaignRules, DoctorYearReader } from '../doctor-year-reader';
@@ -34,7 +42,12 @@ export function summarise(report: Omit<ImportReport, 'status' | 'summary'>): Imp
   const summary =
     `${plural(report.received, 'élément reçu', 'éléments reçus')} : ${plural(report.appended, 'événement ajouté', 'événements ajoutés')}, ` +
     `${plural(report.duplicates, 'doublon ignoré', 'doublons ignorés')}, ${plural(rejected, 'élément rejeté', 'éléments rejetés')}` +
-    (rejected > 0 ? ` (voir rejected : ${report.rejected.slice(0, 5).map((r) => `#${r.index} ${r.code}`).join(', ')}${rejected > 5 ? ', …' : ''})` : '');
+    (rejected > 0
+      ? ` (voir rejected : ${report.rejected
+          .slice(0, 5)
+          .map((r) => `#${r.index} ${r.code}`)
+          .join(', ')}${rejected > 5 ? ', …' : ''})`
+      : '');
   return { ...report, status, summary };
 }
 
@@ -120,7 +133,10 @@ export class ImportsService {
       }
       const campaigns = new Map<number, Promise<CampaignRules>>();
       const stored = await this.runtime.store.readStreams([...new Set(parsed.map((x) => x.streamId))]);
-      const pending = new Map<string, { revision: number; state: DeclarationState; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }>();
+      const pending = new Map<
+        string,
+        { revision: number; state: DeclarationState; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }
+      >();
       for (const { index, p, eventId, streamId } of parsed) {
         try {
           const load = campaigns.get(p.year) ?? this.reader.campaignRules(p.year);
@@ -129,7 +145,13 @@ export class ImportsService {
           let stream = pending.get(streamId);
           if (!stream) {
             const events = stored.get(streamId) ?? [];
-            stream = { revision: events.length - 1, state: declarationFrom(events.map((e) => defaultUpcasters.upcast(e) as KnownEvent)), ids: new Set(events.map((e) => e.eventId)), events: [], indexes: [] };
+            stream = {
+              revision: events.length - 1,
+              state: declarationFrom(events.map((e) => defaultUpcasters.upcast(e) as KnownEvent)),
+              ids: new Set(events.map((e) => e.eventId)),
+              events: [],
+              indexes: [],
+            };
             pending.set(streamId, stream);
           }
           if (stream.ids.has(eventId)) {
@@ -140,12 +162,19 @@ export class ImportsService {
           // When the hours were entered (or the software pre-filled) is never after now (api.md: EFFECTIVE_AT_IN_FUTURE, as for a declaration).
           if (Date.parse(effectiveAt) > Date.parse(now)) refuse('EFFECTIVE_AT_IN_FUTURE', `effectiveAt ${p.effectiveAt} est dans le futur`, { now });
           const decided = decideDeclaration(p.command, stream.state, { rpps: p.rpps, year: p.year, campaign, ruleset });
-          const envelopes = decided.map((e, i) => envelope(e, { actor: meta.actor, channel: 'import', correlationId: meta.correlationId, effectiveAt }, i === 0 ? eventId : undefined));
+          const envelopes = decided.map((e, i) =>
+            envelope(e, { actor: meta.actor, channel: 'import', correlationId: meta.correlationId, effectiveAt }, i === 0 ? eventId : undefined),
+          );
           for (const e of envelopes) {
             stream.events.push(e);
             stream.ids.add(e.eventId);
             // The state moves on with each decided event: the next line of the batch sees it.
-            stream.state = evolveDeclaration(stream.state, { type: e.type, data: e.data, eventId: e.eventId, metadata: { ...e.metadata, recordedAt: now } } as KnownEvent);
+            stream.state = evolveDeclaration(stream.state, {
+              type: e.type,
+              data: e.data,
+              eventId: e.eventId,
+              metadata: { ...e.metadata, recordedAt: now },
+            } as KnownEvent);
           }
           stream.indexes.push({ index, eventId });
         } catch (error) {
@@ -154,7 +183,9 @@ export class ImportsService {
       }
       const requests = [...pending.entries()].filter(([, s]) => s.events.length > 0);
       try {
-        await this.runtime.store.appendBatch(requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision })));
+        await this.runtime.store.appendBatch(
+          requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision })),
+        );
       } catch (error) {
         if (error instanceof ConcurrencyError && mayRetry(attempt)) {
           await backoff(attempt);

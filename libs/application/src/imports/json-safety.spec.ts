@@ -15,7 +15,9 @@ describe('what a JSON body may not carry', () => {
   it('leaves the strings of skipped subtrees to a later check, never their prototype keys', () => {
     const batch = { items: [{ a: 'x\u0000' }] };
     expect(findJsonProblem(batch, { skipStrings: (f) => /^body\.items\[\d+\]$/.test(f) })).toBeUndefined();
-    expect(findJsonProblem(JSON.parse('{"items":[{"__proto__":{}}]}'), { skipStrings: (f) => /^body\.items\[\d+\]$/.test(f) })).toMatchObject({ kind: 'forbidden-key' });
+    expect(findJsonProblem(JSON.parse('{"items":[{"__proto__":{}}]}'), { skipStrings: (f) => /^body\.items\[\d+\]$/.test(f) })).toMatchObject({
+      kind: 'forbidden-key',
+    });
     expect(findJsonProblem(batch.items[0], { root: 'items[0]' })).toMatchObject({ field: 'items[0].a' });
   });
 });

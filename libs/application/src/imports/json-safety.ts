@@ -73,7 +73,16 @@ export function findJsonProblem(
       if (typeof key === 'string') {
         if (FORBIDDEN_KEYS.has(key)) return problem('forbidden-key', childField);
         const kind = skip ? undefined : stringProblem(key);
-        if (kind) return problem(kind, `${field}[clé ${JSON.stringify(key.replace(/[\ud800-\udfff]/g, '?').split('\u0000').join('?'))}]`);
+        if (kind)
+          return problem(
+            kind,
+            `${field}[clé ${JSON.stringify(
+              key
+                .replace(/[\ud800-\udfff]/g, '?')
+                .split('\u0000')
+                .join('?'),
+            )}]`,
+          );
       }
       stack.push({ value: child, field: childField, depth: depth + 1, skipped: skip });
     }

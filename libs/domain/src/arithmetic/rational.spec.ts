@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { Rational, sum } from './rational';
 
-const rational = fc
-  .tuple(fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n }), fc.bigInt({ min: 1n, max: 10n ** 6n }))
-  .map(([n, d]) => Rational.of(n, d));
+const rational = fc.tuple(fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n }), fc.bigInt({ min: 1n, max: 10n ** 6n })).map(([n, d]) => Rational.of(n, d));
 
 describe('exact points (spec "Money and arithmetic": never sum floats)', () => {
   it('adds 30.5 + 22.5 + 18 exactly and keeps INT-4 fractions exact', () => {

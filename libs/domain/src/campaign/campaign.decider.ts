@@ -20,25 +20,44 @@ export function decideCampaign(command: CampaignCommand, state: CampaignState): 
     case 'OpenCampaign': {
       if (state.status !== 'none') return refuse('CAMPAIGN_EXISTS', `campaign ${command.year} is already open`, { year: command.year });
       const ruleset = findRuleset(command.ruleset, command.rulesetVersion);
-      if (!ruleset) return refuse('RULESET_UNKNOWN', `ruleset ${command.ruleset}${command.rulesetVersion ? ` v${command.rulesetVersion}` : ''} is not known`, { ruleset: command.ruleset });
+      if (!ruleset)
+        return refuse('RULESET_UNKNOWN', `ruleset ${command.ruleset}${command.rulesetVersion ? ` v${command.rulesetVersion}` : ''} is not known`, {
+          ruleset: command.ruleset,
+        });
       if (ruleset.year !== command.year) {
-        return refuse('RULESET_YEAR_MISMATCH', `ruleset ${ruleset.id} is for ${ruleset.year}, not ${command.year}`, { ruleset: ruleset.id, year: command.year });
+        return refuse('RULESET_YEAR_MISMATCH', `ruleset ${ruleset.id} is for ${ruleset.year}, not ${command.year}`, {
+          ruleset: ruleset.id,
+          year: command.year,
+        });
       }
       if (ms(command.closesAt) <= ms(command.opensAt)) return refuse('INVALID_WINDOW', 'closesAt must be later than opensAt');
-      return [{ type: 'CampaignOpened', data: { year: command.year, ruleset: ruleset.id, rulesetVersion: ruleset.version, opensAt: command.opensAt, closesAt: command.closesAt } }];
+      return [
+        {
+          type: 'CampaignOpened',
+          data: { year: command.year, ruleset: ruleset.id, rulesetVersion: ruleset.version, opensAt: command.opensAt, closesAt: command.closesAt },
+        },
+      ];
     }
     case 'ExtendDeadline': {
       const open = requireCampaign(state);
       // api.md: a reopening after the deadline is allowed until the yearly calculation has run.
       if (open.calculated) return refuse('CALCULATION_ALREADY_RUN', `the yearly calculation of ${open.year} has run: the campaign can no longer be extended`);
       if (ms(command.closesAt) <= ms(open.closesAt)) {
-        return refuse('EXTENSION_NOT_LATER', `the new deadline ${command.closesAt} is not later than the current one ${open.closesAt}`, { current: open.closesAt });
+        return refuse('EXTENSION_NOT_LATER', `the new deadline ${command.closesAt} is not later than the current one ${open.closesAt}`, {
+          current: open.closesAt,
+        });
       }
       if (!command.reason.trim()) return refuse('REASON_REQUIRED', 'an extension needs a reason');
       return [
         {
           type: 'CampaignDeadlineExtended',
-          data: { year: open.year, previousClosesAt: open.closesAt, closesAt: command.closesAt, reason: command.reason, ...(command.reference ? { reference: command.reference } : {}) },
+          data: {
+            year: open.year,
+            previousClosesAt: open.closesAt,
+            closesAt: command.closesAt,
+            reason: command.reason,
+            ...(command.reference ? { reference: command.reference } : {}),
+          },
         },
       ];
     }
@@ -49,7 +68,13 @@ export function decideCampaign(command: CampaignCommand, state: CampaignState): 
       const event = (indicator: IndicatorCode | undefined): CampaignEvent[] => [
         {
           type: 'CampaignRuleAmended',
-          data: { year: open.year, ...(indicator ? { indicator } : {}), changes: command.changes, reason: command.reason, ...(command.reference ? { reference: command.reference } : {}) },
+          data: {
+            year: open.year,
+            ...(indicator ? { indicator } : {}),
+            changes: command.changes,
+            reason: command.reason,
+            ...(command.reference ? { reference: command.reference } : {}),
+          },
         },
       ];
       const invalid = (message: string, details: Record<string, unknown> = {}) => refuse('AMENDMENT_INVALID', message, details);
@@ -64,14 +89,17 @@ export function decideCampaign(command: CampaignCommand, state: CampaignState): 
       const rule = ruleOf(ruleset, command.indicator);
       if (!rule) return refuse('INDICATOR_UNKNOWN', `${command.indicator} n’est pas dans le référentiel ${ruleset.id}`);
       const changes = command.changes;
-      const fields = Object.entries(changes).filter(([, v]) => v !== undefined).map(([k]) => k);
+      const fields = Object.entries(changes)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
       if (fields.length === 0) return invalid('un amendement change au moins target, points ou neutralised');
       const allowed = amendableFields(rule);
       const refused = fields.filter((f) => !(allowed as string[]).includes(f));
       if (refused.length > 0) return invalid(`${command.indicator} ne s’amende pas sur ${refused.join(', ')} (seulement ${allowed.join(', ')})`, { allowed });
       const { target, points, neutralised } = changes;
       // api.md: `excluded` on a volet-1 indicator is refused (the gate cannot lose a prerequisite).
-      if (neutralised !== undefined && ![true, false, 'deemed-met', 'excluded'].includes(neutralised)) return invalid('neutralised vaut deemed-met, excluded ou false');
+      if (neutralised !== undefined && ![true, false, 'deemed-met', 'excluded'].includes(neutralised))
+        return invalid('neutralised vaut deemed-met, excluded ou false');
       if (neutralised === 'excluded' && !('points' in rule)) return invalid(`${command.indicator} est un prérequis du volet 1 : il ne peut pas être exclu`);
       if (target !== undefined) {
         if (!('points' in rule)) {
@@ -79,12 +107,14 @@ export function decideCampaign(command: CampaignCommand, state: CampaignState): 
           const [num, den] = target.split('/').map((x) => Number(x.trim())) as [number, number];
           if (!(den > 0 && num > 0 && num <= den)) return invalid('target de la télétransmission : une fraction entre 0 et 1');
         } else if (rule.kind === 'count') {
-          if (!(typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 1_000_000)) return invalid('target de V2_APCV est un nombre entier de FSE ≥ 1');
+          if (!(typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 1_000_000))
+            return invalid('target de V2_APCV est un nombre entier de FSE ≥ 1');
         } else if (!(typeof target === 'number' && target > 0 && target <= 100)) {
           return invalid('target est un pourcentage dans ]0, 100] (10 pour 10 %)');
         }
       }
-      if (points !== undefined && !(typeof points === 'number' && points >= 0 && points <= 10_000 && Number.isFinite(points))) return invalid('points est un nombre ≥ 0');
+      if (points !== undefined && !(typeof points === 'number' && points >= 0 && points <= 10_000 && Number.isFinite(points)))
+        return invalid('points est un nombre ≥ 0');
       return event(command.indicator);
     }
     case 'CloseCampaign': {

@@ -51,7 +51,14 @@ export function evolveCampaign(state: CampaignState, event: KnownEvent): Campaig
         opensAt: event.data.opensAt,
         closesAt: event.data.closesAt,
         deadlines: [
-          { closesAt: event.data.closesAt, previousClosesAt: null, reason: 'ouverture de la campagne', eventId: event.eventId, recordedAt: event.metadata.recordedAt, effectiveAt: event.metadata.effectiveAt },
+          {
+            closesAt: event.data.closesAt,
+            previousClosesAt: null,
+            reason: 'ouverture de la campagne',
+            eventId: event.eventId,
+            recordedAt: event.metadata.recordedAt,
+            effectiveAt: event.metadata.effectiveAt,
+          },
         ],
         amendments: [],
         calculated: false,

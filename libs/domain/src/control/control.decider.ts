@@ -22,7 +22,9 @@ export interface ControlContext {
 /** Adds calendar months in UTC (2 months after 31 Dec is 29 Feb or 28 Feb: JS rolls over, so clamp). */
 export function addMonths(instant: string, months: number): number {
   const d = new Date(instant);
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
+  const target = new Date(
+    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()),
+  );
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target.getTime();
@@ -55,7 +57,9 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       const control = openControl(state, command.controlId);
       const indicator = controlled(ctx.ruleset, command.indicator);
       if (!control.indicators.includes(indicator)) {
-        return refuse('INDICATOR_NOT_CONTROLLED', `${indicator} is not among the indicators of control ${command.controlId}`, { indicators: control.indicators });
+        return refuse('INDICATOR_NOT_CONTROLLED', `${indicator} is not among the indicators of control ${command.controlId}`, {
+          indicators: control.indicators,
+        });
       }
       if (!command.reason.trim()) return refuse('REASON_REQUIRED', 'a finding states its reason');
       return [{ type: 'ControlFindingRecorded', data: { ...ref, indicator, outcome: command.outcome, reason: command.reason } }];
@@ -65,7 +69,12 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       const balanceCents = command.recomputedAmountCents - state.paidCents;
       // A recomputed amount below what was paid is an indu to recover; above, a complement to pay.
       const notification = balanceCents < 0 ? 'recovery' : balanceCents > 0 ? 'complement' : 'none';
-      return [{ type: 'ControlClosed', data: { ...ref, paidCents: state.paidCents, recomputedAmountCents: command.recomputedAmountCents, balanceCents, notification } }];
+      return [
+        {
+          type: 'ControlClosed',
+          data: { ...ref, paidCents: state.paidCents, recomputedAmountCents: command.recomputedAmountCents, balanceCents, notification },
+        },
+      ];
     }
     case 'FileContestation': {
       const control = state.controls[command.controlId];
@@ -75,9 +84,13 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       if (!Object.values(control.findings).includes('invalidated')) return refuse('NOTHING_TO_CONTEST', 'the control invalidated nothing');
       const limit = addMonths(control.closedAt, ctx.ruleset.controls.contestationMonths);
       if (ms(command.now) > limit) {
-        return refuse('CONTESTATION_TOO_LATE', `the notification of ${control.closedAt} could be contested until ${new Date(limit).toISOString()} (${ctx.ruleset.controls.contestationMonths} months)`, {
-          deadline: new Date(limit).toISOString(),
-        });
+        return refuse(
+          'CONTESTATION_TOO_LATE',
+          `the notification of ${control.closedAt} could be contested until ${new Date(limit).toISOString()} (${ctx.ruleset.controls.contestationMonths} months)`,
+          {
+            deadline: new Date(limit).toISOString(),
+          },
+        );
       }
       if (!command.reason.trim()) return refuse('REASON_REQUIRED', 'a contestation states its reason');
       return [{ type: 'ContestationFiled', data: { ...ref, reason: command.reason } }];
@@ -90,10 +103,21 @@ export function decideControl(command: ControlCommand, state: DeclarationState, 
       const invalidated = (Object.entries(control.findings) as [IndicatorCode, string][]).filter(([, o]) => o === 'invalidated').map(([c]) => c);
       const indicators = (command.indicators ?? []).map((c) => controlled(ctx.ruleset, c));
       const unknown = indicators.filter((c) => !invalidated.includes(c));
-      if (unknown.length > 0) return refuse('INDICATOR_NOT_CONTROLLED', `${unknown.join(', ')} was not invalidated by control ${command.controlId}`, { invalidated });
+      if (unknown.length > 0)
+        return refuse('INDICATOR_NOT_CONTROLLED', `${unknown.join(', ')} was not invalidated by control ${command.controlId}`, { invalidated });
       if (command.reason !== undefined && !command.reason.trim()) return refuse('REASON_REQUIRED', 'a decision’s reason, when given, is not blank');
       const reason = command.reason?.trim();
-      return [{ type: 'ContestationDecided', data: { ...ref, outcome: command.outcome, indicators: command.outcome === 'reversed' && indicators.length === 0 ? invalidated : indicators, ...(reason ? { reason } : {}) } }];
+      return [
+        {
+          type: 'ContestationDecided',
+          data: {
+            ...ref,
+            outcome: command.outcome,
+            indicators: command.outcome === 'reversed' && indicators.length === 0 ? invalidated : indicators,
+            ...(reason ? { reason } : {}),
+          },
+        },
+      ];
     }
     default: {
       const _exhaustive: never = command;

@@ -8,13 +8,22 @@ import { refuse } from '../errors';
  * this rule: the boundary asks it which channel a sender is on, the decider asks it again of every
  * `Declare` whatever its origin.
  */
-export const CHANNELS_OF_ROLE: Readonly<Partial<Record<Role, readonly Channel[]>>> = { doctor: ['amelipro'], agent: ['paper', 'back-office'], system: ['import'] };
+export const CHANNELS_OF_ROLE: Readonly<Partial<Record<Role, readonly Channel[]>>> = {
+  doctor: ['amelipro'],
+  agent: ['paper', 'back-office'],
+  system: ['import'],
+};
 
 /** A role's channel, else 403 CHANNEL_NOT_ALLOWED (api.md, errors table). */
 export function assertChannel(role: Role, channel: Channel): Channel {
   const allowed = CHANNELS_OF_ROLE[role] ?? [];
   if (allowed.includes(channel)) return channel;
-  const why = role === 'doctor' ? `un médecin envoie sur amelipro, pas par « ${channel} »` : channel === 'amelipro' ? 'amelipro est le canal du médecin lui-même' : `le rôle ${role} n’envoie pas par « ${channel} »`;
+  const why =
+    role === 'doctor'
+      ? `un médecin envoie sur amelipro, pas par « ${channel} »`
+      : channel === 'amelipro'
+        ? 'amelipro est le canal du médecin lui-même'
+        : `le rôle ${role} n’envoie pas par « ${channel} »`;
   return refuse('CHANNEL_NOT_ALLOWED', why, { reason: 'CHANNEL_NOT_ALLOWED', allowed: [...allowed] });
 }
 
@@ -36,11 +45,15 @@ export function sendingChannel(sending: Sending, byDefault: Channel): Channel {
   const { role } = sending;
   if (role === 'doctor' && sending.effectiveAt !== undefined) {
     if (sending.channel !== undefined) assertChannel(role, sending.channel);
-    return refuse('EFFECTIVE_AT_NOT_ALLOWED', 'seuls les agents (papier, back office) et les imports fixent effectiveAt : un médecin envoie à l’instant', { reason: 'EFFECTIVE_AT_NOT_ALLOWED' });
+    return refuse('EFFECTIVE_AT_NOT_ALLOWED', 'seuls les agents (papier, back office) et les imports fixent effectiveAt : un médecin envoie à l’instant', {
+      reason: 'EFFECTIVE_AT_NOT_ALLOWED',
+    });
   }
   const channel = assertChannel(role, sending.channel ?? (role === 'doctor' ? 'amelipro' : byDefault));
   if (sending.postmarkedAt !== undefined && role !== 'agent') {
-    return refuse('EFFECTIVE_AT_NOT_ALLOWED', 'seuls les agents saisissent le cachet de la poste d’un envoi papier (postmarkedAt)', { reason: 'EFFECTIVE_AT_NOT_ALLOWED' });
+    return refuse('EFFECTIVE_AT_NOT_ALLOWED', 'seuls les agents saisissent le cachet de la poste d’un envoi papier (postmarkedAt)', {
+      reason: 'EFFECTIVE_AT_NOT_ALLOWED',
+    });
   }
   return channel;
 }

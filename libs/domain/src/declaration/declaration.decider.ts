@@ -91,18 +91,26 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
       // "Campaign 2023"); a paper form by its postmark when `paperDatedBy` is `postmark` (INT-8).
       const dated = paperDated(ctx.ruleset, command.effectiveAt, command.postmarkedAt);
       if (ms(dated) < ms(campaign.opensAt) || ms(dated) > ms(campaign.closesAt)) {
-        return refuse('CAMPAIGN_CLOSED', `la campagne ${ctx.year} se déclare du ${formatParisInstant(campaign.opensAt)} au ${formatParisInstant(campaign.closesAt)} : déclaration datée du ${formatParisInstant(dated)}, hors de cette période`, {
-          opensAt: campaign.opensAt,
-          closesAt: campaign.closesAt,
-        });
+        return refuse(
+          'CAMPAIGN_CLOSED',
+          `la campagne ${ctx.year} se déclare du ${formatParisInstant(campaign.opensAt)} au ${formatParisInstant(campaign.closesAt)} : déclaration datée du ${formatParisInstant(dated)}, hors de cette période`,
+          {
+            opensAt: campaign.opensAt,
+            closesAt: campaign.closesAt,
+          },
+        );
       }
       // Rule 3 (seed 002: « jusqu'au 31 janvier 2024 pour s'équiper, déclarer leur équipement sur
       // amelipro et transmettre leur justificatif »): the window's extension does not move it.
       const segurDeadline = ctx.ruleset.parameters.segurDeadline;
       if (indicator === 'V1_SEGUR_LAP' && ms(dated) > ms(segurDeadline)) {
-        return refuse('SEGUR_DEADLINE_PASSED', `V1_SEGUR_LAP se déclare au plus tard le ${formatDate(parisDate(segurDeadline))} (date limite Ségur) : déclaration datée du ${formatParisInstant(dated)}, après cette date`, {
-          segurDeadline,
-        });
+        return refuse(
+          'SEGUR_DEADLINE_PASSED',
+          `V1_SEGUR_LAP se déclare au plus tard le ${formatDate(parisDate(segurDeadline))} (date limite Ségur) : déclaration datée du ${formatParisInstant(dated)}, après cette date`,
+          {
+            segurDeadline,
+          },
+        );
       }
       const value = checkValue(indicator, command.value, ctx.ruleset);
       if (indicator === 'V1_SEGUR_LAP') checkReferenced(value as SegurLapValue, ctx.ruleset);
@@ -118,7 +126,10 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
       requireCampaign(ctx);
       const source = ctx.ruleset.prefillSources.find((p) => p.indicator === command.indicator)?.source as PrefillSource | undefined;
       if (!source) {
-        return refuse('INDICATOR_NOT_DECLARATIVE', `${command.indicator} is not pre-filled (only ${ctx.ruleset.prefillSources.map((p) => p.indicator).join(', ')})`);
+        return refuse(
+          'INDICATOR_NOT_DECLARATIVE',
+          `${command.indicator} is not pre-filled (only ${ctx.ruleset.prefillSources.map((p) => p.indicator).join(', ')})`,
+        );
       }
       if (command.source !== source) return refuse('PREFILL_SOURCE_INVALID', `${command.indicator} is pre-filled from ${source}, not ${command.source}`);
       const indicator = command.indicator as 'V1_SEGUR_LAP' | 'V1_HORAIRES';
@@ -128,7 +139,11 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
     case 'Transmit': {
       const campaign = requireCampaign(ctx);
       if (ms(command.effectiveAt) < ms(campaign.opensAt) || ms(command.effectiveAt) > ms(campaign.closesAt)) {
-        return refuse('CAMPAIGN_CLOSED', `la campagne ${ctx.year} se déclare du ${formatParisInstant(campaign.opensAt)} au ${formatParisInstant(campaign.closesAt)}`, { closesAt: campaign.closesAt });
+        return refuse(
+          'CAMPAIGN_CLOSED',
+          `la campagne ${ctx.year} se déclare du ${formatParisInstant(campaign.opensAt)} au ${formatParisInstant(campaign.closesAt)}`,
+          { closesAt: campaign.closesAt },
+        );
       }
       return [{ type: 'DeclarationTransmitted', data: dy }];
     }
@@ -155,7 +170,8 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
         ...(command.postmarkedAt !== undefined ? { postmarkedAt: new Date(command.postmarkedAt).toISOString() } : {}),
       };
       if (command.indicator !== 'V1_SEGUR_LAP') {
-        if (command.subjects && command.subjects.length > 0) return refuse('VALUE_INVALID', `subjects ne concerne que V1_SEGUR_LAP (INT-7), pas ${command.indicator}`, { indicator: command.indicator });
+        if (command.subjects && command.subjects.length > 0)
+          return refuse('VALUE_INVALID', `subjects ne concerne que V1_SEGUR_LAP (INT-7), pas ${command.indicator}`, { indicator: command.indicator });
         return [{ type: 'JustificatifSubmitted', data: { ...dy, ...file, subjects: [], proves: null } }];
       }
       // What it proves: the declaration (or pre-fill) in force when it was sent (rule 4); a
@@ -169,19 +185,26 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
       let subjects: JustificatifSubject[];
       if (command.subjects && command.subjects.length > 0) {
         const unknown = command.subjects.filter((x) => !(JUSTIFICATIF_SUBJECTS as readonly string[]).includes(x));
-        if (unknown.length > 0) return refuse('VALUE_INVALID', `subjects : ${unknown.join(', ')} inconnu(s) (sujets : ${JUSTIFICATIF_SUBJECTS.join(', ')})`, { subjects: unknown });
+        if (unknown.length > 0)
+          return refuse('VALUE_INVALID', `subjects : ${unknown.join(', ')} inconnu(s) (sujets : ${JUSTIFICATIF_SUBJECTS.join(', ')})`, { subjects: unknown });
         subjects = [...new Set(command.subjects as JustificatifSubject[])];
       } else {
         // INT-7: those the doctor-year needs at that moment (not declared yet: a software to justify, cabinet).
         const kind = inForce?.software.kind ?? 'cabinet';
-        subjects = segurSubjects({ preFilled: inForce?.preFilled ?? false, kind, lapRequired: lapRequired(ctx.ruleset, ctx.specialty, kind), lap: inForce?.lap ?? null });
+        subjects = segurSubjects({
+          preFilled: inForce?.preFilled ?? false,
+          kind,
+          lapRequired: lapRequired(ctx.ruleset, ctx.specialty, kind),
+          lap: inForce?.lap ?? null,
+        });
       }
       return [{ type: 'JustificatifSubmitted', data: { ...dy, ...file, subjects, proves } }];
     }
     case 'DecideJustificatif': {
       const j = state.justificatifs[command.justificatifId];
       if (!j) return refuse('JUSTIFICATIF_NOT_FOUND', `no justificatif ${command.justificatifId} for this doctor-year`);
-      if (j.status !== 'pending') return refuse('JUSTIFICATIF_ALREADY_DECIDED', `justificatif ${command.justificatifId} was already ${j.status}`, { status: j.status });
+      if (j.status !== 'pending')
+        return refuse('JUSTIFICATIF_ALREADY_DECIDED', `justificatif ${command.justificatifId} was already ${j.status}`, { status: j.status });
       if (command.decision === 'rejected') {
         const reason = command.reason?.trim();
         if (!reason) return refuse('REASON_REQUIRED', 'a rejection gives its reason to the doctor');
@@ -198,17 +221,33 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
         return refuse('EFFECTIVE_AT_IN_FUTURE', `paidAt ${command.paidAt} est dans le futur`, { now: command.now });
       }
       if (command.reference !== undefined && state.paymentReferences.includes(command.reference)) {
-        return refuse('PAYMENT_DUPLICATE', `un paiement de référence ${command.reference} est déjà enregistré pour ${ctx.rpps} en ${ctx.year}`, { reference: command.reference });
+        return refuse('PAYMENT_DUPLICATE', `un paiement de référence ${command.reference} est déjà enregistré pour ${ctx.rpps} en ${ctx.year}`, {
+          reference: command.reference,
+        });
       }
       // guide §IV: the forfait is at most the maximum points × 7 €; more is an error of the payer.
       const maximum = maximumAmountCents(ctx.ruleset);
       if (state.paidCents + command.amountCents > maximum) {
-        return refuse('PAYMENT_ABOVE_MAXIMUM', `le total payé (${state.paidCents + command.amountCents} centimes) dépasserait le montant maximal du forfait (${maximum} centimes)`, {
-          paidCents: state.paidCents,
-          maximumCents: maximum,
-        });
+        return refuse(
+          'PAYMENT_ABOVE_MAXIMUM',
+          `le total payé (${state.paidCents + command.amountCents} centimes) dépasserait le montant maximal du forfait (${maximum} centimes)`,
+          {
+            paidCents: state.paidCents,
+            maximumCents: maximum,
+          },
+        );
       }
-      return [{ type: 'PaymentRecorded', data: { ...dy, amountCents: command.amountCents, paidAt: command.paidAt, ...(command.reference !== undefined ? { reference: command.reference } : {}) } }];
+      return [
+        {
+          type: 'PaymentRecorded',
+          data: {
+            ...dy,
+            amountCents: command.amountCents,
+            paidAt: command.paidAt,
+            ...(command.reference !== undefined ? { reference: command.reference } : {}),
+          },
+        },
+      ];
     }
     case 'LinkSasAttestationDecision': {
       // Linked once: a retry of the decision (or its repair) appends nothing.
@@ -229,9 +268,14 @@ export function decideDeclaration(command: DeclarationCommand, state: Declaratio
  */
 function checkPostmark(channel: Channel, postmarkedAt: string | undefined, receivedAt: string): void {
   if (postmarkedAt === undefined) return;
-  if (channel !== 'paper') refuse('VALUE_INVALID', `postmarkedAt (cachet de la poste) ne concerne qu’un envoi papier (channel « paper »), pas « ${channel} »`, { field: 'postmarkedAt' });
+  if (channel !== 'paper')
+    refuse('VALUE_INVALID', `postmarkedAt (cachet de la poste) ne concerne qu’un envoi papier (channel « paper »), pas « ${channel} »`, {
+      field: 'postmarkedAt',
+    });
   if (ms(postmarkedAt) > ms(receivedAt)) {
-    refuse('VALUE_INVALID', `postmarkedAt ${postmarkedAt} (cachet de la poste) est après effectiveAt ${receivedAt} (réception par la caisse)`, { field: 'postmarkedAt' });
+    refuse('VALUE_INVALID', `postmarkedAt ${postmarkedAt} (cachet de la poste) est après effectiveAt ${receivedAt} (réception par la caisse)`, {
+      field: 'postmarkedAt',
+    });
   }
 }
 
@@ -267,7 +311,8 @@ function checkValue(indicator: DeclarativeIndicator, value: unknown, ruleset: Ru
       const s = value.segurSoftware as Record<string, unknown>;
       const extra = Object.keys(s).filter((k) => !['editor', 'name', 'version', 'acquiredOn', 'kind'].includes(k));
       if (extra.length > 0) return invalid(`segurSoftware: unexpected field(s) ${extra.join(', ')}`);
-      if (s.kind !== undefined && !(SEGUR_SOFTWARE_KINDS as readonly unknown[]).includes(s.kind)) return invalid(`segurSoftware.kind is one of ${SEGUR_SOFTWARE_KINDS.join(', ')}`);
+      if (s.kind !== undefined && !(SEGUR_SOFTWARE_KINDS as readonly unknown[]).includes(s.kind))
+        return invalid(`segurSoftware.kind is one of ${SEGUR_SOFTWARE_KINDS.join(', ')}`);
       const kind = (s.kind ?? 'cabinet') as SegurLapValue['segurSoftware']['kind'];
       if (typeof value.lapCertified !== 'boolean') return invalid('lapCertified must be a boolean');
       // api.md: `lap` absent when lapCertified is false; `lapCertified: true` without it is a LAP declared unnamed.
@@ -275,12 +320,23 @@ function checkValue(indicator: DeclarativeIndicator, value: unknown, ruleset: Ru
       if (value.lap !== undefined && value.lap !== null) {
         if (!value.lapCertified) return invalid('lap is given only when lapCertified is true');
         const l = value.lap;
-        if (!isObject(l) || !nonEmpty(l.editor) || !nonEmpty(l.name) || (l.version !== undefined && !nonEmpty(l.version)) || !(LAP_CERTIFICATIONS as readonly unknown[]).includes(l.certification)) {
+        if (
+          !isObject(l) ||
+          !nonEmpty(l.editor) ||
+          !nonEmpty(l.name) ||
+          (l.version !== undefined && !nonEmpty(l.version)) ||
+          !(LAP_CERTIFICATIONS as readonly unknown[]).includes(l.certification)
+        ) {
           return invalid(`lap needs editor, name, version? and certification (${LAP_CERTIFICATIONS.join(', ')})`);
         }
         const lapExtra = Object.keys(l).filter((k) => !['editor', 'name', 'version', 'certification'].includes(k));
         if (lapExtra.length > 0) return invalid(`lap: unexpected field(s) ${lapExtra.join(', ')}`);
-        lap = { editor: l.editor, name: l.name, ...(l.version !== undefined ? { version: l.version } : {}), certification: l.certification as LapCertification };
+        lap = {
+          editor: l.editor,
+          name: l.name,
+          ...(l.version !== undefined ? { version: l.version } : {}),
+          certification: l.certification as LapCertification,
+        };
       }
       const out: SegurLapValue = { segurSoftware: { ...software, kind }, lapCertified: value.lapCertified, lap };
       return out;
@@ -356,12 +412,25 @@ function checkReferenced(value: SegurLapValue, ruleset: Ruleset): void {
   const { segurSolutions, hasLap } = ruleset.lists;
   const s = value.segurSoftware;
   if (!onList(segurSolutions, s)) {
-    refuse('SOFTWARE_NOT_REFERENCED', `le logiciel ${s.editor} ${s.name} n’est pas sur la liste des solutions référencées Ségur (segurSolutions)`, { list: 'segurSolutions', editor: s.editor, name: s.name });
+    refuse('SOFTWARE_NOT_REFERENCED', `le logiciel ${s.editor} ${s.name} n’est pas sur la liste des solutions référencées Ségur (segurSolutions)`, {
+      list: 'segurSolutions',
+      editor: s.editor,
+      name: s.name,
+    });
   }
   if (value.lapCertified && hasLap.length > 0) {
-    if (!value.lap) refuse('SOFTWARE_NOT_REFERENCED', 'la liste des LAP certifiés HAS (hasLap) est chargée : le LAP déclaré doit être nommé (lap: { editor, name, certification })', { list: 'hasLap' });
+    if (!value.lap)
+      refuse(
+        'SOFTWARE_NOT_REFERENCED',
+        'la liste des LAP certifiés HAS (hasLap) est chargée : le LAP déclaré doit être nommé (lap: { editor, name, certification })',
+        { list: 'hasLap' },
+      );
     else if (!onList(hasLap, value.lap)) {
-      refuse('SOFTWARE_NOT_REFERENCED', `le LAP ${value.lap.editor} ${value.lap.name} n’est pas sur la liste des LAP certifiés HAS (hasLap)`, { list: 'hasLap', editor: value.lap.editor, name: value.lap.name });
+      refuse('SOFTWARE_NOT_REFERENCED', `le LAP ${value.lap.editor} ${value.lap.name} n’est pas sur la liste des LAP certifiés HAS (hasLap)`, {
+        list: 'hasLap',
+        editor: value.lap.editor,
+        name: value.lap.name,
+      });
     }
   }
 }
@@ -374,7 +443,8 @@ function checkMeasure(indicator: IndicatorCode, m: Measure, year: number): void 
   switch (m.kind) {
     case 'rate':
       // api.md: 0 ≤ numerator ≤ denominator (0/0 accepted: not met, INT-12).
-      if (!count(m.numerator) || !count(m.denominator) || m.numerator > m.denominator) invalid('numerator and denominator are counts with numerator ≤ denominator');
+      if (!count(m.numerator) || !count(m.denominator) || m.numerator > m.denominator)
+        invalid('numerator and denominator are counts with numerator ≤ denominator');
       return;
     case 'count':
       if (!count(m.numerator)) invalid('numerator is a non-negative integer');
@@ -383,7 +453,8 @@ function checkMeasure(indicator: IndicatorCode, m: Measure, year: number): void 
       if (typeof m.participates !== 'boolean') invalid('participates must be a boolean');
       return;
     case 'teletransmission':
-      if (m.teletransmittedPreviousYear !== undefined && typeof m.teletransmittedPreviousYear !== 'boolean') invalid('teletransmittedPreviousYear must be a boolean');
+      if (m.teletransmittedPreviousYear !== undefined && typeof m.teletransmittedPreviousYear !== 'boolean')
+        invalid('teletransmittedPreviousYear must be a boolean');
       if (m.months) {
         // Monthly counts: the rule picks the period's months from whether 2022 was tele-transmitted (guide §I.4).
         if (typeof m.teletransmittedPreviousYear !== 'boolean') invalid('teletransmittedPreviousYear is required with monthly counts');

@@ -7,8 +7,7 @@ export type JustificatifState =
   | { status: 'validated' | 'rejected'; indicator: IndicatorCode; submittedAt: string; decidedAt: string };
 
 export type ContestationState =
-  | { status: 'filed'; filedAt: string }
-  | { status: 'decided'; filedAt: string; outcome: 'upheld' | 'reversed'; decidedAt: string };
+  { status: 'filed'; filedAt: string } | { status: 'decided'; filedAt: string; outcome: 'upheld' | 'reversed'; decidedAt: string };
 
 export type ControlState =
   | { status: 'open'; indicators: IndicatorCode[]; openedAt: string; findings: Partial<Record<IndicatorCode, 'confirmed' | 'invalidated'>> }
@@ -39,20 +38,35 @@ export interface DeclarationState {
   segur: SegurFact[];
 }
 
-export const initialDeclaration: DeclarationState = { revision: -1, justificatifs: {}, controls: {}, paidCents: 0, paymentReferences: [], transmitted: false, sasAttestations: {}, segur: [] };
+export const initialDeclaration: DeclarationState = {
+  revision: -1,
+  justificatifs: {},
+  controls: {},
+  paidCents: 0,
+  paymentReferences: [],
+  transmitted: false,
+  sasAttestations: {},
+  segur: [],
+};
 
 export function evolveDeclaration(state: DeclarationState, event: KnownEvent): DeclarationState {
   const next = { ...state, revision: state.revision + 1 };
   const at = event.metadata.effectiveAt;
   switch (event.type) {
     case 'JustificatifSubmitted':
-      return { ...next, justificatifs: { ...state.justificatifs, [event.data.justificatifId]: { status: 'pending', indicator: event.data.indicator, submittedAt: at } } };
+      return {
+        ...next,
+        justificatifs: { ...state.justificatifs, [event.data.justificatifId]: { status: 'pending', indicator: event.data.indicator, submittedAt: at } },
+      };
     case 'JustificatifValidated':
     case 'JustificatifRejected': {
       const j = state.justificatifs[event.data.justificatifId];
       if (!j) return next;
       const status = event.type === 'JustificatifValidated' ? 'validated' : 'rejected';
-      return { ...next, justificatifs: { ...state.justificatifs, [event.data.justificatifId]: { status, indicator: j.indicator, submittedAt: j.submittedAt, decidedAt: at } } };
+      return {
+        ...next,
+        justificatifs: { ...state.justificatifs, [event.data.justificatifId]: { status, indicator: j.indicator, submittedAt: j.submittedAt, decidedAt: at } },
+      };
     }
     case 'PaymentRecorded':
       return {
@@ -79,16 +93,25 @@ export function evolveDeclaration(state: DeclarationState, event: KnownEvent): D
       return { ...next, segur: [...state.segur, fact] };
     }
     case 'ControlOpened':
-      return { ...next, controls: { ...state.controls, [event.data.controlId]: { status: 'open', indicators: event.data.indicators, openedAt: at, findings: {} } } };
+      return {
+        ...next,
+        controls: { ...state.controls, [event.data.controlId]: { status: 'open', indicators: event.data.indicators, openedAt: at, findings: {} } },
+      };
     case 'ControlFindingRecorded': {
       const c = state.controls[event.data.controlId];
       if (!c) return next;
-      return { ...next, controls: { ...state.controls, [event.data.controlId]: { ...c, findings: { ...c.findings, [event.data.indicator]: event.data.outcome } } } };
+      return {
+        ...next,
+        controls: { ...state.controls, [event.data.controlId]: { ...c, findings: { ...c.findings, [event.data.indicator]: event.data.outcome } } },
+      };
     }
     case 'ControlClosed': {
       const c = state.controls[event.data.controlId];
       if (!c) return next;
-      return { ...next, controls: { ...state.controls, [event.data.controlId]: { ...c, status: 'closed', closedAt: at, notification: event.data.notification } } };
+      return {
+        ...next,
+        controls: { ...state.controls, [event.data.controlId]: { ...c, status: 'closed', closedAt: at, notification: event.data.notification } },
+      };
     }
     case 'ContestationFiled': {
       const c = state.controls[event.data.controlId];

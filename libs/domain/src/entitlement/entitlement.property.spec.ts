@@ -59,32 +59,118 @@ const factsArb: fc.Arbitrary<{ specialty: string; facts: Fact[] }> = fc
     if (r.segur) {
       const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
       // Rule 2: SONS pre-fills the software only (its lapCertified is ignored); the doctor names the LAP.
-      const value = { segurSoftware: { ...segurSoftware, kind: 'cabinet' as const }, lapCertified: r.segur.lap, lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null };
+      const value = {
+        segurSoftware: { ...segurSoftware, kind: 'cabinet' as const },
+        lapCertified: r.segur.lap,
+        lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null,
+      };
       const events: Fact['events'] = r.segur.prefilled
-        ? single({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware, lapCertified: r.segur.lap } } }, 0)
+        ? single(
+            { type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware, lapCertified: r.segur.lap } } },
+            0,
+          )
         : single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, r.day, 'amelipro');
       if (!r.segur.prefilled) {
-        events.push({ event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP', sha256: 'a', size: 1, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: null } }, effectiveAt: at(r.day), channel: 'amelipro' });
-        if (r.segur.validated) events.push({ event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } }, effectiveAt: at(r.day + 1), channel: 'back-office' });
+        events.push({
+          event: {
+            type: 'JustificatifSubmitted',
+            data: {
+              ...dy,
+              justificatifId: 'j1',
+              indicator: 'V1_SEGUR_LAP',
+              sha256: 'a',
+              size: 1,
+              mediaType: 'application/pdf',
+              subjects: ['SEGUR', 'LAP'],
+              proves: null,
+            },
+          },
+          effectiveAt: at(r.day),
+          channel: 'amelipro',
+        });
+        if (r.segur.validated)
+          events.push({
+            event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'j1', indicator: 'V1_SEGUR_LAP' } },
+            effectiveAt: at(r.day + 1),
+            channel: 'back-office',
+          });
       }
       push('segur', events);
     }
-    if (r.horaires !== null) push('horaires', single({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: r.horaires } } }, -10));
+    if (r.horaires !== null)
+      push(
+        'horaires',
+        single({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: r.horaires } } }, -10),
+      );
     if (r.tele) {
-      push('tele', single({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V1_TELETRANSMISSION', source: 'S', measure: { kind: 'teletransmission', numerator: r.tele[0], denominator: r.tele[1], teletransmittedPreviousYear: true } } }, 20));
+      push(
+        'tele',
+        single(
+          {
+            type: 'MeasureRecorded',
+            data: {
+              ...dy,
+              indicator: 'V1_TELETRANSMISSION',
+              source: 'S',
+              measure: { kind: 'teletransmission', numerator: r.tele[0], denominator: r.tele[1], teletransmittedPreviousYear: true },
+            },
+          },
+          20,
+        ),
+      );
     }
     const seen = new Set<string>();
     for (const [code, n, d] of r.rates) {
       if (seen.has(code)) continue;
       seen.add(code);
-      push(code, single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'rate', numerator: n, denominator: d } } }, 20));
+      push(
+        code,
+        single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'rate', numerator: n, denominator: d } } }, 20),
+      );
     }
-    if (r.apcv !== null) push('apcv', single({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V2_APCV', source: 'S', measure: { kind: 'count', numerator: r.apcv } } }, 20));
-    if (r.sas !== null) push('sas', single({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V2_SAS', source: 'S', measure: { kind: 'participation', participates: r.sas } } }, 20));
-    if (r.codage) push('codage', single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_CODAGE', value: { answer: r.codage.answer }, attestation: r.codage.attestation } }, r.day, 'amelipro'));
-    if (r.coordination) push('coordination', single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_COORDINATION', value: { answer: true, modalities: r.coordination }, attestation: true } }, r.day, 'amelipro'));
-    if (r.services) push('services', single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_SERVICES_PATIENTS', value: { answer: true, modalities: r.services }, attestation: true } }, r.day, 'amelipro'));
-    if (r.devices) push('devices', single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_EQUIPEMENT_CONNECTE', value: { answer: true, devices: r.devices }, attestation: true } }, r.day, 'amelipro'));
+    if (r.apcv !== null)
+      push('apcv', single({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V2_APCV', source: 'S', measure: { kind: 'count', numerator: r.apcv } } }, 20));
+    if (r.sas !== null)
+      push(
+        'sas',
+        single({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V2_SAS', source: 'S', measure: { kind: 'participation', participates: r.sas } } }, 20),
+      );
+    if (r.codage)
+      push(
+        'codage',
+        single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_CODAGE', value: { answer: r.codage.answer }, attestation: r.codage.attestation } },
+          r.day,
+          'amelipro',
+        ),
+      );
+    if (r.coordination)
+      push(
+        'coordination',
+        single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_COORDINATION', value: { answer: true, modalities: r.coordination }, attestation: true } },
+          r.day,
+          'amelipro',
+        ),
+      );
+    if (r.services)
+      push(
+        'services',
+        single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_SERVICES_PATIENTS', value: { answer: true, modalities: r.services }, attestation: true } },
+          r.day,
+          'amelipro',
+        ),
+      );
+    if (r.devices)
+      push(
+        'devices',
+        single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V2_EQUIPEMENT_CONNECTE', value: { answer: true, devices: r.devices }, attestation: true } },
+          r.day,
+          'amelipro',
+        ),
+      );
     return { specialty: r.specialty, facts };
   });
 
@@ -99,7 +185,12 @@ function record(facts: Fact[], order: number[] = facts.map((_, i) => i)): KnownE
       out.push({
         ...e.event,
         eventId: `${fact.id}-${k}`,
-        metadata: { recordedAt: new Date(Date.parse('2024-02-01T00:00:00Z') + minute * 60_000).toISOString(), effectiveAt: e.effectiveAt, channel: e.channel, actor: { sub: 's', role: 'system' } },
+        metadata: {
+          recordedAt: new Date(Date.parse('2024-02-01T00:00:00Z') + minute * 60_000).toISOString(),
+          effectiveAt: e.effectiveAt,
+          channel: e.channel,
+          actor: { sub: 's', role: 'system' },
+        },
       });
     });
   }
@@ -121,34 +212,113 @@ function meet(code: IndicatorCode): Fact {
         id: 'meet',
         events: [
           // Declared and justified by the Ségur deadline (rule 3), after every random fact (day 50 is 31/01 10:00).
-          { event: { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: M, lapCertified: true, lap: MLAP }, attestation: true } }, effectiveAt: '2024-01-31T22:00:00+01:00', channel: 'amelipro' },
           {
-            event: { type: 'JustificatifSubmitted', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP', sha256: 'b', size: 1, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: { segurSoftware: M, lap: MLAP } } },
+            event: {
+              type: 'IndicatorDeclared',
+              data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: M, lapCertified: true, lap: MLAP }, attestation: true },
+            },
+            effectiveAt: '2024-01-31T22:00:00+01:00',
+            channel: 'amelipro',
+          },
+          {
+            event: {
+              type: 'JustificatifSubmitted',
+              data: {
+                ...dy,
+                justificatifId: 'jm',
+                indicator: 'V1_SEGUR_LAP',
+                sha256: 'b',
+                size: 1,
+                mediaType: 'application/pdf',
+                subjects: ['SEGUR', 'LAP'],
+                proves: { segurSoftware: M, lap: MLAP },
+              },
+            },
             effectiveAt: '2024-01-31T23:00:00+01:00',
             channel: 'amelipro',
           },
-          { event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP' } }, effectiveAt: at(late), channel: 'back-office' },
+          {
+            event: { type: 'JustificatifValidated', data: { ...dy, justificatifId: 'jm', indicator: 'V1_SEGUR_LAP' } },
+            effectiveAt: at(late),
+            channel: 'back-office',
+          },
         ],
       };
     case 'V1_HORAIRES':
-      return { id: 'meet', events: single({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_HORAIRES', value: { displayed: true }, attestation: true } }, late, 'amelipro') };
+      return {
+        id: 'meet',
+        events: single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_HORAIRES', value: { displayed: true }, attestation: true } },
+          late,
+          'amelipro',
+        ),
+      };
     case 'V1_TELETRANSMISSION':
-      return { id: 'meet', events: single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'teletransmission', numerator: 10, denominator: 10, teletransmittedPreviousYear: true } } }, late) };
+      return {
+        id: 'meet',
+        events: single(
+          {
+            type: 'MeasureRecorded',
+            data: {
+              ...dy,
+              indicator: code,
+              source: 'S',
+              measure: { kind: 'teletransmission', numerator: 10, denominator: 10, teletransmittedPreviousYear: true },
+            },
+          },
+          late,
+        ),
+      };
     case 'V2_APCV':
-      return { id: 'meet', events: single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'count', numerator: 5 } } }, late) };
+      return {
+        id: 'meet',
+        events: single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'count', numerator: 5 } } }, late),
+      };
     case 'V2_SAS':
-      return { id: 'meet', events: single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'participation', participates: true } } }, late) };
+      return {
+        id: 'meet',
+        events: single(
+          { type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'participation', participates: true } } },
+          late,
+        ),
+      };
     case 'V2_CODAGE':
     case 'V2_MAITRE_STAGE':
     case 'V2_VIDEO':
-      return { id: 'meet', events: single({ type: 'IndicatorDeclared', data: { ...dy, indicator: code, value: { answer: true }, attestation: true } }, late, 'amelipro') };
+      return {
+        id: 'meet',
+        events: single({ type: 'IndicatorDeclared', data: { ...dy, indicator: code, value: { answer: true }, attestation: true } }, late, 'amelipro'),
+      };
     case 'V2_COORDINATION':
     case 'V2_SERVICES_PATIENTS':
-      return { id: 'meet', events: single({ type: 'IndicatorDeclared', data: { ...dy, indicator: code, value: { answer: true, modalities: [code === 'V2_COORDINATION' ? 'MSP' : 'MAIA'] }, attestation: true } }, late, 'amelipro') };
+      return {
+        id: 'meet',
+        events: single(
+          {
+            type: 'IndicatorDeclared',
+            data: { ...dy, indicator: code, value: { answer: true, modalities: [code === 'V2_COORDINATION' ? 'MSP' : 'MAIA'] }, attestation: true },
+          },
+          late,
+          'amelipro',
+        ),
+      };
     case 'V2_EQUIPEMENT_CONNECTE':
-      return { id: 'meet', events: single({ type: 'IndicatorDeclared', data: { ...dy, indicator: code, value: { answer: true, devices: ['ECG'] }, attestation: true } }, late, 'amelipro') };
+      return {
+        id: 'meet',
+        events: single(
+          { type: 'IndicatorDeclared', data: { ...dy, indicator: code, value: { answer: true, devices: ['ECG'] }, attestation: true } },
+          late,
+          'amelipro',
+        ),
+      };
     default:
-      return { id: 'meet', events: single({ type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'rate', numerator: 100, denominator: 100 } } }, late) };
+      return {
+        id: 'meet',
+        events: single(
+          { type: 'MeasureRecorded', data: { ...dy, indicator: code, source: 'S', measure: { kind: 'rate', numerator: 100, denominator: 100 } } },
+          late,
+        ),
+      };
   }
 }
 
@@ -196,7 +366,14 @@ describe('entitlement properties over random histories (issue: rules engine, ite
     fc.assert(
       fc.property(
         factsArb.chain(({ specialty, facts }) =>
-          fc.tuple(fc.constant(specialty), fc.constant(facts), fc.shuffledSubarray(facts.map((_, i) => i), { minLength: facts.length, maxLength: facts.length })),
+          fc.tuple(
+            fc.constant(specialty),
+            fc.constant(facts),
+            fc.shuffledSubarray(
+              facts.map((_, i) => i),
+              { minLength: facts.length, maxLength: facts.length },
+            ),
+          ),
         ),
         ([specialty, facts, order]) => {
           const inOrder = toEntitlementView(entitlementOf(specialty, record(facts)));

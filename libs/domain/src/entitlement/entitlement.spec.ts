@@ -20,23 +20,46 @@ describe('guide §IV: points × 7 €, maxima of FS-2023', () => {
 
   it('the volets sum as the guide says: téléservices 150, other usages 168, indicator 1 = 318, volet 2 = 883', () => {
     const points = (codes: string[]) =>
-      FS_2023.volet2.indicators.filter((i) => codes.includes(i.code)).reduce((s, i) => s.add(Rational.fromDecimal(i.points)), Rational.ZERO).toString();
+      FS_2023.volet2.indicators
+        .filter((i) => codes.includes(i.code))
+        .reduce((s, i) => s.add(Rational.fromDecimal(i.points)), Rational.ZERO)
+        .toString();
     expect(points(['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG'])).toBe('150');
     expect(points(['V2_DMP', 'V2_MSS', 'V2_ORDONNANCE_NUMERIQUE', 'V2_APCV'])).toBe('168');
     expect(points(FS_2023.volet2.indicators.map((i) => i.code))).toBe('883');
   });
 
   it('is data-driven: FS-2024 (secondary sources) tops out at 280 + 835 = 1 115 points', () => {
-    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    const h = new History('10000000017', 2024, FS_2024)
+      .opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' })
+      .profile('cardiologie');
     h.prefillSegur({}, true, { effectiveAt: '2024-12-09T00:00:00+01:00', recordedAt: '2024-12-09T08:00:00Z' });
     h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' }); // rule 2: the doctor declares the LAP
     h.prefillHoraires(true, '2024-11-20T10:00:00+01:00');
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 9, denominator: 10, teletransmittedPreviousYear: true });
     h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true });
-    for (const [code, n] of [['V2_AAT', 90], ['V2_CMATMP', 50], ['V2_PSE', 90], ['V2_DCMT', 90], ['V2_SPE', 30], ['V2_DSG', 50], ['V2_DMP', 30], ['V2_MSS', 10], ['V2_ORDONNANCE_NUMERIQUE', 40]] as const) h.rate(code, n, 100);
+    for (const [code, n] of [
+      ['V2_AAT', 90],
+      ['V2_CMATMP', 50],
+      ['V2_PSE', 90],
+      ['V2_DCMT', 90],
+      ['V2_SPE', 30],
+      ['V2_DSG', 50],
+      ['V2_DMP', 30],
+      ['V2_MSS', 10],
+      ['V2_ORDONNANCE_NUMERIQUE', 40],
+    ] as const)
+      h.rate(code, n, 100);
     h.measure('V2_APCV', { kind: 'count', numerator: 1 });
     h.measure('V2_SAS', { kind: 'participation', participates: true });
-    for (const [code, value] of [['V2_CODAGE', { answer: true }], ['V2_COORDINATION', { answer: true, modalities: ['CPTS'] }], ['V2_SERVICES_PATIENTS', { answer: true, modalities: ['CLIC'] }], ['V2_MAITRE_STAGE', { answer: true }], ['V2_VIDEO', { answer: true }], ['V2_EQUIPEMENT_CONNECTE', { answer: true, devices: ['ECG'] }]] as const) {
+    for (const [code, value] of [
+      ['V2_CODAGE', { answer: true }],
+      ['V2_COORDINATION', { answer: true, modalities: ['CPTS'] }],
+      ['V2_SERVICES_PATIENTS', { answer: true, modalities: ['CLIC'] }],
+      ['V2_MAITRE_STAGE', { answer: true }],
+      ['V2_VIDEO', { answer: true }],
+      ['V2_EQUIPEMENT_CONNECTE', { answer: true, devices: ['ECG'] }],
+    ] as const) {
       h.declare(code, value, { effectiveAt: '2025-01-15T10:00:00+01:00' });
     }
     const e = h.entitlement('2025-06-30T00:00:00Z');
@@ -49,7 +72,9 @@ describe('guide §IV: points × 7 €, maxima of FS-2023', () => {
 
 describe('FS-2024 « V1_SESAM_VITALE is measured (add. 8 and its riders by 31/12/2024) », from secondary sources', () => {
   const fs2024 = () => {
-    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    const h = new History('10000000017', 2024, FS_2024)
+      .opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' })
+      .profile('cardiologie');
     h.prefillSegur({}, true, { effectiveAt: '2024-12-09T00:00:00+01:00', recordedAt: '2024-12-09T08:00:00Z' });
     h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' });
     h.prefillHoraires(true, '2024-11-20T10:00:00+01:00');
@@ -62,13 +87,18 @@ describe('FS-2024 « V1_SESAM_VITALE is measured (add. 8 and its riders by 31/12
   it('the rule is a measure, marked secondary in its provenance, where FS-2023 neutralises it (INT-3)', () => {
     const rule = FS_2024.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!;
     expect(rule.kind).toBe('automated-flag');
-    expect(rule.provenance).toEqual([expect.objectContaining({ source: 'secondary', note: expect.stringContaining('addendum 8 et ses avenants exigés au 31/12/2024') })]);
+    expect(rule.provenance).toEqual([
+      expect.objectContaining({ source: 'secondary', note: expect.stringContaining('addendum 8 et ses avenants exigés au 31/12/2024') }),
+    ]);
     expect(FS_2023.volet1.indicators.find((r) => r.code === 'V1_SESAM_VITALE')!.kind).toBe('automated-neutralised');
   });
 
   it('no measure, or the equipment not found: the gate is shut, volet 1 and volet 2 pay 0, and the reason says the rule is from secondary sources', () => {
     const none = fs2024().entitlement(at);
-    expect(indicator(none, 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: expect.stringMatching(/^aucune mesure reçue \(addendum 8 .*règle issue de sources secondaires\)$/) });
+    expect(indicator(none, 'V1_SESAM_VITALE')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^aucune mesure reçue \(addendum 8 .*règle issue de sources secondaires\)$/),
+    });
     expect(none.volet1.met).toBe(false);
     expect(none.amountCents).toBe(0);
     const absent = fs2024();
@@ -81,7 +111,11 @@ describe('FS-2024 « V1_SESAM_VITALE is measured (add. 8 and its riders by 31/12
     const h = fs2024();
     h.measure('V1_SESAM_VITALE', { kind: 'participation', participates: true });
     const e = h.entitlement(at);
-    expect(indicator(e, 'V1_SESAM_VITALE')).toMatchObject({ met: true, evidence: [h.declaration.at(-1)!.eventId], reason: expect.stringMatching(/^équipement constaté par l’Assurance maladie \(addendum 8/) });
+    expect(indicator(e, 'V1_SESAM_VITALE')).toMatchObject({
+      met: true,
+      evidence: [h.declaration.at(-1)!.eventId],
+      reason: expect.stringMatching(/^équipement constaté par l’Assurance maladie \(addendum 8/),
+    });
     expect(e.volet1.met).toBe(true);
     expect(e.totalPoints.toString()).toBe('605/2');
   });
@@ -150,7 +184,10 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
       { month: '2023-06', fse: 100, total: 100 },
     ];
     h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months, teletransmittedPreviousYear: true });
-    expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: 'FSE 100 / 200 actes = 50 % < 2/3 (année 2023 entière (télétransmission en 2022))' });
+    expect(indicator(h.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: false,
+      reason: 'FSE 100 / 200 actes = 50 % < 2/3 (année 2023 entière (télétransmission en 2022))',
+    });
   });
 
   it('api.md: whole-year counts without teletransmittedPreviousYear are the measured period', () => {
@@ -172,17 +209,30 @@ describe('guide §I.4: télétransmission ≥ 2/3, in integers', () => {
   it('INT-10 « Nombre d’actes en FSE / Total actes tous régimes »: no act at all, or an empty measured period, is not met', () => {
     // First FSE in December: the period starts in January of the next year, so nothing is measured.
     const december = gp();
-    december.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-11', fse: 0, total: 50 }, { month: '2023-12', fse: 40, total: 50 }], teletransmittedPreviousYear: false });
+    december.measure('V1_TELETRANSMISSION', {
+      kind: 'teletransmission',
+      months: [
+        { month: '2023-11', fse: 0, total: 50 },
+        { month: '2023-12', fse: 40, total: 50 },
+      ],
+      teletransmittedPreviousYear: false,
+    });
     expect(indicator(december.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({
       met: false,
       reason: 'aucun acte sur la période (à partir de janvier 2024 (1re FSE en décembre 2023)) : dénominateur nul, non atteint (INT-10)',
     });
     const noFse = gp();
     noFse.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-03', fse: 0, total: 80 }], teletransmittedPreviousYear: false });
-    expect(indicator(noFse.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: 'aucune FSE sur la période : aucun acte télétransmis (INT-10)' });
+    expect(indicator(noFse.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: false,
+      reason: 'aucune FSE sur la période : aucun acte télétransmis (INT-10)',
+    });
     const noAct = gp();
     noAct.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', months: [{ month: '2023-01', fse: 0, total: 0 }], teletransmittedPreviousYear: true });
-    expect(indicator(noAct.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: expect.stringMatching(/^aucun acte sur la période \(année 2023 entière .*\(INT-10\)$/) });
+    expect(indicator(noAct.entitlement(), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^aucun acte sur la période \(année 2023 entière .*\(INT-10\)$/),
+    });
   });
 });
 
@@ -192,7 +242,10 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
     const h = cardio();
     h.prefillSegur();
     h.declareSegur();
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/pré-rempli \(SONS\), LAP Éditeur LAP Prescripteur \(certification définitive\) ; pas de justificatif requis \(INT-1\)/) });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/pré-rempli \(SONS\), LAP Éditeur LAP Prescripteur \(certification définitive\) ; pas de justificatif requis \(INT-1\)/),
+    });
   });
 
   it('declared but not pre-filled: met only once a justificatif is validated by the CPAM', () => {
@@ -211,7 +264,9 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
 
     const none = cardio();
     none.declareSegur();
-    expect(indicator(none.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur), LAP (LAP certifié HAS) : non transmis');
+    expect(indicator(none.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur), LAP (LAP certifié HAS) : non transmis',
+    );
 
     const validated = cardio();
     validated.declareSegur();
@@ -248,7 +303,9 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
     const h = new History().opened().profile('cardiologie', { firstDeclarationYear: 2023 });
     h.prefillSegur();
     h.declareSegur();
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (première année de déclaration selon la fiche du médecin) pour LAP (LAP certifié HAS) : non transmis');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'justificatif requis (première année de déclaration selon la fiche du médecin) pour LAP (LAP certifié HAS) : non transmis',
+    );
     h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['LAP'] });
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/validé par la CPAM pour LAP/) });
   });
@@ -263,11 +320,18 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
 
     it('an earlier campaign recorded here with none of the doctor’s declarations: a year the doctor was not there, so 2023 is the first', () => {
       const r = prefilled(cardio().earlierCampaign(2022));
-      expect(r).toMatchObject({ met: false, reason: 'justificatif requis (première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici) pour LAP (LAP certifié HAS) : non transmis' });
+      expect(r).toMatchObject({
+        met: false,
+        reason:
+          'justificatif requis (première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici) pour LAP (LAP certifié HAS) : non transmis',
+      });
     });
 
     it('the doctor’s declarations in an earlier campaign recorded here: not the first year', () => {
-      expect(prefilled(cardio().earlierCampaign(2022).declaredIn(2022))).toMatchObject({ met: true, reason: expect.stringContaining('pas de justificatif requis (INT-1)') });
+      expect(prefilled(cardio().earlierCampaign(2022).declaredIn(2022))).toMatchObject({
+        met: true,
+        reason: expect.stringContaining('pas de justificatif requis (INT-1)'),
+      });
     });
 
     it('the profile’s firstDeclarationYear decides before anything recorded here', () => {
@@ -277,12 +341,18 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
 
     it('no earlier campaign recorded: a convention starting during the year makes it the first; otherwise firstYearWithoutHistory decides (default false)', () => {
       const joined = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2023-03-01' } });
-      expect(prefilled(joined)).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration : conventionné depuis le 01/03/2023') });
+      expect(prefilled(joined)).toMatchObject({
+        met: false,
+        reason: expect.stringContaining('première année de déclaration : conventionné depuis le 01/03/2023'),
+      });
       const older = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2010-09-01' } });
       expect(prefilled(older)).toMatchObject({ met: true });
       const byParameter = new History().opened().profile('cardiologie');
       byParameter.amendedData({ parameter: 'firstYearWithoutHistory', value: true }, '2024-01-02T10:00:00Z');
-      expect(prefilled(byParameter)).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration faute d’historique ici, selon firstYearWithoutHistory') });
+      expect(prefilled(byParameter)).toMatchObject({
+        met: false,
+        reason: expect.stringContaining('première année de déclaration faute d’historique ici, selon firstYearWithoutHistory'),
+      });
     });
 
     it('the earlier campaign as known at knownAt: recorded after it, it says nothing yet', () => {
@@ -309,7 +379,9 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
     const late = cardio();
     late.prefillSegur({ acquiredOn: '2024-02-01' });
     late.declareSegur({ acquiredOn: '2024-02-01' });
-    expect(indicator(late.entitlement(), 'V1_SEGUR_LAP').reason).toBe('logiciel Éditeur Logiciel 1.0 acquis le 01/02/2024, après la date limite Ségur du 31/01/2024');
+    expect(indicator(late.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'logiciel Éditeur Logiciel 1.0 acquis le 01/02/2024, après la date limite Ségur du 31/01/2024',
+    );
     const onTime = cardio();
     onTime.prefillSegur({ acquiredOn: '2024-01-31' });
     onTime.declareSegur({ acquiredOn: '2024-01-31' });
@@ -320,7 +392,10 @@ describe('guide §I.1 and INT-1: Ségur software with a HAS-certified LAP', () =
     const h = cardio();
     h.declareSegur();
     h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-02-01T09:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/justificatif envoyé après la date limite Ségur du 31\/01\/2024 \(le 01\/02\/2024\) : il ne compte pas/) });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/justificatif envoyé après la date limite Ségur du 31\/01\/2024 \(le 01\/02\/2024\) : il ne compte pas/),
+    });
   });
 });
 
@@ -328,7 +403,10 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
   it('guide §I.1.b: « le sous indicateur LAP certifié HAS ne sera pas renseigné »: a SONS pre-fill’s lapCertified meets nothing', () => {
     const h = cardio();
     h.prefillSegur({}, true);
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/^LAP non déclaré : le pré-remplissage SONS ne renseigne pas le LAP/) });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^LAP non déclaré : le pré-remplissage SONS ne renseigne pas le LAP/),
+    });
     h.declareSegur();
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
   });
@@ -354,7 +432,10 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     upgraded.earlierYear(2022, {}, true, { lap: { name: 'Ancien LAP', version: '3' } });
     upgraded.prefillSegur();
     upgraded.declareSegur({ version: '9.0' }, true, { lap: { name: ' ANCIEN lap ', version: '4' } });
-    expect(indicator(upgraded.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/pas de justificatif requis \(INT-1\)/) });
+    expect(indicator(upgraded.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/pas de justificatif requis \(INT-1\)/),
+    });
   });
 
   it('seed 002 « jusqu’au 31 janvier 2024 pour s’équiper, déclarer … et transmettre leur justificatif »: a declaration after 31/01/2024 does not count', () => {
@@ -367,7 +448,9 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     });
     const only = cardio();
     only.declareSegur({}, true, { effectiveAt: '2024-02-01T00:00:00+01:00' });
-    expect(indicator(only.entitlement(), 'V1_SEGUR_LAP').reason).toBe('déclaration du 01/02/2024 ignorée : déclaré après la date limite Ségur du 31/01/2024 ; aucun logiciel Ségur pré-rempli (SONS)');
+    expect(indicator(only.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'déclaration du 01/02/2024 ignorée : déclaré après la date limite Ségur du 31/01/2024 ; aucun logiciel Ségur pré-rempli (SONS)',
+    );
   });
 
   it('INT-8 « justificatifs … jusqu’au 31 janvier 2024 » by post: received on 2 Feb, postmarked on 30 Jan, it counts only when paperDatedBy is postmark', () => {
@@ -376,12 +459,16 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-02-02T10:00:00+01:00', postmarkedAt: '2024-01-30T10:00:00+01:00' });
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
       met: false,
-      reason: expect.stringContaining('justificatif envoyé après la date limite Ségur du 31/01/2024 (le 02/02/2024 (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par sa réception, INT-8)) : il ne compte pas'),
+      reason: expect.stringContaining(
+        'justificatif envoyé après la date limite Ségur du 31/01/2024 (le 02/02/2024 (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par sa réception, INT-8)) : il ne compte pas',
+      ),
     });
     h.amendedData({ parameter: 'paperDatedBy', value: 'postmark' }, '2024-03-01T10:00:00Z');
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
       met: true,
-      reason: expect.stringContaining('validé par la CPAM pour SEGUR, LAP (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par le cachet de la poste, INT-8)'),
+      reason: expect.stringContaining(
+        'validé par la CPAM pour SEGUR, LAP (envoi papier reçu le 02/02/2024, cachet de la poste du 30/01/2024 : daté par le cachet de la poste, INT-8)',
+      ),
     });
   });
 
@@ -394,7 +481,12 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
       type: 'JustificatifValidated',
       data: { rpps: h.rpps, year: 2023, justificatifId: id, indicator: 'V1_SEGUR_LAP' },
       eventId: 'late-validation',
-      metadata: { recordedAt: '2024-03-15T10:00:00.000Z', effectiveAt: '2024-03-15T10:00:00.000Z', channel: 'back-office', actor: { sub: 'a', role: 'agent', caisse: '441' } },
+      metadata: {
+        recordedAt: '2024-03-15T10:00:00.000Z',
+        effectiveAt: '2024-03-15T10:00:00.000Z',
+        channel: 'back-office',
+        actor: { sub: 'a', role: 'agent', caisse: '441' },
+      },
     });
     expect(indicator(h.entitlement('2024-03-01T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(false);
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
@@ -424,24 +516,38 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     h.justificatif('V1_SEGUR_LAP', 'validated', { effectiveAt: '2024-01-12T10:00:00+01:00', proves: { segurSoftware: { name: 'Premier' }, lap: {} } });
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
     h.declareSegur({ name: 'Second' }, true, { effectiveAt: '2024-01-20T10:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringMatching(/logiciel ou LAP modifié depuis le justificatif validé envoyé le 12\/01\/2024\) pour SEGUR/) });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/logiciel ou LAP modifié depuis le justificatif validé envoyé le 12\/01\/2024\) pour SEGUR/),
+    });
   });
 
   it('« celle que vous avez déjà envoyée fera foi » (seed 000): an earlier validation counts for the LAP when it names the same LAP, for the Ségur software only from campaign 2023 on', () => {
     const from2022 = cardio();
     from2022.earlierYear(2022, {}, true, { lap: {} });
     from2022.declareSegur();
-    expect(indicator(from2022.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis');
+    expect(indicator(from2022.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis',
+    );
 
     const unnamed = cardio();
     unnamed.earlierYear(2022, {}, true, { lap: null, subjects: null });
     unnamed.declareSegur();
-    expect(indicator(unnamed.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/pour SEGUR \(logiciel référencé Ségur\), LAP \(LAP certifié HAS\) : non transmis$/);
+    expect(indicator(unnamed.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(
+      /pour SEGUR \(logiciel référencé Ségur\), LAP \(LAP certifié HAS\) : non transmis$/,
+    );
 
-    const h = new History('10000000017', 2024, FS_2024).opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' }).profile('cardiologie');
+    const h = new History('10000000017', 2024, FS_2024)
+      .opened({ opensAt: '2024-12-09T00:00:00+01:00', closesAt: '2025-02-04T23:59:59.999+01:00', recordedAt: '2024-12-01T00:00:00Z' })
+      .profile('cardiologie');
     h.earlierYear(2023, {}, true, { lap: {} });
     h.declareSegur({}, true, { effectiveAt: '2024-12-15T10:00:00+01:00' });
-    expect(indicator(h.entitlement('2025-06-30T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2023, il fait foi \(INT-1\) ; LAP : justificatif validé lors de la campagne 2023/) });
+    expect(indicator(h.entitlement('2025-06-30T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(
+        /SEGUR : justificatif validé lors de la campagne 2023, il fait foi \(INT-1\) ; LAP : justificatif validé lors de la campagne 2023/,
+      ),
+    });
   });
 
   it('rule 4 « pour le sujet Ségur seulement à partir de 2023 » is campaign data (segurCarryOverFrom): amended to 2022, a 2022 Ségur validation carries over from when the amendment is known', () => {
@@ -450,8 +556,14 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     h.declareSegur();
     expect(FS_2023.parameters.segurCarryOverFrom).toBe(2023);
     h.amendedData({ parameter: 'segurCarryOverFrom', value: 2022 }, '2024-03-01T00:00:00Z');
-    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: 'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis' });
-    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2022, il fait foi \(INT-1\)/) });
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: 'justificatif requis (non pré-rempli) pour SEGUR (logiciel référencé Ségur) : non transmis',
+    });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/SEGUR : justificatif validé lors de la campagne 2022, il fait foi \(INT-1\)/),
+    });
     expect(h.entitlement('2024-03-02T00:00:00Z').amendments).toHaveLength(1);
   });
 
@@ -460,7 +572,9 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     h.prefillSegur();
     h.declareSegur({ kind: 'DPI_ETABLISSEMENT' });
     h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['SEGUR', 'LAP'] });
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('justificatif requis (non pré-rempli) pour DPI_USAGE (attestation d’utilisation du DPI par l’établissement) : non transmis');
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe(
+      'justificatif requis (non pré-rempli) pour DPI_USAGE (attestation d’utilisation du DPI par l’établissement) : non transmis',
+    );
     h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['DPI_USAGE'] });
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/\(DPI de l’établissement\) déclaré/) });
   });
@@ -471,7 +585,10 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     h.justificatif('V1_SEGUR_LAP', 'validated', { subjects: ['DPI_USAGE'] });
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toMatch(/^LAP non déclaré/);
     h.amendedData({ parameter: 'dpiRequiresLap', value: false }, '2024-02-20T10:00:00Z');
-    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({ met: true, reason: expect.stringMatching(/LAP non exigé pour le DPI de l’établissement \(dpiRequiresLap\)/) });
+    expect(indicator(h.entitlement(), 'V1_SEGUR_LAP')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/LAP non exigé pour le DPI de l’établissement \(dpiRequiresLap\)/),
+    });
   });
 
   it('reference lists as known at knownAt: a later load of segurSolutions or hasLap un-meets, and the reason names the list', () => {
@@ -483,7 +600,10 @@ describe('second reading of guide §I.1 (rules 1–5, INT-1, INT-7)', () => {
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').met).toBe(true);
     h.amendedData({ list: 'hasLap', add: [{ editor: 'Éditeur LAP', name: 'Prescripteur' }] }, '2024-03-02T10:00:00Z');
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('LAP déclaré sans nom : absent de la liste hasLap');
-    h.amendedData({ list: 'segurSolutions', remove: [{ editor: 'Éditeur', name: 'Logiciel' }], add: [{ editor: 'Autre', name: 'Autre' }] }, '2024-03-03T10:00:00Z');
+    h.amendedData(
+      { list: 'segurSolutions', remove: [{ editor: 'Éditeur', name: 'Logiciel' }], add: [{ editor: 'Autre', name: 'Autre' }] },
+      '2024-03-03T10:00:00Z',
+    );
     expect(indicator(h.entitlement(), 'V1_SEGUR_LAP').reason).toBe('logiciel Éditeur Logiciel absent de la liste segurSolutions');
     expect(indicator(h.entitlement('2024-03-01T12:00:00Z'), 'V1_SEGUR_LAP').met).toBe(true);
   });
@@ -519,11 +639,14 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     late.prefillHoraires(true, '2024-01-02T09:00:00+01:00');
     expect(indicator(late.entitlement(), 'V1_HORAIRES')).toMatchObject({
       met: false,
-      reason: 'horaires ni pré-remplis, ni déclarés dans les délais ; ignoré (guide §I.5) : service de saisie des horaires (pré-remplissage) du 02/01/2024 après le 31/12/2023 (date limite du service de saisie des horaires)',
+      reason:
+        'horaires ni pré-remplis, ni déclarés dans les délais ; ignoré (guide §I.5) : service de saisie des horaires (pré-remplissage) du 02/01/2024 après le 31/12/2023 (date limite du service de saisie des horaires)',
     });
     // « demander à sa caisse de saisir cet indicateur dans le Back Office au plus tard le 31/01/2024 »
     late.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
-    expect(indicator(late.entitlement(), 'V1_HORAIRES').reason).toContain('saisie par la caisse (back office) du 01/02/2024 après le 31/01/2024 (date limite du back office de la caisse)');
+    expect(indicator(late.entitlement(), 'V1_HORAIRES').reason).toContain(
+      'saisie par la caisse (back office) du 01/02/2024 après le 31/01/2024 (date limite du back office de la caisse)',
+    );
   });
 
   it('hoursServiceDeadline and hoursBackOfficeDeadline are campaign parameters: an amendment moves them from when it is known', () => {
@@ -531,7 +654,10 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     h.prefillHoraires(true, '2024-01-05T09:00:00+01:00');
     h.amendedData({ parameter: 'hoursServiceDeadline', value: '2024-01-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
     expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_HORAIRES').met).toBe(false);
-    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_HORAIRES')).toMatchObject({ met: true, reason: 'horaires affichés : service de saisie des horaires (pré-remplissage) du 05/01/2024' });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_HORAIRES')).toMatchObject({
+      met: true,
+      reason: 'horaires affichés : service de saisie des horaires (pré-remplissage) du 05/01/2024',
+    });
     const b = gp();
     b.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-10T09:00:00+01:00' });
     b.amendedData({ parameter: 'hoursBackOfficeDeadline', value: '2024-02-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
@@ -541,7 +667,11 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
 
   it('the CPAM back office counts up to 31/01/2024, judged on effective time', () => {
     const inTime = gp();
-    inTime.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-01-31T17:00:00+01:00', recordedAt: '2024-02-20T09:00:00Z' });
+    inTime.declare(
+      'V1_HORAIRES',
+      { displayed: true },
+      { channel: 'back-office', effectiveAt: '2024-01-31T17:00:00+01:00', recordedAt: '2024-02-20T09:00:00Z' },
+    );
     expect(indicator(inTime.entitlement(), 'V1_HORAIRES').met).toBe(true);
     const late = gp();
     late.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
@@ -552,7 +682,10 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     // The caisse's back office « au plus tard le 31/01/2024 », judged on hoursBackOfficeDeadline, not on the window (open until 04/02).
     const backOffice = gp();
     backOffice.declare('V1_HORAIRES', { displayed: true }, { channel: 'back-office', effectiveAt: '2024-02-02T09:00:00+01:00' });
-    expect(indicator(backOffice.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: false, reason: expect.stringContaining('saisie par la caisse (back office) du 02/02/2024 après le 31/01/2024 (date limite du back office de la caisse)') });
+    expect(indicator(backOffice.entitlement(), 'V1_HORAIRES')).toMatchObject({
+      met: false,
+      reason: expect.stringContaining('saisie par la caisse (back office) du 02/02/2024 après le 31/01/2024 (date limite du back office de la caisse)'),
+    });
     // The extension (seed 002) moves the doctor's tick to 11/02, neither fixed date.
     const extended = gp();
     extended.extended('2024-02-11T23:59:59.999+01:00', '2024-01-31T11:00:00Z');
@@ -560,14 +693,20 @@ describe('guide §I.5: opening hours, three channels and their deadlines', () =>
     extended.prefillHoraires(true, '2024-02-08T09:00:00+01:00');
     expect(indicator(extended.entitlement(), 'V1_HORAIRES').met).toBe(false);
     extended.declare('V1_HORAIRES', { displayed: true }, { effectiveAt: '2024-02-08T10:00:00+01:00' });
-    expect(indicator(extended.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : déclaration sur amelipro du 08\/02\/2024 ; ignorés \(guide §I.5\)/) });
+    expect(indicator(extended.entitlement(), 'V1_HORAIRES')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/^horaires affichés : déclaration sur amelipro du 08\/02\/2024 ; ignorés \(guide §I.5\)/),
+    });
   });
 
   it('guide §I.5: a value outside its route’s deadline does not correct one inside it (a late back-office « non » leaves the hours service’s « oui »)', () => {
     const h = gp();
     h.prefillHoraires(true, '2023-12-20T10:00:00+01:00');
     h.declare('V1_HORAIRES', { displayed: false }, { channel: 'back-office', effectiveAt: '2024-02-01T09:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({ met: true, reason: expect.stringMatching(/^horaires affichés : service de saisie des horaires \(pré-remplissage\) du 20\/12\/2023 ; ignoré/) });
+    expect(indicator(h.entitlement(), 'V1_HORAIRES')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/^horaires affichés : service de saisie des horaires \(pré-remplissage\) du 20\/12\/2023 ; ignoré/),
+    });
   });
 
   it('a later "no" corrects an earlier "yes": the latest effective value wins', () => {
@@ -677,7 +816,11 @@ describe('INT-4: the MSS report', () => {
     expect(aat.points.toString()).toBe('9699/278'); // 30.5 × 318 / 278
     expect(aat.reason).toMatch(/report MSS \(INT-4\) : 30,5 × 159\/139 = 34,888 points/);
     // GP: DCMT deemed met, so 22.5 × 318/278 too; 280 + (30.5 + 22.5) × 318/278 = 47347/139 = 340.6258…
-    expect(e.totalPoints.toString()).toBe(Rational.of(280).add(Rational.fromDecimal(53).mul(Rational.of(318, 278))).toString());
+    expect(e.totalPoints.toString()).toBe(
+      Rational.of(280)
+        .add(Rational.fromDecimal(53).mul(Rational.of(318, 278)))
+        .toString(),
+    );
     expect(e.totalPoints.toString()).toBe('47347/139');
     expect(e.amountCents).toBe(238_438); // 340.6258… × 700 = 238 438.129… → rounded once
     expect(toEntitlementView(e).totalPoints).toBe(340.626);
@@ -724,16 +867,22 @@ describe('guide §II.3–II.7: declarations on honour', () => {
   it('INT-8 « formulaires papier datés de leur réception par la caisse »: received after the close, postmarked before, it counts only once paperDatedBy is postmark', () => {
     const h = cardio();
     // Received on 6 Feb (after the 4 Feb close), postmarked on 3 Feb, keyed by an agent on 7 Feb.
-    const form = h.declare('V2_CODAGE', { answer: true }, { channel: 'paper', effectiveAt: '2024-02-06T10:00:00+01:00', postmarkedAt: '2024-02-03T12:00:00+01:00', recordedAt: '2024-02-07T10:00:00Z' });
+    const form = h.declare(
+      'V2_CODAGE',
+      { answer: true },
+      { channel: 'paper', effectiveAt: '2024-02-06T10:00:00+01:00', postmarkedAt: '2024-02-03T12:00:00+01:00', recordedAt: '2024-02-07T10:00:00Z' },
+    );
     expect(indicator(h.entitlement(), 'V2_CODAGE')).toMatchObject({
       met: false,
-      reason: 'non déclaré pendant la campagne : formulaire papier daté du 06/02/2024, hors de la fenêtre de déclaration (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par sa réception, INT-8)',
+      reason:
+        'non déclaré pendant la campagne : formulaire papier daté du 06/02/2024, hors de la fenêtre de déclaration (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par sa réception, INT-8)',
       evidence: [form.eventId],
     });
     h.amendedData({ parameter: 'paperDatedBy', value: 'postmark' }, '2024-03-01T10:00:00Z');
     expect(indicator(h.entitlement(), 'V2_CODAGE')).toMatchObject({
       met: true,
-      reason: 'déclaré « oui » avec attestation sur l’honneur (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par le cachet de la poste, INT-8) ; non rémunéré : volet 1 non atteint',
+      reason:
+        'déclaré « oui » avec attestation sur l’honneur (envoi papier reçu le 06/02/2024, cachet de la poste du 03/02/2024 : daté par le cachet de la poste, INT-8) ; non rémunéré : volet 1 non atteint',
     });
     // Known before the amendment, the receipt still dates it.
     expect(indicator(h.entitlement('2024-02-20T00:00:00Z'), 'V2_CODAGE').met).toBe(false);
@@ -742,7 +891,10 @@ describe('guide §II.3–II.7: declarations on honour', () => {
   it('INT-8: a paper form received inside the window counts on its receipt, whatever its postmark says by default', () => {
     const h = cardio();
     h.declare('V2_VIDEO', { answer: true }, { channel: 'paper', effectiveAt: '2024-02-02T10:00:00+01:00', postmarkedAt: '2024-01-31T10:00:00+01:00' });
-    expect(indicator(h.entitlement(), 'V2_VIDEO')).toMatchObject({ met: true, reason: expect.stringContaining('cachet de la poste du 31/01/2024 : daté par sa réception, INT-8') });
+    expect(indicator(h.entitlement(), 'V2_VIDEO')).toMatchObject({
+      met: true,
+      reason: expect.stringContaining('cachet de la poste du 31/01/2024 : daté par sa réception, INT-8'),
+    });
   });
 
   it('guide §II.5 « accueillir un étudiant en médecine réalisant un stage ambulatoire de niveau 1 ou des étudiants réalisant un stage d’externat en médecine générale »: the reason says what was declared', () => {
@@ -751,7 +903,9 @@ describe('guide §II.3–II.7: declarations on honour', () => {
     expect(indicator(h.entitlement(), 'V2_MAITRE_STAGE')).toMatchObject({
       met: true,
       label: 'Encadrement des jeunes étudiants en médecine (maître de stage)',
-      reason: expect.stringMatching(/^déclaré « oui » \(accueillir dans l’année un interne en médecine en stage ambulatoire de niveau 1 ou des étudiants en stage d’externat en médecine générale\) avec attestation sur l’honneur/),
+      reason: expect.stringMatching(
+        /^déclaré « oui » \(accueillir dans l’année un interne en médecine en stage ambulatoire de niveau 1 ou des étudiants en stage d’externat en médecine générale\) avec attestation sur l’honneur/,
+      ),
     });
   });
 
@@ -944,10 +1098,19 @@ describe('spec « Parameters and lists a caisse can amend »: the lists and para
     h.amendedData({ list: 'connectedDevices', remove: ['ECG', 'CAMERA'] }, '2024-03-01T00:00:00Z');
     const before = h.entitlement('2024-02-28T00:00:00Z');
     expect(indicator(before, 'V2_SERVICES_PATIENTS')).toMatchObject({ met: true });
-    expect(indicator(before, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({ met: true, reason: expect.stringMatching(/^déclaré « oui » avec attestation sur l’honneur \(ECG, CAMERA\)/) });
+    expect(indicator(before, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/^déclaré « oui » avec attestation sur l’honneur \(ECG, CAMERA\)/),
+    });
     const after = h.entitlement('2024-03-02T00:00:00Z');
-    expect(indicator(after, 'V2_SERVICES_PATIENTS')).toMatchObject({ met: false, reason: 'aucune modalité retenue parmi : CLIC (absent de la liste servicesModalities en vigueur)' });
-    expect(indicator(after, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({ met: false, reason: 'aucun équipement retenu parmi : ECG, CAMERA (absents de la liste connectedDevices en vigueur)' });
+    expect(indicator(after, 'V2_SERVICES_PATIENTS')).toMatchObject({
+      met: false,
+      reason: 'aucune modalité retenue parmi : CLIC (absent de la liste servicesModalities en vigueur)',
+    });
+    expect(indicator(after, 'V2_EQUIPEMENT_CONNECTE')).toMatchObject({
+      met: false,
+      reason: 'aucun équipement retenu parmi : ECG, CAMERA (absents de la liste connectedDevices en vigueur)',
+    });
   });
 
   it('a « non » is dated in Europe/Paris', () => {
@@ -962,15 +1125,24 @@ describe('spec « Parameters and lists a caisse can amend »: the lists and para
     h.amendedData({ list: 'dcmtNeutralisedSpecialties', add: ['cardiologie'] }, '2024-03-01T00:00:00Z');
     h.amendedData({ parameter: 'dcmtNeutralisation', value: 'excluded' }, '2024-04-01T00:00:00Z');
     expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V2_DCMT').met).toBe(false);
-    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({ met: true, reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : réputé atteint \(INT-2\)/) });
-    expect(indicator(h.entitlement('2024-04-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({ met: false, reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : exclu du forfait \(INT-2\)/) });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({
+      met: true,
+      reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : réputé atteint \(INT-2\)/),
+    });
+    expect(indicator(h.entitlement('2024-04-02T00:00:00Z'), 'V2_DCMT')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^neutralisé pour la spécialité cardiologie : exclu du forfait \(INT-2\)/),
+    });
   });
 
   it('segurDeadline as amended: a software acquired on 10/02/2024 counts once the deadline moved to 15/02/2024 is known', () => {
     const h = new History().opened().profile('ophtalmologie');
     h.prefillSegur({ acquiredOn: '2024-02-10' });
     h.amendedData({ parameter: 'segurDeadline', value: '2024-02-15T23:59:59.999+01:00' }, '2024-03-01T00:00:00Z');
-    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({ met: false, reason: expect.stringContaining('acquis le 10/02/2024, après la date limite Ségur du 31/01/2024') });
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SEGUR_LAP')).toMatchObject({
+      met: false,
+      reason: expect.stringContaining('acquis le 10/02/2024, après la date limite Ségur du 31/01/2024'),
+    });
     expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_SEGUR_LAP').met).toBe(true);
   });
 });
@@ -979,7 +1151,10 @@ describe('spec « Per indicator: neutralised »: a volet-1 neutralisation is und
   it('guide §I.3 and the letter neutralise SESAM-Vitale for 2023 (INT-3); an amendment measuring it again gates on its measure', () => {
     const h = cardio().everythingMet();
     const amendment = h.amended('V1_SESAM_VITALE', { neutralised: false }, '2024-03-01T00:00:00Z');
-    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SESAM_VITALE')).toMatchObject({ met: true, reason: 'neutralisé pour 2023 : réputé atteint (INT-3)' });
+    expect(indicator(h.entitlement('2024-02-28T00:00:00Z'), 'V1_SESAM_VITALE')).toMatchObject({
+      met: true,
+      reason: 'neutralisé pour 2023 : réputé atteint (INT-3)',
+    });
     const after = h.entitlement('2024-03-02T00:00:00Z');
     expect(indicator(after, 'V1_SESAM_VITALE')).toMatchObject({ met: false, reason: 'aucune mesure reçue' });
     expect(after.volet1.met).toBe(false);
@@ -992,13 +1167,23 @@ describe('spec « Per indicator: neutralised »: a volet-1 neutralisation is und
 
   it('V1_TELETRANSMISSION neutralised, then measured again with the target amended meanwhile; the reason names the amendment, not INT-3', () => {
     const h = cardio().everythingMet();
-    h.measure('V1_TELETRANSMISSION', { kind: 'teletransmission', numerator: 70, denominator: 100, teletransmittedPreviousYear: true }, { recordedAt: '2024-02-20T00:00:00Z' });
+    h.measure(
+      'V1_TELETRANSMISSION',
+      { kind: 'teletransmission', numerator: 70, denominator: 100, teletransmittedPreviousYear: true },
+      { recordedAt: '2024-02-20T00:00:00Z' },
+    );
     const neutralised = h.amended('V1_TELETRANSMISSION', { neutralised: 'deemed-met' }, '2024-03-01T00:00:00Z');
-    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({ met: true, reason: `neutralisé pour 2023 : réputé atteint (amendement ${neutralised.eventId})` });
+    expect(indicator(h.entitlement('2024-03-02T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: true,
+      reason: `neutralisé pour 2023 : réputé atteint (amendement ${neutralised.eventId})`,
+    });
     h.amended('V1_TELETRANSMISSION', { target: '3/4' }, '2024-03-03T00:00:00Z');
     expect(indicator(h.entitlement('2024-03-04T00:00:00Z'), 'V1_TELETRANSMISSION').met).toBe(true);
     h.amended('V1_TELETRANSMISSION', { neutralised: false }, '2024-03-05T00:00:00Z');
-    expect(indicator(h.entitlement('2024-03-06T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({ met: false, reason: expect.stringMatching(/^FSE 70 \/ 100 actes = 70 % < 3\/4/) });
+    expect(indicator(h.entitlement('2024-03-06T00:00:00Z'), 'V1_TELETRANSMISSION')).toMatchObject({
+      met: false,
+      reason: expect.stringMatching(/^FSE 70 \/ 100 actes = 70 % < 3\/4/),
+    });
   });
 });
 
@@ -1043,7 +1228,12 @@ describe('after the campaign: controls, contestations, payments', () => {
       type: 'JustificatifValidated',
       data: { rpps: h.rpps, year: 2023, justificatifId: id.justificatifId, indicator: 'V1_SEGUR_LAP' },
       eventId: 'late',
-      metadata: { recordedAt: '2024-05-01T10:00:00.000Z', effectiveAt: '2024-05-01T10:00:00.000Z', channel: 'back-office', actor: { sub: 'a', role: 'agent', caisse: '441' } },
+      metadata: {
+        recordedAt: '2024-05-01T10:00:00.000Z',
+        effectiveAt: '2024-05-01T10:00:00.000Z',
+        channel: 'back-office',
+        actor: { sub: 'a', role: 'agent', caisse: '441' },
+      },
     });
     expect(h.entitlement('2024-04-30T00:00:00Z').balanceCents).toBe(0);
     expect(h.entitlement().balanceCents).toBe(196_000);
@@ -1052,7 +1242,10 @@ describe('after the campaign: controls, contestations, payments', () => {
 
 describe('rules spec « Eligibility » and INT-9: only doctors under the convention are paid', () => {
   it('a doctor outside the convention gets 0, the volets keep their points, and the entitlement says why', () => {
-    const h = new History().opened().profile('medecine-generale', { convention: { status: 'non-conventionne' } }).everythingMet();
+    const h = new History()
+      .opened()
+      .profile('medecine-generale', { convention: { status: 'non-conventionne' } })
+      .everythingMet();
     const e = h.entitlement();
     expect(e.eligibility).toMatchObject({ eligible: false, reason: expect.stringMatching(/^non éligible : médecin non conventionné/) });
     expect(e.volet1.met).toBe(true);
@@ -1062,16 +1255,25 @@ describe('rules spec « Eligibility » and INT-9: only doctors under the convent
   });
 
   it('guide §IV « aucune proratisation en cas de cessation d’activité en cours d’année »: left in June, paid in full', () => {
-    const h = new History().opened().profile('medecine-generale', { convention: { status: 'conventionne', since: '2010-09-01', until: '2023-06-30' } }).everythingMet();
+    const h = new History()
+      .opened()
+      .profile('medecine-generale', { convention: { status: 'conventionne', since: '2010-09-01', until: '2023-06-30' } })
+      .everythingMet();
     const e = h.entitlement();
     expect(e.eligibility.eligible).toBe(true);
     expect(e.amountCents).toBe(814_100);
   });
 
   it('a convention that ended before the year, or began after it, is not the year’s', () => {
-    const ended = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', until: '2022-12-31' } }).everythingMet();
+    const ended = new History()
+      .opened()
+      .profile('cardiologie', { convention: { status: 'conventionne', until: '2022-12-31' } })
+      .everythingMet();
     expect(ended.entitlement().eligibility.eligible).toBe(false);
-    const later = new History().opened().profile('cardiologie', { convention: { status: 'conventionne', since: '2024-01-01' } }).everythingMet();
+    const later = new History()
+      .opened()
+      .profile('cardiologie', { convention: { status: 'conventionne', since: '2024-01-01' } })
+      .everythingMet();
     expect(later.entitlement().eligibility.eligible).toBe(false);
   });
 

@@ -1,4 +1,13 @@
-import type { DeclaredLap, IndicatorCode, JustificatifSubject, Measure, SegurLapValue, SegurPrefillValue, SegurSoftware, SegurSoftwareKind } from '@forfait/events';
+import type {
+  DeclaredLap,
+  IndicatorCode,
+  JustificatifSubject,
+  Measure,
+  SegurLapValue,
+  SegurPrefillValue,
+  SegurSoftware,
+  SegurSoftwareKind,
+} from '@forfait/events';
 import { Rational, sum } from '../arithmetic/rational';
 import { campaignFrom } from '../campaign/campaign.state';
 import { knownAt, latestEffective, latestRecorded, ms, ofType, type EventOf, type KnownEvent } from '../events';
@@ -116,13 +125,18 @@ function eligibilityOf(ruleset: Ruleset, year: number, profiles: ProfileInForce[
   const assessed = ruleset.assessedOn;
   const describe = (p: ProfileInForce) => {
     const c = p.event.data.convention;
-    if (!c || c.status === 'conventionne') return `conventionné${c?.since ? ` depuis le ${formatDate(c.since)}` : ''}${c?.until ? ` jusqu’au ${formatDate(c.until)}` : ''}`;
+    if (!c || c.status === 'conventionne')
+      return `conventionné${c?.since ? ` depuis le ${formatDate(c.since)}` : ''}${c?.until ? ` jusqu’au ${formatDate(c.until)}` : ''}`;
     return 'non conventionné';
   };
   if (ruleset.parameters.eligibility === 'at-assessment-date') {
     const p = [...profiles].reverse().find((x) => x.from <= assessed) ?? profiles[0]!;
     if (under(p, assessed, assessed)) return { eligible: true, evidence: [p.event.eventId] };
-    return { eligible: false, reason: `non éligible : médecin ${describe(p)}, hors convention au ${formatDate(assessed)} (INT-9, appréciée à la date d’appréciation)`, evidence: [p.event.eventId] };
+    return {
+      eligible: false,
+      reason: `non éligible : médecin ${describe(p)}, hors convention au ${formatDate(assessed)} (INT-9, appréciée à la date d’appréciation)`,
+      evidence: [p.event.eventId],
+    };
   }
   const first = `${year}-01-01`;
   const last = `${year}-12-31`;
@@ -130,7 +144,11 @@ function eligibilityOf(ruleset: Ruleset, year: number, profiles: ProfileInForce[
   const conventionne = during.find((p) => under(p, first, last));
   if (conventionne) return { eligible: true, evidence: [conventionne.event.eventId] };
   const shown = during.at(-1) ?? profiles.at(-1)!;
-  return { eligible: false, reason: `non éligible : médecin ${describe(shown)}, hors convention toute l’année ${year} (rules spec « Eligibility », INT-9)`, evidence: during.map((p) => p.event.eventId) };
+  return {
+    eligible: false,
+    reason: `non éligible : médecin ${describe(shown)}, hors convention toute l’année ${year} (rules spec « Eligibility », INT-9)`,
+    evidence: during.map((p) => p.event.eventId),
+  };
 }
 
 /**
@@ -170,7 +188,17 @@ export function computeEntitlement(input: EntitlementInput): Entitlement {
 
   const volet1Results: IndicatorResult[] = ruleset.volet1.indicators.map((rule) => {
     const o = evaluate(rule, volet1Outcome(rule, ctx));
-    return { code: rule.code, volet: 1, label: rule.label, met: o.met, points: Rational.ZERO, basePoints: Rational.ZERO, reason: o.reason, evidence: o.evidence, rule };
+    return {
+      code: rule.code,
+      volet: 1,
+      label: rule.label,
+      met: o.met,
+      points: Rational.ZERO,
+      basePoints: Rational.ZERO,
+      reason: o.reason,
+      evidence: o.evidence,
+      rule,
+    };
   });
   const gate = volet1Results.every((r) => r.met);
 
@@ -373,7 +401,10 @@ function horaires(ctx: Context): Outcome {
   for (const e of ctx.declaration) {
     if (e.type === 'IndicatorPrefilled' && e.data.indicator === 'V1_HORAIRES') {
       if (ms(e.metadata.effectiveAt) <= ms(d.hoursServiceDeadline)) counted.push(e);
-      else ignored.push(`${horairesRoute(e)} du ${formatParisDay(e.metadata.effectiveAt)} après le ${formatParisDay(d.hoursServiceDeadline)} (date limite du service de saisie des horaires)`);
+      else
+        ignored.push(
+          `${horairesRoute(e)} du ${formatParisDay(e.metadata.effectiveAt)} après le ${formatParisDay(d.hoursServiceDeadline)} (date limite du service de saisie des horaires)`,
+        );
     } else if (e.type === 'IndicatorDeclared' && e.data.indicator === 'V1_HORAIRES') {
       const channel = e.metadata.channel;
       if (channel === 'amelipro' || channel === 'paper') {
@@ -381,7 +412,10 @@ function horaires(ctx: Context): Outcome {
         else ignored.push(`${horairesRoute(e)} du ${formatParisDay(datedAt(ctx, e))} hors de la période de saisie`);
       } else if (channel === 'back-office') {
         if (ms(e.metadata.effectiveAt) <= ms(d.hoursBackOfficeDeadline)) counted.push(e);
-        else ignored.push(`${horairesRoute(e)} du ${formatParisDay(e.metadata.effectiveAt)} après le ${formatParisDay(d.hoursBackOfficeDeadline)} (date limite du back office de la caisse)`);
+        else
+          ignored.push(
+            `${horairesRoute(e)} du ${formatParisDay(e.metadata.effectiveAt)} après le ${formatParisDay(d.hoursBackOfficeDeadline)} (date limite du back office de la caisse)`,
+          );
       }
     }
   }
@@ -426,9 +460,25 @@ function segurFacts(ctx: Context, events: KnownEvent[], judgeWindow: boolean): S
   const facts: SegurFact[] = [];
   for (const e of events) {
     if (e.type === 'IndicatorPrefilled' && e.data.indicator === 'V1_SEGUR_LAP' && sources.includes(e.data.source)) {
-      facts.push({ source: 'prefilled', value: e.data.value as SegurPrefillValue, effectiveAt: e.metadata.effectiveAt, recordedAt: e.metadata.recordedAt, eventId: e.eventId });
-    } else if (e.type === 'IndicatorDeclared' && e.data.indicator === 'V1_SEGUR_LAP' && (!judgeWindow || (inWindow(ctx, e) && ms(datedAt(ctx, e)) <= deadline))) {
-      facts.push({ source: 'declared', value: e.data.value as SegurLapValue, effectiveAt: e.metadata.effectiveAt, recordedAt: e.metadata.recordedAt, eventId: e.eventId });
+      facts.push({
+        source: 'prefilled',
+        value: e.data.value as SegurPrefillValue,
+        effectiveAt: e.metadata.effectiveAt,
+        recordedAt: e.metadata.recordedAt,
+        eventId: e.eventId,
+      });
+    } else if (
+      e.type === 'IndicatorDeclared' &&
+      e.data.indicator === 'V1_SEGUR_LAP' &&
+      (!judgeWindow || (inWindow(ctx, e) && ms(datedAt(ctx, e)) <= deadline))
+    ) {
+      facts.push({
+        source: 'declared',
+        value: e.data.value as SegurLapValue,
+        effectiveAt: e.metadata.effectiveAt,
+        recordedAt: e.metadata.recordedAt,
+        eventId: e.eventId,
+      });
     }
   }
   return facts;
@@ -450,13 +500,17 @@ function segurJustificatifs(ctx: Context, currentFacts: SegurFact[]): SegurJusti
     const facts = year === ctx.year ? currentFacts : segurFacts(ctx, events, false);
     for (const j of ofType(events, 'JustificatifSubmitted')) {
       if (j.data.indicator !== 'V1_SEGUR_LAP') continue;
-      const decisions = [...ofType(events, 'JustificatifValidated'), ...ofType(events, 'JustificatifRejected')].filter((d) => d.data.justificatifId === j.data.justificatifId);
+      const decisions = [...ofType(events, 'JustificatifValidated'), ...ofType(events, 'JustificatifRejected')].filter(
+        (d) => d.data.justificatifId === j.data.justificatifId,
+      );
       const last = latestRecorded<KnownEvent>(decisions);
       // Recorded since INT-7; before, the declaration (or pre-fill) in force when it was sent, read from its stream.
-      const proves = j.data.proves ?? (() => {
-        const f = segurInForce(facts, j.metadata.effectiveAt) ?? segurInForce(facts);
-        return { segurSoftware: f?.software ?? null, lap: f?.lap ?? null };
-      })();
+      const proves =
+        j.data.proves ??
+        (() => {
+          const f = segurInForce(facts, j.metadata.effectiveAt) ?? segurInForce(facts);
+          return { segurSoftware: f?.software ?? null, lap: f?.lap ?? null };
+        })();
       out.push({
         year,
         sentAt: datedAt(ctx, j),
@@ -501,7 +555,11 @@ function segurLap(ctx: Context): Outcome {
   const withLate = (reason: string) => (lateNote ? `${reason} ; ${lateNote}` : reason);
   const lateEvidence = lateNote && late ? [late.eventId] : [];
   if (!current) {
-    return { met: false, reason: lateNote ? `${lateNote} ; aucun logiciel Ségur pré-rempli (SONS)` : 'aucun logiciel Ségur pré-rempli (SONS) ni déclaré', evidence: lateEvidence };
+    return {
+      met: false,
+      reason: lateNote ? `${lateNote} ; aucun logiciel Ségur pré-rempli (SONS)` : 'aucun logiciel Ségur pré-rempli (SONS) ni déclaré',
+      evidence: lateEvidence,
+    };
   }
   const evidence = [...[current.declared?.eventId, current.prefilled?.eventId].filter((id): id is string => !!id), ...lateEvidence];
   const software = current.software;
@@ -523,7 +581,11 @@ function segurLap(ctx: Context): Outcome {
   const needsLap = lapRequired(ctx.ruleset, specialty, software.kind);
   if (needsLap && !current.lapDeclared) {
     const why = current.declared ? '' : ' : le pré-remplissage SONS ne renseigne pas le LAP, le médecin le déclare (guide §I.1.b)';
-    return { met: false, reason: withLate(`LAP non déclaré${why} (spécialité ${specialty ? specialtyLabel(specialty) : 'inconnue'} non exonérée, annexe 1)`), evidence };
+    return {
+      met: false,
+      reason: withLate(`LAP non déclaré${why} (spécialité ${specialty ? specialtyLabel(specialty) : 'inconnue'} non exonérée, annexe 1)`),
+      evidence,
+    };
   }
   if (exempt && ctx.profileEvent) evidence.push(ctx.profileEvent.eventId);
   const lap = needsLap ? current.lap : null;
@@ -538,7 +600,10 @@ function segurLap(ctx: Context): Outcome {
       : lap
         ? `LAP ${productLabel(lap)} (certification ${certificationLabel(lap.certification)})`
         : 'LAP certifié HAS déclaré sans nom';
-  const unchecked = [...(current.declared && lists.segurSolutions.length === 0 ? ['segurSolutions'] : []), ...(needsLap && lists.hasLap.length === 0 ? ['hasLap'] : [])];
+  const unchecked = [
+    ...(current.declared && lists.segurSolutions.length === 0 ? ['segurSolutions'] : []),
+    ...(needsLap && lists.hasLap.length === 0 ? ['hasLap'] : []),
+  ];
   const listsPart = unchecked.length > 0 ? ` ; ${unchecked.map((l) => `liste ${l} non chargée`).join(', ')}` : '';
   const what = `logiciel ${label} ${current.preFilled ? 'pré-rempli (SONS)' : 'déclaré'}, ${lapPart}`;
 
@@ -547,12 +612,14 @@ function segurLap(ctx: Context): Outcome {
   const lastValidated = [...justificatifs].reverse().find((j) => j.status === 'validated');
   const modified =
     !!lastValidated &&
-    ((lastValidated.software !== null && !sameProduct(lastValidated.software, software)) || (lastValidated.lap !== null && lap !== null && !sameProduct(lastValidated.lap, lap)));
+    ((lastValidated.software !== null && !sameProduct(lastValidated.software, software)) ||
+      (lastValidated.lap !== null && lap !== null && !sameProduct(lastValidated.lap, lap)));
   const needs: string[] = [];
   if (rules.whenNotPrefilled && !current.preFilled) needs.push('non pré-rempli');
   const first = rules.whenFirstYear ? firstYear(ctx) : { first: false, why: '' };
   if (first.first) needs.push(first.why);
-  if (rules.whenSoftwareChanged && modified) needs.push(`logiciel ou LAP modifié depuis le justificatif validé envoyé le ${formatDate(parisDate(lastValidated.sentAt))}`);
+  if (rules.whenSoftwareChanged && modified)
+    needs.push(`logiciel ou LAP modifié depuis le justificatif validé envoyé le ${formatDate(parisDate(lastValidated.sentAt))}`);
   const subjects = segurSubjects({ preFilled: current.preFilled, kind: software.kind, lapRequired: needsLap, lap });
   if (needs.length === 0 || subjects.length === 0) {
     const none = needs.length === 0 ? 'pas de justificatif requis (INT-1)' : `pas de justificatif requis : aucun sujet à justifier (INT-7)`;
@@ -570,7 +637,8 @@ function segurLap(ctx: Context): Outcome {
   const carried = (j: SegurJustificatif, s: JustificatifSubject) =>
     rules.carryOverEarlierValidation &&
     j.year < ctx.year &&
-    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) || ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= ctx.ruleset.parameters.segurCarryOverFrom && sameSoftware(j)));
+    ((s === 'LAP' && j.lap !== null && lap !== null && sameProduct(j.lap, lap)) ||
+      ((s === 'SEGUR' || s === 'DPI_USAGE') && j.year >= ctx.ruleset.parameters.segurCarryOverFrom && sameSoftware(j)));
   const proof = new Map<JustificatifSubject, SegurJustificatif>();
   for (const s of subjects) {
     const found =
@@ -586,7 +654,13 @@ function segurLap(ctx: Context): Outcome {
     .join('');
   if (missing.length === 0) {
     const paperPart = [...new Set([...proof.values()].map((j) => j.paper))].join('');
-    return { met: true, reason: withLate(`${what} ; justificatif requis (${needs.join(', ')}) validé par la CPAM pour ${subjects.join(', ')}${paperPart}${carriedPart}${listsPart}`), evidence: [...evidence, ...proofEvidence] };
+    return {
+      met: true,
+      reason: withLate(
+        `${what} ; justificatif requis (${needs.join(', ')}) validé par la CPAM pour ${subjects.join(', ')}${paperPart}${carriedPart}${listsPart}`,
+      ),
+      evidence: [...evidence, ...proofEvidence],
+    };
   }
   // Why the missing subjects are not proved: late, pending, rejected, proving something else, or none sent.
   const thisYear = justificatifs.filter((j) => j.year === ctx.year && missing.some((s) => covers(j, s)));
@@ -620,11 +694,17 @@ function firstYear(ctx: Context): { first: boolean; why: string } {
   if (saisies.length > 0) return { first: false, why: '' };
   const campaigns = [...new Set(ctx.earlierCampaigns.map((c) => c.data.year))].sort();
   if (campaigns.length > 0) {
-    return { first: true, why: `première année de déclaration : aucune déclaration du médecin lors ${campaigns.length > 1 ? 'des campagnes' : 'de la campagne'} ${campaigns.join(' et ')} enregistrée${campaigns.length > 1 ? 's' : ''} ici` };
+    return {
+      first: true,
+      why: `première année de déclaration : aucune déclaration du médecin lors ${campaigns.length > 1 ? 'des campagnes' : 'de la campagne'} ${campaigns.join(' et ')} enregistrée${campaigns.length > 1 ? 's' : ''} ici`,
+    };
   }
   const since = ctx.profileEvent?.data.convention?.since;
-  if (since !== undefined && since >= `${ctx.year}-01-01`) return { first: true, why: `première année de déclaration : conventionné depuis le ${formatDate(since)}` };
-  return ctx.ruleset.parameters.firstYearWithoutHistory ? { first: true, why: 'première année de déclaration faute d’historique ici, selon firstYearWithoutHistory' } : { first: false, why: '' };
+  if (since !== undefined && since >= `${ctx.year}-01-01`)
+    return { first: true, why: `première année de déclaration : conventionné depuis le ${formatDate(since)}` };
+  return ctx.ruleset.parameters.firstYearWithoutHistory
+    ? { first: true, why: 'première année de déclaration faute d’historique ici, selon firstYearWithoutHistory' }
+    : { first: false, why: '' };
 }
 
 function firstDeclarationYear(ctx: Context): number | undefined {
@@ -636,8 +716,15 @@ function firstDeclarationYear(ctx: Context): number | undefined {
 
 function volet2Outcome(rule: Volet2Rule, ctx: Context): Outcome {
   // Neutralised by an amendment (spec: per indicator `neutralised`).
-  if (rule.neutralised?.mode === 'deemed-met') return { met: true, reason: `neutralisé par amendement : réputé atteint (${rule.neutralised.provenance.ref})`, evidence: [] };
-  if (rule.neutralised?.mode === 'excluded') return { met: false, excluded: true, reason: `neutralisé par amendement : exclu du forfait, ses points ne sont ni payés ni reportés (${rule.neutralised.provenance.ref})`, evidence: [] };
+  if (rule.neutralised?.mode === 'deemed-met')
+    return { met: true, reason: `neutralisé par amendement : réputé atteint (${rule.neutralised.provenance.ref})`, evidence: [] };
+  if (rule.neutralised?.mode === 'excluded')
+    return {
+      met: false,
+      excluded: true,
+      reason: `neutralisé par amendement : exclu du forfait, ses points ne sont ni payés ni reportés (${rule.neutralised.provenance.ref})`,
+      evidence: [],
+    };
   switch (rule.kind) {
     case 'rate':
       return rate(rule, ctx);
@@ -679,7 +766,11 @@ function sas(ctx: Context): Outcome {
   if (lists.sasDepartements.length === 0) {
     departement = 'département non vérifié : sasDepartements, liste non chargée';
   } else if (!ctx.profile) {
-    return { met: false, reason: 'département du médecin inconnu (aucun profil) : le SAS n’est rémunéré que dans un département où il est déployé (guide §II.2 indicateur 8)', evidence: [] };
+    return {
+      met: false,
+      reason: 'département du médecin inconnu (aucun profil) : le SAS n’est rémunéré que dans un département où il est déployé (guide §II.2 indicateur 8)',
+      evidence: [],
+    };
   } else if (!lists.sasDepartements.includes(ctx.profile.department)) {
     return {
       met: false,
@@ -691,12 +782,18 @@ function sas(ctx: Context): Outcome {
   }
   const individual = ofType(ctx.declaration, 'JustificatifSubmitted').filter((j) => j.data.indicator === 'V2_SAS');
   const individualNote =
-    individual.length > 0 ? ' ; un justificatif individuel transmis pour le SAS n’est pas une attestation du président de CPTS : il ne vaut pas pour cet indicateur' : '';
+    individual.length > 0
+      ? ' ; un justificatif individuel transmis pour le SAS n’est pas une attestation du président de CPTS : il ne vaut pas pour cet indicateur'
+      : '';
 
   // Route (a): the national SAS platform.
   const m = latestMeasure(ctx, 'V2_SAS');
   if (m && m.data.measure.kind === 'participation' && m.data.measure.participates) {
-    return { met: true, reason: `route (a) : participation au SAS transmise par la plateforme nationale SAS ; ${departement}`, evidence: [m.eventId, ...profileEvidence] };
+    return {
+      met: true,
+      reason: `route (a) : participation au SAS transmise par la plateforme nationale SAS ; ${departement}`,
+      evidence: [m.eventId, ...profileEvidence],
+    };
   }
   if (m) notes.push('route (a) : la plateforme nationale SAS ne transmet pas de participation');
 
@@ -727,11 +824,19 @@ function sas(ctx: Context): Outcome {
       notes.push(`route (b) : ${what} validée, mais logiciel « ${a.software} » hors liste des logiciels SAS interfacés avec la plateforme nationale`);
       continue;
     }
-    return { met: true, reason: `route (b) : ${what} reçue le ${received}, validée par la CPAM ; ${software} ; ${departement}`, evidence: [link.eventId, ...profileEvidence] };
+    return {
+      met: true,
+      reason: `route (b) : ${what} reçue le ${received}, validée par la CPAM ; ${software} ; ${departement}`,
+      evidence: [link.eventId, ...profileEvidence],
+    };
   }
   if (links.length === 0) notes.push('route (b) : aucune attestation de président de CPTS validée par la CPAM');
   if (!m) notes.unshift('route (a) : aucune participation transmise par la plateforme nationale SAS');
-  return { met: false, reason: `${notes.join(' ; ')} ; ${departement}${individualNote}`, evidence: [...(m ? [m.eventId] : []), ...links.map((l) => l.eventId), ...individual.map((j) => j.eventId)] };
+  return {
+    met: false,
+    reason: `${notes.join(' ; ')} ; ${departement}${individualNote}`,
+    evidence: [...(m ? [m.eventId] : []), ...links.map((l) => l.eventId), ...individual.map((j) => j.eventId)],
+  };
 }
 
 function countOf(measure: Measure): number {
@@ -783,8 +888,15 @@ function declared(rule: Extract<Volet2Rule, { kind: 'declared' }>, ctx: Context)
   const d = latestEffective(declarationsOf(ctx, rule.code));
   if (!d) {
     // A paper form outside the window, dated as INT-8 says: say when it was dated.
-    const outside = latestEffective(ofType(ctx.declaration, 'IndicatorDeclared').filter((e) => e.data.indicator === rule.code && e.metadata.channel === 'paper'));
-    if (outside) return { met: false, reason: `non déclaré pendant la campagne : formulaire papier daté du ${formatParisDay(datedAt(ctx, outside))}, hors de la fenêtre de déclaration${paperNote(ctx, outside)}`, evidence: [outside.eventId] };
+    const outside = latestEffective(
+      ofType(ctx.declaration, 'IndicatorDeclared').filter((e) => e.data.indicator === rule.code && e.metadata.channel === 'paper'),
+    );
+    if (outside)
+      return {
+        met: false,
+        reason: `non déclaré pendant la campagne : formulaire papier daté du ${formatParisDay(datedAt(ctx, outside))}, hors de la fenêtre de déclaration${paperNote(ctx, outside)}`,
+        evidence: [outside.eventId],
+      };
     return { met: false, reason: 'non déclaré pendant la campagne', evidence: [] };
   }
   const value = d.data.value as { answer?: boolean; modalities?: string[]; devices?: string[] };
@@ -799,7 +911,11 @@ function declared(rule: Extract<Volet2Rule, { kind: 'declared' }>, ctx: Context)
     const ok = given.filter((v) => values.includes(v));
     if (ok.length === 0) {
       const kind = rule.allowed.field === 'modalities' ? 'aucune modalité retenue' : 'aucun équipement retenu';
-      return { met: false, reason: `${kind} parmi : ${given.join(', ') || '—'} (absent${given.length > 1 ? 's' : ''} de la liste ${rule.allowed.list} en vigueur)`, evidence };
+      return {
+        met: false,
+        reason: `${kind} parmi : ${given.join(', ') || '—'} (absent${given.length > 1 ? 's' : ''} de la liste ${rule.allowed.list} en vigueur)`,
+        evidence,
+      };
     }
     return { met: true, reason: `déclaré « oui » avec attestation sur l’honneur (${ok.join(', ')})${paperNote(ctx, d)}`, evidence };
   }

@@ -4,7 +4,13 @@ import type { EntitlementView } from './entitlement-view.type';
 export type { EntitlementView, Volet1IndicatorView, Volet2IndicatorView } from './entitlement-view.type';
 
 const v1 = (r: IndicatorResult): EntitlementView['volet1']['indicators'][number] => ({ code: r.code, met: r.met, reason: r.reason, evidence: r.evidence });
-const v2 = (r: IndicatorResult): EntitlementView['volet2']['indicators'][number] => ({ code: r.code, met: r.met, points: r.points.toDecimal(3), reason: r.reason, evidence: r.evidence });
+const v2 = (r: IndicatorResult): EntitlementView['volet2']['indicators'][number] => ({
+  code: r.code,
+  met: r.met,
+  points: r.points.toDecimal(3),
+  reason: r.reason,
+  evidence: r.evidence,
+});
 
 export function toEntitlementView(e: Entitlement): EntitlementView {
   return {

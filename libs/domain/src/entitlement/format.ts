@@ -57,7 +57,14 @@ export function formatParisDay(instant: string): string {
   return PARIS_DAY.format(new Date(instant));
 }
 
-const PARIS_MINUTE = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+const PARIS_MINUTE = new Intl.DateTimeFormat('fr-FR', {
+  timeZone: 'Europe/Paris',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 /** "02/02/2024 10:00": an instant in Europe/Paris, as the user-facing messages write it. */
 export function formatParisInstant(instant: string): string {
   return PARIS_MINUTE.format(new Date(instant)).replace(',', '');

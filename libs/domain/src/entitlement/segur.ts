@@ -73,7 +73,14 @@ export function segurInForce(facts: readonly SegurFact[], at?: string): SegurInF
     const v = declared.value as SegurLapValue;
     const software = { ...v.segurSoftware }; // `kind` set on every version by the upcaster (declaration.events.v1.ts)
     const preFilled = !!prefilled && software.kind === 'cabinet' && sameProduct(software, prefilled.value.segurSoftware);
-    return { software, lapDeclared: (v.lapCertified as unknown) === true, lap: v.lapCertified ? (v.lap ?? null) : null, preFilled, declared, ...(prefilled && preFilled ? { prefilled } : {}) };
+    return {
+      software,
+      lapDeclared: (v.lapCertified as unknown) === true,
+      lap: v.lapCertified ? (v.lap ?? null) : null,
+      preFilled,
+      declared,
+      ...(prefilled && preFilled ? { prefilled } : {}),
+    };
   }
   if (prefilled) {
     const s = prefilled.value.segurSoftware;

@@ -103,7 +103,8 @@ export const normalise = (s: string) => s.trim().toLowerCase();
 
 function applyListChange<T extends CampaignLists[CampaignListName]>(current: T, change: ListChanges): T {
   const items = current as unknown[];
-  const equal = (a: unknown, b: unknown) => (typeof a === 'string' || typeof b === 'string' ? a === b : sameProduct(a as ReferencedProduct, b as ReferencedProduct));
+  const equal = (a: unknown, b: unknown) =>
+    typeof a === 'string' || typeof b === 'string' ? a === b : sameProduct(a as ReferencedProduct, b as ReferencedProduct);
   const removed = items.filter((x) => !(change.remove ?? []).some((r) => equal(x, r)));
   const added = (change.add ?? []).filter((x) => !removed.some((y) => equal(x, y)));
   return [...removed, ...added] as T;
@@ -128,7 +129,8 @@ export function invalidCampaignDataChange(ruleset: Ruleset, change: ListChanges 
   if (isListChange(change) && isParameterChange(change)) return 'un amendement change une liste ou un paramètre, pas les deux';
   if (isListChange(change)) {
     if (keys.some((k) => !['list', 'add', 'remove'].includes(k))) return 'une modification de liste s’écrit { list, add?, remove? }';
-    if ((change.add !== undefined && !Array.isArray(change.add)) || (change.remove !== undefined && !Array.isArray(change.remove))) return 'add et remove sont des tableaux';
+    if ((change.add !== undefined && !Array.isArray(change.add)) || (change.remove !== undefined && !Array.isArray(change.remove)))
+      return 'add et remove sont des tableaux';
     if (!(CAMPAIGN_LISTS as readonly string[]).includes(change.list)) return `liste inconnue : ${change.list} (listes : ${CAMPAIGN_LISTS.join(', ')})`;
     const entries = [...(change.add ?? []), ...(change.remove ?? [])];
     if (entries.length === 0) return 'une modification de liste ajoute ou retire au moins une entrée';
@@ -141,7 +143,8 @@ export function invalidCampaignDataChange(ruleset: Ruleset, change: ListChanges 
     return undefined;
   }
   if (keys.some((k) => !['parameter', 'value'].includes(k)) || !('value' in change)) return 'une modification de paramètre s’écrit { parameter, value }';
-  if (!(CAMPAIGN_PARAMETERS as readonly string[]).includes(change.parameter)) return `paramètre inconnu : ${change.parameter} (paramètres : ${CAMPAIGN_PARAMETERS.join(', ')})`;
+  if (!(CAMPAIGN_PARAMETERS as readonly string[]).includes(change.parameter))
+    return `paramètre inconnu : ${change.parameter} (paramètres : ${CAMPAIGN_PARAMETERS.join(', ')})`;
   const name = change.parameter as CampaignParameterName;
   const v = change.value;
   const oneOf = (values: readonly unknown[]) => (values.includes(v) ? undefined : `${name} vaut l’une des valeurs ${values.join(', ')}`);
@@ -167,7 +170,9 @@ export function invalidCampaignDataChange(ruleset: Ruleset, change: ListChanges 
       return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 30 ? undefined : `${name} est un nombre entier d’années entre 1 et 30`;
     case 'segurCarryOverFrom':
       // A campaign year the engine knows (2017, the first), up to the amended campaign's own.
-      return Number.isInteger(v) && (v as number) >= 2017 && (v as number) <= ruleset.year ? undefined : `${name} est une année de campagne entre 2017 et ${ruleset.year}`;
+      return Number.isInteger(v) && (v as number) >= 2017 && (v as number) <= ruleset.year
+        ? undefined
+        : `${name} est une année de campagne entre 2017 et ${ruleset.year}`;
     default: {
       const _exhaustive: never = name;
       return _exhaustive;
@@ -184,11 +189,17 @@ function invalidEntry(ruleset: Ruleset, list: CampaignListName, entry: unknown):
       return typeof entry === 'string' && code.test(entry) ? undefined : `entrée ${JSON.stringify(entry)} : un code en majuscules (MSP, OXYMETRE…)`;
     case 'lapExemptSpecialties':
     case 'dcmtNeutralisedSpecialties':
-      return typeof entry === 'string' && ruleset.specialties.catalogue.includes(entry) ? undefined : `entrée ${JSON.stringify(entry)} : une spécialité du catalogue`;
+      return typeof entry === 'string' && ruleset.specialties.catalogue.includes(entry)
+        ? undefined
+        : `entrée ${JSON.stringify(entry)} : une spécialité du catalogue`;
     case 'sasDepartements':
-      return typeof entry === 'string' && DEPARTEMENT.test(entry) ? undefined : `entrée ${JSON.stringify(entry)} : un code INSEE de département en majuscules ("01", "2A", "971")`;
+      return typeof entry === 'string' && DEPARTEMENT.test(entry)
+        ? undefined
+        : `entrée ${JSON.stringify(entry)} : un code INSEE de département en majuscules ("01", "2A", "971")`;
     case 'sasSoftware':
-      return typeof entry === 'string' && entry.trim().length > 0 && entry.length <= 200 ? undefined : `entrée ${JSON.stringify(entry)} : le nom d’un logiciel SAS`;
+      return typeof entry === 'string' && entry.trim().length > 0 && entry.length <= 200
+        ? undefined
+        : `entrée ${JSON.stringify(entry)} : le nom d’un logiciel SAS`;
     case 'segurSolutions':
     case 'hasLap': {
       const p = entry as Partial<ReferencedProduct> | null;

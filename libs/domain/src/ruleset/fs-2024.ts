@@ -32,7 +32,12 @@ export const FS_2024: Ruleset = {
     points: 280,
     indicators: FS_2023.volet1.indicators.map((rule) =>
       rule.code === 'V1_SESAM_VITALE'
-        ? { code: rule.code, kind: 'automated-flag', label: rule.label, provenance: [secondary('addendum 8 et ses avenants exigés au 31/12/2024 (lettre 2023) : mesuré')] }
+        ? {
+            code: rule.code,
+            kind: 'automated-flag',
+            label: rule.label,
+            provenance: [secondary('addendum 8 et ses avenants exigés au 31/12/2024 (lettre 2023) : mesuré')],
+          }
         : { ...rule, provenance: [secondary('inchangé par rapport à 2023')] },
     ),
   },

@@ -80,7 +80,17 @@ export interface CampaignLists {
   hasLap: ReferencedProduct[];
 }
 export type CampaignListName = keyof CampaignLists;
-export const CAMPAIGN_LISTS = keysOf<CampaignLists>()({ coordinationModalities: true, servicesModalities: true, connectedDevices: true, lapExemptSpecialties: true, dcmtNeutralisedSpecialties: true, sasDepartements: true, sasSoftware: true, segurSolutions: true, hasLap: true });
+export const CAMPAIGN_LISTS = keysOf<CampaignLists>()({
+  coordinationModalities: true,
+  servicesModalities: true,
+  connectedDevices: true,
+  lapExemptSpecialties: true,
+  dcmtNeutralisedSpecialties: true,
+  sasDepartements: true,
+  sasSoftware: true,
+  segurSolutions: true,
+  hasLap: true,
+});
 
 /** INT-4: which items of indicator 1 share the MSS points when MSS is not met. */
 export type MssReportOver = 'all-nine' | 'six-teleservices' | 'other-usages' | 'none';
@@ -112,7 +122,20 @@ export interface CampaignParameters {
   segurCarryOverFrom: number;
 }
 export type CampaignParameterName = keyof CampaignParameters;
-export const CAMPAIGN_PARAMETERS = keysOf<CampaignParameters>()({ segurDeadline: true, sasAttestationDeadline: true, hoursServiceDeadline: true, hoursBackOfficeDeadline: true, dcmtNeutralisation: true, mssReportOver: true, firstYearWithoutHistory: true, dpiRequiresLap: true, paperDatedBy: true, eligibility: true, recoveryLimitationYears: true, segurCarryOverFrom: true });
+export const CAMPAIGN_PARAMETERS = keysOf<CampaignParameters>()({
+  segurDeadline: true,
+  sasAttestationDeadline: true,
+  hoursServiceDeadline: true,
+  hoursBackOfficeDeadline: true,
+  dcmtNeutralisation: true,
+  mssReportOver: true,
+  firstYearWithoutHistory: true,
+  dpiRequiresLap: true,
+  paperDatedBy: true,
+  eligibility: true,
+  recoveryLimitationYears: true,
+  segurCarryOverFrom: true,
+});
 
 /** The items of indicator 1 (guide §II.1): six téléservices, then the other usages but MSS. */
 export const SIX_TELESERVICES: readonly IndicatorCode[] = ['V2_AAT', 'V2_CMATMP', 'V2_PSE', 'V2_DCMT', 'V2_SPE', 'V2_DSG'];
@@ -208,7 +231,8 @@ export function campaignRulesView(ruleset: Ruleset) {
     };
   }
   for (const rule of ruleset.volet2.indicators) {
-    const target = rule.kind === 'rate' ? Rational.fromDecimal(rule.target.num).div(Rational.of(rule.target.den)).toDecimal(3) : rule.kind === 'count' ? rule.atLeast : null;
+    const target =
+      rule.kind === 'rate' ? Rational.fromDecimal(rule.target.num).div(Rational.of(rule.target.den)).toDecimal(3) : rule.kind === 'count' ? rule.atLeast : null;
     indicators[rule.code] = { target, points: rule.points, neutralised: rule.neutralised?.mode ?? false };
   }
   return { indicators, lists: ruleset.lists, parameters: ruleset.parameters };

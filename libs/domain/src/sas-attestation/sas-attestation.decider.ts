@@ -41,7 +41,8 @@ export function decideSasAttestation(command: SasAttestationCommand, state: SasA
       if (!cpts) return refuse('VALUE_INVALID', 'cpts : le nom de la CPTS est requis');
       if (!software) return refuse('VALUE_INVALID', 'software : le logiciel SAS est requis');
       if (command.rpps.length === 0) return refuse('VALUE_INVALID', 'rpps : l’attestation liste au moins un médecin');
-      if (command.rpps.length > MAX_SAS_ATTESTATION_DOCTORS) return refuse('VALUE_INVALID', `rpps : au plus ${MAX_SAS_ATTESTATION_DOCTORS} médecins par attestation`);
+      if (command.rpps.length > MAX_SAS_ATTESTATION_DOCTORS)
+        return refuse('VALUE_INVALID', `rpps : au plus ${MAX_SAS_ATTESTATION_DOCTORS} médecins par attestation`);
       const bad = command.rpps.filter((r) => !isValidRpps(r));
       if (bad.length > 0) return refuse('VALUE_INVALID', `rpps : numéro(s) RPPS invalide(s) ${bad.join(', ')}`, { rpps: bad });
       if (new Set(command.rpps).size !== command.rpps.length) return refuse('VALUE_INVALID', 'rpps : un médecin est listé deux fois');
@@ -65,7 +66,11 @@ export function decideSasAttestation(command: SasAttestationCommand, state: SasA
     case 'DecideSasAttestation': {
       if (state.status === 'none') return refuse('JUSTIFICATIF_NOT_FOUND', 'attestation SAS inconnue');
       if (state.status !== 'pending') {
-        return refuse('JUSTIFICATIF_ALREADY_DECIDED', `l’attestation SAS ${state.attestationId} a déjà été ${state.status === 'validated' ? 'validée' : 'rejetée'}`, { status: state.status });
+        return refuse(
+          'JUSTIFICATIF_ALREADY_DECIDED',
+          `l’attestation SAS ${state.attestationId} a déjà été ${state.status === 'validated' ? 'validée' : 'rejetée'}`,
+          { status: state.status },
+        );
       }
       const ref = { attestationId: state.attestationId, year: state.year, rpps: state.rpps };
       if (command.decision === 'rejected') {

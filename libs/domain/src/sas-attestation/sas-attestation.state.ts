@@ -15,7 +15,16 @@ export function evolveSasAttestation(state: SasAttestationState, event: KnownEve
   switch (event.type) {
     case 'SasAttestationReceived': {
       const d = event.data;
-      return { status: 'pending', attestationId: d.attestationId, year: d.year, caisse: d.caisse, cpts: d.cpts, software: d.software, rpps: d.rpps, receivedAt: event.metadata.effectiveAt };
+      return {
+        status: 'pending',
+        attestationId: d.attestationId,
+        year: d.year,
+        caisse: d.caisse,
+        cpts: d.cpts,
+        software: d.software,
+        rpps: d.rpps,
+        receivedAt: event.metadata.effectiveAt,
+      };
     }
     case 'SasAttestationValidated':
     case 'SasAttestationRejected': {

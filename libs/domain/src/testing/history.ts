@@ -23,11 +23,7 @@ export class History {
     readonly ruleset: Ruleset = FS_2023,
   ) {}
 
-  private add(
-    into: KnownEvent[],
-    event: DomainEvent,
-    o: { effectiveAt?: string; recordedAt?: string; channel?: Channel; actor?: Actor } = {},
-  ): KnownEvent {
+  private add(into: KnownEvent[], event: DomainEvent, o: { effectiveAt?: string; recordedAt?: string; channel?: Channel; actor?: Actor } = {}): KnownEvent {
     this.seq += 1;
     // An explicit instant is used as given; otherwise the clock moves on, never before the effective time.
     const at = o.recordedAt ? Date.parse(o.recordedAt) : Math.max(this.clock + 60_000, o.effectiveAt ? Date.parse(o.effectiveAt) : 0);
@@ -52,7 +48,16 @@ export class History {
     const opensAt = o.opensAt ?? '2023-12-11T00:00:00+01:00';
     this.add(
       this.campaign,
-      { type: 'CampaignOpened', data: { year: this.year, ruleset: this.ruleset.id, rulesetVersion: this.ruleset.version, opensAt, closesAt: o.closesAt ?? '2024-02-04T23:59:59.999+01:00' } },
+      {
+        type: 'CampaignOpened',
+        data: {
+          year: this.year,
+          ruleset: this.ruleset.id,
+          rulesetVersion: this.ruleset.version,
+          opensAt,
+          closesAt: o.closesAt ?? '2024-02-04T23:59:59.999+01:00',
+        },
+      },
       { effectiveAt: opensAt, recordedAt: o.recordedAt ?? '2023-12-01T09:00:00Z', channel: 'back-office' },
     );
     return this;
@@ -66,13 +71,25 @@ export class History {
     );
   }
 
-  amended(indicator: IndicatorCode, changes: { target?: number | string; points?: number; neutralised?: boolean | 'deemed-met' | 'excluded' }, recordedAt: string): KnownEvent {
-    return this.add(this.campaign, { type: 'CampaignRuleAmended', data: { year: this.year, indicator, changes, reason: 'amendement' } }, { recordedAt, channel: 'back-office' });
+  amended(
+    indicator: IndicatorCode,
+    changes: { target?: number | string; points?: number; neutralised?: boolean | 'deemed-met' | 'excluded' },
+    recordedAt: string,
+  ): KnownEvent {
+    return this.add(
+      this.campaign,
+      { type: 'CampaignRuleAmended', data: { year: this.year, indicator, changes, reason: 'amendement' } },
+      { recordedAt, channel: 'back-office' },
+    );
   }
 
   /** A campaign list or parameter amended (spec "Parameters and lists a caisse can amend"). */
   amendedData(changes: { list: string; add?: unknown[]; remove?: unknown[] } | { parameter: string; value: unknown }, recordedAt: string): KnownEvent {
-    return this.add(this.campaign, { type: 'CampaignRuleAmended', data: { year: this.year, changes, reason: 'amendement' } }, { recordedAt, channel: 'back-office' });
+    return this.add(
+      this.campaign,
+      { type: 'CampaignRuleAmended', data: { year: this.year, changes, reason: 'amendement' } },
+      { recordedAt, channel: 'back-office' },
+    );
   }
 
   profile(
@@ -131,7 +148,10 @@ export class History {
     const postmark = o.postmarkedAt ? { postmarkedAt: new Date(o.postmarkedAt).toISOString() } : {};
     return this.add(
       this.declaration,
-      { type: 'IndicatorDeclared', data: { rpps: this.rpps, year: this.year, indicator, value: value as never, attestation: o.attestation ?? true, ...postmark } },
+      {
+        type: 'IndicatorDeclared',
+        data: { rpps: this.rpps, year: this.year, indicator, value: value as never, attestation: o.attestation ?? true, ...postmark },
+      },
       { effectiveAt: o.effectiveAt ?? '2024-01-15T10:00:00+01:00', channel: o.channel ?? 'amelipro', ...(o.recordedAt ? { recordedAt: o.recordedAt } : {}) },
     );
   }
@@ -180,7 +200,10 @@ export class History {
     const id = `j${this.seq + 1}`;
     const segur = indicator === 'V1_SEGUR_LAP';
     const subjects = segur ? (o.subjects === undefined ? (['SEGUR', 'LAP'] as JustificatifSubject[]) : o.subjects) : [];
-    const proves = segur && o.proves ? { segurSoftware: { kind: 'cabinet' as const, ...softwareOf(o.proves.segurSoftware) }, lap: o.proves.lap === null ? null : lapOf(o.proves.lap) } : null;
+    const proves =
+      segur && o.proves
+        ? { segurSoftware: { kind: 'cabinet' as const, ...softwareOf(o.proves.segurSoftware) }, lap: o.proves.lap === null ? null : lapOf(o.proves.lap) }
+        : null;
     this.add(
       into,
       {
@@ -198,10 +221,20 @@ export class History {
           ...(o.postmarkedAt ? { postmarkedAt: new Date(o.postmarkedAt).toISOString() } : {}),
         },
       },
-      { effectiveAt: o.effectiveAt ?? '2024-01-20T10:00:00+01:00', channel: o.postmarkedAt ? 'paper' : 'amelipro', ...(o.postmarkedAt ? { actor: { sub: 'agent-441', role: 'agent' } } : {}) },
+      {
+        effectiveAt: o.effectiveAt ?? '2024-01-20T10:00:00+01:00',
+        channel: o.postmarkedAt ? 'paper' : 'amelipro',
+        ...(o.postmarkedAt ? { actor: { sub: 'agent-441', role: 'agent' } } : {}),
+      },
     );
-    if (decision === 'validated') this.add(into, { type: 'JustificatifValidated', data: { rpps: this.rpps, year, justificatifId: id, indicator } }, { channel: 'back-office' });
-    if (decision === 'rejected') this.add(into, { type: 'JustificatifRejected', data: { rpps: this.rpps, year, justificatifId: id, indicator, reason: 'illisible' } }, { channel: 'back-office' });
+    if (decision === 'validated')
+      this.add(into, { type: 'JustificatifValidated', data: { rpps: this.rpps, year, justificatifId: id, indicator } }, { channel: 'back-office' });
+    if (decision === 'rejected')
+      this.add(
+        into,
+        { type: 'JustificatifRejected', data: { rpps: this.rpps, year, justificatifId: id, indicator, reason: 'illisible' } },
+        { channel: 'back-office' },
+      );
     return id;
   }
 
@@ -209,7 +242,9 @@ export class History {
    * A CPTS president's SAS attestation listing this doctor, decided by the CPAM at `decidedAt`: the
    * link its decision appends to the doctor-year (the attestation's own stream is not read here).
    */
-  sasAttestation(o: { decision?: 'validated' | 'rejected'; cpts?: string; software?: string; receivedAt?: string; decidedAt?: string; reason?: string; id?: string } = {}): KnownEvent {
+  sasAttestation(
+    o: { decision?: 'validated' | 'rejected'; cpts?: string; software?: string; receivedAt?: string; decidedAt?: string; reason?: string; id?: string } = {},
+  ): KnownEvent {
     const decision = o.decision ?? 'validated';
     return this.add(
       this.declaration,
@@ -232,20 +267,33 @@ export class History {
   }
 
   /** A past campaign's declaration stream (for first year and carried-over justificatifs). */
-  earlierYear(year: number, software: Partial<SegurLapValue['segurSoftware']>, validated: boolean, o: { lap?: Partial<DeclaredLap> | null; subjects?: JustificatifSubject[] | null } = {}): void {
+  earlierYear(
+    year: number,
+    software: Partial<SegurLapValue['segurSoftware']>,
+    validated: boolean,
+    o: { lap?: Partial<DeclaredLap> | null; subjects?: JustificatifSubject[] | null } = {},
+  ): void {
     this.add(
       this.earlier,
       { type: 'IndicatorDeclared', data: { rpps: this.rpps, year, indicator: 'V1_SEGUR_LAP', value: segurValueOf(software, true, o.lap), attestation: true } },
       { effectiveAt: `${year + 1}-01-10T10:00:00+01:00`, recordedAt: `${year + 1}-01-10T09:00:00Z`, channel: 'amelipro' },
     );
-    this.justificatif('V1_SEGUR_LAP', validated ? 'validated' : undefined, { into: this.earlier, year, effectiveAt: `${year + 1}-01-11T10:00:00+01:00`, ...(o.subjects !== undefined ? { subjects: o.subjects } : {}) });
+    this.justificatif('V1_SEGUR_LAP', validated ? 'validated' : undefined, {
+      into: this.earlier,
+      year,
+      effectiveAt: `${year + 1}-01-11T10:00:00+01:00`,
+      ...(o.subjects !== undefined ? { subjects: o.subjects } : {}),
+    });
   }
 
   /** An earlier campaign recorded here (`campaign-<year>`), opened in December of that year. */
   earlierCampaign(year: number, recordedAt = `${year}-12-01T09:00:00Z`): this {
     this.add(
       this.earlierCampaigns,
-      { type: 'CampaignOpened', data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${year}-12-11T00:00:00+01:00`, closesAt: `${year + 1}-02-04T23:59:59.999+01:00` } },
+      {
+        type: 'CampaignOpened',
+        data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${year}-12-11T00:00:00+01:00`, closesAt: `${year + 1}-02-04T23:59:59.999+01:00` },
+      },
       { effectiveAt: `${year}-12-11T00:00:00+01:00`, recordedAt, channel: 'back-office' },
     );
     return this;
@@ -262,15 +310,27 @@ export class History {
   }
 
   finding(indicator: IndicatorCode, outcome: 'confirmed' | 'invalidated', recordedAt: string, controlId = 'c1'): KnownEvent {
-    return this.add(this.declaration, { type: 'ControlFindingRecorded', data: { controlId, rpps: this.rpps, year: this.year, indicator, outcome, reason: 'pièces non probantes' } }, { recordedAt, channel: 'back-office' });
+    return this.add(
+      this.declaration,
+      { type: 'ControlFindingRecorded', data: { controlId, rpps: this.rpps, year: this.year, indicator, outcome, reason: 'pièces non probantes' } },
+      { recordedAt, channel: 'back-office' },
+    );
   }
 
   contestationDecided(outcome: 'upheld' | 'reversed', indicators: IndicatorCode[], recordedAt: string, controlId = 'c1'): KnownEvent {
-    return this.add(this.declaration, { type: 'ContestationDecided', data: { controlId, rpps: this.rpps, year: this.year, outcome, indicators } }, { recordedAt, channel: 'back-office' });
+    return this.add(
+      this.declaration,
+      { type: 'ContestationDecided', data: { controlId, rpps: this.rpps, year: this.year, outcome, indicators } },
+      { recordedAt, channel: 'back-office' },
+    );
   }
 
   paid(amountCents: number, recordedAt: string): KnownEvent {
-    return this.add(this.declaration, { type: 'PaymentRecorded', data: { rpps: this.rpps, year: this.year, amountCents, paidAt: recordedAt } }, { recordedAt, channel: 'system' });
+    return this.add(
+      this.declaration,
+      { type: 'PaymentRecorded', data: { rpps: this.rpps, year: this.year, amountCents, paidAt: recordedAt } },
+      { recordedAt, channel: 'system' },
+    );
   }
 
   /** Volet 1 met: software pre-filled and the LAP declared by the doctor, hours pre-filled, tele-transmission 90 %. */
@@ -285,7 +345,16 @@ export class History {
   /** Everything a doctor can meet: pre-filled software and hours, every measure and declaration met. */
   everythingMet(o: { mss?: boolean } = {}): this {
     this.volet1Met();
-    for (const [code, n] of [['V2_AAT', 70], ['V2_CMATMP', 45], ['V2_PSE', 80], ['V2_DCMT', 90], ['V2_SPE', 20], ['V2_DSG', 10], ['V2_DMP', 10], ['V2_ORDONNANCE_NUMERIQUE', 30]] as const) {
+    for (const [code, n] of [
+      ['V2_AAT', 70],
+      ['V2_CMATMP', 45],
+      ['V2_PSE', 80],
+      ['V2_DCMT', 90],
+      ['V2_SPE', 20],
+      ['V2_DSG', 10],
+      ['V2_DMP', 10],
+      ['V2_ORDONNANCE_NUMERIQUE', 30],
+    ] as const) {
       this.rate(code, n, 100);
     }
     this.rate('V2_MSS', o.mss === false ? 4 : 5, 100);

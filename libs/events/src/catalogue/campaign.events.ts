@@ -47,9 +47,4 @@ export interface CampaignCalculationCompleted {
   data: { year: number; doctors: number; lastPosition: string };
 }
 
-export type CampaignEvent =
-  | CampaignOpened
-  | CampaignDeadlineExtended
-  | CampaignRuleAmended
-  | CampaignClosed
-  | CampaignCalculationCompleted;
+export type CampaignEvent = CampaignOpened | CampaignDeadlineExtended | CampaignRuleAmended | CampaignClosed | CampaignCalculationCompleted;

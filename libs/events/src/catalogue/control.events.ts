@@ -42,10 +42,4 @@ export interface ContestationDecided {
   data: ControlRef & { outcome: 'upheld' | 'reversed'; indicators: IndicatorCode[]; reason?: string };
 }
 
-export type ControlEvent =
-  | ControlOpened
-  | ControlEvidenceRequested
-  | ControlFindingRecorded
-  | ControlClosed
-  | ContestationFiled
-  | ContestationDecided;
+export type ControlEvent = ControlOpened | ControlEvidenceRequested | ControlFindingRecorded | ControlClosed | ContestationFiled | ContestationDecided;

@@ -1,4 +1,15 @@
-import type { DeclarativeIndicator, DeclaredLap, DeclaredValues, IndicatorCode, JustificatifSubject, Measure, PrefillSource, SegurPrefillValue, SegurSoftware, SegurSoftwareKind } from './vocabulary';
+import type {
+  DeclarativeIndicator,
+  DeclaredLap,
+  DeclaredValues,
+  IndicatorCode,
+  JustificatifSubject,
+  Measure,
+  PrefillSource,
+  SegurPrefillValue,
+  SegurSoftware,
+  SegurSoftwareKind,
+} from './vocabulary';
 
 /** Stream `declaration-<rpps>-<year>`: everything about one doctor-year. */
 interface DoctorYear {

@@ -106,7 +106,16 @@ export interface DeclaredValues {
   V2_EQUIPEMENT_CONNECTE: AnswerWithDevicesValue;
 }
 export type DeclarativeIndicator = keyof DeclaredValues;
-export const DECLARATIVE_INDICATORS = keysOf<DeclaredValues>()({ V1_SEGUR_LAP: true, V1_HORAIRES: true, V2_CODAGE: true, V2_MAITRE_STAGE: true, V2_VIDEO: true, V2_COORDINATION: true, V2_SERVICES_PATIENTS: true, V2_EQUIPEMENT_CONNECTE: true });
+export const DECLARATIVE_INDICATORS = keysOf<DeclaredValues>()({
+  V1_SEGUR_LAP: true,
+  V1_HORAIRES: true,
+  V2_CODAGE: true,
+  V2_MAITRE_STAGE: true,
+  V2_VIDEO: true,
+  V2_COORDINATION: true,
+  V2_SERVICES_PATIENTS: true,
+  V2_EQUIPEMENT_CONNECTE: true,
+});
 /** Indicators the insurer measures (api.md, "Imports"): every code but the declarative ones; V2_SAS is the SAS platform's report. */
 export const AUTOMATED_INDICATORS: readonly IndicatorCode[] = INDICATOR_CODES.filter((c) => !(DECLARATIVE_INDICATORS as readonly string[]).includes(c));
 

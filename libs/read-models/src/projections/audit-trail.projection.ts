@@ -103,7 +103,16 @@ export const auditTrailProjection: Projection = {
  */
 export async function doctorTrail(db: SqlDatabase, schema: string, rpps: string, year?: number, only?: 'profile'): Promise<RecordedEvent[]> {
   const { rows } = await db.query<{
-    position: string; stream_id: string; revision: string; event_id: string; type: string; schema_version: number | string; data: unknown; metadata: EventMetadata; hash: string; prev_hash: string;
+    position: string;
+    stream_id: string;
+    revision: string;
+    event_id: string;
+    type: string;
+    schema_version: number | string;
+    data: unknown;
+    metadata: EventMetadata;
+    hash: string;
+    prev_hash: string;
   }>(
     `SELECT position::text AS position, stream_id, revision::text AS revision, event_id::text AS event_id, type, schema_version, data, metadata, hash, prev_hash
      FROM ${quoteIdent(schema)}.audit_trail
@@ -112,13 +121,24 @@ export async function doctorTrail(db: SqlDatabase, schema: string, rpps: string,
     [rpps, `doctor-${rpps}`, year ?? null, only === 'profile'],
   );
   return rows.map((r) => ({
-    eventId: r.event_id, streamId: r.stream_id, revision: Number(r.revision), position: BigInt(r.position), type: r.type,
-    schemaVersion: Number(r.schema_version), data: r.data, metadata: r.metadata, hash: r.hash, prevHash: r.prev_hash,
+    eventId: r.event_id,
+    streamId: r.stream_id,
+    revision: Number(r.revision),
+    position: BigInt(r.position),
+    type: r.type,
+    schemaVersion: Number(r.schema_version),
+    data: r.data,
+    metadata: r.metadata,
+    hash: r.hash,
+    prevHash: r.prev_hash,
   }));
 }
 
 /** The revision of a stream as the audit trail holds it (-1: no event yet): a doctor-year's ETag. */
 export async function trailRevision(db: SqlDatabase, schema: string, streamId: string, rpps: string): Promise<number> {
-  const { rows } = await db.query<{ r: string | null }>(`SELECT max(revision)::text AS r FROM ${quoteIdent(schema)}.audit_trail WHERE rpps = $1 AND stream_id = $2`, [rpps, streamId]);
+  const { rows } = await db.query<{ r: string | null }>(
+    `SELECT max(revision)::text AS r FROM ${quoteIdent(schema)}.audit_trail WHERE rpps = $1 AND stream_id = $2`,
+    [rpps, streamId],
+  );
   return rows[0]?.r == null ? -1 : Number(rows[0].r);
 }

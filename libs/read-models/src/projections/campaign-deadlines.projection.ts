@@ -32,7 +32,11 @@ export const campaignDeadlinesProjection: Projection = {
           [e.data.year, e.data.closesAt, position],
         );
       } else if (e.type === 'CampaignClosed') {
-        await tx.query(`UPDATE ${t} SET closed = true, position = $3 WHERE year = $1 AND closes_at = $2 AND position < $3`, [e.data.year, e.data.closesAt, position]);
+        await tx.query(`UPDATE ${t} SET closed = true, position = $3 WHERE year = $1 AND closes_at = $2 AND position < $3`, [
+          e.data.year,
+          e.data.closesAt,
+          position,
+        ]);
       }
     }
   },
@@ -40,7 +44,9 @@ export const campaignDeadlinesProjection: Projection = {
 
 /** Campaigns whose deadline has not been closed yet. */
 export async function listOpenDeadlines(db: SqlDatabase, schema: string): Promise<{ year: number; closesAt: string }[]> {
-  const { rows } = await db.query<{ year: number | string; closes_at: string }>(`SELECT year, closes_at FROM ${quoteIdent(schema)}.campaign_deadlines WHERE NOT closed ORDER BY year`);
+  const { rows } = await db.query<{ year: number | string; closes_at: string }>(
+    `SELECT year, closes_at FROM ${quoteIdent(schema)}.campaign_deadlines WHERE NOT closed ORDER BY year`,
+  );
   return rows.map((r) => ({ year: Number(r.year), closesAt: r.closes_at }));
 }
 

@@ -33,49 +33,131 @@ const doctorFacts = (rpps: string) =>
       horaires: fc.option(fc.boolean()),
       tele: fc.option(fc.tuple(fc.nat(10), fc.integer({ min: 1, max: 10 }))),
       rates: fc.array(fc.tuple(fc.constantFrom(...RATES), fc.nat(30), fc.nat(30)), { maxLength: 5 }),
-      declarations: fc.array(fc.tuple(fc.constantFrom('V2_CODAGE', 'V2_VIDEO', 'V2_MAITRE_STAGE'), fc.boolean(), fc.integer({ min: -5, max: 65 })), { maxLength: 4 }),
+      declarations: fc.array(fc.tuple(fc.constantFrom('V2_CODAGE', 'V2_VIDEO', 'V2_MAITRE_STAGE'), fc.boolean(), fc.integer({ min: -5, max: 65 })), {
+        maxLength: 4,
+      }),
       control: fc.option(fc.constantFrom('invalidated', 'reversed')),
       paid: fc.option(fc.nat(900_000)),
     })
     .map((r): Write[] => {
       const decl = streams.declaration(rpps, YEAR);
       const dy = { rpps, year: YEAR };
-      const w = (event: DomainEvent, day: number, channel: Channel = 'import', actor: Actor = system, stream = decl): Write => ({ stream, event, effectiveAt: at(day), channel, actor });
-      const out: Write[] = [w({ type: 'DoctorProfileRecorded', data: { rpps, specialty: r.specialty, caisse: '441', department: '44' } }, -300, 'import', system, streams.doctor(rpps))];
+      const w = (event: DomainEvent, day: number, channel: Channel = 'import', actor: Actor = system, stream = decl): Write => ({
+        stream,
+        event,
+        effectiveAt: at(day),
+        channel,
+        actor,
+      });
+      const out: Write[] = [
+        w(
+          { type: 'DoctorProfileRecorded', data: { rpps, specialty: r.specialty, caisse: '441', department: '44' } },
+          -300,
+          'import',
+          system,
+          streams.doctor(rpps),
+        ),
+      ];
       const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
       if (r.segur) {
         const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
-        const value = { segurSoftware: { ...segurSoftware, kind: 'cabinet' as const }, lapCertified: r.segur.lap, lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null };
-        out.push(r.segur.prefilled ? w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, 0) : w({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, 10, 'amelipro', doctor));
+        const value = {
+          segurSoftware: { ...segurSoftware, kind: 'cabinet' as const },
+          lapCertified: r.segur.lap,
+          lap: r.segur.lap ? { editor: 'L', name: 'LAP', certification: 'definitive' as const } : null,
+        };
+        out.push(
+          r.segur.prefilled
+            ? w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, 0)
+            : w({ type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value, attestation: true } }, 10, 'amelipro', doctor),
+        );
         if (r.segur.justificatif !== 'none') {
           const justificatifId = `jf-${YEAR}-${rpps}-${'0'.repeat(12)}`;
-          out.push(w({ type: 'JustificatifSubmitted', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', sha256: 'a'.repeat(64), size: 10, mediaType: 'application/pdf', subjects: ['SEGUR', 'LAP'], proves: null } }, 11, 'amelipro', doctor));
-          if (r.segur.justificatif === 'validated') out.push(w({ type: 'JustificatifValidated', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP' } }, 20, 'back-office'));
-          if (r.segur.justificatif === 'rejected') out.push(w({ type: 'JustificatifRejected', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', reason: 'illisible' } }, 20, 'back-office'));
+          out.push(
+            w(
+              {
+                type: 'JustificatifSubmitted',
+                data: {
+                  ...dy,
+                  justificatifId,
+                  indicator: 'V1_SEGUR_LAP',
+                  sha256: 'a'.repeat(64),
+                  size: 10,
+                  mediaType: 'application/pdf',
+                  subjects: ['SEGUR', 'LAP'],
+                  proves: null,
+                },
+              },
+              11,
+              'amelipro',
+              doctor,
+            ),
+          );
+          if (r.segur.justificatif === 'validated')
+            out.push(w({ type: 'JustificatifValidated', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP' } }, 20, 'back-office'));
+          if (r.segur.justificatif === 'rejected')
+            out.push(w({ type: 'JustificatifRejected', data: { ...dy, justificatifId, indicator: 'V1_SEGUR_LAP', reason: 'illisible' } }, 20, 'back-office'));
         }
       }
-      if (r.horaires !== null) out.push(w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: r.horaires } } }, -20));
-      if (r.tele) out.push(w({ type: 'MeasureRecorded', data: { ...dy, indicator: 'V1_TELETRANSMISSION', source: 'S', measure: { kind: 'teletransmission', numerator: Math.min(r.tele[0], r.tele[1]), denominator: r.tele[1], teletransmittedPreviousYear: true } } }, 30));
-      for (const [indicator, n, d] of r.rates) out.push(w({ type: 'MeasureRecorded', data: { ...dy, indicator, source: 'S', measure: { kind: 'rate', numerator: n, denominator: d } } }, 30));
-      for (const [indicator, answer, day] of r.declarations) out.push(w({ type: 'IndicatorDeclared', data: { ...dy, indicator, value: { answer }, attestation: true } }, day, 'amelipro', doctor));
+      if (r.horaires !== null)
+        out.push(w({ type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_HORAIRES', source: 'ANNUAIRE_SANTE', value: { displayed: r.horaires } } }, -20));
+      if (r.tele)
+        out.push(
+          w(
+            {
+              type: 'MeasureRecorded',
+              data: {
+                ...dy,
+                indicator: 'V1_TELETRANSMISSION',
+                source: 'S',
+                measure: { kind: 'teletransmission', numerator: Math.min(r.tele[0], r.tele[1]), denominator: r.tele[1], teletransmittedPreviousYear: true },
+              },
+            },
+            30,
+          ),
+        );
+      for (const [indicator, n, d] of r.rates)
+        out.push(w({ type: 'MeasureRecorded', data: { ...dy, indicator, source: 'S', measure: { kind: 'rate', numerator: n, denominator: d } } }, 30));
+      for (const [indicator, answer, day] of r.declarations)
+        out.push(w({ type: 'IndicatorDeclared', data: { ...dy, indicator, value: { answer }, attestation: true } }, day, 'amelipro', doctor));
       if (r.paid !== null) out.push(w({ type: 'PaymentRecorded', data: { ...dy, amountCents: r.paid, paidAt: at(120) } }, 120, 'system'));
       if (r.control) {
         const ref = { controlId: `c-${rpps}`, ...dy };
         out.push(w({ type: 'ControlOpened', data: { ...ref, indicators: ['V1_HORAIRES'], reason: 'ciblage' } }, 200, 'back-office'));
-        out.push(w({ type: 'ControlFindingRecorded', data: { ...ref, indicator: 'V1_HORAIRES', outcome: 'invalidated', reason: 'non affichés' } }, 210, 'back-office'));
-        if (r.control === 'reversed') out.push(w({ type: 'ContestationDecided', data: { ...ref, outcome: 'reversed', indicators: ['V1_HORAIRES'] } }, 260, 'back-office'));
+        out.push(
+          w({ type: 'ControlFindingRecorded', data: { ...ref, indicator: 'V1_HORAIRES', outcome: 'invalidated', reason: 'non affichés' } }, 210, 'back-office'),
+        );
+        if (r.control === 'reversed')
+          out.push(w({ type: 'ContestationDecided', data: { ...ref, outcome: 'reversed', indicators: ['V1_HORAIRES'] } }, 260, 'back-office'));
       }
       return out;
     });
 
 /** Campaign events, then the doctors' facts interleaved at random (each doctor's own order kept). */
 const historyArb = fc
-  .tuple(fc.boolean(), fc.boolean(), fc.boolean(), doctorFacts(DOCTORS[0]!), doctorFacts(DOCTORS[1]!), doctorFacts(DOCTORS[2]!), fc.array(fc.nat(2), { minLength: 120, maxLength: 120 }))
+  .tuple(
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+    doctorFacts(DOCTORS[0]!),
+    doctorFacts(DOCTORS[1]!),
+    doctorFacts(DOCTORS[2]!),
+    fc.array(fc.nat(2), { minLength: 120, maxLength: 120 }),
+  )
   .map(([extended, amended, earlierCampaign, a, b, c, picks]) => {
     const admin: Actor = { sub: 'admin', role: 'admin' };
     const campaign = streams.campaign(YEAR);
     const out: Write[] = [
-      { stream: campaign, event: { type: 'CampaignOpened', data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } }, effectiveAt: at(-1), channel: 'back-office', actor: admin },
+      {
+        stream: campaign,
+        event: {
+          type: 'CampaignOpened',
+          data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' },
+        },
+        effectiveAt: at(-1),
+        channel: 'back-office',
+        actor: admin,
+      },
     ];
     const queues = [a, b, c].map((q) => [...q]);
     for (const pick of picks) {
@@ -83,17 +165,41 @@ const historyArb = fc
       if (!q) break;
       out.push(q.shift()!);
       if (out.length === 8 && extended) {
-        out.push({ stream: campaign, event: { type: 'CampaignDeadlineExtended', data: { year: YEAR, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' } }, effectiveAt: at(40), channel: 'back-office', actor: admin });
+        out.push({
+          stream: campaign,
+          event: {
+            type: 'CampaignDeadlineExtended',
+            data: { year: YEAR, previousClosesAt: '2024-02-04T23:59:59.999+01:00', closesAt: '2024-02-11T23:59:59.999+01:00', reason: 'prolongation' },
+          },
+          effectiveAt: at(40),
+          channel: 'back-office',
+          actor: admin,
+        });
       }
       if (out.length === 12 && amended) {
-        out.push({ stream: campaign, event: { type: 'CampaignRuleAmended', data: { year: YEAR, indicator: 'V2_DMP', changes: { target: 20 }, reason: 'amendement' } }, effectiveAt: at(45), channel: 'back-office', actor: admin });
+        out.push({
+          stream: campaign,
+          event: { type: 'CampaignRuleAmended', data: { year: YEAR, indicator: 'V2_DMP', changes: { target: 20 }, reason: 'amendement' } },
+          effectiveAt: at(45),
+          channel: 'back-office',
+          actor: admin,
+        });
       }
     }
     for (const q of queues) out.push(...q);
     // INT-6: a 2022 campaign recorded here after everything else (none of the doctors declared in it):
     // the 2023 doctor-years are recomputed with it.
     if (earlierCampaign) {
-      out.push({ stream: streams.campaign(YEAR - 1), event: { type: 'CampaignOpened', data: { year: YEAR - 1, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2022-12-11T00:00:00+01:00', closesAt: '2023-02-04T23:59:59.999+01:00' } }, effectiveAt: at(300), channel: 'back-office', actor: admin });
+      out.push({
+        stream: streams.campaign(YEAR - 1),
+        event: {
+          type: 'CampaignOpened',
+          data: { year: YEAR - 1, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2022-12-11T00:00:00+01:00', closesAt: '2023-02-04T23:59:59.999+01:00' },
+        },
+        effectiveAt: at(300),
+        channel: 'back-office',
+        actor: admin,
+      });
     }
     return out;
   });
@@ -110,7 +216,19 @@ async function check(db: SqlDatabase, history: Write[]): Promise<void> {
   try {
     for (const write of history) {
       clock.advance(3_600_000);
-      await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata: { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+      await store.append(
+        write.stream,
+        [
+          {
+            eventId: randomUUID(),
+            type: write.event.type,
+            schemaVersion: 1,
+            data: write.event.data,
+            metadata: { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null },
+          },
+        ],
+        { expectedRevision: 'any' },
+      );
     }
     const runner = new ProjectionRunner(store, db, [entitlementProjection, auditTrailProjection], rmSchema, { batchSize: 7 });
     await runner.start();
@@ -118,14 +236,23 @@ async function check(db: SqlDatabase, history: Write[]): Promise<void> {
     await runner.stop();
     for (const rpps of DOCTORS) {
       const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
-      const [campaign, doctor, declaration, earlierCampaigns] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR)), read(streams.campaign(YEAR - 1))]);
+      const [campaign, doctor, declaration, earlierCampaigns] = await Promise.all([
+        read(streams.campaign(YEAR)),
+        read(streams.doctor(rpps)),
+        read(streams.declaration(rpps, YEAR)),
+        read(streams.campaign(YEAR - 1)),
+      ]);
       const all = [...campaign, ...doctor, ...declaration, ...earlierCampaigns];
       const knownAt = all.reduce((m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m), '');
-      const expected = toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor, declaration, earlier: [], earlierCampaigns }));
+      const expected = toEntitlementView(
+        computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor, declaration, earlier: [], earlierCampaigns }),
+      );
       expect(await readEntitlement(db, rmSchema, rpps, YEAR)).toEqual(expected);
       // GET …/history without knownAt reads the audit trail: the doctor's streams as the store reads
       // them back, in global order; the ETag, the doctor-year's revision.
-      const raw = [...(await store.readStream(streams.doctor(rpps))), ...(await store.readStream(streams.declaration(rpps, YEAR)))].sort((x, y) => (x.position < y.position ? -1 : 1));
+      const raw = [...(await store.readStream(streams.doctor(rpps))), ...(await store.readStream(streams.declaration(rpps, YEAR)))].sort((x, y) =>
+        x.position < y.position ? -1 : 1,
+      );
       expect(await doctorTrail(db, rmSchema, rpps, YEAR)).toEqual(raw);
       expect(await doctorTrail(db, rmSchema, rpps)).toEqual(raw);
       expect(await doctorTrail(db, rmSchema, rpps, undefined, 'profile')).toEqual(raw.filter((e) => e.streamId === streams.doctor(rpps)));
@@ -142,7 +269,10 @@ describe('the entitlement and audit trail read models equal the pure function an
   it('on PGlite', async () => {
     const db = new PGliteDatabase(await PGlite.create());
     try {
-      await fc.assert(fc.asyncProperty(historyArb, (history) => check(db, history)), { numRuns: 12 });
+      await fc.assert(
+        fc.asyncProperty(historyArb, (history) => check(db, history)),
+        { numRuns: 12 },
+      );
     } finally {
       await db.close();
     }
@@ -157,18 +287,41 @@ describe('the entitlement and audit trail read models equal the pure function an
     const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01' };
     const opened = (year: number): Write => ({
       stream: streams.campaign(year),
-      event: { type: 'CampaignOpened', data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${year}-12-11T00:00:00+01:00`, closesAt: `${year + 1}-02-04T23:59:59.999+01:00` } },
+      event: {
+        type: 'CampaignOpened',
+        data: { year, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${year}-12-11T00:00:00+01:00`, closesAt: `${year + 1}-02-04T23:59:59.999+01:00` },
+      },
       effectiveAt: at(-1),
       channel: 'back-office',
       actor: admin,
     });
     const history: Write[] = [
       opened(YEAR),
-      { stream: streams.doctor(rpps), event: { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'cardiologie', caisse: '441', department: '44' } }, effectiveAt: at(-300), channel: 'import', actor: system },
-      { stream: streams.declaration(rpps, YEAR), event: { type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } }, effectiveAt: at(0), channel: 'import', actor: system },
+      {
+        stream: streams.doctor(rpps),
+        event: { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'cardiologie', caisse: '441', department: '44' } },
+        effectiveAt: at(-300),
+        channel: 'import',
+        actor: system,
+      },
       {
         stream: streams.declaration(rpps, YEAR),
-        event: { type: 'IndicatorDeclared', data: { ...dy, indicator: 'V1_SEGUR_LAP', value: { segurSoftware: { ...segurSoftware, kind: 'cabinet' }, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } }, attestation: false } },
+        event: { type: 'IndicatorPrefilled', data: { ...dy, indicator: 'V1_SEGUR_LAP', source: 'SONS', value: { segurSoftware } } },
+        effectiveAt: at(0),
+        channel: 'import',
+        actor: system,
+      },
+      {
+        stream: streams.declaration(rpps, YEAR),
+        event: {
+          type: 'IndicatorDeclared',
+          data: {
+            ...dy,
+            indicator: 'V1_SEGUR_LAP',
+            value: { segurSoftware: { ...segurSoftware, kind: 'cabinet' }, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } },
+            attestation: false,
+          },
+        },
         effectiveAt: at(10),
         channel: 'amelipro',
         actor: doctor,
@@ -181,7 +334,11 @@ describe('the entitlement and audit trail read models equal the pure function an
     const append = async (write: Write) => {
       clock.advance(3_600_000);
       const metadata = { effectiveAt: write.effectiveAt, actor: write.actor, channel: write.channel, correlationId: 'c', causationId: null };
-      return (await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata }], { expectedRevision: 'any' })).position;
+      return (
+        await store.append(write.stream, [{ eventId: randomUUID(), type: write.event.type, schemaVersion: 1, data: write.event.data, metadata }], {
+          expectedRevision: 'any',
+        })
+      ).position;
     };
     const segurOf = async () => (await readEntitlement(db, rmSchema, rpps, YEAR))!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!;
     const runner = new ProjectionRunner(store, db, [entitlementProjection], rmSchema, { batchSize: 7 });
@@ -194,7 +351,10 @@ describe('the entitlement and audit trail read models equal the pure function an
       expect(await segurOf()).toMatchObject({ met: true });
       // Then the 2022 campaign is recorded, in a batch of its own: the 2023 doctor-year is recomputed.
       await runner.waitFor(await append(opened(YEAR - 1)));
-      expect(await segurOf()).toMatchObject({ met: false, reason: expect.stringContaining('première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici') });
+      expect(await segurOf()).toMatchObject({
+        met: false,
+        reason: expect.stringContaining('première année de déclaration : aucune déclaration du médecin lors de la campagne 2022 enregistrée ici'),
+      });
     } finally {
       await runner.stop();
       await store.close();
@@ -207,7 +367,10 @@ describe('the entitlement and audit trail read models equal the pure function an
   it('on PostgreSQL', async () => {
     const db = new PgDatabase({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
     try {
-      await fc.assert(fc.asyncProperty(historyArb, (history) => check(db, history)), { numRuns: 8 });
+      await fc.assert(
+        fc.asyncProperty(historyArb, (history) => check(db, history)),
+        { numRuns: 8 },
+      );
     } finally {
       await db.close();
     }
@@ -223,21 +386,68 @@ describe('the entitlement read model follows the earlier years', () => {
     const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
     const append = async (stream: string, event: DomainEvent, actor: Actor, channel: Channel) => {
       clock.advance(3_600_000);
-      await store.append(stream, [{ eventId: randomUUID(), type: event.type, schemaVersion: 1, data: event.data, metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+      await store.append(
+        stream,
+        [
+          {
+            eventId: randomUUID(),
+            type: event.type,
+            schemaVersion: 1,
+            data: event.data,
+            metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null },
+          },
+        ],
+        { expectedRevision: 'any' },
+      );
     };
     const expected = async () => {
       const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
-      const [campaign, profile, declaration, earlier] = await Promise.all([read(streams.campaign(YEAR)), read(streams.doctor(rpps)), read(streams.declaration(rpps, YEAR)), read(streams.declaration(rpps, YEAR - 1))]);
+      const [campaign, profile, declaration, earlier] = await Promise.all([
+        read(streams.campaign(YEAR)),
+        read(streams.doctor(rpps)),
+        read(streams.declaration(rpps, YEAR)),
+        read(streams.declaration(rpps, YEAR - 1)),
+      ]);
       const knownAt = [...campaign, ...profile, ...declaration, ...earlier].reduce((m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m), '');
       return toEntitlementView(computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor: profile, declaration, earlier }));
     };
     const runner = new ProjectionRunner(store, db, [entitlementProjection], 'rm', { batchSize: 7 });
     try {
-      await append(streams.campaign(YEAR), { type: 'CampaignOpened', data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' } }, { sub: 'admin', role: 'admin' }, 'back-office');
+      await append(
+        streams.campaign(YEAR),
+        {
+          type: 'CampaignOpened',
+          data: { year: YEAR, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: '2023-12-11T00:00:00+01:00', closesAt: '2024-02-04T23:59:59.999+01:00' },
+        },
+        { sub: 'admin', role: 'admin' },
+        'back-office',
+      );
       // Under the convention since 2023: a first year (INT-6), unless the doctor declared earlier.
-      await append(streams.doctor(rpps), { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'medecine-generale', caisse: '441', department: '44', convention: { status: 'conventionne', since: '2023-03-01' } } }, system, 'import');
+      await append(
+        streams.doctor(rpps),
+        {
+          type: 'DoctorProfileRecorded',
+          data: { rpps, specialty: 'medecine-generale', caisse: '441', department: '44', convention: { status: 'conventionne', since: '2023-03-01' } },
+        },
+        system,
+        'import',
+      );
       const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2023-05-01', kind: 'cabinet' as const };
-      await append(streams.declaration(rpps, YEAR), { type: 'IndicatorDeclared', data: { rpps, year: YEAR, indicator: 'V1_SEGUR_LAP', value: { segurSoftware, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } }, attestation: true } }, doctor, 'amelipro');
+      await append(
+        streams.declaration(rpps, YEAR),
+        {
+          type: 'IndicatorDeclared',
+          data: {
+            rpps,
+            year: YEAR,
+            indicator: 'V1_SEGUR_LAP',
+            value: { segurSoftware, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' } },
+            attestation: true,
+          },
+        },
+        doctor,
+        'amelipro',
+      );
       await runner.start();
       await runner.waitFor(await store.headPosition());
       const first = await readEntitlement(db, 'rm', rpps, YEAR);
@@ -245,7 +455,12 @@ describe('the entitlement read model follows the earlier years', () => {
       expect(first!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!.reason).toMatch(/première année/);
 
       // A declaration of the year before, recorded now: 2023 is no longer a first year.
-      await append(streams.declaration(rpps, YEAR - 1), { type: 'IndicatorDeclared', data: { rpps, year: YEAR - 1, indicator: 'V2_VIDEO', value: { answer: true }, attestation: true } }, doctor, 'amelipro');
+      await append(
+        streams.declaration(rpps, YEAR - 1),
+        { type: 'IndicatorDeclared', data: { rpps, year: YEAR - 1, indicator: 'V2_VIDEO', value: { answer: true }, attestation: true } },
+        doctor,
+        'amelipro',
+      );
       await runner.waitFor(await store.headPosition());
       const after = await readEntitlement(db, 'rm', rpps, YEAR);
       expect(after).toEqual(await expected());

@@ -46,12 +46,20 @@ export const entitlementProjection: Projection = {
       }
     }
     if (openedFrom !== undefined) {
-      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year > $1 ON CONFLICT DO NOTHING`, [openedFrom]);
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year > $1 ON CONFLICT DO NOTHING`, [
+        openedFrom,
+      ]);
     }
     if (declarations.size > 0) {
       const keys = JSON.stringify([...declarations.values()]);
-      await tx.query(`INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
-      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`, [keys]);
+      await tx.query(
+        `INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`,
+        [keys],
+      );
+      await tx.query(
+        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`,
+        [keys],
+      );
     }
     if (declarations.size > 0) {
       // A year's declarations count in the later years too (first year, carried-over justificatifs: `earlier`).
@@ -62,10 +70,15 @@ export const entitlementProjection: Projection = {
       );
     }
     if (profiles.size > 0) {
-      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[]) ON CONFLICT DO NOTHING`, [[...profiles]]);
+      await tx.query(
+        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE rpps = ANY($1::text[]) ON CONFLICT DO NOTHING`,
+        [[...profiles]],
+      );
     }
     for (const year of campaigns) {
-      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year = $1 ON CONFLICT DO NOTHING`, [year]);
+      await tx.query(`INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM ${s}.entitlement_keys WHERE year = $1 ON CONFLICT DO NOTHING`, [
+        year,
+      ]);
     }
     if (context.atHead) await recomputeDirty(tx, schema, events[events.length - 1]!.position, context);
   },
@@ -104,7 +117,9 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       for (let y = fromYear; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
     }
     // Each year's campaign and the earlier ones (INT-6).
-    const campaignYears = [...new Set(keys.flatMap((k) => Array.from({ length: k.year - FIRST_CAMPAIGN_YEAR + 1 }, (_, i) => FIRST_CAMPAIGN_YEAR + i)))].filter((y) => !requested.has(y));
+    const campaignYears = [...new Set(keys.flatMap((k) => Array.from({ length: k.year - FIRST_CAMPAIGN_YEAR + 1 }, (_, i) => FIRST_CAMPAIGN_YEAR + i)))].filter(
+      (y) => !requested.has(y),
+    );
     for (const y of campaignYears) {
       requested.add(y);
       ids.add(streams.campaign(y));
@@ -137,7 +152,10 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       for (let y = fromYear; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
       const earlierCampaigns: KnownEvent[] = [];
       for (let y = FIRST_CAMPAIGN_YEAR; y < year; y += 1) earlierCampaigns.push(...(campaigns.get(y) ?? []));
-      const knownAt = [...campaign, ...doctor, ...declaration, ...earlier, ...earlierCampaigns].reduce((max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max), '');
+      const knownAt = [...campaign, ...doctor, ...declaration, ...earlier, ...earlierCampaigns].reduce(
+        (max, e) => (e.metadata.recordedAt > max ? e.metadata.recordedAt : max),
+        '',
+      );
       const view = toEntitlementView(computeEntitlement({ rpps, year, ruleset, knownAt, campaign, doctor, declaration, earlier, earlierCampaigns }));
       views.push({ rpps, year, view });
     }

@@ -41,7 +41,9 @@ export const registryProjection: Projection = {
     // case, without accents, punctuation as spaces (added in place: profiles before them had no name).
     await tx.query(`ALTER TABLE ${s}.doctors ADD COLUMN IF NOT EXISTS name text`);
     await tx.query(`ALTER TABLE ${s}.doctors ADD COLUMN IF NOT EXISTS name_key text`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.doctor_years (rpps text NOT NULL, year integer NOT NULL, revision integer NOT NULL, PRIMARY KEY (year, rpps))`);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.doctor_years (rpps text NOT NULL, year integer NOT NULL, revision integer NOT NULL, PRIMARY KEY (year, rpps))`,
+    );
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.justificatifs (
       id text PRIMARY KEY, rpps text NOT NULL, year integer NOT NULL, indicator text NOT NULL, status text NOT NULL,
       sha256 text NOT NULL, size integer NOT NULL, media_type text NOT NULL,
@@ -77,11 +79,32 @@ export const registryProjection: Projection = {
       const position = e.position.toString();
       switch (e.type) {
         case 'DoctorProfileRecorded':
-          doctors.set(e.data.rpps, { rpps: e.data.rpps, specialty: e.data.specialty, caisse: e.data.caisse, department: e.data.department, name: e.data.name ?? null, name_key: e.data.name ? nameKey(e.data.name) : null, profile_event_id: e.eventId, position });
+          doctors.set(e.data.rpps, {
+            rpps: e.data.rpps,
+            specialty: e.data.specialty,
+            caisse: e.data.caisse,
+            department: e.data.department,
+            name: e.data.name ?? null,
+            name_key: e.data.name ? nameKey(e.data.name) : null,
+            profile_event_id: e.eventId,
+            position,
+          });
           break;
         case 'JustificatifSubmitted':
           if (!submitted.has(e.data.justificatifId)) {
-            submitted.set(e.data.justificatifId, { id: e.data.justificatifId, rpps: e.data.rpps, year: e.data.year, indicator: e.data.indicator, sha256: e.data.sha256, size: e.data.size, media_type: e.data.mediaType, subjects: e.data.subjects, submitted_at: e.metadata.effectiveAt, submitted_event_id: e.eventId, position });
+            submitted.set(e.data.justificatifId, {
+              id: e.data.justificatifId,
+              rpps: e.data.rpps,
+              year: e.data.year,
+              indicator: e.data.indicator,
+              sha256: e.data.sha256,
+              size: e.data.size,
+              media_type: e.data.mediaType,
+              subjects: e.data.subjects,
+              submitted_at: e.metadata.effectiveAt,
+              submitted_event_id: e.eventId,
+              position,
+            });
           }
           break;
         case 'SasAttestationReceived': {
@@ -89,7 +112,23 @@ export const registryProjection: Projection = {
           await tx.query(
             `INSERT INTO ${s}.sas_attestations (id, year, caisse, rpps, cpts, software, status, sha256, size, media_type, channel, effective_at, recorded_at, received_event_id, revision, position)
              VALUES ($1, $2, $3, $4::jsonb, $5, $6, 'pending', $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
-            [d.attestationId, d.year, d.caisse, JSON.stringify(d.rpps), d.cpts, d.software, d.sha256, d.size, d.mediaType, e.metadata.channel, e.metadata.effectiveAt, e.metadata.recordedAt, e.eventId, e.revision, position],
+            [
+              d.attestationId,
+              d.year,
+              d.caisse,
+              JSON.stringify(d.rpps),
+              d.cpts,
+              d.software,
+              d.sha256,
+              d.size,
+              d.mediaType,
+              e.metadata.channel,
+              e.metadata.effectiveAt,
+              e.metadata.recordedAt,
+              e.eventId,
+              e.revision,
+              position,
+            ],
           );
           break;
         }
@@ -97,12 +136,27 @@ export const registryProjection: Projection = {
         case 'SasAttestationRejected':
           await tx.query(
             `UPDATE ${s}.sas_attestations SET status = $2, decided_at = $3, decision_event_id = $4, reason = $5, revision = $7, position = $6 WHERE id = $1 AND position < $6`,
-            [e.data.attestationId, e.type === 'SasAttestationValidated' ? 'validated' : 'rejected', e.metadata.recordedAt, e.eventId, e.type === 'SasAttestationRejected' ? e.data.reason : null, position, e.revision],
+            [
+              e.data.attestationId,
+              e.type === 'SasAttestationValidated' ? 'validated' : 'rejected',
+              e.metadata.recordedAt,
+              e.eventId,
+              e.type === 'SasAttestationRejected' ? e.data.reason : null,
+              position,
+              e.revision,
+            ],
           );
           break;
         case 'JustificatifValidated':
         case 'JustificatifRejected':
-          decisions.set(e.data.justificatifId, { id: e.data.justificatifId, status: e.type === 'JustificatifValidated' ? 'validated' : 'rejected', decided_at: e.metadata.effectiveAt, decision_event_id: e.eventId, reason: e.type === 'JustificatifRejected' ? e.data.reason : null, position });
+          decisions.set(e.data.justificatifId, {
+            id: e.data.justificatifId,
+            status: e.type === 'JustificatifValidated' ? 'validated' : 'rejected',
+            decided_at: e.metadata.effectiveAt,
+            decision_event_id: e.eventId,
+            reason: e.type === 'JustificatifRejected' ? e.data.reason : null,
+            position,
+          });
           break;
         default:
           break;
@@ -171,7 +225,11 @@ export async function listCaissesOfYear(db: SqlDatabase, schema: string, year: n
   return rows.map((r) => ({ caisse: r.caisse, doctors: Number(r.doctors) }));
 }
 
-export async function listJustificatifs(db: SqlDatabase, schema: string, filter: { caisse?: string; status?: string; limit?: number }): Promise<JustificatifRow[]> {
+export async function listJustificatifs(
+  db: SqlDatabase,
+  schema: string,
+  filter: { caisse?: string; status?: string; limit?: number },
+): Promise<JustificatifRow[]> {
   const s = quoteIdent(schema);
   const { rows } = await db.query(
     `SELECT j.id, j.rpps, j.year, d.caisse, j.indicator, j.status, j.sha256, j.size, j.media_type, j.subjects, j.submitted_at, j.decided_at, j.reason, y.revision
@@ -200,7 +258,11 @@ export async function listJustificatifs(db: SqlDatabase, schema: string, filter:
 }
 
 /** CPTS presidents' SAS attestations of a caisse (the agents' worklist, beside the justificatifs). */
-export async function listSasAttestations(db: SqlDatabase, schema: string, filter: { caisse?: string; status?: string; limit?: number }): Promise<SasAttestationRow[]> {
+export async function listSasAttestations(
+  db: SqlDatabase,
+  schema: string,
+  filter: { caisse?: string; status?: string; limit?: number },
+): Promise<SasAttestationRow[]> {
   const s = quoteIdent(schema);
   const { rows } = await db.query(
     `SELECT * FROM ${s}.sas_attestations WHERE ($1::text IS NULL OR caisse = $1) AND ($2::text IS NULL OR status = $2) ORDER BY effective_at, id LIMIT $3`,
@@ -233,7 +295,13 @@ export async function listSasAttestations(db: SqlDatabase, schema: string, filte
 
 /** A name as searched: lower case, no accents, apostrophes, hyphens and dots as spaces ("Lefèvre-D’Arc" → "lefevre d arc"). */
 export function nameKey(name: string): string {
-  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[’'.-]/g, ' ').replace(/\s+/g, ' ').trim();
+  return name
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[’'.-]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**
@@ -249,7 +317,11 @@ export function nameKey(name: string): string {
 export const DOCTOR_YEAR_STATUSES = ['transmitted', 'not-transmitted', 'under-control'] as const;
 export type DoctorYearStatus = (typeof DOCTOR_YEAR_STATUSES)[number];
 
-export async function searchDoctors(db: SqlDatabase, schema: string, filter: { caisse?: string; specialty?: string; q?: string; status?: { year: number; is: DoctorYearStatus }; limit?: number }): Promise<DoctorRow[]> {
+export async function searchDoctors(
+  db: SqlDatabase,
+  schema: string,
+  filter: { caisse?: string; specialty?: string; q?: string; status?: { year: number; is: DoctorYearStatus }; limit?: number },
+): Promise<DoctorRow[]> {
   const s = quoteIdent(schema);
   const prefix = filter.q && /^\d+$/.test(filter.q) ? filter.q : null;
   // Not digits: the start of the name or of one of its words, case and accents ignored ("mart", "lefevre").
@@ -269,11 +341,23 @@ export async function searchDoctors(db: SqlDatabase, schema: string, filter: { c
      ORDER BY d.rpps LIMIT $5`,
     [filter.caisse ?? null, filter.specialty ?? null, prefix, words, filter.limit ?? 200, filter.status?.is ?? null, filter.status?.year ?? null],
   );
-  return rows.map((r) => ({ rpps: r.rpps, name: r.name, specialty: r.specialty, caisse: r.caisse, caisseName: caisseName(r.caisse) ?? null, department: r.department, years: r.years ? r.years.split(',').map(Number) : [] }));
+  return rows.map((r) => ({
+    rpps: r.rpps,
+    name: r.name,
+    specialty: r.specialty,
+    caisse: r.caisse,
+    caisseName: caisseName(r.caisse) ?? null,
+    department: r.department,
+    years: r.years ? r.years.split(',').map(Number) : [],
+  }));
 }
 
 /** One justificatif of the worklist by id (its file is read by SHA-256), or undefined. */
-export async function findJustificatif(db: SqlDatabase, schema: string, id: string): Promise<{ id: string; rpps: string; year: number; sha256: string; mediaType: string; size: number } | undefined> {
+export async function findJustificatif(
+  db: SqlDatabase,
+  schema: string,
+  id: string,
+): Promise<{ id: string; rpps: string; year: number; sha256: string; mediaType: string; size: number } | undefined> {
   const { rows } = await db.query<{ id: string; rpps: string; year: number | string; sha256: string; media_type: string; size: number | string }>(
     `SELECT id, rpps, year, sha256, media_type, size FROM ${quoteIdent(schema)}.justificatifs WHERE id = $1`,
     [id],

@@ -12,20 +12,79 @@ describe('agents’ worklist: CPTS presidents’ SAS attestations (registry read
     const clock = new ManualClock('2024-01-20T10:00:00Z');
     const store = await SqlEventStore.open({ db, clock, ownsDatabase: false, pollIntervalMs: 20 });
     const append = (stream: string, event: DomainEvent, effectiveAt = '2024-01-20T10:00:00Z') =>
-      store.append(stream, [{ eventId: randomUUID(), type: event.type, schemaVersion: 1, data: event.data, metadata: { effectiveAt, actor: { sub: 'a', role: 'agent', caisse: '441' }, channel: 'back-office', correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+      store.append(
+        stream,
+        [
+          {
+            eventId: randomUUID(),
+            type: event.type,
+            schemaVersion: 1,
+            data: event.data,
+            metadata: { effectiveAt, actor: { sub: 'a', role: 'agent', caisse: '441' }, channel: 'back-office', correlationId: 'c', causationId: null },
+          },
+        ],
+        { expectedRevision: 'any' },
+      );
     const [a, b] = ['10000000017', '10000000025'];
     const id = 'sas-2023-0123456789ab';
-    await append(streams.sasAttestation(id), { type: 'SasAttestationReceived', data: { attestationId: id, year: 2023, caisse: '441', cpts: 'CPTS Nantes Nord', software: 'Logiciel SAS', rpps: [a, b], sha256: 'f'.repeat(64), size: 10, mediaType: 'application/pdf' } }, '2024-01-12T09:00:00+01:00');
+    await append(
+      streams.sasAttestation(id),
+      {
+        type: 'SasAttestationReceived',
+        data: {
+          attestationId: id,
+          year: 2023,
+          caisse: '441',
+          cpts: 'CPTS Nantes Nord',
+          software: 'Logiciel SAS',
+          rpps: [a, b],
+          sha256: 'f'.repeat(64),
+          size: 10,
+          mediaType: 'application/pdf',
+        },
+      },
+      '2024-01-12T09:00:00+01:00',
+    );
     const other = 'sas-2023-ba9876543210';
-    await append(streams.sasAttestation(other), { type: 'SasAttestationReceived', data: { attestationId: other, year: 2023, caisse: '751', cpts: 'CPTS Paris 15', software: 'Logiciel SAS', rpps: [b], sha256: 'e'.repeat(64), size: 11, mediaType: 'image/png' } });
+    await append(streams.sasAttestation(other), {
+      type: 'SasAttestationReceived',
+      data: {
+        attestationId: other,
+        year: 2023,
+        caisse: '751',
+        cpts: 'CPTS Paris 15',
+        software: 'Logiciel SAS',
+        rpps: [b],
+        sha256: 'e'.repeat(64),
+        size: 11,
+        mediaType: 'image/png',
+      },
+    });
 
     const runner = new ProjectionRunner(store, db, [registryProjection], 'rm', { batchSize: 100 });
     await runner.start();
     await runner.waitFor(await store.headPosition());
     expect(await listSasAttestations(db, 'rm', { caisse: '441', status: 'pending' })).toEqual([
       {
-        kind: 'sas-attestation', id, rpps: [a, b], year: 2023, caisse: '441', indicator: 'V2_SAS', subjects: [], cpts: 'CPTS Nantes Nord', software: 'Logiciel SAS', status: 'pending',
-        sha256: 'f'.repeat(64), size: 10, mediaType: 'application/pdf', channel: 'back-office', effectiveAt: '2024-01-12T08:00:00.000Z', recordedAt: '2024-01-20T10:00:00.000Z', submittedAt: '2024-01-12T08:00:00.000Z', decidedAt: null, reason: null,
+        kind: 'sas-attestation',
+        id,
+        rpps: [a, b],
+        year: 2023,
+        caisse: '441',
+        indicator: 'V2_SAS',
+        subjects: [],
+        cpts: 'CPTS Nantes Nord',
+        software: 'Logiciel SAS',
+        status: 'pending',
+        sha256: 'f'.repeat(64),
+        size: 10,
+        mediaType: 'application/pdf',
+        channel: 'back-office',
+        effectiveAt: '2024-01-12T08:00:00.000Z',
+        recordedAt: '2024-01-20T10:00:00.000Z',
+        submittedAt: '2024-01-12T08:00:00.000Z',
+        decidedAt: null,
+        reason: null,
         revision: 0,
       },
     ]);
@@ -52,9 +111,35 @@ describe('agents’ worklist: CPTS presidents’ SAS attestations (registry read
     const rpps = '10000000017';
     const stream = streams.declaration(rpps, 2023);
     const append = (type: string, data: unknown, on = stream) =>
-      store.append(on, [{ eventId: randomUUID(), type, schemaVersion: 1, data, metadata: { effectiveAt: '2024-01-20T10:00:00Z', actor: { sub: 'd', role: 'doctor', rpps }, channel: 'amelipro', correlationId: 'c', causationId: null } }], { expectedRevision: 'any' });
+      store.append(
+        on,
+        [
+          {
+            eventId: randomUUID(),
+            type,
+            schemaVersion: 1,
+            data,
+            metadata: {
+              effectiveAt: '2024-01-20T10:00:00Z',
+              actor: { sub: 'd', role: 'doctor', rpps },
+              channel: 'amelipro',
+              correlationId: 'c',
+              causationId: null,
+            },
+          },
+        ],
+        { expectedRevision: 'any' },
+      );
     await append('DoctorProfileRecorded', { rpps, specialty: 'medecine-generale', caisse: '441', department: '44' }, streams.doctor(rpps));
-    await append('JustificatifSubmitted', { rpps, year: 2023, justificatifId: 'j-1', indicator: 'V2_VIDEO', sha256: 'a'.repeat(64), size: 1, mediaType: 'application/pdf' });
+    await append('JustificatifSubmitted', {
+      rpps,
+      year: 2023,
+      justificatifId: 'j-1',
+      indicator: 'V2_VIDEO',
+      sha256: 'a'.repeat(64),
+      size: 1,
+      mediaType: 'application/pdf',
+    });
     const runner = new ProjectionRunner(store, db, [registryProjection], 'rm', { batchSize: 100 });
     await runner.start();
     await runner.waitFor(await store.headPosition());
@@ -66,7 +151,10 @@ describe('agents’ worklist: CPTS presidents’ SAS attestations (registry read
     await runner.stop();
     expect((await listJustificatifs(db, 'rm', {})).map((j) => [j.id, j.status, j.revision])).toEqual([['j-1', 'pending', 1]]);
     // Applied again from the start (a replayed batch): the revision never goes back.
-    await registryProjection.apply(db, 'rm', (await store.readAll({ maxCount: 100 })).slice(0, 2), { atHead: true, readStreams: (ids) => store.readStreams(ids) });
+    await registryProjection.apply(db, 'rm', (await store.readAll({ maxCount: 100 })).slice(0, 2), {
+      atHead: true,
+      readStreams: (ids) => store.readStreams(ids),
+    });
     expect((await listJustificatifs(db, 'rm', {})).map((j) => j.revision)).toEqual([1]);
     await store.close();
     await db.close();

@@ -35,7 +35,9 @@ export const worklistsProjection: Projection = {
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.declared_indicators (
       year integer NOT NULL, rpps text NOT NULL, indicator text NOT NULL, channel text NOT NULL, declared_at timestamptz NOT NULL,
       position numeric NOT NULL, PRIMARY KEY (year, rpps, indicator))`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.transmissions (year integer NOT NULL, rpps text NOT NULL, transmitted_at timestamptz NOT NULL, PRIMARY KEY (year, rpps))`);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.transmissions (year integer NOT NULL, rpps text NOT NULL, transmitted_at timestamptz NOT NULL, PRIMARY KEY (year, rpps))`,
+    );
   },
   async apply(tx: SqlExecutor, schema: string, events: RecordedEvent[]) {
     const s = quoteIdent(schema);
@@ -51,10 +53,18 @@ export const worklistsProjection: Projection = {
       const at = e.metadata.effectiveAt;
       switch (e.type) {
         case 'IndicatorDeclared':
-          declared.set(`${e.data.year}:${e.data.rpps}:${e.data.indicator}`, { year: e.data.year, rpps: e.data.rpps, indicator: e.data.indicator, channel: e.metadata.channel, declared_at: at, position: pos });
+          declared.set(`${e.data.year}:${e.data.rpps}:${e.data.indicator}`, {
+            year: e.data.year,
+            rpps: e.data.rpps,
+            indicator: e.data.indicator,
+            channel: e.metadata.channel,
+            declared_at: at,
+            position: pos,
+          });
           break;
         case 'DeclarationTransmitted':
-          if (!transmitted.has(`${e.data.year}:${e.data.rpps}`)) transmitted.set(`${e.data.year}:${e.data.rpps}`, { year: e.data.year, rpps: e.data.rpps, transmitted_at: at });
+          if (!transmitted.has(`${e.data.year}:${e.data.rpps}`))
+            transmitted.set(`${e.data.year}:${e.data.rpps}`, { year: e.data.year, rpps: e.data.rpps, transmitted_at: at });
           break;
         case 'ControlOpened':
           await tx.query(
@@ -70,7 +80,11 @@ export const worklistsProjection: Projection = {
           await update(tx, s, e.data.controlId, pos, `findings = findings || jsonb_build_object($3::text, $4::text)`, [e.data.indicator, e.data.outcome]);
           break;
         case 'ControlClosed':
-          await update(tx, s, e.data.controlId, pos, `status = 'closed', closed_at = $3, notification = $4, balance_cents = $5`, [at, e.data.notification, e.data.balanceCents]);
+          await update(tx, s, e.data.controlId, pos, `status = 'closed', closed_at = $3, notification = $4, balance_cents = $5`, [
+            at,
+            e.data.notification,
+            e.data.balanceCents,
+          ]);
           break;
         case 'ContestationFiled':
           await update(tx, s, e.data.controlId, pos, `contestation = 'filed', contestation_filed_at = $3`, [at]);
@@ -133,7 +147,11 @@ const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v a
  * Controls of a caisse: `open`, `overdue` (evidence requested, due date passed, still open),
  * `contested` (a contestation waiting for its decision), or all.
  */
-export async function listControls(db: SqlDatabase, schema: string, filter: { caisse?: string; status?: 'open' | 'overdue' | 'contested' | 'closed'; now: string }): Promise<ControlRow[]> {
+export async function listControls(
+  db: SqlDatabase,
+  schema: string,
+  filter: { caisse?: string; status?: 'open' | 'overdue' | 'contested' | 'closed'; now: string },
+): Promise<ControlRow[]> {
   const s = quoteIdent(schema);
   const { rows } = await db.query(
     `SELECT c.*, d.caisse FROM ${s}.controls c LEFT JOIN ${s}.doctors d ON d.rpps = c.rpps
@@ -185,14 +203,31 @@ export async function campaignDashboard(db: SqlDatabase, schema: string, year: n
      WHERE y.year = $1 AND ($2::text IS NULL OR d.caisse = $2) GROUP BY d.caisse ORDER BY d.caisse`,
     [year, caisse ?? null],
   );
-  const byCaisse = new Map<string, { caisse: string | null; caisseName: string | null; doctors: number; transmitted: number; notTransmitted: number; declarations: Record<string, { doctors: number; paperOrBackOffice: number }> }>();
+  const byCaisse = new Map<
+    string,
+    {
+      caisse: string | null;
+      caisseName: string | null;
+      doctors: number;
+      transmitted: number;
+      notTransmitted: number;
+      declarations: Record<string, { doctors: number; paperOrBackOffice: number }>;
+    }
+  >();
   for (const r of doctors.rows) {
     const d = Number(r.doctors);
     const t = Number(r.transmitted);
     byCaisse.set(r.caisse ?? '', { caisse: r.caisse, caisseName: nameOf(r.caisse), doctors: d, transmitted: t, notTransmitted: d - t, declarations: {} });
   }
   for (const r of declarations.rows) {
-    const entry = byCaisse.get(r.caisse ?? '') ?? { caisse: r.caisse, caisseName: nameOf(r.caisse), doctors: 0, transmitted: 0, notTransmitted: 0, declarations: {} };
+    const entry = byCaisse.get(r.caisse ?? '') ?? {
+      caisse: r.caisse,
+      caisseName: nameOf(r.caisse),
+      doctors: 0,
+      transmitted: 0,
+      notTransmitted: 0,
+      declarations: {},
+    };
     entry.declarations[r.indicator] = { doctors: Number(r.doctors), paperOrBackOffice: Number(r.paper) };
     byCaisse.set(r.caisse ?? '', entry);
   }

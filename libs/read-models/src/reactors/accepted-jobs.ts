@@ -44,7 +44,11 @@ export async function setupAcceptedJobs(db: SqlDatabase, schema: string): Promis
 }
 
 /** Records the promise before the job is enqueued; `false` when that job id was accepted before. */
-export async function acceptJob(db: SqlDatabase, schema: string, job: { jobId: string; request: AcceptedJobRequest; acceptedAt: string; acceptedBy: string; correlationId: string }): Promise<boolean> {
+export async function acceptJob(
+  db: SqlDatabase,
+  schema: string,
+  job: { jobId: string; request: AcceptedJobRequest; acceptedAt: string; acceptedBy: string; correlationId: string },
+): Promise<boolean> {
   const { rows } = await db.query(
     `INSERT INTO ${table(schema)} (job_id, queue, request, accepted_at, accepted_by, correlation_id)
      VALUES ($1, $2, $3::jsonb, $4, $5, $6) ON CONFLICT (job_id) DO NOTHING RETURNING job_id`,
@@ -59,7 +63,11 @@ export async function withdrawJob(db: SqlDatabase, schema: string, jobId: string
 }
 
 export async function markJobDone(db: SqlDatabase, schema: string, jobId: string, doneAt: string, outcome: unknown): Promise<void> {
-  await db.query(`UPDATE ${table(schema)} SET done_at = $2, outcome = $3::jsonb WHERE job_id = $1 AND done_at IS NULL`, [jobId, doneAt, JSON.stringify(outcome ?? null)]);
+  await db.query(`UPDATE ${table(schema)} SET done_at = $2, outcome = $3::jsonb WHERE job_id = $1 AND done_at IS NULL`, [
+    jobId,
+    doneAt,
+    JSON.stringify(outcome ?? null),
+  ]);
 }
 
 export async function readAcceptedJob(db: SqlDatabase, schema: string, jobId: string): Promise<AcceptedJob | undefined> {

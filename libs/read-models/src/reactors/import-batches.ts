@@ -70,7 +70,9 @@ export async function recordImportBatch(
   // The registry's doctors (its table in the same schema); one it cannot read binds the batch to none, never loses it.
   const rows = named.length
     ? await db
-        .query<{ rpps: string; caisse: string }>(`SELECT rpps, caisse FROM ${quoteIdent(assertSchemaName(schema))}.doctors WHERE rpps = ANY($1::text[])`, [named])
+        .query<{ rpps: string; caisse: string }>(`SELECT rpps, caisse FROM ${quoteIdent(assertSchemaName(schema))}.doctors WHERE rpps = ANY($1::text[])`, [
+          named,
+        ])
         .then((r) => r.rows)
         .catch(() => [])
     : [];
@@ -84,7 +86,21 @@ export async function recordImportBatch(
   await db.query(
     `INSERT INTO ${table(schema)} (id, kind, source, received_at, correlation_id, received, appended, duplicates, rejected_count, status, summary, caisses, rejected)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text[], $13::jsonb) ON CONFLICT (id) DO NOTHING`,
-    [batch.id, batch.kind, batch.source, batch.receivedAt, batch.correlationId, batch.received, batch.appended, batch.duplicates, batch.rejectedCount, batch.status, batch.summary, caisses, JSON.stringify(rejected)],
+    [
+      batch.id,
+      batch.kind,
+      batch.source,
+      batch.receivedAt,
+      batch.correlationId,
+      batch.received,
+      batch.appended,
+      batch.duplicates,
+      batch.rejectedCount,
+      batch.status,
+      batch.summary,
+      caisses,
+      JSON.stringify(rejected),
+    ],
   );
 }
 
@@ -94,12 +110,23 @@ export async function recordImportBatch(
  */
 export async function listImportBatches(db: SqlDatabase, schema: string, filter: { caisse?: string; limit?: number }): Promise<ImportBatch[]> {
   const { rows } = await db.query<{
-    id: string; kind: ImportBatch['kind']; source: string; received_at: Date | string; correlation_id: string; received: number | string; appended: number | string; duplicates: number | string;
-    rejected_count: number | string; status: ImportBatch['status']; summary: string; caisses: string[]; rejected: ImportBatchRejection[] | string;
-  }>(
-    `SELECT * FROM ${table(schema)} WHERE ($1::text IS NULL OR cardinality(caisses) = 0 OR $1 = ANY(caisses)) ORDER BY received_at DESC, id LIMIT $2`,
-    [filter.caisse ?? null, filter.limit ?? 200],
-  );
+    id: string;
+    kind: ImportBatch['kind'];
+    source: string;
+    received_at: Date | string;
+    correlation_id: string;
+    received: number | string;
+    appended: number | string;
+    duplicates: number | string;
+    rejected_count: number | string;
+    status: ImportBatch['status'];
+    summary: string;
+    caisses: string[];
+    rejected: ImportBatchRejection[] | string;
+  }>(`SELECT * FROM ${table(schema)} WHERE ($1::text IS NULL OR cardinality(caisses) = 0 OR $1 = ANY(caisses)) ORDER BY received_at DESC, id LIMIT $2`, [
+    filter.caisse ?? null,
+    filter.limit ?? 200,
+  ]);
   return rows.map((r) => {
     const all = typeof r.rejected === 'string' ? (JSON.parse(r.rejected) as ImportBatchRejection[]) : r.rejected;
     return {

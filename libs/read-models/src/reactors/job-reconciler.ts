@@ -52,9 +52,10 @@ const RUN_BOUND_MS = 60_000;
  * Runs the reconciliation now, on every reconnection to Redis and every SWEEP_MS while Redis is up,
  * one run at a time (a reconnection during a run asks for another).
  */
-export function startJobReconciler(
-  ctx: Parameters<typeof reconcileJobs>[0] & { onReport?: (r: ReconcileReport) => void; onError?: (e: Error) => void },
-): { stop(): void; idle(): Promise<void> } {
+export function startJobReconciler(ctx: Parameters<typeof reconcileJobs>[0] & { onReport?: (r: ReconcileReport) => void; onError?: (e: Error) => void }): {
+  stop(): void;
+  idle(): Promise<void>;
+} {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -94,7 +95,7 @@ export function startJobReconciler(
             retry.unref();
           }
         }
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- run() and stop() set them while once() awaited
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- run() and stop() set them while once() awaited
       } while (again && !stopped);
     })().finally(() => {
       running = undefined;

@@ -147,7 +147,10 @@ export class PgAppendFence implements AppendFence {
       client.release(error instanceof Error ? error : new Error(String(error)));
       // 55P03: lock_timeout, another process held the fence all along.
       const busy = (error as { code?: unknown }).code === '55P03';
-      throw new StoreUnavailableError(busy ? new Error(`the append fence was held by another process for ${this.waitMs} ms`, { cause: error }) : error, 'connect');
+      throw new StoreUnavailableError(
+        busy ? new Error(`the append fence was held by another process for ${this.waitMs} ms`, { cause: error }) : error,
+        'connect',
+      );
     }
     const stillHeld = () => {
       if (lost) throw new StoreUnavailableError(lost, 'connect');

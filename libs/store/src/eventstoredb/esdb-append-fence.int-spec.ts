@@ -62,7 +62,11 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       fence:
         options.fence === false
           ? undefined
-          : new PgAppendFence({ database: { connectionString: options.database ?? DATABASE_URL, application_name: options.application ?? `fence_${runId}` }, lockName, waitMs: options.waitMs }),
+          : new PgAppendFence({
+              database: { connectionString: options.database ?? DATABASE_URL, application_name: options.application ?? `fence_${runId}` },
+              lockName,
+              waitMs: options.waitMs,
+            }),
     });
     opened.push(store);
     return store;
@@ -79,14 +83,21 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
     }
   };
   const waitingForLock = async (application: string) =>
-    (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rows.map((r) => r.pid);
+    (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rows.map(
+      (r) => r.pid,
+    );
   /** Until the server has ended the session (and this process has had time to read that it did). */
   const gone = async (application: string) => {
-    await until(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [application])).rows.length === 0, `${application} ended`);
+    await until(
+      async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [application])).rows.length === 0,
+      `${application} ended`,
+    );
     await sleep(100);
   };
   const terminate = async (application: string) => {
-    const { rows } = await admin.query<{ n: string }>('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1', [application]);
+    const { rows } = await admin.query<{ n: string }>('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1', [
+      application,
+    ]);
     return Number(rows[0]!.n);
   };
 
@@ -100,7 +111,7 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
     await Promise.all(opened.map((s) => s.close()));
   });
 
-  it('an append that overlaps another process\' waits for its commit: recordedAt never goes back along $all, whatever the clocks', async () => {
+  it("an append that overlaps another process' waits for its commit: recordedAt never goes back along $all, whatever the clocks", async () => {
     const a = processOf(new ManualClock('2024-01-15T10:00:00.000Z'), { application: `a_${runId}` });
     const b = processOf(new ManualClock('2024-01-15T09:59:59.900Z'), { application: `b_${runId}` });
     // B has read $all and is on its way to the server (the case that steps back without the fence).
@@ -131,10 +142,10 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       const ahead = processOf(offsetClock(300), { fence: fenced ? undefined : false });
       const behind = processOf(offsetClock(0), { fence: fenced ? undefined : false });
       const appends = // 40 appends at once, 80 reads: under the 100 calls the (one) stand-in server keeps open.
-      Array.from({ length: 20 }, (_, i) => [
-        ahead.append(`campaign-a${String(i)}`, [newEvent()], { expectedRevision: 'no_stream' }),
-        behind.append(`campaign-b${String(i)}`, [newEvent(), newEvent()], { expectedRevision: 'no_stream' }),
-      ]).flat();
+        Array.from({ length: 20 }, (_, i) => [
+          ahead.append(`campaign-a${String(i)}`, [newEvent()], { expectedRevision: 'no_stream' }),
+          behind.append(`campaign-b${String(i)}`, [newEvent(), newEvent()], { expectedRevision: 'no_stream' }),
+        ]).flat();
       await Promise.all(appends);
       const all = await ahead.readAll({ after: 0n, maxCount: 1000 });
       expect(all).toHaveLength(60);
@@ -168,7 +179,11 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
 
   it('PostgreSQL refusing connections: STORE_UNAVAILABLE at once, nothing written', async () => {
     const a = processOf(new ManualClock('2024-01-15T10:00:00Z'), { database: 'postgres://postgres@127.0.0.1:1/test' });
-    await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect', outcomeUnknown: false });
+    await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      phase: 'connect',
+      outcomeUnknown: false,
+    });
     expect(standIn.all).toHaveLength(0);
     expect(standIn.reads).toHaveLength(0);
   });
@@ -211,7 +226,10 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       frozen = true;
       const a = processOf(new ManualClock('2024-01-15T10:00:00Z'), { database: viaRelay(), waitMs: 300 });
       const started = Date.now();
-      await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect' });
+      await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        phase: 'connect',
+      });
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(standIn.all).toHaveLength(0);
     });
@@ -230,7 +248,11 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       frozen = true;
       const started = Date.now();
       // The server's lock_timeout answer never arrives: the client's query_timeout ends the wait.
-      await expect(pendingWaiter).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect', cause: expect.objectContaining({ message: expect.stringMatching(/Query read timeout/) }) });
+      await expect(pendingWaiter).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        phase: 'connect',
+        cause: expect.objectContaining({ message: expect.stringMatching(/Query read timeout/) }),
+      });
       expect(Date.now() - started).toBeLessThan(10_000);
       release();
       await pendingHolder;
@@ -285,7 +307,11 @@ describe('EventStoreDB appends fenced by a PostgreSQL advisory lock (issue 17, p
       expect(await terminate(`a_${runId}`)).toBe(1);
       await gone(`a_${runId}`);
     };
-    await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'connect', outcomeUnknown: false });
+    await expect(a.append('campaign-a', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      phase: 'connect',
+      outcomeUnknown: false,
+    });
     expect(standIn.all).toHaveLength(0);
     expect(await lockIsFree()).toBe(true);
     await b.append('campaign-b', [newEvent()], { expectedRevision: 'no_stream' });

@@ -44,7 +44,11 @@ export interface EsdbClient {
 }
 
 interface ClientInternals {
-  GRPCStreamCreator: (client: typeof StreamsClient, name: string, creator: (c: StreamsClient) => ClientReadableStream<ReadResp>) => () => Promise<ClientReadableStream<ReadResp>>;
+  GRPCStreamCreator: (
+    client: typeof StreamsClient,
+    name: string,
+    creator: (c: StreamsClient) => ClientReadableStream<ReadResp>,
+  ) => () => Promise<ClientReadableStream<ReadResp>>;
   callArguments: (base: { deadline?: number }, call: { deadline?: number }) => [Metadata, Partial<CallOptions>];
 }
 

@@ -30,7 +30,7 @@ function serverError(code: status, trailers: Record<string, string> = {}): unkno
 }
 
 describe('translateEsdbError: the client errors become the project ones (issue 17, point 10)', () => {
-  it('StreamDeleted is DeletedStreamError (STREAM_DELETED, 410), naming the server\'s stream', () => {
+  it("StreamDeleted is DeletedStreamError (STREAM_DELETED, 410), naming the server's stream", () => {
     const error = serverError(status.FAILED_PRECONDITION, { exception: 'stream-deleted', 'stream-name': 'declaration-10000000008' });
     expect(error).toBeInstanceOf(StreamDeletedError);
     const out = translateEsdbError(error, 'declaration-other', 'commit');
@@ -77,14 +77,22 @@ describe('translateEsdbError: the client errors become the project ones (issue 1
 
   it('is what the adapter answers: an unavailable server on a read, a refused size on an append', async () => {
     const standIn = new EsdbStandIn();
-    const store = new EsdbEventStore({ connectionString: 'esdb://stand-in', clock: new ManualClock('2024-01-15T09:30:00Z'), client: standIn, maxAppendBytes: 64 * 1024 * 1024 });
+    const store = new EsdbEventStore({
+      connectionString: 'esdb://stand-in',
+      clock: new ManualClock('2024-01-15T09:30:00Z'),
+      client: standIn,
+      maxAppendBytes: 64 * 1024 * 1024,
+    });
     standIn.hooks.onRead = () => serverError(status.UNAVAILABLE) as Error;
     await expect(store.headPosition()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', phase: 'query' });
     standIn.hooks.onRead = undefined;
     standIn.appendToStream = async () => {
       throw serverError(status.INVALID_ARGUMENT, { exception: 'maximum-append-size-exceeded', 'maximum-append-size': '1048576' });
     };
-    await expect(store.append('campaign-2023', [newEvent()], { expectedRevision: 'any' })).rejects.toMatchObject({ code: 'EVENT_TOO_LARGE', limitBytes: 1_048_576 });
+    await expect(store.append('campaign-2023', [newEvent()], { expectedRevision: 'any' })).rejects.toMatchObject({
+      code: 'EVENT_TOO_LARGE',
+      limitBytes: 1_048_576,
+    });
     expect(standIn.openCalls).toBe(0);
   });
 });
@@ -94,7 +102,12 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
   let clock: ManualClock;
   let store: EsdbEventStore;
   const open = (options: { clock?: ManualClock; readDeadlineMs?: number; connectionString?: string } = {}) =>
-    new EsdbEventStore({ connectionString: options.connectionString ?? 'esdb://stand-in', clock: options.clock ?? clock, client: standIn, readDeadlineMs: options.readDeadlineMs });
+    new EsdbEventStore({
+      connectionString: options.connectionString ?? 'esdb://stand-in',
+      clock: options.clock ?? clock,
+      client: standIn,
+      readDeadlineMs: options.readDeadlineMs,
+    });
   beforeEach(() => {
     standIn = new EsdbStandIn();
     clock = new ManualClock('2024-01-15T09:30:00Z');
@@ -124,7 +137,11 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
     });
 
     it('answers 200 readAll() calls that stop before the end of $all, with no call left open', async () => {
-      const written = await store.append('campaign-2023', Array.from({ length: 6 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      const written = await store.append(
+        'campaign-2023',
+        Array.from({ length: 6 }, () => newEvent()),
+        { expectedRevision: 'no_stream' },
+      );
       for (let i = 0; i < 200; i += 1) {
         const page = await store.readAll({ after: 0n, maxCount: 2 });
         expect(page.map((e) => e.eventId)).toEqual(written.events.slice(0, 2).map((e) => e.eventId));
@@ -136,7 +153,11 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
 
   describe('point 10c: a handler that throws ends the subscription', () => {
     it('unsubscribes (cancels the gRPC call) and rejects done with the error', async () => {
-      await store.append('campaign-2023', Array.from({ length: 5 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      await store.append(
+        'campaign-2023',
+        Array.from({ length: 5 }, () => newEvent()),
+        { expectedRevision: 'no_stream' },
+      );
       const sub = store.subscribeAll({ after: 0n, batchSize: 2 }, async () => {
         throw new Error('read model unavailable');
       });
@@ -147,7 +168,11 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
     });
 
     it('hands batches of batchSize (point 3) and stops cleanly', async () => {
-      await store.append('campaign-2023', Array.from({ length: 7 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      await store.append(
+        'campaign-2023',
+        Array.from({ length: 7 }, () => newEvent()),
+        { expectedRevision: 'no_stream' },
+      );
       const sizes: number[] = [];
       let seen = 0;
       let reached!: () => void;
@@ -187,7 +212,7 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       expect(next.events[0]!.metadata.recordedAt).toBe(first.events[0]!.metadata.recordedAt);
     });
 
-    it('subscribes with the same filter, and with no deadline: it stays open past the reads\' one', async () => {
+    it("subscribes with the same filter, and with no deadline: it stays open past the reads' one", async () => {
       const bounded = open({ readDeadlineMs: 100 });
       const seen: RecordedEvent[] = [];
       let reached!: () => void;
@@ -227,14 +252,17 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       let sent = 0;
       const append = standIn.appendToStream.bind(standIn);
       standIn.appendToStream = (...args) => ((sent += 1), append(...args));
-      await expect(store.append('declaration-10000000008', parts, { expectedRevision: 'any' })).rejects.toMatchObject({ code: 'EVENT_TOO_LARGE', limitBytes: 1024 * 1024 });
+      await expect(store.append('declaration-10000000008', parts, { expectedRevision: 'any' })).rejects.toMatchObject({
+        code: 'EVENT_TOO_LARGE',
+        limitBytes: 1024 * 1024,
+      });
       expect(sent).toBe(0);
       // Two of them fit.
       await store.append('declaration-10000000008', parts.slice(0, 2), { expectedRevision: 'any' });
       expect(sent).toBe(1);
     });
 
-    it('an eventId twice in an append or a batch, or already among the stream\'s last events: INVALID_EVENT, written once', async () => {
+    it("an eventId twice in an append or a batch, or already among the stream's last events: INVALID_EVENT, written once", async () => {
       const e = newEvent();
       await expect(store.append('campaign-2023', [e, e], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'INVALID_EVENT' });
       await expect(
@@ -247,7 +275,10 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       const other = newEvent();
       await store.append('campaign-2023', [e, other], { expectedRevision: 'no_stream' });
       // The retry of an append whose answer was lost.
-      await expect(store.append('campaign-2023', [e, other], { expectedRevision: 'any' })).rejects.toMatchObject({ code: 'INVALID_EVENT', details: { eventIds: [e.eventId, other.eventId] } });
+      await expect(store.append('campaign-2023', [e, other], { expectedRevision: 'any' })).rejects.toMatchObject({
+        code: 'INVALID_EVENT',
+        details: { eventIds: [e.eventId, other.eventId] },
+      });
       expect(standIn.all.map((s) => s.id)).toEqual([e.eventId, other.eventId]);
     });
   });
@@ -255,7 +286,12 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
   describe('point 10a: readStreams', () => {
     it('reads several streams at once (at most 8 calls open), each whole, and leaves none open', async () => {
       const ids = Array.from({ length: 20 }, (_, i) => `campaign-${String(2000 + i)}`);
-      for (const [i, id] of ids.entries()) await store.append(id, Array.from({ length: (i % 3) + 1 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      for (const [i, id] of ids.entries())
+        await store.append(
+          id,
+          Array.from({ length: (i % 3) + 1 }, () => newEvent()),
+          { expectedRevision: 'no_stream' },
+        );
       standIn.maxOpenSeen = 0;
       const found = await store.readStreams([...ids, 'campaign-1999']);
       expect([...found.keys()]).toEqual(ids);
@@ -344,7 +380,10 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
     it('an append whose reads hang answers STORE_UNAVAILABLE and writes nothing', async () => {
       const bounded = open({ readDeadlineMs: 150 });
       standIn.hooks.onRead = () => 'hang';
-      await expect(bounded.append('campaign-2023', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', outcomeUnknown: false });
+      await expect(bounded.append('campaign-2023', [newEvent()], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        outcomeUnknown: false,
+      });
       expect(standIn.all).toHaveLength(0);
       expect(standIn.openCalls).toBe(0);
     }, 10_000);
@@ -382,7 +421,7 @@ describe('EventStoreDB adapter through a stand-in client (issue 17)', () => {
       for (let i = 1; i < stream.length; i += 1) expect(stream[i]!.metadata.recordedAt >= stream[i - 1]!.metadata.recordedAt).toBe(true);
     });
 
-    it('steps back along $all by at most the clocks\' offset when two appends to different streams overlap (the documented bound)', async () => {
+    it("steps back along $all by at most the clocks' offset when two appends to different streams overlap (the documented bound)", async () => {
       const a = open({ clock: new ManualClock('2024-01-15T10:00:00.000Z') });
       const b = open({ clock: new ManualClock('2024-01-15T09:59:59.900Z') });
       // B has read $all and is on its way to the server when A appends and commits.

@@ -19,15 +19,7 @@ import {
   type ResolvedEvent,
   type StreamingRead,
 } from '@eventstore/db-client';
-import {
-  ConcurrencyError,
-  InvalidEventError,
-  assertStreamId,
-  normaliseNewEvent,
-  type EventMetadata,
-  type NewEvent,
-  type RecordedEvent,
-} from '@forfait/events';
+import { ConcurrencyError, InvalidEventError, assertStreamId, normaliseNewEvent, type EventMetadata, type NewEvent, type RecordedEvent } from '@forfait/events';
 import type { Clock } from '@forfait/platform';
 import { chainEvents } from '../chain';
 import { AppendTooLargeError, DeletedStreamError, StoreUnavailableError } from '../errors';
@@ -133,11 +125,7 @@ export class EsdbEventStore implements EventStore {
     return this.options.fence !== undefined;
   }
 
-  async append(
-    streamId: string,
-    events: NewEvent[],
-    { expectedRevision }: { expectedRevision: ExpectedRevision; head?: unknown },
-  ): Promise<AppendResult> {
+  async append(streamId: string, events: NewEvent[], { expectedRevision }: { expectedRevision: ExpectedRevision; head?: unknown }): Promise<AppendResult> {
     assertStreamId(streamId);
     const prepared = events.map(normaliseNewEvent);
     assertUniqueIds(prepared);
@@ -149,7 +137,12 @@ export class EsdbEventStore implements EventStore {
       : await this.commit(streamId, prepared, expectedRevision, () => undefined);
     if ('done' in committed) return committed.done;
     const { recorded, result } = committed;
-    return { streamId, revision: Number(result.nextExpectedRevision), position: result.position ? encodePosition(result.position) : 0n, events: await this.readBack(streamId, recorded, result) };
+    return {
+      streamId,
+      revision: Number(result.nextExpectedRevision),
+      position: result.position ? encodePosition(result.position) : 0n,
+      events: await this.readBack(streamId, recorded, result),
+    };
   }
 
   private async commit(
@@ -197,14 +190,13 @@ export class EsdbEventStore implements EventStore {
         return { done: { streamId, revision: current ?? -1, position: lastOfAll?.position ?? 0n, events: [] } };
       }
 
-      const payload = recorded.map(
-        (e): EventData =>
-          jsonEvent({
-            id: e.eventId,
-            type: e.type,
-            data: e.data as Record<string, unknown>,
-            metadata: { ...e.metadata, schemaVersion: e.schemaVersion, prevHash: e.prevHash, hash: e.hash } as never,
-          }),
+      const payload = recorded.map((e): EventData =>
+        jsonEvent({
+          id: e.eventId,
+          type: e.type,
+          data: e.data as Record<string, unknown>,
+          metadata: { ...e.metadata, schemaVersion: e.schemaVersion, prevHash: e.prevHash, hash: e.hash } as never,
+        }),
       );
       const limit = this.options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
       const bytes = appendSize(payload);
@@ -332,7 +324,13 @@ export class EsdbEventStore implements EventStore {
 
   /** $all's last application event: read backwards, the server skipping any number of system events. */
   private async lastEventOfAll(): Promise<RecordedEvent | undefined> {
-    const read = this.client.readAllFiltered({ fromPosition: END, direction: BACKWARDS, maxCount: 1, filter: APPLICATION_EVENTS, deadline: this.readDeadlineMs });
+    const read = this.client.readAllFiltered({
+      fromPosition: END,
+      direction: BACKWARDS,
+      maxCount: 1,
+      filter: APPLICATION_EVENTS,
+      deadline: this.readDeadlineMs,
+    });
     let found: RecordedEvent | undefined;
     await this.drain(read, '$all', (resolved) => {
       const e = resolved.event;
@@ -352,7 +350,10 @@ export class EsdbEventStore implements EventStore {
   private async drain<E>(read: StreamingRead<E>, streamId: string, take: (item: E) => boolean): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineExceededError(undefined, `no answer from EventStoreDB within ${this.readDeadlineMs} ms`)), this.readDeadlineMs);
+      timer = setTimeout(
+        () => reject(new DeadlineExceededError(undefined, `no answer from EventStoreDB within ${this.readDeadlineMs} ms`)),
+        this.readDeadlineMs,
+      );
     });
     expired.catch(() => undefined);
     const items = read[Symbol.asyncIterator]() as AsyncIterator<E>;
@@ -487,7 +488,12 @@ export class EsdbEventStore implements EventStore {
  * MaxAppendSize is AppendTooLargeError (413 EVENT_TOO_LARGE, `append` says what was sent). Any
  * other error is returned as it is.
  */
-export function translateEsdbError(error: unknown, streamId: string, phase: StoreUnavailableError['phase'], append?: { events: number; bytes: number }): unknown {
+export function translateEsdbError(
+  error: unknown,
+  streamId: string,
+  phase: StoreUnavailableError['phase'],
+  append?: { events: number; bytes: number },
+): unknown {
   if (error instanceof StreamDeletedError) return new DeletedStreamError(error.streamName || streamId, error); // typed string, empty on some answers
   if (error instanceof MaxAppendSizeExceededError) return new AppendTooLargeError(streamId, append?.events ?? 0, append?.bytes ?? 0, error.maxAppendSize);
   // A follower refuses the call before doing anything: nothing was written.

@@ -43,7 +43,12 @@ describe('EventStoreDB positions in the transparency log and the integrity check
   it('the log seals them, finds their leaves by position and verifies its tree from the events', async () => {
     const events = await someEvents();
     expect(events.at(-1)!.position > 2n ** 63n).toBe(true);
-    const log = new TransparencyLog(db, 'esdb_log', parseSignerKey(generateSignerKey('esdb.test/log')), { checkpointEveryEvents: 1, checkpointIntervalMs: 60_000, witnessKeys: [], now: () => new Date('2024-01-15T09:00:00Z') });
+    const log = new TransparencyLog(db, 'esdb_log', parseSignerKey(generateSignerKey('esdb.test/log')), {
+      checkpointEveryEvents: 1,
+      checkpointIntervalMs: 60_000,
+      witnessKeys: [],
+      now: () => new Date('2024-01-15T09:00:00Z'),
+    });
     await log.setup();
     await db.transaction((tx) => log.seal(tx, events.slice(0, 3)));
     await db.transaction((tx) => log.seal(tx, events));
@@ -88,22 +93,36 @@ describe.each([
       )
     ).rows.map((r) => `${r.table_name}.${r.column_name} ${r.data_type}`);
 
-  it('by the log\'s and the integrity check\'s setup', async () => {
+  it("by the log's and the integrity check's setup", async () => {
     // As the earlier DDL made them, with rows of a PostgreSQL store.
     await db.query(`CREATE SCHEMA ${schema}`);
     await db.query(`CREATE TABLE ${schema}.log_state (id smallint PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, last_position bigint NOT NULL)`);
     await db.query(`INSERT INTO ${schema}.log_state VALUES (1, 2, 7)`);
     await db.query(`CREATE TABLE ${schema}.log_leaves (leaf_index bigint PRIMARY KEY, position bigint NOT NULL UNIQUE, leaf text NOT NULL)`);
     await db.query(`INSERT INTO ${schema}.log_leaves VALUES (0, 3, '{}'), (1, 7, '{}')`);
-    await db.query(`CREATE TABLE ${schema}.integrity_state (id integer PRIMARY KEY, verified_up_to bigint NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`);
+    await db.query(
+      `CREATE TABLE ${schema}.integrity_state (id integer PRIMARY KEY, verified_up_to bigint NOT NULL, events bigint NOT NULL, last_full_at timestamptz, last_full_ok boolean)`,
+    );
     await db.query(`INSERT INTO ${schema}.integrity_state VALUES (1, 7, 2, NULL, NULL)`);
-    await db.query(`CREATE TABLE ${schema}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position bigint NOT NULL)`);
-    const log = new TransparencyLog(db, schema, parseSignerKey(generateSignerKey('esdb.test/log')), { checkpointEveryEvents: 1, checkpointIntervalMs: 60_000, witnessKeys: [], now: () => new Date('2024-01-15T09:00:00Z') });
+    await db.query(
+      `CREATE TABLE ${schema}.integrity_heads (stream_id text PRIMARY KEY, revision integer NOT NULL, hash text NOT NULL, position bigint NOT NULL)`,
+    );
+    const log = new TransparencyLog(db, schema, parseSignerKey(generateSignerKey('esdb.test/log')), {
+      checkpointEveryEvents: 1,
+      checkpointIntervalMs: 60_000,
+      witnessKeys: [],
+      now: () => new Date('2024-01-15T09:00:00Z'),
+    });
     await log.setup();
     const standIn = new EsdbStandIn();
     const store = new EsdbEventStore({ connectionString: 'esdb://stand-in', clock: new ManualClock('2024-01-15T09:00:00Z'), client: standIn });
     await new IncrementalIntegrity(store, db, schema).check();
-    expect(await types()).toEqual(['integrity_heads.position numeric', 'integrity_state.verified_up_to numeric', 'log_leaves.position numeric', 'log_state.last_position numeric']);
+    expect(await types()).toEqual([
+      'integrity_heads.position numeric',
+      'integrity_state.verified_up_to numeric',
+      'log_leaves.position numeric',
+      'log_state.last_position numeric',
+    ]);
     expect(await log.state()).toEqual({ size: 2, lastPosition: 7n });
     expect((await log.leafAt({ position: 7n }))?.leafIndex).toBe(1);
     // Again: already numeric, nothing to do.

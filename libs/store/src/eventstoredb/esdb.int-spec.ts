@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import type { NewEvent, RecordedEvent } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
-import type { AppendRequest, AppendResult, BatchHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import type {
+  AppendRequest,
+  AppendResult,
+  BatchHandler,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../port';
 import { describeEventStoreContract, newEvent, type ContractHarness } from '../testing/event-store.contract';
 import { PgAppendFence } from './append-fence';
 import { EsdbEventStore } from './esdb-event-store';
@@ -147,7 +157,10 @@ describeWithServer(
       const mine = await store.append(`campaign-${ns()}`, [newEvent()], { expectedRevision: 'no_stream' });
       const system = `sys-${ns()}`;
       for (let i = 0; i < 10; i += 1) {
-        await raw.appendToStream(system, Array.from({ length: 500 }, () => jsonEvent({ type: '$forfait-test-marker', data: {} })));
+        await raw.appendToStream(
+          system,
+          Array.from({ length: 500 }, () => jsonEvent({ type: '$forfait-test-marker', data: {} })),
+        );
       }
       expect(await store.headPosition()).toBe(mine.position);
       const after = await store.readAll({ after: mine.position - 1n, maxCount: 10 });
@@ -196,12 +209,16 @@ describeWithServer(
       const lockName = `forfait-esdb-append-${ns()}`;
       const database = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
       const at = (offsetMs: number) => ({ now: () => new Date(Date.now() + offsetMs) });
-      const instances = [300, 0].map((offset) => new EsdbEventStore({ connectionString: connectionString!, clock: at(offset), fence: new PgAppendFence({ database, lockName }) }));
+      const instances = [300, 0].map(
+        (offset) => new EsdbEventStore({ connectionString: connectionString!, clock: at(offset), fence: new PgAppendFence({ database, lockName }) }),
+      );
       try {
         const head = await store.headPosition();
         const tag = ns();
         await Promise.all(
-          Array.from({ length: 20 }, (_, i) => instances.map((s, j) => s.append(`campaign-${tag}.${String(j)}x${String(i)}`, [newEvent()], { expectedRevision: 'no_stream' }))).flat(),
+          Array.from({ length: 20 }, (_, i) =>
+            instances.map((s, j) => s.append(`campaign-${tag}.${String(j)}x${String(i)}`, [newEvent()], { expectedRevision: 'no_stream' })),
+          ).flat(),
         );
         const mine = (await store.readAll({ after: head, maxCount: 10_000 })).filter((e) => e.streamId.includes(tag));
         expect(mine).toHaveLength(40);
@@ -228,7 +245,11 @@ describeWithServer(
 
     it('hands the subscriber batches of up to batchSize, and stops the subscription when the handler throws', async () => {
       const head = await store.headPosition();
-      await store.append(`campaign-${ns()}`, Array.from({ length: 30 }, () => newEvent()), { expectedRevision: 'no_stream' });
+      await store.append(
+        `campaign-${ns()}`,
+        Array.from({ length: 30 }, () => newEvent()),
+        { expectedRevision: 'no_stream' },
+      );
       const sizes: number[] = [];
       const sub = store.subscribeAll({ after: head, batchSize: 10 }, async (batch) => {
         sizes.push(batch.length);

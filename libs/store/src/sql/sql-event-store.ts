@@ -79,7 +79,17 @@ interface GroupOutcome {
   recordedAt?: string;
   first: string;
   head: string;
-  units?: { ok?: true; conflict?: string; expected?: string; actual?: string; duplicate?: string; eventIds?: string[]; tooLarge?: string; type?: string; bytes?: number }[];
+  units?: {
+    ok?: true;
+    conflict?: string;
+    expected?: string;
+    actual?: string;
+    duplicate?: string;
+    eventIds?: string[];
+    tooLarge?: string;
+    type?: string;
+    bytes?: number;
+  }[];
   startRev?: number[];
   startHash?: string[];
   hashes?: string[];
@@ -307,7 +317,8 @@ export class SqlEventStore implements EventStore {
       const offset = requestAt;
       requestAt += unit.requests.length;
       if (status.conflict !== undefined) return unit.reject(new ConcurrencyError(status.conflict, status.expected!, status.actual!));
-      if (status.duplicate !== undefined) return unit.reject(new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: status.eventIds!.slice(0, 100) }));
+      if (status.duplicate !== undefined)
+        return unit.reject(new InvalidEventError('an event with one of these eventIds is already stored', { eventIds: status.eventIds!.slice(0, 100) }));
       if (status.tooLarge !== undefined) return unit.reject(new EventTooLargeError(status.type!, status.bytes!, maxBytes));
       const results = unit.requests.map((r, j): AppendResult => {
         let revision = outcome.planned ? r.plan!.revision : outcome.startRev![offset + j]!;
@@ -349,7 +360,13 @@ export class SqlEventStore implements EventStore {
       for (const r of unit.requests) {
         const head =
           heads.get(r.streamId) ??
-          (r.head !== undefined ? (r.head ? r.head : { revision: -1, lastHash: null }) : r.expectedRevision === 'no_stream' ? { revision: -1, lastHash: null } : this.heads.get(r.streamId));
+          (r.head !== undefined
+            ? r.head
+              ? r.head
+              : { revision: -1, lastHash: null }
+            : r.expectedRevision === 'no_stream'
+              ? { revision: -1, lastHash: null }
+              : this.heads.get(r.streamId));
         if (!head) return false;
         const exists = head.revision >= 0;
         const consistent =
@@ -422,10 +439,7 @@ export class SqlEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const head = await one<{ last_position: string | number }>(
-      this.options.db,
-      `SELECT last_position FROM ${this.s}.es_head WHERE id = 1`,
-    );
+    const head = await one<{ last_position: string | number }>(this.options.db, `SELECT last_position FROM ${this.s}.es_head WHERE id = 1`);
     return BigInt(head.last_position);
   }
 
@@ -475,7 +489,10 @@ function toRecorded(row: EventRow): RecordedEvent {
     type: row.type,
     schemaVersion: Number(row.schema_version),
     data: row.data,
-    metadata: Object.assign<EventRow['metadata'], Pick<EventMetadata, 'recordedAt' | 'effectiveAt'>>(row.metadata, { recordedAt: isoText(row.recorded_at), effectiveAt: isoText(row.effective_at) }),
+    metadata: Object.assign<EventRow['metadata'], Pick<EventMetadata, 'recordedAt' | 'effectiveAt'>>(row.metadata, {
+      recordedAt: isoText(row.recorded_at),
+      effectiveAt: isoText(row.effective_at),
+    }),
     prevHash: row.prev_hash,
     hash: row.hash,
   };

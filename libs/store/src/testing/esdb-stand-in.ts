@@ -91,7 +91,15 @@ export class EsdbStandIn implements EsdbClient {
     if (!ok) throw new WrongExpectedVersionError(undefined, { streamName, expected: expectedRevision, current });
     const appended = events.map((e): Stored => {
       const n = BigInt(this.all.length + 1);
-      const stored: Stored = { id: e.id, streamId: streamName, revision: BigInt(stream.length), type: e.type, data: e.data, metadata: e.metadata, position: { commit: n, prepare: n } };
+      const stored: Stored = {
+        id: e.id,
+        streamId: streamName,
+        revision: BigInt(stream.length),
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+        position: { commit: n, prepare: n },
+      };
       stream.push(stored);
       this.all.push(stored);
       return stored;
@@ -107,7 +115,15 @@ export class EsdbStandIn implements EsdbClient {
   put(streamName: string, type: string, data: unknown = {}, metadata: unknown = {}): Stored {
     const stream = this.streams.get(streamName) ?? [];
     const n = BigInt(this.all.length + 1);
-    const stored: Stored = { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, streamId: streamName, revision: BigInt(stream.length), type, data, metadata, position: { commit: n, prepare: n } };
+    const stored: Stored = {
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      streamId: streamName,
+      revision: BigInt(stream.length),
+      type,
+      data,
+      metadata,
+      position: { commit: n, prepare: n },
+    };
     stream.push(stored);
     this.streams.set(streamName, stream);
     this.all.push(stored);
@@ -129,14 +145,22 @@ export class EsdbStandIn implements EsdbClient {
       if (!stream) throw new StreamNotFoundError(undefined, streamName);
       const backwards = call.direction === 'backwards';
       const from = call.fromRevision === undefined || call.fromRevision === START ? (backwards ? END : 0n) : call.fromRevision;
-      let picked = backwards ? [...stream].reverse().filter((e) => from === END || e.revision <= (from)) : stream.filter((e) => from === END || e.revision >= (from));
+      let picked = backwards
+        ? [...stream].reverse().filter((e) => from === END || e.revision <= from)
+        : stream.filter((e) => from === END || e.revision >= from);
       if (from === END && !backwards) picked = [];
       return picked.slice(0, call.maxCount ?? Number.MAX_SAFE_INTEGER);
     });
   }
 
   readAllFiltered(options: FilteredReadAllOptions): StreamingRead<AllStreamResolvedEvent> {
-    const call: ReadCall = { kind: 'all', direction: options.direction === BACKWARDS ? 'backwards' : 'forwards', maxCount: options.maxCount, deadline: options.deadline, filter: options.filter };
+    const call: ReadCall = {
+      kind: 'all',
+      direction: options.direction === BACKWARDS ? 'backwards' : 'forwards',
+      maxCount: options.maxCount,
+      deadline: options.deadline,
+      filter: options.filter,
+    };
     return this.call(call, () => {
       const from = options.fromPosition;
       const passes = matches(options.filter);
@@ -153,7 +177,7 @@ export class EsdbStandIn implements EsdbClient {
   subscribeToAll(options: SubscribeToAllOptions): AllStreamSubscription {
     const from = options.fromPosition;
     // A catch-up subscription starts after the given position (the client's contract).
-    let next = from === START || from === undefined ? 0 : from === END ? this.all.length : this.all.findIndex((e) => e.position.commit > (from).commit);
+    let next = from === START || from === undefined ? 0 : from === END ? this.all.length : this.all.findIndex((e) => e.position.commit > from.commit);
     if (next < 0) next = this.all.length;
     let open = true;
     this.openSubscriptions += 1;

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ConcurrencyError,
-  EventTooLargeError,
-  GENESIS_HASH,
-  InvalidEventError,
-  type NewEvent,
-  type RecordedEvent,
-} from '@forfait/events';
+import { ConcurrencyError, EventTooLargeError, GENESIS_HASH, InvalidEventError, type NewEvent, type RecordedEvent } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
 import { verifyIntegrity } from '../integrity';
 import type { EventStore, Subscription } from '../port';
@@ -82,7 +75,13 @@ class Collector {
         () => reject(new Error(`subscription did not reach position ${position} within ${ms} ms (at ${this.seen.at(-1)?.position ?? 0n})`)),
         ms,
       );
-      this.waiters.push({ position, resolve: () => { clearTimeout(timer); resolve(); } });
+      this.waiters.push({
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 }
@@ -210,13 +209,9 @@ export function describeEventStoreContract(target: ContractTarget): void {
     it('refuses no_stream on an existing stream, a revision on a missing one, and a stale revision', async () => {
       const stream = `campaign-${randomUUID().slice(0, 8)}`;
       await expect(h.store.append(stream, [newEvent()], { expectedRevision: 0 })).rejects.toBeInstanceOf(ConcurrencyError);
-      await expect(h.store.append(stream, [newEvent()], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(
-        ConcurrencyError,
-      );
+      await expect(h.store.append(stream, [newEvent()], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(ConcurrencyError);
       await h.store.append(stream, [newEvent(), newEvent()], { expectedRevision: 'no_stream' });
-      await expect(h.store.append(stream, [newEvent()], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
-        ConcurrencyError,
-      );
+      await expect(h.store.append(stream, [newEvent()], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(ConcurrencyError);
       await expect(h.store.append(stream, [newEvent()], { expectedRevision: 0 })).rejects.toBeInstanceOf(ConcurrencyError);
       await h.store.append(stream, [newEvent()], { expectedRevision: 'any' });
       expect(await revisionOf(h.store, stream)).toBe(2);
@@ -232,14 +227,27 @@ export function describeEventStoreContract(target: ContractTarget): void {
         { streamId: b, events: [newEvent()], expectedRevision: 'no_stream' },
         { streamId: c, events: [], expectedRevision: 'any' },
       ]);
-      expect(results.map((r) => [r.streamId, r.revision, r.events.length])).toEqual([[a, 2, 2], [b, 0, 1], [c, -1, 0]]);
+      expect(results.map((r) => [r.streamId, r.revision, r.events.length])).toEqual([
+        [a, 2, 2],
+        [b, 0, 1],
+        [c, -1, 0],
+      ]);
       const all = await h.store.readAll({ after: head, maxCount: 10 });
-      expect(all.map((e) => [e.streamId, e.revision])).toEqual([[a, 1], [a, 2], [b, 0]]);
+      expect(all.map((e) => [e.streamId, e.revision])).toEqual([
+        [a, 1],
+        [a, 2],
+        [b, 0],
+      ]);
       if (h.store.kind !== 'eventstore') expect(all.map((e) => e.position)).toEqual([head + 1n, head + 2n, head + 3n]);
       const streamA = await h.store.readStream(a);
       expect(streamA[1]!.prevHash).toBe(streamA[0]!.hash);
       expect((await verifyIntegrity(h.store)).ok).toBe(true);
-      await expect(h.store.appendBatch([{ streamId: b, events: [newEvent()], expectedRevision: 0 }, { streamId: b, events: [newEvent()], expectedRevision: 1 }])).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(
+        h.store.appendBatch([
+          { streamId: b, events: [newEvent()], expectedRevision: 0 },
+          { streamId: b, events: [newEvent()], expectedRevision: 1 },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidEventError);
       const several = await h.store.readStreams([a, b, `${a}-none`]);
       expect([...several.keys()].sort()).toEqual([a, b].sort());
       expect(several.get(a)!.map((e) => e.revision)).toEqual([0, 1, 2]);
@@ -298,7 +306,9 @@ export function describeEventStoreContract(target: ContractTarget): void {
       await h.store.append(stream, [newEvent(), newEvent({ type: 'MeasureRecorded' })], { expectedRevision: 'no_stream' });
       const whole = await h.store.readAll({ after: head, maxCount: 10 });
       const light = await h.store.readAll({ after: head, maxCount: 10, fullTypes: ['IndicatorDeclared'] });
-      expect(light.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt])).toEqual(whole.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt]));
+      expect(light.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt])).toEqual(
+        whole.map((e) => [e.position, e.eventId, e.type, e.hash, e.metadata.recordedAt]),
+      );
       expect(light[0]).toEqual(whole[0]);
       if (h.store.kind !== 'eventstore') {
         expect(light[1]!.data).toBeNull();
@@ -350,9 +360,7 @@ export function describeEventStoreContract(target: ContractTarget): void {
 
     it('refuses a malformed envelope with INVALID_EVENT and writes nothing', async () => {
       const head = await h.store.headPosition();
-      await expect(h.store.append('no category', [newEvent()], { expectedRevision: 'any' })).rejects.toBeInstanceOf(
-        InvalidEventError,
-      );
+      await expect(h.store.append('no category', [newEvent()], { expectedRevision: 'any' })).rejects.toBeInstanceOf(InvalidEventError);
       const badInstant = newEvent();
       badInstant.metadata.effectiveAt = '2024-01-15 10:00';
       await expect(h.store.append('campaign-2023', [badInstant], { expectedRevision: 'any' })).rejects.toMatchObject({
@@ -360,9 +368,7 @@ export function describeEventStoreContract(target: ContractTarget): void {
       });
       const noActor = newEvent();
       (noActor.metadata as { actor?: unknown }).actor = undefined;
-      await expect(h.store.append('campaign-2023', [noActor], { expectedRevision: 'any' })).rejects.toBeInstanceOf(
-        InvalidEventError,
-      );
+      await expect(h.store.append('campaign-2023', [noActor], { expectedRevision: 'any' })).rejects.toBeInstanceOf(InvalidEventError);
       expect(await h.store.headPosition()).toBe(head);
     });
 

@@ -62,7 +62,10 @@ export class CheckpointDirectory {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const there = await readFile(path, 'utf8');
         if (there !== c.signedNote) {
-          throw new CheckpointDirectoryConflictError(`le répertoire de publication contient déjà un point de contrôle de taille ${c.size} différent de celui signé (${path}) : il n’est pas remplacé`, { path, size: c.size });
+          throw new CheckpointDirectoryConflictError(
+            `le répertoire de publication contient déjà un point de contrôle de taille ${c.size} différent de celui signé (${path}) : il n’est pas remplacé`,
+            { path, size: c.size },
+          );
         }
       }
     }

@@ -57,15 +57,35 @@ async function checkStoreTables(store: SqlEventStore, db: SqlExecutor, log: Tran
   const streams = events.replace(/es_events$/, 'es_streams');
   const head = events.replace(/es_events$/, 'es_head');
 
-  const heads = await db.query<{ stream_id: string; head_revision: string | null; last_hash: string | null; last_revision: string | null; hash: string | null; position: string | null }>(
+  const heads = await db.query<{
+    stream_id: string;
+    head_revision: string | null;
+    last_hash: string | null;
+    last_revision: string | null;
+    hash: string | null;
+    position: string | null;
+  }>(
     `SELECT coalesce(s.stream_id, e.stream_id) AS stream_id, s.revision::text AS head_revision, s.last_hash, e.revision::text AS last_revision, e.hash, e.position::text AS position
      FROM ${streams} s FULL JOIN (SELECT DISTINCT ON (stream_id) stream_id, revision, hash, position FROM ${events} ORDER BY stream_id, revision DESC) e ON e.stream_id = s.stream_id
      WHERE s.revision IS DISTINCT FROM e.revision OR s.last_hash IS DISTINCT FROM e.hash LIMIT ${LIMIT}`,
   );
   for (const h of heads.rows) {
-    if (h.last_revision === null) problems.push({ kind: 'stream-missing', streamId: h.stream_id, detail: `le flux annonce la révision ${h.head_revision} mais n’a plus aucun événement` });
-    else if (h.head_revision === null) problems.push({ kind: 'stream-head-missing', streamId: h.stream_id, position: h.position ?? undefined, detail: `des événements (dernière révision ${h.last_revision}) sans tête de flux` });
-    else problems.push({ kind: 'stream-head-mismatch', streamId: h.stream_id, position: h.position ?? undefined, detail: `la tête du flux annonce la révision ${h.head_revision} (${h.last_hash}), le dernier événement est la révision ${h.last_revision} (${h.hash})` });
+    if (h.last_revision === null)
+      problems.push({ kind: 'stream-missing', streamId: h.stream_id, detail: `le flux annonce la révision ${h.head_revision} mais n’a plus aucun événement` });
+    else if (h.head_revision === null)
+      problems.push({
+        kind: 'stream-head-missing',
+        streamId: h.stream_id,
+        position: h.position ?? undefined,
+        detail: `des événements (dernière révision ${h.last_revision}) sans tête de flux`,
+      });
+    else
+      problems.push({
+        kind: 'stream-head-mismatch',
+        streamId: h.stream_id,
+        position: h.position ?? undefined,
+        detail: `la tête du flux annonce la révision ${h.head_revision} (${h.last_hash}), le dernier événement est la révision ${h.last_revision} (${h.hash})`,
+      });
   }
 
   const order = await db.query<{ position: string; prev: string | null; stream_id: string; recorded_at: string | Date; prev_at: string | Date | null }>(
@@ -75,12 +95,31 @@ async function checkStoreTables(store: SqlEventStore, db: SqlExecutor, log: Tran
   );
   for (const o of order.rows) {
     const expected = o.prev === null ? 1n : BigInt(o.prev) + 1n;
-    if (BigInt(o.position) !== expected) problems.push({ kind: 'position-gap', streamId: o.stream_id, position: o.position, detail: `position ${o.position} après ${o.prev ?? 'le début'} : ${BigInt(o.position) - expected} position(s) manquante(s)` });
-    if (o.prev_at !== null && new Date(o.recorded_at) < new Date(o.prev_at)) problems.push({ kind: 'recorded-at-decreasing', streamId: o.stream_id, position: o.position, detail: `enregistré le ${new Date(o.recorded_at).toISOString()}, avant la position ${o.prev} (${new Date(o.prev_at).toISOString()})` });
+    if (BigInt(o.position) !== expected)
+      problems.push({
+        kind: 'position-gap',
+        streamId: o.stream_id,
+        position: o.position,
+        detail: `position ${o.position} après ${o.prev ?? 'le début'} : ${BigInt(o.position) - expected} position(s) manquante(s)`,
+      });
+    if (o.prev_at !== null && new Date(o.recorded_at) < new Date(o.prev_at))
+      problems.push({
+        kind: 'recorded-at-decreasing',
+        streamId: o.stream_id,
+        position: o.position,
+        detail: `enregistré le ${new Date(o.recorded_at).toISOString()}, avant la position ${o.prev} (${new Date(o.prev_at).toISOString()})`,
+      });
   }
-  const tail = await db.query<{ last_position: string; max: string | null }>(`SELECT h.last_position::text AS last_position, (SELECT max(position) FROM ${events})::text AS max FROM ${head} h WHERE h.id = 1`);
+  const tail = await db.query<{ last_position: string; max: string | null }>(
+    `SELECT h.last_position::text AS last_position, (SELECT max(position) FROM ${events})::text AS max FROM ${head} h WHERE h.id = 1`,
+  );
   const t = tail.rows[0];
-  if (t && BigInt(t.last_position) !== BigInt(t.max ?? '0')) problems.push({ kind: 'position-gap', position: t.last_position, detail: `le magasin annonce la position ${t.last_position}, le dernier événement est à ${t.max ?? 0}` });
+  if (t && BigInt(t.last_position) !== BigInt(t.max ?? '0'))
+    problems.push({
+      kind: 'position-gap',
+      position: t.last_position,
+      detail: `le magasin annonce la position ${t.last_position}, le dernier événement est à ${t.max ?? 0}`,
+    });
 
   if (!log) return problems;
   const leaves = await db.query<{ leaf_index: string; position: string; leaf_stream: string; stream_id: string | null; revision: string | null }>(
@@ -90,15 +129,33 @@ async function checkStoreTables(store: SqlEventStore, db: SqlExecutor, log: Tran
      ORDER BY l.leaf_index LIMIT ${LIMIT}`,
   );
   for (const l of leaves.rows) {
-    if (l.stream_id === null) problems.push({ kind: 'leaf-event-missing', streamId: l.leaf_stream, position: l.position, detail: `la feuille ${l.leaf_index} scelle un événement de ${l.leaf_stream} à la position ${l.position}, qui n’est plus dans le magasin` });
-    else problems.push({ kind: 'leaf-mismatch', streamId: l.stream_id, position: l.position, detail: `l’événement à la position ${l.position} (${l.stream_id} révision ${l.revision}) n’est pas celui que la feuille ${l.leaf_index} a scellé (${l.leaf_stream})` });
+    if (l.stream_id === null)
+      problems.push({
+        kind: 'leaf-event-missing',
+        streamId: l.leaf_stream,
+        position: l.position,
+        detail: `la feuille ${l.leaf_index} scelle un événement de ${l.leaf_stream} à la position ${l.position}, qui n’est plus dans le magasin`,
+      });
+    else
+      problems.push({
+        kind: 'leaf-mismatch',
+        streamId: l.stream_id,
+        position: l.position,
+        detail: `l’événement à la position ${l.position} (${l.stream_id} révision ${l.revision}) n’est pas celui que la feuille ${l.leaf_index} a scellé (${l.leaf_stream})`,
+      });
   }
   const { lastPosition } = await log.state(db);
   const unsealed = await db.query<{ position: string; stream_id: string }>(
     `SELECT e.position::text AS position, e.stream_id FROM ${events} e LEFT JOIN ${log.s}.log_leaves l ON l.position = e.position WHERE e.position <= $1 AND l.position IS NULL ORDER BY e.position LIMIT ${LIMIT}`,
     [lastPosition.toString()],
   );
-  for (const u of unsealed.rows) problems.push({ kind: 'event-not-in-tree', streamId: u.stream_id, position: u.position, detail: `l’événement à la position ${u.position} est antérieur au dernier scellé mais absent de l’arbre` });
+  for (const u of unsealed.rows)
+    problems.push({
+      kind: 'event-not-in-tree',
+      streamId: u.stream_id,
+      position: u.position,
+      detail: `l’événement à la position ${u.position} est antérieur au dernier scellé mais absent de l’arbre`,
+    });
   return problems;
 }
 
@@ -114,7 +171,8 @@ async function checkTree(db: SqlExecutor, log: TransparencyLog): Promise<LogProb
     `SELECT l.leaf_index::text AS leaf_index FROM ${log.s}.log_leaves l LEFT JOIN ${log.s}.log_nodes n ON n.level = 0 AND n.idx = l.leaf_index
      WHERE n.hash IS DISTINCT FROM encode(sha256('\\x00'::bytea || convert_to(l.leaf, 'UTF8')), 'hex') ORDER BY l.leaf_index LIMIT ${LIMIT}`,
   );
-  for (const b of badLeafHashes.rows) problems.push({ kind: 'tree-mismatch', detail: `le nœud de la feuille ${b.leaf_index} n’est pas le hachage de la feuille` });
+  for (const b of badLeafHashes.rows)
+    problems.push({ kind: 'tree-mismatch', detail: `le nœud de la feuille ${b.leaf_index} n’est pas le hachage de la feuille` });
 
   // Leaf indexes 0…size-1, each once (a leaf deleted, the last one included, leaves a gap or a short tree).
   const gaps = await db.query<{ leaf_index: string; prev: string | null }>(
@@ -123,14 +181,20 @@ async function checkTree(db: SqlExecutor, log: TransparencyLog): Promise<LogProb
   );
   for (const g of gaps.rows) {
     const from = g.prev === null ? 0 : Number(g.prev) + 1;
-    problems.push({ kind: 'leaf-index-gap', detail: `feuille ${g.leaf_index} après ${g.prev ?? 'le début'} : les feuilles ${from} à ${Number(g.leaf_index) - 1} manquent` });
+    problems.push({
+      kind: 'leaf-index-gap',
+      detail: `feuille ${g.leaf_index} après ${g.prev ?? 'le début'} : les feuilles ${from} à ${Number(g.leaf_index) - 1} manquent`,
+    });
   }
   const count = await db.query<{ n: string; max: string | null }>(`SELECT count(*)::text AS n, max(leaf_index)::text AS max FROM ${log.s}.log_leaves`);
   const leafCount = Number(count.rows[0]?.n ?? 0);
   const maxIndex = count.rows[0]?.max ?? null;
   const present = maxIndex === null ? 0 : Number(maxIndex) + 1;
   if (present < sealedSize) {
-    problems.push({ kind: 'leaf-index-gap', detail: `l’arbre scellé compte ${sealedSize} feuilles, ${present === 0 ? 'aucune n’est présente' : `la dernière présente est la ${present - 1}`} : les feuilles ${present} à ${sealedSize - 1} manquent` });
+    problems.push({
+      kind: 'leaf-index-gap',
+      detail: `l’arbre scellé compte ${sealedSize} feuilles, ${present === 0 ? 'aucune n’est présente' : `la dernière présente est la ${present - 1}`} : les feuilles ${present} à ${sealedSize - 1} manquent`,
+    });
   } else if (leafCount !== sealedSize && gaps.rows.length === 0) {
     problems.push({ kind: 'leaf-index-gap', detail: `l’arbre scellé annonce ${sealedSize} feuilles, ${leafCount} sont présentes` });
   }
@@ -143,21 +207,33 @@ async function checkTree(db: SqlExecutor, log: TransparencyLog): Promise<LogProb
      WHERE p.level > 0 AND (l.hash IS NULL OR r.hash IS NULL OR p.hash <> encode(sha256('\\x01'::bytea || decode(l.hash, 'hex') || decode(r.hash, 'hex')), 'hex'))
      ORDER BY p.level, p.idx LIMIT ${LIMIT}`,
   );
-  for (const b of badNodes.rows) problems.push({ kind: 'tree-mismatch', detail: `le nœud ${b.level}:${b.idx} de l’arbre n’est pas le hachage de ses deux enfants (ou l’un d’eux manque)` });
+  for (const b of badNodes.rows)
+    problems.push({ kind: 'tree-mismatch', detail: `le nœud ${b.level}:${b.idx} de l’arbre n’est pas le hachage de ses deux enfants (ou l’un d’eux manque)` });
 
   const latest = await log.latestCheckpoint(db);
   if (latest && latest.size > Math.min(sealedSize, leafCount)) {
-    problems.push({ kind: 'checkpoint-beyond-tree', detail: `le dernier point de contrôle signé compte ${latest.size} feuilles, l’arbre n’en a plus que ${Math.min(sealedSize, leafCount)} : des entrées signées ont disparu` });
+    problems.push({
+      kind: 'checkpoint-beyond-tree',
+      detail: `le dernier point de contrôle signé compte ${latest.size} feuilles, l’arbre n’en a plus que ${Math.min(sealedSize, leafCount)} : des entrées signées ont disparu`,
+    });
   }
   if (latest) {
-    if (!checkpointSigned(log, latest)) problems.push({ kind: 'checkpoint-signature-invalid', detail: `le point de contrôle de taille ${latest.size} ne porte pas une signature valide du journal` });
+    if (!checkpointSigned(log, latest))
+      problems.push({
+        kind: 'checkpoint-signature-invalid',
+        detail: `le point de contrôle de taille ${latest.size} ne porte pas une signature valide du journal`,
+      });
     let root: Hash | undefined;
     try {
       root = await log.rootAt(latest.size, db);
     } catch (error) {
       problems.push({ kind: 'tree-mismatch', detail: `l’arbre ne se recalcule pas à la taille ${latest.size} : ${(error as Error).message}` });
     }
-    if (root && !root.equals(latest.rootHash)) problems.push({ kind: 'tree-mismatch', detail: `la racine de l’arbre à la taille ${latest.size} (${root.toString('base64')}) n’est pas celle du dernier point de contrôle signé (${latest.rootHash.toString('base64')})` });
+    if (root && !root.equals(latest.rootHash))
+      problems.push({
+        kind: 'tree-mismatch',
+        detail: `la racine de l’arbre à la taille ${latest.size} (${root.toString('base64')}) n’est pas celle du dernier point de contrôle signé (${latest.rootHash.toString('base64')})`,
+      });
   }
   return problems;
 }
@@ -180,7 +256,11 @@ function checkpointSigned(log: TransparencyLog, c: StoredCheckpoint): boolean {
  * store's events alone, in position order, its root compared with the latest signed checkpoint's
  * or (`everyCheckpoint`, `cli verify --full`) with every signed checkpoint's, each signature checked.
  */
-export async function verifyTreeFromEvents(store: EventStore, log: TransparencyLog, options: { batchSize?: number; everyCheckpoint?: boolean; onProgress?: (leaves: number) => void } = {}): Promise<LogProblem[]> {
+export async function verifyTreeFromEvents(
+  store: EventStore,
+  log: TransparencyLog,
+  options: { batchSize?: number; everyCheckpoint?: boolean; onProgress?: (leaves: number) => void } = {},
+): Promise<LogProblem[]> {
   const batchSize = options.batchSize ?? 2000;
   const latest = await log.latestCheckpoint();
   if (!latest) return [];
@@ -188,7 +268,7 @@ export async function verifyTreeFromEvents(store: EventStore, log: TransparencyL
   // The sizes to compare at, smallest first: every signed checkpoint's, or the latest's alone.
   const targets: StoredCheckpoint[] = [];
   if (options.everyCheckpoint) {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await log.checkpointsAfter(after);
       if (page.length === 0) break;
       targets.push(...page.filter((c) => c.size <= latest.size));
@@ -199,11 +279,19 @@ export async function verifyTreeFromEvents(store: EventStore, log: TransparencyL
   let size = 0;
   let after = 0n;
   for (const target of targets) {
-    if (options.everyCheckpoint && !checkpointSigned(log, target)) problems.push({ kind: 'checkpoint-signature-invalid', detail: `le point de contrôle de taille ${target.size} ne porte pas une signature valide du journal` });
+    if (options.everyCheckpoint && !checkpointSigned(log, target))
+      problems.push({
+        kind: 'checkpoint-signature-invalid',
+        detail: `le point de contrôle de taille ${target.size} ne porte pas une signature valide du journal`,
+      });
     while (size < target.size) {
       const batch = await store.readAll({ after, maxCount: Math.min(batchSize, target.size - size) });
       if (batch.length === 0) break;
-      const added = appendLeaves(size, frontier, batch.map((e) => leafHash(leafOf(e))));
+      const added = appendLeaves(
+        size,
+        frontier,
+        batch.map((e) => leafHash(leafOf(e))),
+      );
       const all = new Map(frontier);
       for (const n of added) all.set(`${n.level}:${n.index}`, n.hash);
       size += batch.length;
@@ -212,11 +300,18 @@ export async function verifyTreeFromEvents(store: EventStore, log: TransparencyL
       options.onProgress?.(size);
     }
     if (size < target.size) {
-      problems.push({ kind: 'tree-mismatch', detail: `le magasin n’a que ${size} événements, le point de contrôle signé de taille ${target.size} en compte ${target.size}` });
+      problems.push({
+        kind: 'tree-mismatch',
+        detail: `le magasin n’a que ${size} événements, le point de contrôle signé de taille ${target.size} en compte ${target.size}`,
+      });
       return problems;
     }
     const root = rangeHash(0, size, (k) => frontier.get(`${k.level}:${k.index}`)!);
-    if (!root.equals(target.rootHash)) problems.push({ kind: 'tree-mismatch', detail: `l’arbre recalculé depuis les événements (taille ${size}) n’a pas la racine du point de contrôle signé de cette taille` });
+    if (!root.equals(target.rootHash))
+      problems.push({
+        kind: 'tree-mismatch',
+        detail: `l’arbre recalculé depuis les événements (taille ${size}) n’a pas la racine du point de contrôle signé de cette taille`,
+      });
   }
   return problems;
 }

@@ -141,7 +141,9 @@ export class TransparencyLog {
    * or T seconds have passed since the last one. Events already sealed (a batch replayed) are skipped.
    */
   async seal(tx: SqlExecutor, events: readonly RecordedEvent[]): Promise<void> {
-    const { rows } = await tx.query<{ size: string; last_position: string }>(`SELECT size::text, last_position::text FROM ${this.s}.log_state WHERE id = 1 FOR UPDATE`);
+    const { rows } = await tx.query<{ size: string; last_position: string }>(
+      `SELECT size::text, last_position::text FROM ${this.s}.log_state WHERE id = 1 FOR UPDATE`,
+    );
     const size = Number(rows[0]!.size);
     const lastPosition = BigInt(rows[0]!.last_position);
     const fresh = events.filter((e) => e.position > lastPosition);
@@ -150,7 +152,11 @@ export class TransparencyLog {
       const node = await this.nodes(frontierKeys, tx);
       const frontier = new Map(frontierKeys.map((k) => [`${k.level}:${k.index}`, node(k)]));
       const leaves = fresh.map(leafOf);
-      const added = appendLeaves(size, frontier, leaves.map((l) => leafHash(l)));
+      const added = appendLeaves(
+        size,
+        frontier,
+        leaves.map((l) => leafHash(l)),
+      );
       await tx.query(
         `INSERT INTO ${this.s}.log_leaves (leaf_index, position, leaf) SELECT leaf_index, position, leaf FROM jsonb_to_recordset($1::jsonb) AS x(leaf_index bigint, position numeric, leaf text)`,
         [JSON.stringify(fresh.map((e, i) => ({ leaf_index: size + i, position: e.position.toString(), leaf: leaves[i] })))],
@@ -159,7 +165,10 @@ export class TransparencyLog {
         `INSERT INTO ${this.s}.log_nodes (level, idx, hash) SELECT level, idx, hash FROM jsonb_to_recordset($1::jsonb) AS x(level smallint, idx bigint, hash text)`,
         [JSON.stringify(added.map((n) => ({ level: n.level, idx: n.index, hash: n.hash.toString('hex') })))],
       );
-      await tx.query(`UPDATE ${this.s}.log_state SET size = $1, last_position = $2 WHERE id = 1`, [size + fresh.length, fresh[fresh.length - 1]!.position.toString()]);
+      await tx.query(`UPDATE ${this.s}.log_state SET size = $1, last_position = $2 WHERE id = 1`, [
+        size + fresh.length,
+        fresh[fresh.length - 1]!.position.toString(),
+      ]);
     }
     await this.signIfDue(tx, false);
   }
@@ -167,7 +176,9 @@ export class TransparencyLog {
   /** Signs a checkpoint of the sealed size when due (`force`: whenever it is larger than the last). */
   async signIfDue(tx: SqlExecutor = this.db, force = false): Promise<StoredCheckpoint | undefined> {
     const { size } = await this.state(tx);
-    const { rows } = await tx.query<{ tree_size: string; signed_at: string | Date }>(`SELECT tree_size::text, signed_at FROM ${this.s}.log_checkpoints c ORDER BY c.tree_size DESC LIMIT 1`);
+    const { rows } = await tx.query<{ tree_size: string; signed_at: string | Date }>(
+      `SELECT tree_size::text, signed_at FROM ${this.s}.log_checkpoints c ORDER BY c.tree_size DESC LIMIT 1`,
+    );
     const last = rows[0];
     const lastSize = Number(last?.tree_size ?? 0);
     if (size === 0 || size <= lastSize) return undefined;
@@ -177,7 +188,12 @@ export class TransparencyLog {
     const body = checkpointBody({ origin: this.origin, size, rootHash: root });
     const note = `${body}\n${signNote(body, this.signer)}`;
     const signedAt = this.options.now().toISOString();
-    await tx.query(`INSERT INTO ${this.s}.log_checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [size, root.toString('hex'), note, signedAt]);
+    await tx.query(`INSERT INTO ${this.s}.log_checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
+      size,
+      root.toString('hex'),
+      note,
+      signedAt,
+    ]);
     return { size, rootHash: root, signedNote: note, signedAt, cosignatures: [] };
   }
 
@@ -211,7 +227,10 @@ export class TransparencyLog {
 
   async leafAt(by: { leafIndex: number } | { position: bigint }): Promise<{ leafIndex: number; position: string; leaf: string } | undefined> {
     const [where, value] = 'leafIndex' in by ? ['leaf_index', String(by.leafIndex)] : ['position', by.position.toString()];
-    const { rows } = await this.db.query<{ leaf_index: string; position: string; leaf: string }>(`SELECT leaf_index::text, position::text, leaf FROM ${this.s}.log_leaves WHERE ${where} = $1`, [value]);
+    const { rows } = await this.db.query<{ leaf_index: string; position: string; leaf: string }>(
+      `SELECT leaf_index::text, position::text, leaf FROM ${this.s}.log_leaves WHERE ${where} = $1`,
+      [value],
+    );
     const r = rows[0];
     return r ? { leafIndex: Number(r.leaf_index), position: r.position, leaf: r.leaf } : undefined;
   }
@@ -255,8 +274,16 @@ export class TransparencyLog {
     );
     const r = rows[0];
     if (!r) return undefined;
-    const cos = await tx.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [r.tree_size]);
-    return { size: Number(r.tree_size), rootHash: Buffer.from(r.root_hash, 'hex'), signedNote: r.note, signedAt: new Date(r.signed_at).toISOString(), cosignatures: cos.rows.map((c) => c.line) };
+    const cos = await tx.query<{ line: string }>(`SELECT line FROM ${this.s}.log_cosignatures WHERE tree_size = $1 ORDER BY cosigned_at, key_name`, [
+      r.tree_size,
+    ]);
+    return {
+      size: Number(r.tree_size),
+      rootHash: Buffer.from(r.root_hash, 'hex'),
+      signedNote: r.note,
+      signedAt: new Date(r.signed_at).toISOString(),
+      cosignatures: cos.rows.map((c) => c.line),
+    };
   }
 
   /** The signed checkpoints larger than `size`, smallest first (without cosignatures: as the log signed them). */
@@ -265,7 +292,13 @@ export class TransparencyLog {
       `SELECT tree_size::text, root_hash, note, signed_at FROM ${this.s}.log_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`,
       [size, limit],
     );
-    return rows.map((r) => ({ size: Number(r.tree_size), rootHash: Buffer.from(r.root_hash, 'hex'), signedNote: r.note, signedAt: new Date(r.signed_at).toISOString(), cosignatures: [] }));
+    return rows.map((r) => ({
+      size: Number(r.tree_size),
+      rootHash: Buffer.from(r.root_hash, 'hex'),
+      signedNote: r.note,
+      signedAt: new Date(r.signed_at).toISOString(),
+      cosignatures: [],
+    }));
   }
 
   /** The latest checkpoint of at least `minSize` leaves that a witness has cosigned, if any. */
@@ -289,7 +322,10 @@ export class TransparencyLog {
 
   async registerWitness(vkey: string): Promise<void> {
     parseVkey(vkey);
-    await this.db.query(`INSERT INTO ${this.s}.log_witnesses (vkey, registered_at) VALUES ($1, $2) ON CONFLICT (vkey) DO NOTHING`, [vkey, this.options.now().toISOString()]);
+    await this.db.query(`INSERT INTO ${this.s}.log_witnesses (vkey, registered_at) VALUES ($1, $2) ON CONFLICT (vkey) DO NOTHING`, [
+      vkey,
+      this.options.now().toISOString(),
+    ]);
   }
 
   /**
@@ -310,7 +346,8 @@ export class TransparencyLog {
       throw new CosignatureInvalidError(`point de contrôle illisible : ${(error as Error).message}`);
     }
     const stored = await this.checkpoint(checkpoint.size);
-    if (!stored || splitNote(stored.signedNote).body !== parsed.body) throw new CosignatureInvalidError(`aucun point de contrôle de taille ${checkpoint.size} avec cette racine n’a été signé par ce journal`);
+    if (!stored || splitNote(stored.signedNote).body !== parsed.body)
+      throw new CosignatureInvalidError(`aucun point de contrôle de taille ${checkpoint.size} avec cette racine n’a été signé par ce journal`);
     let keys: NoteVerifier[];
     try {
       keys = [...(await this.witnessKeys()), ...extraKeys].map(parseVkey).filter((k) => k.type === 0x04);

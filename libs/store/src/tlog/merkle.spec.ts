@@ -14,7 +14,19 @@ import {
   type Hash,
   type NodeKey,
 } from './merkle';
-import { COSIGNATURE_V1, checkpointBody, cosignNote, generateSignerKey, parseCheckpointBody, parseSignerKey, parseVkey, signNote, splitNote, verifySignatureLine, vkeyOf } from './note';
+import {
+  COSIGNATURE_V1,
+  checkpointBody,
+  cosignNote,
+  generateSignerKey,
+  parseCheckpointBody,
+  parseSignerKey,
+  parseVkey,
+  signNote,
+  splitNote,
+  verifySignatureLine,
+  vkeyOf,
+} from './note';
 
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 
@@ -46,7 +58,12 @@ function stored(leaves: Buffer[], batch = 3): Map<string, Hash> {
   const nodes = new Map<string, Hash>();
   for (let size = 0; size < leaves.length; size += batch) {
     const frontier = new Map(decompose(0, size).map((k) => [`${k.level}:${k.index}`, nodes.get(`${k.level}:${k.index}`)!]));
-    for (const n of appendLeaves(size, frontier, leaves.slice(size, size + batch).map((l) => leafHash(l)))) nodes.set(`${n.level}:${n.index}`, n.hash);
+    for (const n of appendLeaves(
+      size,
+      frontier,
+      leaves.slice(size, size + batch).map((l) => leafHash(l)),
+    ))
+      nodes.set(`${n.level}:${n.index}`, n.hash);
   }
   return nodes;
 }
@@ -139,7 +156,11 @@ describe('signed notes and cosignatures (C2SP signed-note, tlog-checkpoint, tlog
     expect(name).toBe('caisse.example/log');
     const raw = Buffer.from(b64, 'base64');
     expect(raw[0]).toBe(0x01);
-    expect(id).toBe(sha(Buffer.from(`${name}\n`), raw).subarray(0, 4).toString('hex'));
+    expect(id).toBe(
+      sha(Buffer.from(`${name}\n`), raw)
+        .subarray(0, 4)
+        .toString('hex'),
+    );
     const line = note.split('\n\n')[1]!;
     const m = /^\u2014 (\S+) (\S+)\n$/.exec(line)!;
     expect(m[1]).toBe(name);

@@ -10,11 +10,18 @@ export type Hash = Buffer;
 export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
 export function leafHash(leaf: Buffer | string): Hash {
-  return createHash('sha256').update(Buffer.from([0])).update(leaf).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(leaf)
+    .digest();
 }
 
 export function nodeHash(left: Hash, right: Hash): Hash {
-  return createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest();
+  return createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 export interface NodeKey {

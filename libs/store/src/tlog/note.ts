@@ -31,7 +31,12 @@ export class NoteError extends Error {
 }
 
 export function keyIdOf(name: string, type: number, publicKey: Buffer): Buffer {
-  return createHash('sha256').update(`${name}\n`).update(Buffer.from([type])).update(publicKey).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(`${name}\n`)
+    .update(Buffer.from([type]))
+    .update(publicKey)
+    .digest()
+    .subarray(0, 4);
 }
 
 function checkName(name: string): void {

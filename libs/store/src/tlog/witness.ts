@@ -52,9 +52,18 @@ const PAGE = 1000;
  * checkpoint and the tree's frontier as its state.
  */
 export async function runWitness(options: { url: string; keyText: string; statePath: string; token?: string; now?: () => number }): Promise<WitnessResult> {
-  const refuse = (failures: WitnessFailure[]): WitnessResult => ({ ok: false, report: failures.map((f) => `INCOHÉRENT (${f.reason}) : ${f.detail}`), failures });
+  const refuse = (failures: WitnessFailure[]): WitnessResult => ({
+    ok: false,
+    report: failures.map((f) => `INCOHÉRENT (${f.reason}) : ${f.detail}`),
+    failures,
+  });
   const signer = parseSignerKey(options.keyText);
-  if (signer.type !== COSIGNATURE_V1) return { ok: false, report: ['la clé du témoin doit être une clé cosignature/v1 (type 0x04)'], failures: [{ reason: 'key-invalid', detail: 'la clé du témoin doit être une clé cosignature/v1 (type 0x04)' }] };
+  if (signer.type !== COSIGNATURE_V1)
+    return {
+      ok: false,
+      report: ['la clé du témoin doit être une clé cosignature/v1 (type 0x04)'],
+      failures: [{ reason: 'key-invalid', detail: 'la clé du témoin doit être une clé cosignature/v1 (type 0x04)' }],
+    };
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   const get = async (path: string) => {
     const res = await fetch(`${options.url}${path}`, { headers });
@@ -72,16 +81,28 @@ export async function runWitness(options: { url: string; keyText: string; stateP
   const note = await (await get('/v1/log/checkpoint')).text();
   const { body, signatures } = splitNote(note);
   const own = signatures.find((s) => s.name === key.name && s.keyId.equals(key.keyId));
-  if (!own || !verifySignatureLine(body, own, key).ok) return refuse([{ reason: 'signature-invalid', detail: `le point de contrôle servi ne porte pas de signature valide de la clé ${vkey}` }]);
+  if (!own || !verifySignatureLine(body, own, key).ok)
+    return refuse([{ reason: 'signature-invalid', detail: `le point de contrôle servi ne porte pas de signature valide de la clé ${vkey}` }]);
   const checkpoint = parseCheckpointBody(body);
-  if (state && checkpoint.origin !== state.origin) return refuse([{ reason: 'origin-changed', detail: `origine ${checkpoint.origin}, le témoin suit ${state.origin}` }]);
+  if (state && checkpoint.origin !== state.origin)
+    return refuse([{ reason: 'origin-changed', detail: `origine ${checkpoint.origin}, le témoin suit ${state.origin}` }]);
   if (state) {
     const oldRoot = Buffer.from(state.rootHash, 'base64');
     if (checkpoint.size < state.size) {
-      return refuse([{ reason: 'size-decreased', detail: `le journal ${checkpoint.origin} est revenu de la taille ${state.size} à ${checkpoint.size} : des entrées ont disparu` }]);
+      return refuse([
+        {
+          reason: 'size-decreased',
+          detail: `le journal ${checkpoint.origin} est revenu de la taille ${state.size} à ${checkpoint.size} : des entrées ont disparu`,
+        },
+      ]);
     }
     if (checkpoint.size === state.size && !checkpoint.rootHash.equals(oldRoot)) {
-      return refuse([{ reason: 'root-changed', detail: `deux racines différentes signées pour la taille ${state.size} (${state.rootHash} puis ${checkpoint.rootHash.toString('base64')}) : l’historique a été réécrit` }]);
+      return refuse([
+        {
+          reason: 'root-changed',
+          detail: `deux racines différentes signées pour la taille ${state.size} (${state.rootHash} puis ${checkpoint.rootHash.toString('base64')}) : l’historique a été réécrit`,
+        },
+      ]);
     }
     if (checkpoint.size > state.size) {
       const res = await fetch(`${options.url}/v1/log/proof/consistency?from=${state.size}&to=${checkpoint.size}`, { headers });
@@ -110,19 +131,30 @@ export async function runWitness(options: { url: string; keyText: string; stateP
   let lastLeafHash = resume ? state!.lastLeafHash : undefined;
   if (resume && state!.size > 0 && state!.lastLeafHash) {
     const [last] = await leavesFrom(state!.size - 1, 1);
-    if (last?.leafIndex !== state!.size - 1) failures.push({ reason: 'leaf-missing', detail: `la feuille ${state!.size - 1}, la dernière que le témoin a vérifiée, n’est plus servie par le journal` });
-    else if (!leafHash(Buffer.from(last.leaf, 'base64')).equals(Buffer.from(state!.lastLeafHash, 'base64'))) failures.push({ reason: 'leaf-changed', detail: `la feuille ${state!.size - 1} n’est plus celle que le témoin a vérifiée` });
+    if (last?.leafIndex !== state!.size - 1)
+      failures.push({
+        reason: 'leaf-missing',
+        detail: `la feuille ${state!.size - 1}, la dernière que le témoin a vérifiée, n’est plus servie par le journal`,
+      });
+    else if (!leafHash(Buffer.from(last.leaf, 'base64')).equals(Buffer.from(state!.lastLeafHash, 'base64')))
+      failures.push({ reason: 'leaf-changed', detail: `la feuille ${state!.size - 1} n’est plus celle que le témoin a vérifiée` });
   }
   outer: while (size < checkpoint.size) {
     const page = await leavesFrom(size, Math.min(PAGE, checkpoint.size - size));
     if (page.length === 0) {
-      failures.push({ reason: 'leaf-missing', detail: `le journal ne sert pas les feuilles ${size} à ${checkpoint.size - 1} du point de contrôle de taille ${checkpoint.size}` });
+      failures.push({
+        reason: 'leaf-missing',
+        detail: `le journal ne sert pas les feuilles ${size} à ${checkpoint.size - 1} du point de contrôle de taille ${checkpoint.size}`,
+      });
       break;
     }
     const hashes: Hash[] = [];
     for (const leaf of page) {
       if (leaf.leafIndex !== size + hashes.length) {
-        failures.push({ reason: 'leaf-index-gap', detail: `le journal sert la feuille ${leaf.leafIndex} où la ${size + hashes.length} était attendue : des feuilles du point de contrôle de taille ${checkpoint.size} manquent` });
+        failures.push({
+          reason: 'leaf-index-gap',
+          detail: `le journal sert la feuille ${leaf.leafIndex} où la ${size + hashes.length} était attendue : des feuilles du point de contrôle de taille ${checkpoint.size} manquent`,
+        });
         break outer;
       }
       hashes.push(leafHash(Buffer.from(leaf.leaf, 'base64')));
@@ -136,7 +168,11 @@ export async function runWitness(options: { url: string; keyText: string; stateP
   }
   if (failures.length === 0 && size === checkpoint.size) {
     const root = size === 0 ? EMPTY_ROOT : rangeHash(0, size, (k) => frontier.get(`${k.level}:${k.index}`)!);
-    if (!root.equals(checkpoint.rootHash)) failures.push({ reason: 'tree-mismatch', detail: `les feuilles servies donnent la racine ${root.toString('base64')}, le point de contrôle de taille ${checkpoint.size} signe ${checkpoint.rootHash.toString('base64')}` });
+    if (!root.equals(checkpoint.rootHash))
+      failures.push({
+        reason: 'tree-mismatch',
+        detail: `les feuilles servies donnent la racine ${root.toString('base64')}, le point de contrôle de taille ${checkpoint.size} signe ${checkpoint.rootHash.toString('base64')}`,
+      });
   }
   if (failures.length > 0) return refuse(failures);
 
