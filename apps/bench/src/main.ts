@@ -68,14 +68,7 @@ async function withStores<T>(config: AppConfig, fn: (s: Awaited<ReturnType<typeo
 async function generate(env: Record<string, string>, doctors: number): Promise<{ events: number; ms: number }> {
   const config = loadConfig(env);
   const clock = new ManualClock('2023-01-01T00:00:00Z');
-  const { store, readDb } = await openStores({
-    store: config.store,
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    databaseSchema: config.databaseSchema,
-    eventstoreConnectionString: undefined,
-    clock,
-  });
+  const { store, readDb } = await openStores({ ...config, eventstoreConnectionString: undefined, clock });
   try {
     const r = await writeGenerated(store, clock, { doctors, seed: 'bench', years: [2023] }, (p) =>
       log(`  generate: window ${p.window}/${p.windows}, ${p.events} events`),

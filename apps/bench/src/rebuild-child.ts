@@ -10,14 +10,7 @@ import { clockFromSetting } from '@forfait/platform';
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const { store, readDb } = await openStores({
-    store: config.store,
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    databaseSchema: config.databaseSchema,
-    eventstoreConnectionString: config.eventstoreConnectionString,
-    clock: clockFromSetting(config.clock),
-  });
+  const { store, readDb } = await openStores({ ...config, clock: clockFromSetting(config.clock) });
   const schema = config.databaseSchema === 'public' ? 'rm' : `${config.databaseSchema}_rm`;
   const live = new ProjectionRunner(store, readDb, PROJECTIONS, schema, { batchSize: config.projectorBatchSize });
   await live.setup();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { caisseLabel, isInstantWithOffset, isValidRpps, ROLES, type Role } from '@forfait/events';
-import { formatPoints, specialtyLabel, toEntitlementView } from '@forfait/domain';
+import { formatParisInstant, formatPoints, specialtyLabel, toEntitlementView } from '@forfait/domain';
 import { ConfigError, FULL_VERIFICATION_JOB, Jobs, QUEUES, loadConfig, probeRedis, signDevToken, withDevSecret, type AppConfig } from '@forfait/platform';
 import { DoctorYearReader, EntitlementService, type CsvImportJob } from '@forfait/application';
 import {
@@ -21,16 +21,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { COSIGNATURE_V1, PgDatabase, generateSignerKey, parseSignerKey, runWitness, verifyFully, vkeyOf, type FullVerificationReport } from '@forfait/store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
-const PARIS = new Intl.DateTimeFormat('fr-FR', {
-  timeZone: 'Europe/Paris',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
 /** "01/02/2024 00:00": an instant as French users read it, in Paris time (the caller says so). */
-const paris = (instant: string) => PARIS.format(new Date(instant));
+const paris = formatParisInstant;
 
 class UsageError extends Error {}
 /** No worker listens on the queue: the job was taken back. */
@@ -166,14 +158,7 @@ const COMMANDS: Record<string, Command> = {
       const { openStores } = await import('@forfait/store');
       const { writeGenerated } = await import('@forfait/generator');
       const clock = new ManualClock('2023-01-01T00:00:00Z');
-      const { store, readDb } = await openStores({
-        store: config.store,
-        dataDir: config.dataDir,
-        databaseUrl: config.databaseUrl,
-        databaseSchema: config.databaseSchema,
-        eventstoreConnectionString: config.eventstoreConnectionString,
-        clock,
-      });
+      const { store, readDb } = await openStores({ ...config, clock });
       try {
         const result = await writeGenerated(store, clock, { doctors, seed: values.seed, years: years.sort(), chunk }, (p) =>
           process.stderr.write(`\r${bar(Math.floor((p.window / p.windows) * 100))} ${p.events} events`),

@@ -68,14 +68,7 @@ export async function openRuntime(
   },
 ): Promise<Runtime> {
   const clock = clockFromSetting(config.clock);
-  const { store, readDb } = await openStores({
-    store: config.store,
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    databaseSchema: config.databaseSchema,
-    eventstoreConnectionString: config.eventstoreConnectionString,
-    clock,
-  });
+  const { store, readDb } = await openStores({ ...config, clock });
   const queryDb = config.readDatabaseUrl ? new PgDatabase({ connectionString: config.readDatabaseUrl, application_name: 'forfait-read' }) : readDb;
   const redis = await probeRedis(config.redisUrl);
   const readModelSchema = readModelSchemaOf(config);
