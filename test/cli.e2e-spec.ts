@@ -189,7 +189,7 @@ describe('npm run cli', () => {
 
   it('import on PostgreSQL is in the journal of accepted work before it is queued: the CLI killed and Redis restarted empty, the reconciler still finishes it once (issue 11 leftover)', async () => {
     const schema = `cli_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const port = await freePort(55440, 55449);
+    const port = await freePort(25460, 25469);
     let redis = await startRedis(port);
     const env = {
       STORE: 'postgres',

@@ -66,7 +66,7 @@ describe('losing PostgreSQL', () => {
   let db: PgDatabase;
 
   beforeAll(async () => {
-    cluster = new Cluster(await freePort(55432, 55439), ME);
+    cluster = new Cluster(await freePort(25432, 25439), ME);
     await cluster.init();
     db = new PgDatabase({ connectionString: cluster.url, max: 4, application_name: ME });
   }, 60_000);

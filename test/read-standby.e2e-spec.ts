@@ -33,9 +33,9 @@ describe('queries served from a streaming standby (READ_DATABASE_URL)', () => {
   const rpps = withRppsCheckDigit('1300000000');
 
   beforeAll(async () => {
-    primary = new Cluster(await freePort(55450, 55459), ME);
+    primary = new Cluster(await freePort(25450, 25459), ME);
     await primary.init();
-    standby = new Cluster(await freePort(55450, 55459, [primary.port]), ME);
+    standby = new Cluster(await freePort(25450, 25459, [primary.port]), ME);
     await standby.initStandbyOf(primary);
     expect(await standby.sql('SELECT pg_is_in_recovery() AS r')).toEqual([{ r: true }]);
     system = await startSystem(

@@ -56,7 +56,7 @@ describe('the README, followed in order on a fresh clone', () => {
     mkdirSync(join(project, 'dist'));
     for (const name of ['apps', 'libs', 'console']) symlinkSync(join(ROOT, 'dist', name), join(project, 'dist', name));
     for (const part of ['server', 'console']) writeFileSync(join(project, 'dist', `.build-stamp-${part}`), `${new Date().toISOString()}\n`);
-    port = await freePort(43400, 43600);
+    port = await freePort(24300, 24499);
     env = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? project,

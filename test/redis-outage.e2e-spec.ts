@@ -15,7 +15,7 @@ const SECRET = 'redis-outage-secret-redis-outage-secret-01';
 const ANSWER_BOUND_MS = 3000;
 
 /** A port of 56379–56389 nobody listens on. */
-const sparePort = () => freePort(56379, 56389);
+const sparePort = () => freePort(26379, 26389);
 
 describe('losing Redis (issue 11, point 5)', () => {
   const schema = schemaName('redis_outage');
@@ -288,7 +288,7 @@ describe('Redis that comes up after a start without it (issue 11 leftover)', () 
     request(system!.url, method, path, tokens[who], body, { contentType, timeoutMs: 10_000 });
 
   beforeAll(async () => {
-    port = await freePort(55440, 55449);
+    port = await freePort(26390, 26399);
     tokens = await mintTokens(SECRET, { admin: { role: 'admin' }, system: { role: 'system' } });
   });
   afterAll(async () => {
@@ -387,7 +387,7 @@ describe('Redis stalled (SIGSTOP): the job endpoints answer 503 at once, and ser
   const measures = async () => (await system!.runtime.store.readStream(streams.declaration(GP, 2023))).filter((e) => e.type === 'MeasureRecorded');
 
   beforeAll(async () => {
-    port = await freePort(55450, 55459);
+    port = await freePort(26400, 26409);
     redis = await startRedis(port);
     system = await startTestSystem({
       STORE: 'postgres',

@@ -55,7 +55,7 @@ describe('npm start', () => {
     mkdirSync(join(project, 'libs'));
     writeFileSync(source, 'export {};\n');
     writeFileSync(consoleSource, 'export {};\n');
-    port = await freePort(43100, 43300);
+    port = await freePort(24100, 24299);
   });
   afterAll(async () => {
     for (const s of running) await stop(s);

@@ -107,10 +107,10 @@ describe('two APIs and two projectors on one PostgreSQL (issue 17, point 13)', (
   const head = async (): Promise<bigint> => BigInt((await db.query<{ p: string }>('SELECT coalesce(max(position), 0)::text AS p FROM es_events')).rows[0]!.p);
 
   beforeAll(async () => {
-    const pgPort = await freePort(55440, 55449);
+    const pgPort = await freePort(25440, 25449);
     cluster = new Cluster(pgPort, ME);
     await cluster.init();
-    const redisPort = await freePort(55440, 55449, [pgPort]);
+    const redisPort = await freePort(25440, 25449, [pgPort]);
     redis = await startRedis(redisPort);
     redisUrl = `redis://127.0.0.1:${redisPort}`;
     db = new PgDatabase({ connectionString: cluster.url, max: 4, application_name: ME });

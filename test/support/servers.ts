@@ -20,7 +20,12 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The first port of `from`–`to` nobody listens on, skipping those in `taken`. */
+/**
+ * The first port of `from`–`to` nobody listens on, skipping those in `taken`. Each test file has a
+ * range of its own, below Linux's ephemeral ports (32768–60999): a port found free there could be
+ * taken by any connection's local end, or by a `PORT=0` server of another test, before the test's
+ * own server binds it (seen in CI: the README test's `npm start` got EADDRINUSE).
+ */
 export async function freePort(from: number, to: number, taken: readonly number[] = []): Promise<number> {
   for (let port = from; port <= to; port += 1) if (!taken.includes(port) && (await portFree(port))) return port;
   throw new Error(`no free port in ${from}-${to}`);
