@@ -999,20 +999,34 @@ describeIfBrowser('the console, in a browser, against the running API', () => {
   it('the imports screen lists each batch with its rejected items (index, code), those of the user’s caisse; the auditor sees all', async () => {
     const system_ = await signDevToken(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { role: 'system' });
     // One batch naming doctors of 441 and 751 (one item good, three rejected), one naming 751's only.
-    const mixed = await call('POST', '/v1/imports/measures', system_, {
-      source: 'SNDS',
-      items: [
-        { rpps: GP, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 },
-        { rpps: GP, year: 2023, indicator: 'V2_AAT' },
-        { rpps: CARDIO, year: 2023, indicator: 'V2_AAT' },
-        { rpps: '123', year: 2023, indicator: 'V2_AAT', numerator: 1, denominator: 2 },
-      ],
-    });
-    expect(mixed).toMatchObject({ received: 4, appended: 1, status: 'partial' });
-    await call('POST', '/v1/imports/measures', system_, {
-      source: 'SNDS',
-      items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }],
-    });
+    // Both sent under one X-Correlation-Id (a client's nightly run id, say): each batch is listed all the same.
+    const run = { headers: { 'x-correlation-id': 'nightly-run-2024-01-20' } };
+    const mixed = await request(
+      system.url,
+      'POST',
+      '/v1/imports/measures',
+      system_,
+      {
+        source: 'SNDS',
+        items: [
+          { rpps: GP, year: 2023, indicator: 'V2_AAT', numerator: 80, denominator: 100 },
+          { rpps: GP, year: 2023, indicator: 'V2_AAT' },
+          { rpps: CARDIO, year: 2023, indicator: 'V2_AAT' },
+          { rpps: '123', year: 2023, indicator: 'V2_AAT', numerator: 1, denominator: 2 },
+        ],
+      },
+      run,
+    );
+    expect(mixed.body).toMatchObject({ received: 4, appended: 1, status: 'partial' });
+    const own = await request(
+      system.url,
+      'POST',
+      '/v1/imports/measures',
+      system_,
+      { source: 'SNDS', items: [{ rpps: CARDIO, year: 2023, indicator: 'V2_AAT', numerator: 90, denominator: 100 }] },
+      run,
+    );
+    expect(own.status).toBe(200);
     // A CSV extract naming both caisses' doctors, its third line rejected: listed once imported.
     const csv = ['rpps,year,indicator,numerator,denominator', `${GP},2023,V2_DMP,30,100`, `${CARDIO},2023,V2_DMP,abc,100`].join('\n');
     const accepted = await request(system.url, 'POST', '/v1/imports/measures?source=CSV-TEST', system_, csv, { contentType: 'text/csv' });

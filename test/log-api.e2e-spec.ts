@@ -136,6 +136,30 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
         body: { code: 'FORBIDDEN', details: { reason: 'WITNESS_KEY_NOT_OWN' } },
       });
       expect((await send(system, 'POST', '/v1/log/cosignatures', w1Token, cosigned)).status).toBe(204);
+      // A second witness posts, as api.md says, the checkpoint as served (now carrying w1's cosignature)
+      // followed by its own line: accepted; w1's line rides along as kept, not as w2's posting.
+      const w2Key = generateSignerKey('witness.test/w2', COSIGNATURE_V1);
+      expect((await send(system, 'POST', '/v1/log/witnesses', admin, { vkey: vkeyOf(parseSignerKey(w2Key)) })).status).toBe(201);
+      const served = (await send(system, 'GET', '/v1/log/checkpoint', auditor)).body as unknown as string;
+      expect(served).toContain('— witness.test/w1 ');
+      expect(
+        (
+          await send(
+            system,
+            'POST',
+            '/v1/log/cosignatures',
+            other,
+            `${served}${cosignNote(checkpointBody, parseSignerKey(w2Key), Math.floor(Date.now() / 1000))}`,
+          )
+        ).status,
+      ).toBe(204);
+      expect((await send(system, 'GET', '/v1/log/checkpoint', auditor)).body).toContain('— witness.test/w2 ');
+      // A line of w1 that the log did not keep (another timestamp) is still refused to w2.
+      const forged = `${note}${cosignNote(checkpointBody, parseSignerKey(w1Key), Math.floor(Date.now() / 1000) - 7)}`;
+      expect(await send(system, 'POST', '/v1/log/cosignatures', other, forged)).toMatchObject({
+        status: 403,
+        body: { details: { reason: 'WITNESS_KEY_NOT_OWN' } },
+      });
       const dataDir = mkdtempSync(join(tmpdir(), 'forfait-logapi-w-'));
       dirs.push(dataDir);
       expect(await runWitness({ url: system.url, keyText: w1Key, statePath: join(dataDir, 'state.json'), token: w1Token })).toMatchObject({

@@ -370,6 +370,10 @@ describe('rule 5: the DPI of the establishment, and a doctor without a profile (
     // As known at an instant too; and the read wrote nothing.
     const replay = await call('GET', `/v1/doctors/${NOBODY}/campaigns/2023/entitlement?knownAt=2024-01-20T10:00:00%2B01:00`, 'auditor');
     expect(replay.status).toBe(404);
+    // The explanation of that entitlement answers as it does; the known doctor's is explained.
+    const why = await call('GET', `/v1/doctors/${NOBODY}/campaigns/2023/entitlement/explanation`, 'auditor');
+    expect({ status: why.status, code: why.body.code }).toEqual({ status: 404, code: 'DOCTOR_NOT_FOUND' });
+    expect((await call('GET', `/v1/doctors/${NO_PROFILE}/campaigns/2023/entitlement/explanation`, 'auditor')).status).toBe(200);
     expect(await head()).toBe(before);
   });
 });

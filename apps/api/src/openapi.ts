@@ -298,6 +298,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
     ok: { status: 200, schema: ENTITLEMENT, headers: { ETag: 'la révision du flux médecin-année, pour If-Match (« -1 » : aucun événement encore)' } },
     errors: ['INVALID_RPPS', 'CAMPAIGN_NOT_FOUND', 'DOCTOR_NOT_FOUND', 'INVALID_INSTANT', 'READ_MODELS_BEHIND'],
   },
+  'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/explanation': { errors: ['INVALID_RPPS', 'CAMPAIGN_NOT_FOUND', 'DOCTOR_NOT_FOUND', 'INVALID_INSTANT'] },
   'GET /v1/doctors/{rpps}/campaigns/{year}/entitlement/diff': {
     ok: {
       status: 200,

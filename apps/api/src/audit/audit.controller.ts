@@ -1,6 +1,6 @@
 import { Get, Inject, Param, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
-import { latestEffective, ofType } from '@forfait/domain';
+import { DomainRefusal, latestEffective, ofType } from '@forfait/domain';
 import { auditBundlePdf, recapPdf, type RecapLine } from './pdf';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { Rational, toEntitlementView, type EntitlementView } from '@forfait/domain';
@@ -225,10 +225,12 @@ export class AuditController {
   ) {
     await this.scope.assertDoctor(req.principal, rpps, 'read', [...READERS]);
     const at = parseInstant(knownAt, 'knownAt') ?? this.runtime.clock.now().toISOString();
-    const [{ entitlement, ruleset }, streams] = await Promise.all([
+    const [{ entitlement, ruleset, known }, streams] = await Promise.all([
       this.entitlements.compute(rpps, year, at),
       Promise.all([this.reader.campaign(year), this.reader.doctor(rpps), this.reader.declaration(rpps, year)]),
     ]);
+    // As the entitlement it explains: 404 for a doctor with neither a profile nor an event that year.
+    if (!known) throw new DomainRefusal('DOCTOR_NOT_FOUND', `aucune fiche ni aucun événement pour le médecin ${rpps} en ${year}`);
     const byId = new Map(streams.flatMap((s) => s.raw).map((e) => [e.eventId, e]));
     const pointValueCents = ruleset.pointValueCents;
     const indicators = [...entitlement.volet1.indicators, ...entitlement.volet2.indicators].map((i) => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,7 +75,8 @@ export class ImportsController {
       this.runtime.readDb,
       this.runtime.readModelSchema,
       {
-        id: sender.correlationId,
+        // Its own id: a client reusing one X-Correlation-Id for several batches must not see the later ones dropped.
+        id: randomUUID(),
         kind,
         source,
         receivedAt: sender.now,

@@ -93,7 +93,8 @@ export class ApiWorkers implements OnApplicationBootstrap {
           onProgress: (phase, done) => {
             if (done - last < 5000) return;
             last = done;
-            void job.updateProgress({ phase, done });
+            // Progress is a hint: Redis lost meanwhile must not become an unhandled rejection (it would end the process).
+            job.updateProgress({ phase, done }).catch(() => undefined);
           },
         },
       );

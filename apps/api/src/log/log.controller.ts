@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import type { Request, Response } from 'express';
 import type { Runtime } from '@forfait/read-models';
 import { AppError } from '@forfait/events';
-import { COSIGNATURE_V1, CheckpointNotFoundError, TransparencyLog, leafHash, parseVkey, splitNote } from '@forfait/store';
+import { COSIGNATURE_V1, CheckpointNotFoundError, TransparencyLog, leafHash, parseCheckpointBody, parseVkey, splitNote } from '@forfait/store';
 import { PublicLog, Roles, type AuthedRequest } from '../auth/auth.guard';
 import { ForbiddenError } from '../auth/auth.errors';
 import { RequestValidationError } from '../common/validation';
@@ -150,17 +150,18 @@ export class LogController {
       chunks.push(chunk);
     }
     const note = Buffer.concat(chunks).toString('utf8');
-    // A witness posts its own cosignature only: the key's name is its token's subject.
+    // A witness posts its own cosignature only: the key's name is its token's subject. The note as
+    // served already carries the cosignatures kept so far (api.md: « the checkpoint as served followed
+    // by the witness's line »): those, exactly as kept for that size, are not another witness's posting.
     if (role === 'witness') {
-      let names: string[] = [];
+      let foreign: string[] = [];
       try {
-        names = splitNote(note)
-          .signatures.map((l) => l.name)
-          .filter((n) => n !== this.log.origin);
+        const { body, signatures } = splitNote(note);
+        const kept = new Set((await this.log.checkpoint(parseCheckpointBody(body).size))?.cosignatures ?? []);
+        foreign = signatures.filter((l) => l.name !== this.log.origin && l.name !== sub && !kept.has(l.line)).map((l) => l.name);
       } catch {
         // Unreadable: addCosignatures says why (422).
       }
-      const foreign = names.filter((n) => n !== sub);
       if (foreign.length > 0)
         throw new ForbiddenError(`le témoin ${sub} ne peut déposer que sa propre cosignature (la note porte celle de ${foreign.join(', ')})`, {
           reason: 'WITNESS_KEY_NOT_OWN',

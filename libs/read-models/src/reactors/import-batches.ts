@@ -60,6 +60,9 @@ export async function setupImportBatches(db: SqlDatabase, schema: string): Promi
  * the doctors its items name, whose caisses the batch is bound to; `binding.rejectedRpps[i]`: the
  * doctor rejection i names, whose caisse it is shown to.
  */
+/** The binding of a batch whose doctors' caisses could not be read: seen by auditors and admins only. */
+export const UNREADABLE_BINDING = '?';
+
 export async function recordImportBatch(
   db: SqlDatabase,
   schema: string,
@@ -67,17 +70,19 @@ export async function recordImportBatch(
   binding: { named: Iterable<string>; rejectedRpps: readonly (string | undefined)[] },
 ): Promise<void> {
   const named = [...new Set([...binding.named, ...binding.rejectedRpps.filter((r): r is string => r !== undefined)])];
-  // The registry's doctors (its table in the same schema); one it cannot read binds the batch to none, never loses it.
+  // The registry's doctors (its table in the same schema). A registry it cannot read never loses the
+  // batch, and never shows it to every caisse either: it is bound to UNREADABLE_BINDING, which no
+  // caisse's filter matches (auditors and admins, who list without one, still see it).
   const rows = named.length
     ? await db
         .query<{ rpps: string; caisse: string }>(`SELECT rpps, caisse FROM ${quoteIdent(assertSchemaName(schema))}.doctors WHERE rpps = ANY($1::text[])`, [
           named,
         ])
         .then((r) => r.rows)
-        .catch(() => [])
+        .catch(() => undefined)
     : [];
-  const caisseOf = new Map(rows.map((r) => [r.rpps, r.caisse]));
-  const caisses = [...new Set(rows.map((r) => r.caisse))].sort();
+  const caisseOf = new Map((rows ?? []).map((r) => [r.rpps, r.caisse]));
+  const caisses = rows ? [...new Set(rows.map((r) => r.caisse))].sort() : [UNREADABLE_BINDING];
   const rejected = batch.rejected.map((r, i) => {
     const rpps = binding.rejectedRpps[i];
     const caisse = rpps !== undefined ? caisseOf.get(rpps) : undefined;
