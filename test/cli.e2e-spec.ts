@@ -9,31 +9,14 @@ import { DEV_JWT_SECRET, Jobs, QUEUES, loadConfig } from '@forfait/platform';
 import { PgDatabase, parseSignerKey, vkeyOf } from '@forfait/store';
 import { startSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
-import { freePort, kill, startRedis, until } from './support/servers';
+import { CLI, cliAsync, freePort, kill, startRedis, until } from './support/servers';
 
-// The built CLI (`npm test` builds first), run as a user runs it.
-const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECRET = 'cli-e2e-secret-cli-e2e-secret-cli-e2e-0123';
 const cli = (args: string[], env: Record<string, string> = {}) => {
   const r = spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-
-/** The CLI run without blocking this process (where the system under test runs its workers). */
-const cliAsync = (args: string[], env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 
 describe('npm run cli', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'forfait-cli-'));

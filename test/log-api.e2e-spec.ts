@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,26 +9,11 @@ import { COSIGNATURE_V1, cosignNote, generateSignerKey, parseSignerKey, runWitne
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
+import { cliAsync } from './support/servers';
 
 const SECRET = 'logapi-e2e-secret-logapi-e2e-secret-0001';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-// The built CLI (`npm test` builds first), run as a user runs it.
-const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const cliAsync = (args: string[], env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 
 async function sealed(url: string, size: number): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -213,7 +197,7 @@ describe('the verifiable log: witnesses, refusals, full recomputation', () => {
       const integrity = async () => (await send(system, 'GET', '/v1/integrity', auditor)).body;
       expect(await integrity()).toMatchObject({ ok: true, lastFullCheck: null });
 
-      const job = await cliAsync(['verify', '--full', '--job'], env);
+      const job = await cliAsync(['verify', '--full', '--job'], env, 90_000);
       expect(job.stdout).toMatch(/^job full-verification-\d+ queued$/m);
       expect(job.stdout).toMatch(/^OK: 6 events in 3 streams, every hash chain verifies, heads, positions and the tree check \(every signed checkpoint\)$/m);
       expect(job.code).toBe(0);

@@ -15,6 +15,7 @@ import type { Runtime } from '@forfait/read-models';
 import { TransparencyLog, verifyEvents } from '@forfait/store';
 import { DoctorYearReader, resolveCampaign, rulesetHash } from '@forfait/application';
 import { exportEvent } from '../core/export-event';
+import { explainIndicators } from './explain';
 import { RUNTIME } from '../runtime.token';
 import {
   BUNDLE_FORMAT,
@@ -134,23 +135,11 @@ export class AuditBundleService {
           }
         : null;
     const explanation = final
-      ? [...final.volet1.indicators, ...final.volet2.indicators].map((i) => ({
-          code: i.code,
-          volet: i.volet,
-          label: i.label,
-          met: i.met,
-          points: i.points.toDecimal(3),
-          pointsExact: i.points.toString(),
+      ? explainIndicators(final, ruleset?.pointValueCents, byId).map(({ euroCents, evidence, ...i }) => ({
+          ...i,
           // Display only: the amount is rounded once, from the exact total, not per indicator.
-          euros: i.volet === 2 && ruleset ? Number(i.points.mul(Rational.of(ruleset.pointValueCents)).roundHalfUp()) / 100 : null,
-          reason: i.reason,
-          rule: i.rule,
-          evidence: i.evidence.map((id) => ({
-            eventId: id,
-            type: byId.get(id)?.type ?? null,
-            recordedAt: byId.get(id)?.metadata.recordedAt ?? null,
-            effectiveAt: byId.get(id)?.metadata.effectiveAt ?? null,
-          })),
+          euros: euroCents === null ? null : euroCents / 100,
+          evidence: evidence.map(({ channel: _channel, ...e }) => e),
         }))
       : [];
 

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { DomainRefusal, latestEffective, ofType } from '@forfait/domain';
 import { auditBundlePdf, recapPdf, type RecapLine } from './pdf';
 import { ApiOperation, ApiQuery } from '@nestjs/swagger';
-import { Rational, toEntitlementView, type EntitlementView } from '@forfait/domain';
+import { toEntitlementView, type EntitlementView } from '@forfait/domain';
 import type { Runtime } from '@forfait/read-models';
 import { IncrementalIntegrity } from '@forfait/store';
 import { RateLimited } from '../common/rate-limit';
@@ -17,6 +17,7 @@ import { DOCTOR_READERS as READERS, Scope } from '../core/scope';
 import { CommandController, CommandSender, Sender } from '../core/command-sender';
 import { RUNTIME } from '../runtime.token';
 import { AuditBundleService } from './audit-bundle.service';
+import { explainIndicators } from './explain';
 
 type IndicatorView = { code: string; met: boolean; points?: number; reason: string; evidence: string[] };
 
@@ -233,30 +234,9 @@ export class AuditController {
     if (!known) throw new DomainRefusal('DOCTOR_NOT_FOUND', `aucune fiche ni aucun événement pour le médecin ${rpps} en ${year}`);
     const byId = new Map(streams.flatMap((s) => s.raw).map((e) => [e.eventId, e]));
     const pointValueCents = ruleset.pointValueCents;
-    const indicators = [...entitlement.volet1.indicators, ...entitlement.volet2.indicators].map((i) => {
-      const { code: _code, label: _label, provenance, ...parameters } = i.rule;
-      return {
-        code: i.code,
-        volet: i.volet,
-        label: i.label,
-        met: i.met,
-        points: i.points.toDecimal(3),
-        pointsExact: i.points.toString(),
-        // Guide 2023 §III: a point is worth pointValueCents; shown per indicator, the total is rounded once from the exact sum.
-        euroCents: i.volet === 2 ? Number(i.points.mul(Rational.of(pointValueCents)).roundHalfUp()) : null,
-        reason: i.reason,
-        rule: { parameters, sources: provenance },
-        evidence: i.evidence.map((id) => {
-          const e = byId.get(id);
-          return {
-            eventId: id,
-            type: e?.type ?? null,
-            recordedAt: e?.metadata.recordedAt ?? null,
-            effectiveAt: e?.metadata.effectiveAt ?? null,
-            channel: e?.metadata.channel ?? null,
-          };
-        }),
-      };
+    const indicators = explainIndicators(entitlement, pointValueCents, byId).map(({ rule, ...i }) => {
+      const { code: _code, label: _label, provenance, ...parameters } = rule;
+      return { ...i, rule: { parameters, sources: provenance } };
     });
     return {
       rpps,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
 import { caisseLabel, canonicalJson } from '@forfait/events';
-import { formatDate, specialtyLabel } from '@forfait/domain';
+import { formatDate, formatParisInstant, specialtyLabel } from '@forfait/domain';
 import type { AuditBundle, BundleControl } from './bundle';
 import { qrMatrix } from './qr';
 
@@ -56,17 +56,8 @@ const ROLES: Record<string, string> = {
 };
 
 const NBSP = '\u00a0';
-const paris = new Intl.DateTimeFormat('fr-FR', {
-  timeZone: 'Europe/Paris',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
 /** "20/01/2024 10:00": an instant in Europe/Paris (the time zone is said once per table, or by dateFr). */
-export const dateTimeParis = (iso: string | null | undefined) => (iso ? paris.format(new Date(iso)).replace(',', '') : '—');
+export const dateTimeParis = (iso: string | null | undefined) => (iso ? formatParisInstant(iso) : '—');
 /** "20/01/2024 10:00 (heure de Paris)" */
 export const dateFr = (iso: string | null | undefined) => (iso ? `${dateTimeParis(iso)} (heure de Paris)` : '—');
 /** "4 979,01 €", never broken across lines. */

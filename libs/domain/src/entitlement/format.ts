@@ -64,6 +64,8 @@ const PARIS_MINUTE = new Intl.DateTimeFormat('fr-FR', {
   year: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
+  // 00:00 at midnight, never 24:00 (some ICU versions' fr-FR default).
+  hourCycle: 'h23',
 });
 /** "02/02/2024 10:00": an instant in Europe/Paris, as the user-facing messages write it. */
 export function formatParisInstant(instant: string): string {
