@@ -15,6 +15,7 @@ import { startApi } from './api-process';
 import { machine, median as medianOf, percentile, stat, type Stat } from './stats';
 import { benchConsoleRender, CONSOLE_END, CONSOLE_START, consoleMarkdown, writeConsoleSection } from './console-render';
 import { sectionOf } from './page-sections';
+import { INTEGRITY_END, INTEGRITY_START, benchIntegrity, integrityMarkdown, writeIntegritySection } from './integrity-workload';
 
 /**
  * `npm run bench` (issue 7): the national-scale figures for PostgreSQL and the embedded store,
@@ -614,6 +615,8 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'docs/benchmarks.md' },
       /** Re-renders docs/benchmarks.md from a run's saved figures (var/bench/results-*.json), measuring nothing. */
       'from-results': { type: 'string' },
+      /** --only integrity: the store sizes (events) GET /v1/integrity is measured on. */
+      'integrity-sizes': { type: 'string', default: '100000,400000' },
     },
   });
   if (values['from-results']) {
@@ -637,7 +640,16 @@ async function main(): Promise<void> {
     const consoleSection = sectionOf(page, CONSOLE_START, CONSOLE_END);
     writeFileSync(values.out, markdown(saved.results, saved.runs, new Date(saved.started), saved.commit));
     if (consoleSection) writeConsoleSection(values.out, consoleSection);
+    const integritySection = sectionOf(page, INTEGRITY_START, INTEGRITY_END);
+    if (integritySection) writeIntegritySection(values.out, integritySection);
     process.stdout.write(`re-rendered ${values.out} from ${values['from-results']}\n`);
+    return;
+  }
+  if (values.only === 'integrity') {
+    // GET /v1/integrity's cost per call at two store sizes (integrity-workload.ts): its section of the page, the rest kept.
+    const figures = await benchIntegrity(PG_URL, values['integrity-sizes'].split(',').map(Number), Number(values.runs), gitCommit());
+    writeIntegritySection(values.out, integrityMarkdown(figures));
+    process.stdout.write(`${integrityMarkdown(figures)}\n`);
     return;
   }
   if (values.only === 'console') {
@@ -723,6 +735,8 @@ async function main(): Promise<void> {
   await once(stream, 'finish');
   writeFileSync(join(work, `results-${stamp}.json`), JSON.stringify({ started: started.toISOString(), commit, runs, pgVersion, results }, null, 2));
   if (!values.only) writeConsoleSection(values.out, consoleMarkdown(await benchConsoleRender(), commit));
+  if (!values.only)
+    writeIntegritySection(values.out, integrityMarkdown(await benchIntegrity(PG_URL, values['integrity-sizes'].split(',').map(Number), runs, commit)));
   process.stdout.write(readFileSync(values.out, 'utf8'));
 }
 

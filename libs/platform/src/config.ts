@@ -187,6 +187,13 @@ class Environment {
   @Max(100000, { message: 'must be a whole number between 1 and 100000' })
   RATE_LIMIT_PER_MINUTE?: number;
 
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number between 1 and 1000000' })
+  @Min(1, { message: 'must be a whole number between 1 and 1000000' })
+  @Max(1_000_000, { message: 'must be a whole number between 1 and 1000000' })
+  INTEGRITY_SWEEP?: number;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(INSTANT_WITH_OFFSET, { message: 'must be an ISO-8601 instant with an offset, e.g. 2024-01-15T09:00:00+01:00' })
@@ -332,6 +339,8 @@ export interface AppConfig {
   };
   /** Token bucket per principal on the expensive endpoints (rate-limit.ts); burst 0: off. */
   rateLimit: { burst: number; perMinute: number };
+  /** How many events, leaves and stream heads each GET /v1/integrity re-checks of what was verified before (issue 11, point 8). */
+  integritySweep: number;
   clock?: string;
   seedDemo: boolean;
   /** Run the projector inside the API process (always so in embedded mode: PGlite is one process). */
@@ -397,6 +406,7 @@ const KNOWN = [
   'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS',
   'RATE_LIMIT_BURST',
   'RATE_LIMIT_PER_MINUTE',
+  'INTEGRITY_SWEEP',
   'CLOCK',
   'SEED_DEMO',
   'RUN_PROJECTOR',
@@ -522,6 +532,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       keepAliveTimeoutMs: (parsed.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS ?? 65) * 1000,
     },
     rateLimit: { burst: parsed.RATE_LIMIT_BURST ?? 30, perMinute: parsed.RATE_LIMIT_PER_MINUTE ?? 60 },
+    integritySweep: parsed.INTEGRITY_SWEEP ?? 10_000,
     clock: parsed.CLOCK,
     seedDemo: parsed.SEED_DEMO ?? store === 'embedded',
     runProjectorInProcess: store === 'embedded' ? true : (parsed.RUN_PROJECTOR ?? true),

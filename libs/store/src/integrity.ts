@@ -2,6 +2,7 @@ import { GENESIS_HASH, computeEventHash, hashedRecordOf, type RecordedEvent } fr
 import type { EventStore } from './port';
 import { migrate } from './sql/event-store.schema';
 import { widenToNumeric, type SqlDatabase } from './sql/sql-client';
+import { SqlEventStore } from './sql/sql-event-store';
 import type { TransparencyLog } from './tlog/log';
 import { LOG_PROBLEM_KINDS, checkLogStructure, verifyTreeFromEvents, type LogProblem } from './tlog/log-integrity';
 
@@ -126,23 +127,39 @@ export interface IncrementalReport {
   verifiedUpTo: string;
   /** Events read and verified by this call: only those after the last verified position. */
   checkedEvents: number;
-  /** Stream heads compared with the store's event at that revision by this call. */
+  /** Verified stream heads compared with the store's event at that revision by this call. */
   checkedHeads: number;
   streams: number;
   /** Events verified in all, earlier calls included. */
   events: number;
   lastFullCheck: { at: string; ok: boolean } | null;
+  /**
+   * What this call re-checked of what earlier calls had verified (issue 11, point 8): a window
+   * that moves on at each call and starts again at the beginning once it has reached the end,
+   * so that every event, leaf and head is re-checked in turn at a bounded cost a call; it stays
+   * where it found a problem. `lastCompletedAt`: when the window last went through the whole store
+   * with no problem.
+   */
+  sweep: { afterPosition: string; upToPosition: string; fromLeaf: number; toLeaf: number; heads: number; lastCompletedAt: string | null };
   problems: IntegrityProblem[];
   firstBroken?: BrokenLink;
 }
 
+/** How many events, leaves and stream heads a call re-checks of what earlier calls verified (INTEGRITY_SWEEP). */
+export const DEFAULT_INTEGRITY_SWEEP = 10_000;
+
 /**
- * Integrity checked from the last verified position (architecture.md, "Tamper evidence"): the
- * position and every stream's verified head are kept in `<schema>.integrity_state` and
- * `<schema>.integrity_heads`; a call reads only the events after that position, chaining them onto
- * the kept heads, and re-reads each stream's head event to see that it still hashes as verified.
- * The position never moves past a broken event, so a problem is reported by every later call until
- * it is repaired. The full recomputation of every chain is `cli verify` (recordFullCheck).
+ * Integrity checked from the last verified position (architecture.md, "Tamper evidence"; issue
+ * 11, point 8): the position and every stream's verified head are kept in
+ * `<schema>.integrity_state` and `<schema>.integrity_heads`; a call reads only the events after
+ * that position, chaining them onto the kept heads, and the positions, leaves, nodes and stream
+ * heads they touch. On top, a sweep window re-checks a bounded slice of what was verified before
+ * (the events' chains and hashes, positions and times, leaves and nodes, stream heads and the
+ * verified heads), moving on at each call, so a call costs the same whatever the store's size.
+ * The latest checkpoint's signature and root are checked at every call. The verified position
+ * never moves past a broken event, and the sweep not past a problem, so a problem is reported by
+ * every later call until it is repaired. The full recomputation of everything is `cli verify`
+ * and the `full-verification` job (recordFullCheck).
  */
 export class IncrementalIntegrity {
   private running: Promise<unknown> = Promise.resolve();
@@ -152,6 +169,7 @@ export class IncrementalIntegrity {
     private readonly db: SqlDatabase,
     private readonly schema: string,
     private readonly log?: TransparencyLog,
+    private readonly options: { sweep?: number; now?: () => Date } = {},
   ) {}
 
   private async ensure(): Promise<void> {
@@ -168,6 +186,12 @@ export class IncrementalIntegrity {
           ['integrity_state', 'verified_up_to'],
           ['integrity_heads', 'position'],
         ]),
+        // The sweep's cursors (where the next call's window starts) and the tree's size at the last call.
+        `ALTER TABLE ${s}.integrity_state ADD COLUMN IF NOT EXISTS sweep_position numeric NOT NULL DEFAULT 0`,
+        `ALTER TABLE ${s}.integrity_state ADD COLUMN IF NOT EXISTS sweep_leaf bigint NOT NULL DEFAULT 0`,
+        `ALTER TABLE ${s}.integrity_state ADD COLUMN IF NOT EXISTS sweep_stream text NOT NULL DEFAULT ''`,
+        `ALTER TABLE ${s}.integrity_state ADD COLUMN IF NOT EXISTS sweep_completed_at timestamptz`,
+        `ALTER TABLE ${s}.integrity_state ADD COLUMN IF NOT EXISTS leaves_checked bigint NOT NULL DEFAULT 0`,
       ],
       'forfait-integrity',
     );
@@ -189,51 +213,80 @@ export class IncrementalIntegrity {
     );
   }
 
-  private async checkNow(options: { batchSize?: number }): Promise<IncrementalReport> {
-    await this.ensure();
-    const s = this.schema;
-    const state = (
-      await this.db.query<{ verified_up_to: string; events: string; last_full_at: string | Date | null; last_full_ok: boolean | null }>(
-        `SELECT verified_up_to::text, events::text, last_full_at, last_full_ok FROM ${s}.integrity_state WHERE id = 1`,
-      )
-    ).rows[0];
-    const heads = (
-      await this.db.query<{ stream_id: string; revision: number; hash: string; position: string }>(
-        `SELECT stream_id, revision, hash, position::text FROM ${s}.integrity_heads`,
-      )
-    ).rows;
-    const problems: IntegrityProblem[] = [];
-
-    // Every verified head against the store's event at that revision, as it is now.
-    let checkedHeads = 0;
-    for (let i = 0; i < heads.length; i += 50) {
+  /** The store's events at these (stream, revision) pairs: one statement on the SQL stores, a read a stream (50 at a time) on the others. */
+  private async eventsAt(keys: { streamId: string; revision: number }[]): Promise<Map<string, RecordedEvent>> {
+    if (this.store instanceof SqlEventStore) return this.store.readAt(keys);
+    const out = new Map<string, RecordedEvent>();
+    for (let i = 0; i < keys.length; i += 50) {
       await Promise.all(
-        heads.slice(i, i + 50).map(async (h) => {
-          checkedHeads += 1;
-          const [event] = await this.store.readStream(h.stream_id, { fromRevision: h.revision, maxCount: 1 });
-          if (!event || event.revision !== h.revision) {
-            problems.push({
-              kind: 'head-missing',
-              streamId: h.stream_id,
-              position: h.position,
-              detail: `l’événement de tête vérifié (révision ${h.revision}) est introuvable`,
-            });
-          } else if (event.hash !== h.hash || computeEventHash(hashedRecordOf(event)) !== h.hash) {
-            problems.push({
-              kind: 'head-mismatch',
-              streamId: h.stream_id,
-              position: event.position.toString(),
-              detail: `l’événement de tête (révision ${h.revision}) ne correspond plus au hachage vérifié ${h.hash}`,
-            });
-          }
+        keys.slice(i, i + 50).map(async (k) => {
+          const [event] = await this.store.readStream(k.streamId, { fromRevision: k.revision, maxCount: 1 });
+          if (event && event.revision === k.revision) out.set(`${k.streamId} ${k.revision}`, event);
         }),
       );
     }
+    return out;
+  }
 
+  private async checkNow(options: { batchSize?: number }): Promise<IncrementalReport> {
+    await this.ensure();
+    const s = this.schema;
+    const sweepSize = Math.max(1, this.options.sweep ?? DEFAULT_INTEGRITY_SWEEP);
+    const state = (
+      await this.db.query<{
+        verified_up_to: string;
+        events: string;
+        last_full_at: string | Date | null;
+        last_full_ok: boolean | null;
+        sweep_position: string;
+        sweep_leaf: string;
+        sweep_stream: string;
+        sweep_completed_at: string | Date | null;
+        leaves_checked: string;
+      }>(
+        `SELECT verified_up_to::text, events::text, last_full_at, last_full_ok, sweep_position::text, sweep_leaf::text, sweep_stream, sweep_completed_at, leaves_checked::text
+         FROM ${s}.integrity_state WHERE id = 1`,
+      )
+    ).rows[0];
+    const previouslyVerified = BigInt(state?.verified_up_to ?? '0');
+    const problems: IntegrityProblem[] = [];
+
+    // The sweep's window of verified heads: the next `sweepSize` streams after its cursor, each
+    // head against the store's event at that revision, as it is now.
+    const sweepStream = state?.sweep_stream ?? '';
+    const headWindow = (
+      await this.db.query<{ stream_id: string; revision: number; hash: string; position: string }>(
+        `SELECT stream_id, revision, hash, position::text FROM ${s}.integrity_heads WHERE stream_id > $1 ORDER BY stream_id LIMIT $2`,
+        [sweepStream, sweepSize],
+      )
+    ).rows;
+    const headsWrapped = headWindow.length < sweepSize;
+    const streamsUpTo = headsWrapped ? undefined : headWindow[headWindow.length - 1]!.stream_id;
+    const atHeads = await this.eventsAt(headWindow.map((h) => ({ streamId: h.stream_id, revision: h.revision })));
+    for (const h of headWindow) {
+      const event = atHeads.get(`${h.stream_id} ${h.revision}`);
+      if (!event) {
+        problems.push({
+          kind: 'head-missing',
+          streamId: h.stream_id,
+          position: h.position,
+          detail: `l’événement de tête vérifié (révision ${h.revision}) est introuvable`,
+        });
+      } else if (event.hash !== h.hash || computeEventHash(hashedRecordOf(event)) !== h.hash) {
+        problems.push({
+          kind: 'head-mismatch',
+          streamId: h.stream_id,
+          position: event.position.toString(),
+          detail: `l’événement de tête (révision ${h.revision}) ne correspond plus au hachage vérifié ${h.hash}`,
+        });
+      }
+    }
+
+    // The events since the last verified position, chained onto the verified heads of their streams.
     const verifier = new ChainVerifier();
-    for (const h of heads) verifier.seed(h.stream_id, h.revision, h.hash);
+    const seeded = new Set<string>();
     const touched = new Map<string, { revision: number; hash: string; position: bigint }>();
-    let after = BigInt(state?.verified_up_to ?? '0');
+    let after = previouslyVerified;
     let verifiedUpTo = after;
     let checkedEvents = 0;
     let verifiedNow = 0;
@@ -241,6 +294,15 @@ export class IncrementalIntegrity {
     outer: for (;;) {
       const batch = await this.store.readAll({ after, maxCount: options.batchSize ?? 2000 });
       if (batch.length === 0) break;
+      const unseeded = [...new Set(batch.map((e) => e.streamId))].filter((id) => !seeded.has(id));
+      if (unseeded.length > 0) {
+        const { rows } = await this.db.query<{ stream_id: string; revision: number; hash: string }>(
+          `SELECT stream_id, revision, hash FROM ${s}.integrity_heads WHERE stream_id = ANY($1::text[])`,
+          [unseeded],
+        );
+        for (const h of rows) verifier.seed(h.stream_id, h.revision, h.hash);
+        for (const id of unseeded) seeded.add(id);
+      }
       for (const event of batch) {
         checkedEvents += 1;
         if (event.position <= after) {
@@ -270,9 +332,60 @@ export class IncrementalIntegrity {
       }
     }
 
-    // Heads against last events, positions and times, the tree against its events and the latest checkpoint.
-    problems.push(...(await checkLogStructure(this.store, this.db, this.log)));
+    // The sweep's window of events verified by earlier calls: each chained onto the store's event
+    // before it in its stream and hashed again.
+    const sweepAfter = BigInt(state?.sweep_position ?? '0');
+    const window =
+      sweepAfter < previouslyVerified
+        ? (await this.store.readAll({ after: sweepAfter, maxCount: sweepSize })).filter((e) => e.position <= previouslyVerified)
+        : [];
+    const eventsWrapped = window.length < sweepSize || window[window.length - 1]!.position >= previouslyVerified;
+    const sweepUpTo = window.length > 0 ? window[window.length - 1]!.position : sweepAfter;
+    if (window.length > 0) {
+      const firstOf = new Map<string, number>();
+      for (const e of window) if (!firstOf.has(e.streamId)) firstOf.set(e.streamId, e.revision);
+      const before = await this.eventsAt([...firstOf].filter(([, r]) => r > 0).map(([streamId, r]) => ({ streamId, revision: r - 1 })));
+      const sweepVerifier = new ChainVerifier();
+      for (const [streamId, r] of firstOf) {
+        const prev = r > 0 ? before.get(`${streamId} ${r - 1}`) : undefined;
+        if (prev) sweepVerifier.seed(streamId, prev.revision, prev.hash);
+        else if (r > 0) sweepVerifier.seed(streamId, r - 2, GENESIS_HASH); // the event before is gone: a revision gap at r
+      }
+      for (const event of window) {
+        const broken = sweepVerifier.check(event);
+        // A verified head found altered above is not reported twice.
+        if (broken && problems.some((p) => p.position === broken.position)) break;
+        if (broken) {
+          firstBroken ??= broken;
+          problems.push({
+            kind: broken.reason,
+            streamId: broken.streamId,
+            position: broken.position,
+            detail: `révision ${broken.revision} : attendu ${broken.expected}, trouvé ${broken.actual}`,
+          });
+          break;
+        }
+      }
+    }
 
+    // Heads against last events, positions and times, leaves and nodes: the new ones and the
+    // sweep's windows; the tree's size and the latest checkpoint whatever the windows.
+    const sealedBefore = Number(state?.leaves_checked ?? '0');
+    const sweepLeaf = Number(state?.sweep_leaf ?? '0');
+    const { size: sealedNow } = this.log ? await this.log.state() : { size: 0 };
+    const leafTo = Math.min(sweepLeaf + sweepSize, sealedBefore);
+    const leavesWrapped = leafTo >= sealedBefore;
+    problems.push(
+      ...(await checkLogStructure(this.store, this.db, this.log, {
+        positions: [{ after: previouslyVerified > 0n ? previouslyVerified : 0n }, ...(window.length > 0 ? [{ after: sweepAfter, upTo: sweepUpTo }] : [])],
+        leaves: [{ from: Math.max(0, sealedBefore - 1) }, ...(leafTo > sweepLeaf ? [{ from: sweepLeaf, to: leafTo }] : [])],
+        streams: [{ after: sweepStream, ...(streamsUpTo !== undefined ? { upTo: streamsUpTo } : {}) }],
+        streamsWrittenAfter: previouslyVerified,
+      })),
+    );
+
+    const clean = problems.length === 0;
+    const completed = clean && eventsWrapped && leavesWrapped && headsWrapped;
     const verifiedEvents = BigInt(state?.events ?? '0') + BigInt(verifiedNow);
     await this.db.transaction(async (tx) => {
       for (const [streamId, h] of touched) {
@@ -282,22 +395,52 @@ export class IncrementalIntegrity {
           [streamId, h.revision, h.hash, h.position.toString()],
         );
       }
+      // The sweep moves on only past a clean window, and starts again at the beginning from the end.
+      const next = clean
+        ? {
+            position: eventsWrapped ? '0' : sweepUpTo.toString(),
+            leaf: leavesWrapped ? 0 : leafTo,
+            stream: headsWrapped ? '' : streamsUpTo!,
+          }
+        : { position: sweepAfter.toString(), leaf: sweepLeaf, stream: sweepStream };
       await tx.query(
-        `INSERT INTO ${s}.integrity_state (id, verified_up_to, events) VALUES (1, $1, $2)
-         ON CONFLICT (id) DO UPDATE SET verified_up_to = $1, events = $2`,
-        [verifiedUpTo.toString(), verifiedEvents.toString()],
+        `INSERT INTO ${s}.integrity_state (id, verified_up_to, events, sweep_position, sweep_leaf, sweep_stream, leaves_checked, sweep_completed_at)
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7::timestamptz)
+         ON CONFLICT (id) DO UPDATE SET verified_up_to = $1, events = $2, sweep_position = $3, sweep_leaf = $4, sweep_stream = $5, leaves_checked = $6,
+           sweep_completed_at = coalesce($7::timestamptz, ${s}.integrity_state.sweep_completed_at)`,
+        [
+          verifiedUpTo.toString(),
+          verifiedEvents.toString(),
+          next.position,
+          next.leaf,
+          next.stream,
+          clean ? sealedNow : sealedBefore,
+          completed ? (this.options.now?.() ?? new Date()).toISOString() : null,
+        ],
       );
     });
-    const streams = new Set([...heads.map((h) => h.stream_id), ...touched.keys()]).size;
+    const after2 = (
+      await this.db.query<{ streams: string; completed: string | Date | null }>(
+        `SELECT (SELECT count(*) FROM ${s}.integrity_heads)::text AS streams, (SELECT sweep_completed_at FROM ${s}.integrity_state WHERE id = 1) AS completed`,
+      )
+    ).rows[0]!;
     const at = state?.last_full_at;
     return {
       ok: problems.length === 0,
       verifiedUpTo: verifiedUpTo.toString(),
       checkedEvents,
-      checkedHeads,
-      streams,
+      checkedHeads: headWindow.length,
+      streams: Number(after2.streams),
       events: Number(verifiedEvents),
       lastFullCheck: at ? { at: new Date(at).toISOString(), ok: state.last_full_ok === true } : null,
+      sweep: {
+        afterPosition: sweepAfter.toString(),
+        upToPosition: sweepUpTo.toString(),
+        fromLeaf: sweepLeaf,
+        toLeaf: Math.max(sweepLeaf, leafTo),
+        heads: headWindow.length,
+        lastCompletedAt: after2.completed ? new Date(after2.completed).toISOString() : null,
+      },
       problems,
       ...(firstBroken ? { firstBroken } : {}),
     };

@@ -141,7 +141,7 @@ export class AuditController {
   @RateLimited()
   @ApiOperation({
     summary:
-      'Hash chains checked from the last verified position, every stream head against its event: { ok, verifiedUpTo, checkedEvents, lastFullCheck, streams, events, problems, firstBroken? }; the full recomputation is `npm run cli -- verify`',
+      'Events checked from the last verified position (chains, positions, leaves, the heads they touch), the tree against the latest signed checkpoint, and a window of INTEGRITY_SWEEP events, leaves and heads verified before, moving on at each call (sweep): { ok, verifiedUpTo, checkedEvents, lastFullCheck, streams, events, sweep, problems, firstBroken? }; the full recomputation is `npm run cli -- verify` or the full-verification job',
   })
   async integrity() {
     const report = await this.integrityCheck.check();

@@ -38,7 +38,11 @@ const SHARED: Provider[] = [
   },
   {
     provide: IncrementalIntegrity,
-    useFactory: (runtime: Runtime) => new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema, runtime.log),
+    useFactory: (runtime: Runtime) =>
+      new IncrementalIntegrity(runtime.store, runtime.readDb, runtime.readModelSchema, runtime.log, {
+        sweep: runtime.config.integritySweep,
+        now: () => runtime.clock.now(),
+      }),
     inject: [RUNTIME],
   },
   { provide: JustificatifFiles, useFactory: (runtime: Runtime) => new JustificatifFiles(runtime.config.justificatifDir), inject: [RUNTIME] },

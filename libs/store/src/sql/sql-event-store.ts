@@ -426,6 +426,24 @@ export class SqlEventStore implements EventStore {
     return out;
   }
 
+  /**
+   * The events at these (stream, revision) pairs, in one statement (the integrity check's verified
+   * heads and chain predecessors); keyed `${streamId} ${revision}`, absent pairs absent.
+   */
+  async readAt(keys: readonly { streamId: string; revision: number }[], executor: SqlExecutor = this.options.db): Promise<Map<string, RecordedEvent>> {
+    const out = new Map<string, RecordedEvent>();
+    if (keys.length === 0) return out;
+    const { rows } = await executor.query<EventRow>(
+      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events JOIN unnest($1::text[], $2::int[]) AS k(stream_id, revision) USING (stream_id, revision)`,
+      [keys.map((k) => k.streamId), keys.map((k) => k.revision)],
+    );
+    for (const row of rows) {
+      const event = toRecorded(row);
+      out.set(`${event.streamId} ${event.revision}`, event);
+    }
+    return out;
+  }
+
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const whole = options.fullTypes === undefined;
     const { rows } = await this.options.db.query<EventRow>(
