@@ -180,6 +180,11 @@ describe('V1_SEGUR_LAP on the running system (rules 1–5, INT-7)', () => {
 
     // 6 February: outside the window, CAMPAIGN_CLOSED is checked first.
     await at('2024-02-06T10:00:00+01:00');
+    // The closing job (due since 4 Feb) appends CampaignClosed on its own: let it, so that "nothing
+    // written" below is about the refused commands alone (bounded: a hang fails here).
+    for (let i = 0; i < 100 && (await call('GET', '/v1/campaigns/2023', 'admin')).body.status !== 'closed'; i += 1)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await call('GET', '/v1/campaigns/2023', 'admin')).body.status).toBe('closed');
     await refused(409, 'CAMPAIGN_CLOSED', () => declareSegur('gp', GP, { segurSoftware: MEDILOG, lapCertified: true, lap: LAP }));
 
     // INT-8, the paper path: a form received today (6 Feb), postmarked on 3 Feb, keyed by an agent.
@@ -192,11 +197,6 @@ describe('V1_SEGUR_LAP on the running system (rules 1–5, INT-7)', () => {
       postmarkedAt: '2024-02-03T12:00:00+01:00',
     };
     const declare = (who: string, body: Json) => call('POST', `/v1/doctors/${GP}/campaigns/2023/declarations`, who, body);
-    // The closing job (due since 4 Feb) appends CampaignClosed on its own: let it, so that "nothing
-    // written" below is about the refused commands alone (bounded: a hang fails here).
-    for (let i = 0; i < 100 && (await call('GET', '/v1/campaigns/2023', 'admin')).body.status !== 'closed'; i += 1)
-      await new Promise((r) => setTimeout(r, 100));
-    expect((await call('GET', '/v1/campaigns/2023', 'admin')).body.status).toBe('closed');
     // Dated by its receipt (paperDatedBy's default): after the close.
     await refused(409, 'CAMPAIGN_CLOSED', () => declare('agent441', form));
     // Only an agent keys a postmark; only on paper; never after the receipt.
