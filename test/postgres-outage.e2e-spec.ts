@@ -217,9 +217,18 @@ describe('losing PostgreSQL', () => {
           // Every projection, and the followers beside them (the log's sealer), at the head.
           return c.length >= PROJECTIONS.length && c.every((p) => p === head) ? true : undefined;
         },
-        30_000,
+        // A bound that tells a stall from an answer: under the full suite's load the resumptions' backoffs add up.
+        60_000,
         what,
-      );
+      ).catch(async (error: unknown) => {
+        // What the projector said and where each projection stands, to tell a stall from slowness.
+        const rows = (
+          await db
+            .query<{ name: string; position: string }>(`SELECT name, position::text AS position FROM ${quoteIdent(`${schema}_rm`)}.projection_checkpoints`)
+            .catch(() => ({ rows: [] }))
+        ).rows;
+        throw new Error(`${(error as Error).message} (head ${head}; checkpoints ${JSON.stringify(rows)}; projector said: ${output.slice(-3000)})`);
+      });
 
     afterAll(async () => {
       if (projector && projector.exitCode === null) projector.kill('SIGKILL');
