@@ -115,6 +115,8 @@ export class ProjectionRunner {
   private locks: SessionLocks | undefined;
   /** Projections with a recorded failure (projection_failures), cleared once they apply past it. */
   private readonly failing = new Set<string>();
+  /** stop() was called: a start still setting up gives up instead of trying again. */
+  private stopping = false;
 
   constructor(
     private readonly store: EventStore,
@@ -246,7 +248,19 @@ export class ProjectionRunner {
   }
 
   async start(): Promise<void> {
-    await this.setup();
+    // The store lost while the read models are set up (a process starting as PostgreSQL restarts or
+    // its backends are terminated): set up again, with backoff, as the subscriptions resume.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.setup();
+        break;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || this.stopping) throw error;
+        const delay = backoffDelay(attempt, { baseMs: 200, capMs: 5_000 });
+        this.options.onStoreUnavailable?.('setup', error, delay);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     if (this.options.together) {
       const checkpoints = await Promise.all(this.projections.map((p) => this.checkpointOf(p.name)));
       if (checkpoints.every((c) => c === checkpoints[0])) {
@@ -381,6 +395,7 @@ export class ProjectionRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all([...new Set([...this.subscriptions.keys(), ...this.wanted.keys()])].map((name) => this.stopOne(name)));
     const locks = this.locks;
     this.locks = undefined;
