@@ -8,6 +8,7 @@ import { loadConfig } from '@forfait/platform';
 import { INTEGRITY_PROBLEM_KINDS, IncrementalIntegrity } from '@forfait/store';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
+import { sealed } from './support/e2e';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
 
 const SECRET = 'kinds-e2e-secret-kinds-e2e-secret-000001';
@@ -56,13 +57,7 @@ describe('every integrity problem kind is produced by a tampering', () => {
     );
     try {
       for (const stream of [A, C, B, A, C, A, B, C]) await system.runtime.store.append(stream, [newEvent()], { expectedRevision: 'any' });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const res = await fetch(`${system.url}/v1/log/checkpoint`);
-        if (res.status === 200 && Number((await res.text()).split('\n')[1]) >= 8) break;
-        if (Date.now() > deadline) throw new Error('log not sealed up to 8 within 20 s');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await sealed(system.url, 8);
       return await run(system, schema, await system.runtime.store.readAll({ after: 0n, maxCount: 100 }));
     } finally {
       await system.close();

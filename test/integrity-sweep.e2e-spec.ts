@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { loadConfig } from '@forfait/platform';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
-import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
+import type { StartedSystem } from '../apps/api/src/bootstrap';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
+import { PgTestSystem, sealed } from './support/e2e';
 
 const SECRET = 'sweep-e2e-secret-sweep-e2e-secret-000001';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,46 +18,29 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
  */
 describe('GET /v1/integrity re-checks what it verified before, a bounded window a call', () => {
   const pg = new Client({ connectionString: DATABASE_URL });
-  const schema = `sweep_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'forfait-sweep-'));
+  const sut = new PgTestSystem('sweep', {
+    AUTH_JWT_SECRET: SECRET,
+    REDIS_URL: 'redis://127.0.0.1:1',
+    LOG_CHECKPOINT_EVERY_EVENTS: '1',
+    LOG_PUBLIC: 'true',
+    INTEGRITY_SWEEP: String(SWEEP),
+    RATE_LIMIT_BURST: '0',
+  });
+  const schema = sut.schema;
   let system: StartedSystem;
   let auditor: string;
 
   beforeAll(async () => {
     await pg.connect();
-    system = await startSystem(
-      loadConfig({
-        STORE: 'postgres',
-        DATABASE_URL,
-        DATABASE_SCHEMA: schema,
-        DATA_DIR: dataDir,
-        PORT: '0',
-        AUTH_JWT_SECRET: SECRET,
-        SEED_DEMO: 'false',
-        REDIS_URL: 'redis://127.0.0.1:1',
-        LOG_CHECKPOINT_EVERY_EVENTS: '1',
-        LOG_PUBLIC: 'true',
-        INTEGRITY_SWEEP: String(SWEEP),
-        RATE_LIMIT_BURST: '0',
-      }),
-      { logger: false },
-    );
+    system = await sut.at();
     for (let round = 0; round < 3; round += 1)
       for (const stream of STREAMS) await system.runtime.store.append(stream, [newEvent()], { expectedRevision: 'any' });
     auditor = await signDevToken(SECRET, { role: 'auditor' } as never);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await fetch(`${system.url}/v1/log/checkpoint`);
-      if (res.status === 200 && Number((await res.text()).split('\n')[1]) >= 24) break;
-      if (Date.now() > deadline) throw new Error('log not sealed up to 24 within 20 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await sealed(system.url, 24);
   });
   afterAll(async () => {
-    await system?.close();
-    for (const s of [schema, `${schema}_rm`]) await pg.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+    await sut.close();
     await pg.end();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const integrity = async (): Promise<Json> => {

@@ -8,22 +8,13 @@ import { loadConfig } from '@forfait/platform';
 import { COSIGNATURE_V1, cosignNote, generateSignerKey, parseSignerKey, runWitness, splitNote, vkeyOf } from '@forfait/store';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
+import { sealed } from './support/e2e';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
 import { cliAsync } from './support/servers';
 
 const SECRET = 'logapi-e2e-secret-logapi-e2e-secret-0001';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function sealed(url: string, size: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const res = await fetch(`${url}/v1/log/checkpoint`);
-    if (res.status === 200 && Number((await res.text()).split('\n')[1]) >= size) return;
-    if (Date.now() > deadline) throw new Error(`log not sealed up to ${size} within 20 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const STREAMS = [
   'declaration-10000000017-2023',

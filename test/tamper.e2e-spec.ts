@@ -8,6 +8,7 @@ import { loadConfig } from '@forfait/platform';
 import { COSIGNATURE_V1, generateSignerKey, parseSignerKey, runWitness, vkeyOf, type WitnessResult } from '@forfait/store';
 import { newEvent } from '../libs/store/src/testing/event-store.contract';
 import { startSystem, type StartedSystem } from '../apps/api/src/bootstrap';
+import { sealed } from './support/e2e';
 import { signDevToken } from '../apps/api/src/auth/token-verifier';
 
 const SECRET = 'tamper-e2e-secret-tamper-e2e-secret-0001';
@@ -67,17 +68,8 @@ describe('tampering by an insider with SQL access', () => {
     expect(registered.status).toBe(201);
     const statePath = join(dataDir, 'witness-state.json');
     writeFileSync(join(dataDir, 'witness.key'), keyText);
-    const sealed = async (size: number) => {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const res = await fetch(`${system.url}/v1/log/checkpoint`);
-        if (res.status === 200 && Number((await res.text()).split('\n')[1]) >= size) return;
-        if (Date.now() > deadline) throw new Error(`log not sealed up to ${size} within 20 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
     for (const stream of [A, C, B, A, C, A, B, C]) await system.runtime.store.append(stream, [newEvent()], { expectedRevision: 'any' });
-    await sealed(8);
+    await sealed(system.url, 8);
     const first = await runWitness({ url: system.url, keyText, statePath, token: witnessToken });
     expect(first).toMatchObject({ ok: true, size: 8 });
     // The checkpoint is served with the witness's cosignature.
@@ -98,7 +90,7 @@ describe('tampering by an insider with SQL access', () => {
     await pg.query(`UPDATE ${rm}.projection_checkpoints SET position = 0 WHERE name = 'log-sealer'`);
     system = await start();
     const { rows } = await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".es_events`);
-    await sealed(Number(rows[0]!.n));
+    await sealed(system.url, Number(rows[0]!.n));
     const witness = await runWitness({ url: system.url, keyText, statePath, token: witnessToken });
     await system.close();
     return { integrity: report, witnessBefore, witness };

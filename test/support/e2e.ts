@@ -86,6 +86,17 @@ export async function expectRefused(
   return res.body;
 }
 
+/** Waits (20 s at most) until the log served at `url` has a signed checkpoint of at least `size` entries (LOG_PUBLIC: no token). */
+export async function sealed(url: string, size: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await fetch(`${url}/v1/log/checkpoint`);
+    if (res.status === 200 && Number((await res.text()).split('\n')[1]) >= size) return;
+    if (Date.now() > deadline) throw new Error(`log not sealed up to ${size} within 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The system under test, as the tests start it: its own port, no demo, no log output, `env` over that. */
 export const startTestSystem = (env: Record<string, string>): Promise<StartedSystem> =>
   startSystem(loadConfig({ PORT: '0', SEED_DEMO: 'false', ...env }), { logger: false });

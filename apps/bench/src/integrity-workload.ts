@@ -4,11 +4,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { SystemClock } from '@forfait/platform';
-import type { NewEvent } from '@forfait/events';
 import { IncrementalIntegrity, PgDatabase, SqlEventStore, TransparencyLog, generateSignerKey, parseSignerKey, quoteIdent, verifyFully } from '@forfait/store';
 import { ProjectionRunner } from '@forfait/read-models';
 import { logSealer } from '../../../libs/read-models/src/log-sealer';
 import { withSection } from './page-sections';
+import { ourEvents } from './store-workloads';
 import { median } from './stats';
 
 /**
@@ -25,22 +25,6 @@ export const INTEGRITY_START = '<!-- integrity:start -->';
 export const INTEGRITY_END = '<!-- integrity:end -->';
 const log = (line: string) => process.stderr.write(`[bench integrity] ${line}\n`);
 const EVENTS_PER_STREAM = 10;
-
-function events(count: number): NewEvent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    eventId: randomUUID(),
-    type: 'IndicatorDeclared',
-    schemaVersion: 1,
-    data: { rpps: '10000000008', year: 2023, indicator: 'V2_CODAGE', value: { answer: i % 3 !== 0 }, attestation: true },
-    metadata: {
-      effectiveAt: '2024-01-15T10:30:00.000Z',
-      actor: { sub: 'doctor-10000000008', role: 'doctor' as const, rpps: '10000000008' },
-      channel: 'amelipro' as const,
-      correlationId: randomUUID(),
-      causationId: null,
-    },
-  }));
-}
 
 export interface IntegritySize {
   events: number;
@@ -94,7 +78,7 @@ async function measureSize(url: string, total: number, runs: number): Promise<In
         await store.appendBatch(
           Array.from({ length: 50 }, (_, k) => ({
             streamId: `declaration-1${String(i / EVENTS_PER_STREAM + k).padStart(10, '0')}-2023`,
-            events: events(EVENTS_PER_STREAM),
+            events: ourEvents(EVENTS_PER_STREAM),
             expectedRevision: 'no_stream' as const,
           })),
         );
@@ -125,7 +109,7 @@ async function measureSize(url: string, total: number, runs: number): Promise<In
       await store.appendBatch(
         Array.from({ length: 100 }, (_, k) => ({
           streamId: `integrity-extra-${randomUUID()}-${k}`,
-          events: events(10),
+          events: ourEvents(10),
           expectedRevision: 'no_stream' as const,
         })),
       );

@@ -62,7 +62,8 @@ const metadataOf = () => ({
   causationId: null,
 });
 
-function ourEvents(count: number): NewEvent[] {
+/** `count` declaration events of the shape every bench workload appends. */
+export function ourEvents(count: number): NewEvent[] {
   return Array.from({ length: count }, (_, i) => ({
     eventId: randomUUID(),
     type: 'IndicatorDeclared',

@@ -195,7 +195,7 @@ async function checkStoreTables(
   // Positions contiguous and recorded times that never go back, range by range: a range starting
   // after `a` reads from `a` itself, so that a position missing at a boundary is seen by one of them.
   type OrderRow = { position: string; prev: string | null; stream_id: string; recorded_at: string | Date; prev_at: string | Date | null };
-  const orderRows: (OrderRow & { first: bigint })[] = [];
+  const orderRows: OrderRow[] = [];
   for (const r of w ? w.positions : [undefined]) {
     const first = r && r.after > 0n ? r.after : 1n;
     const params: unknown[] = [first.toString()];
@@ -217,7 +217,6 @@ async function checkStoreTables(
         stream_id: s0.stream_id,
         recorded_at: new Date(0),
         prev_at: null,
-        first,
       });
     const rows = await db.query<OrderRow>(
       `SELECT position::text AS position, prev::text AS prev, stream_id, recorded_at, prev_at FROM (
@@ -226,7 +225,7 @@ async function checkStoreTables(
        WHERE position <> prev + 1 OR recorded_at < prev_at ORDER BY x.position LIMIT ${LIMIT}`,
       r ? params : [],
     );
-    orderRows.push(...rows.rows.map((o) => ({ ...o, first })));
+    orderRows.push(...rows.rows);
   }
   for (const o of orderRows) {
     const expected = o.prev === null ? 1n : BigInt(o.prev) + 1n;
