@@ -178,6 +178,59 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       await f.drop();
     });
 
+    it('live together (the embedded store): one that cannot apply an event is taken out, the others go on; each event applied once', async () => {
+      const f = await fixture(db);
+      const last = await appendSome(f.store, 10);
+      let failing = true;
+      // Two projections whose tables refuse an event applied twice (primary keys).
+      const counter = (name: string, failsAt?: bigint): Projection => ({
+        name,
+        version: 1,
+        tables: [name],
+        async setup(tx, schema) {
+          await tx.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${quoteIdent(name)} (position bigint PRIMARY KEY)`);
+        },
+        async apply(tx, schema, events: RecordedEvent[]) {
+          for (const e of events) await tx.query(`INSERT INTO ${quoteIdent(schema)}.${quoteIdent(name)} (position) VALUES ($1)`, [e.position.toString()]);
+          if (failing && failsAt !== undefined && events.some((e) => e.position === failsAt)) throw new Error(`cannot apply ${failsAt} yet`);
+        },
+      });
+      const retries: string[] = [];
+      const stops: Error[] = [];
+      const runner = new ProjectionRunner(f.store, db, [counter('healthy'), counter('flaky', 7n), counter('other')], f.rmSchema, {
+        batchSize: 3,
+        liveTogether: true,
+        retryApplyFailures: { baseMs: 50, capMs: 200 },
+        onApplyRetry: (name) => retries.push(name),
+        onError: (_n, e) => stops.push(e),
+      });
+      await runner.start();
+      const at = async (name: string) => runner.checkpointOf(name);
+      const deadline = Date.now() + 10_000;
+      while (((await at('healthy')) < last || (await at('other')) < last || retries.length < 2) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      // The others reached the head; the failing one waits at the event before 7, retried alone.
+      expect([await at('healthy'), await at('other'), await at('flaky')]).toEqual([last, last, 6n]);
+      expect(new Set(retries)).toEqual(new Set(['flaky']));
+      expect(await projectionFailures(db, f.rmSchema)).toEqual([expect.objectContaining({ name: 'flaky', position: '7' })]);
+      failing = false;
+      const caughtUp = Date.now() + 10_000;
+      while ((await at('flaky')) < last && Date.now() < caughtUp) await new Promise((r) => setTimeout(r, 20));
+      expect(await at('flaky')).toBe(last);
+      // Every event once in each read model (a second time would have broken a primary key).
+      for (const name of ['healthy', 'flaky', 'other'])
+        expect((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(f.rmSchema)}.${quoteIdent(name)}`)).rows[0]!.n).toBe(String(last));
+      expect(stops).toEqual([]);
+      // A member stopped (as a rebuild does) leaves the others running.
+      await runner.stopOne('other');
+      const more = await appendSome(f.store, 3);
+      const further = Date.now() + 10_000;
+      while (((await at('healthy')) < more || (await at('flaky')) < more) && Date.now() < further) await new Promise((r) => setTimeout(r, 20));
+      expect([await at('healthy'), await at('flaky'), await at('other')]).toEqual([more, more, last]);
+      await runner.stop();
+      await f.drop();
+    });
+
     it('gives the same read model live, batch by batch, as rebuilt from zero in one pass', async () => {
       const f = await fixture(db);
       await appendSome(f.store, 5);

@@ -127,6 +127,12 @@ export class ProjectionRunner {
     private readonly options: {
       batchSize?: number;
       together?: boolean;
+      /**
+       * Live, together while their checkpoints are equal (the embedded store: one process and one
+       * thread, where every subscription's reads and transactions take turns with the API's); a
+       * projection that fails or is stopped (a rebuild) is taken out and the others go on alone.
+       */
+      liveTogether?: boolean;
       onError?: (name: string, error: Error) => void;
       /** The store went away under a subscription; it resumes from its checkpoint in `delayMs`. */
       onStoreUnavailable?: (name: string, error: Error, delayMs: number) => void;
@@ -261,7 +267,7 @@ export class ProjectionRunner {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    if (this.options.together) {
+    if (this.options.together || this.options.liveTogether) {
       const checkpoints = await Promise.all(this.projections.map((p) => this.checkpointOf(p.name)));
       if (checkpoints.every((c) => c === checkpoints[0])) {
         // Projections the database can apply alone (copies of event columns) get a subscription and
@@ -330,6 +336,15 @@ export class ProjectionRunner {
         return;
       }
       const retry = this.options.retryApplyFailures;
+      if (error instanceof ProjectionApplyError && retry && key.startsWith(TOGETHER) && projections.length > 1) {
+        // Live projections run together (`liveTogether`): one that cannot apply an event must not
+        // hold the others back. Each goes on alone; the failing one is retried alone, with backoff.
+        void this.split(key, projections).catch((e: unknown) => {
+          this.failure = e as Error;
+          this.options.onError?.(key, e as Error);
+        });
+        return;
+      }
       if (error instanceof ProjectionApplyError && retry) {
         // Kept (the lock too) and applied again from its checkpoint, with backoff, until it applies.
         this.applyFailures.set(key, error);
@@ -381,8 +396,14 @@ export class ProjectionRunner {
     await this.claim(name);
   }
 
-  /** Stops one projection after its current batch; its checkpoint stays where that batch committed it. */
+  /**
+   * Stops one projection after its current batch; its checkpoint stays where that batch committed
+   * it. One running together with others (live on the embedded store) is taken out of its group:
+   * the others go on alone.
+   */
   async stopOne(name: string): Promise<void> {
+    const group = [...this.wanted].find(([key, w]) => key.startsWith(TOGETHER) && w.projections.some((p) => p.name === name));
+    if (group) await this.split(group[0], group[1].projections);
     const subscription = this.subscriptions.get(name);
     this.subscriptions.delete(name);
     this.wanted.delete(name);
@@ -392,6 +413,15 @@ export class ProjectionRunner {
     this.resumeTimers.delete(name);
     await subscription?.stop();
     await this.locks?.release(this.lockName(name));
+  }
+
+  /**
+   * A group run together becomes one subscription a projection, each from the checkpoint they
+   * share (moved together in every batch's transaction): nothing applied twice, nothing skipped.
+   */
+  private async split(key: string, projections: readonly Projection[]): Promise<void> {
+    await this.stopOne(key);
+    for (const p of projections) await this.startOne(p.name);
   }
 
   async stop(): Promise<void> {

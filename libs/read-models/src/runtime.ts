@@ -91,7 +91,11 @@ export async function openRuntime(
     retryApplyFailures: { baseMs: 1_000, capMs: 60_000 },
     onApplyRetry: options.onProjectorApplyRetry,
   };
-  const projector = options.runProjector ? new ProjectionRunner(store, readDb, projections, readModelSchema, live) : undefined;
+  // On the embedded store the live projections share a subscription (issue 14: the API's one thread
+  // runs PGlite; eight subscriptions each reading every event took turns with the commands).
+  const projector = options.runProjector
+    ? new ProjectionRunner(store, readDb, projections, readModelSchema, { ...live, liveTogether: readDb.dialect === 'pglite' })
+    : undefined;
   const signer = parseSignerKey(logSigningKeyOf(config, () => generateSignerKey(config.log.origin)));
   const log = new TransparencyLog(readDb, readModelSchema, signer, {
     checkpointEveryEvents: config.log.checkpointEveryEvents,
