@@ -182,6 +182,61 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
       expect((await a.readStream(stream)).map((e) => e.revision)).toEqual(Array.from({ length: 14 }, (_, i) => i));
     });
 
+    it('keeps two group statements on their way on PostgreSQL (one on PGlite), each stream in the order of its appends, positions without gaps', async () => {
+      // Counts the group statements on their way at once, through the same database.
+      const db = database();
+      let now = 0;
+      let most = 0;
+      const counting = new Proxy(db, {
+        get(target, prop) {
+          if (prop === 'query')
+            return async (sql: string, params?: unknown[]) => {
+              const group = sql.includes('es_append_group');
+              if (group) most = Math.max(most, (now += 1));
+              try {
+                return await target.query(sql, params);
+              } finally {
+                if (group) now -= 1;
+              }
+            };
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const schema = `es_write_${runId}_${(counter += 1)}`;
+      const store = await SqlEventStore.open({ db: counting, clock: new ManualClock('2024-01-15T09:30:00Z'), schema, ownsDatabase: false, pollIntervalMs: 50 });
+      opened.push({ store, schema });
+      // Eight writers, each on its own stream with the revision it knows, 15 appends each; and 12
+      // appends to one shared stream made at once, without waiting: they must land in that order.
+      const shared = 'declaration-10000000099-2023';
+      const made = Array.from({ length: 12 }, (_, i) => ({ ...newEvent(), data: { order: i } }));
+      const [, sharedResults] = await Promise.all([
+        Promise.all(
+          Array.from({ length: 8 }, async (_, w) => {
+            const stream = `declaration-1000000${String(w).padStart(2, '0')}08-2023`;
+            // Ten events an append: enough waiting for the queue to be split over two statements.
+            for (let i = 0; i < 15; i += 1)
+              await store.append(
+                stream,
+                Array.from({ length: 10 }, () => newEvent()),
+                { expectedRevision: i === 0 ? 'no_stream' : 10 * i - 1 },
+              );
+          }),
+        ),
+        Promise.all(made.map((e) => store.append(shared, [e], { expectedRevision: 'any' }))),
+      ]);
+      expect(most).toBe(db.dialect === 'postgres' ? 2 : 1);
+      expect((await store.readStream(shared)).map((e) => (e.data as { order: number }).order)).toEqual(made.map((_, i) => i));
+      expect(sharedResults.map((r) => r.revision)).toEqual(made.map((_, i) => i));
+      const { rows } = await db.query<{ n: string | number; lo: string | number; hi: string | number }>(
+        `SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM ${quoteIdent(schema)}.es_events`,
+      );
+      expect(rows[0]).toEqual({ n: expect.anything(), lo: expect.anything(), hi: expect.anything() });
+      expect([Number(rows[0]!.n), Number(rows[0]!.lo), Number(rows[0]!.hi)]).toEqual([8 * 15 * 10 + 12, 1, 8 * 15 * 10 + 12]);
+      expect(await store.headPosition()).toBe(BigInt(8 * 15 * 10 + 12));
+      expect((await verifyIntegrity(store)).ok).toBe(true);
+    });
+
     it('refuses a writer whose clock is far ahead of the database, with CLOCK_SKEW, and writes nothing', async () => {
       const future = new ManualClock(new Date(Date.now() + 60 * 60 * 1000));
       const { store } = await open(future, undefined, { maxClockAheadMs: 60_000 });

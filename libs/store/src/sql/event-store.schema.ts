@@ -64,7 +64,9 @@ export function eventStoreDdl(schema: string): string[] {
     //    the streams' heads and the global head.
     // p_units: [[{s: stream, x: expected ('any' | 'no_stream' | 'stream_exists' | '<revision>'),
     //   p: 1-based index (over all requests of the group) of the group's previous request on
-    //   the same stream or null, e: [[eventId, part0, part1, part2, part3, planned hash?], ...],
+    //   the same stream or null, e: [[eventId, part0, part1, part2, part3], ...] or, planned,
+    //   [[eventId, part0, part1, part2, part3, hash, prevHash, revision, n (the event's 1-based
+    //   place in the group: its position is the head's + n)], ...],
     //   r0, h0: the planned head (revision, -1 for none; hash, null for none)}, ...], ...].
     // p_planned: the writer chained every event itself, on heads it knows (its own last writes,
     // the caller's head hints) and recordedAt = p_proposed. When every planned head is the real
@@ -75,7 +77,10 @@ export function eventStoreDdl(schema: string): string[] {
     // jit off: the planner guesses 100 rows per jsonb_array_elements, a million for three levels,
     // and JIT-compiles a statement of a few rows (35–100 ms measured, for under 1 ms of work). The
     // same guess would hash-join a seq scan of es_streams: heads are read by index, one lateral
-    // lookup per request (OFFSET 0 keeps the planner from flattening it into a join).
+    // lookup per request (OFFSET 0 keeps the planner from flattening it into a join). Each event's
+    // text is parsed once: without OFFSET 0 on the subquery that parses it, the planner pulls it up
+    // and parses the text again for every column taken from it (8.7 ms for a group of 4 × 30 events
+    // measured in the function, 4.4 ms with it).
     `CREATE OR REPLACE FUNCTION ${s}.es_append_group(p_units jsonb, p_planned boolean, p_proposed timestamptz, p_max_ahead interval, p_max_bytes integer, p_channel text)
      RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $fn$
      DECLARE
@@ -127,6 +132,7 @@ export function eventStoreDdl(schema: string): string[] {
        pl_eff timestamptz[];
        pl_prev text[];
        pl_hash text[];
+       pl_n bigint[];
      BEGIN
        IF p_max_ahead IS NOT NULL AND p_proposed > clock_timestamp() + p_max_ahead THEN
          RETURN jsonb_build_object('skew', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
@@ -136,20 +142,20 @@ export function eventStoreDdl(schema: string): string[] {
          CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
          CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') AS ev(e);
        IF p_planned THEN
-         -- The planned rows, parsed before the lock (only the positions wait for it).
+         -- The planned rows, parsed before the lock (only the positions wait for it). Each row
+         -- carries its place, revision and previous hash: no window or sort over the group (they
+         -- were half of this statement's time for 4 × 30 events).
          rec_text := to_char(p_proposed AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-         SELECT array_agg((w.e->>0)::uuid ORDER BY w.n), array_agg(w.stream ORDER BY w.n), array_agg(w.rev ORDER BY w.n), array_agg(w.j->>'type' ORDER BY w.n),
-                array_agg((w.j->>'schemaVersion')::integer ORDER BY w.n), array_agg(w.j->'data' ORDER BY w.n),
-                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt' ORDER BY w.n), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz ORDER BY w.n),
-                array_agg(w.prev ORDER BY w.n), array_agg(w.e->>5 ORDER BY w.n)
-           INTO pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash
-         FROM (SELECT c.*, ((c.e->>1) || rec_text || (c.e->>2) || c.prev || (c.e->>3) || c.rev::text || (c.e->>4))::jsonb AS j
-               FROM (SELECT ev.e, q.req->>'s' AS stream, (q.req->>'r0')::bigint + ev.k AS rev,
-                       coalesce(lag(ev.e->>5) OVER (PARTITION BY u.i, q.j ORDER BY ev.k), q.req->>'h0', repeat('0', 64)) AS prev,
-                       row_number() OVER (ORDER BY u.i, q.j, ev.k) AS n
-                     FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
-                     CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS q(req, j)
-                     CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') WITH ORDINALITY AS ev(e, k)) c) w;
+         SELECT array_agg((w.e->>0)::uuid), array_agg(w.stream), array_agg(w.rev), array_agg(w.j->>'type'),
+                array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
+                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz),
+                array_agg(w.prev), array_agg(w.e->>5), array_agg(w.n)
+           INTO pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n
+         FROM (SELECT ev.e, q.req->>'s' AS stream, (ev.e->>7)::bigint AS rev, ev.e->>6 AS prev, (ev.e->>8)::bigint AS n,
+                 ((ev.e->>1) || rec_text || (ev.e->>2) || (ev.e->>6) || (ev.e->>3) || (ev.e->>7) || (ev.e->>4))::jsonb AS j
+               FROM jsonb_array_elements(p_units) AS u(unit)
+               CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
+               CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') AS ev(e) OFFSET 0) w;
        END IF;
        SELECT last_position, last_recorded_at INTO h FROM ${s}.es_head WHERE id = 1 FOR UPDATE;
        rec_text := to_char(greatest(p_proposed, h.last_recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
@@ -164,7 +170,7 @@ export function eventStoreDdl(schema: string): string[] {
               AND (coalesce(st.revision, -1) <> (q.req->>'r0')::bigint OR st.last_hash IS DISTINCT FROM q.req->>'h0')) THEN
          INSERT INTO ${s}.es_events (position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash)
          SELECT h.last_position + t.n, t.id, t.stream, t.rev, t.type, t.sv, t.data, t.meta, rec, t.eff, t.prev, t.hsh
-         FROM unnest(pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash) WITH ORDINALITY
+         FROM unnest(pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n)
            AS t(id, stream, rev, type, sv, data, meta, eff, prev, hsh, n);
          GET DIAGNOSTICS n_ev = ROW_COUNT;
          IF n_ev > 0 THEN
@@ -276,7 +282,7 @@ export function eventStoreDdl(schema: string): string[] {
            (w.j->'metadata') - 'recordedAt' - 'effectiveAt', rec, (w.j->'metadata'->>'effectiveAt')::timestamptz, w.prev, w.hsh
          FROM (SELECT t.pos, t.id, t.stream, t.rev, t.full_text::jsonb AS j, t.prev, t.hsh
                FROM unnest(ev_pos[1:n_ev], ev_id[1:n_ev], ev_stream[1:n_ev], ev_rev[1:n_ev], ev_full[1:n_ev], ev_prev[1:n_ev], ev_hash[1:n_ev])
-                 AS t(pos, id, stream, rev, full_text, prev, hsh)) w;
+                 AS t(pos, id, stream, rev, full_text, prev, hsh) OFFSET 0) w;
          INSERT INTO ${s}.es_streams (stream_id, revision, last_hash)
          SELECT DISTINCT ON (t.stream) t.stream, t.rev, t.hsh
          FROM unnest(st_stream[1:n_st], st_rev[1:n_st], st_hash[1:n_st]) WITH ORDINALITY AS t(stream, rev, hsh, o)
