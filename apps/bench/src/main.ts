@@ -557,7 +557,7 @@ function storeMarkdown(f: WorkloadFigures, started: Date, commit: string, rounds
     '## Write path: this store beside Emmett and the raw limit (issue 14)',
     '',
     `Written by \`npm run bench -- --only store\` (apps/bench/src/store-workloads.ts), also part of the full run. Date ${started.toISOString()}, commit ${commit}, ${machine()}, PostgreSQL ${pgVersion}.`,
-    `Load: ${f.load}. Other sessions share this 2-core machine and its PostgreSQL while the bench runs: the figures are of a loaded machine; re-run on a quiet one for reference figures.`,
+    `Load: ${f.load}. The bench itself keeps both cores of this machine busy (a load average about 2); well above that, other work shared the machine and its PostgreSQL during the run, and the figures are of a loaded machine.`,
     '',
     `Same PostgreSQL, one database of the run's own, ${rounds} rounds interleaved (each round runs every workload on each target in turn); median, then each round's figure. Events: an IndicatorDeclared-sized payload with its envelope. Writers append with the expected revision they know (one writer per stream); W1/W1b 3 000 appends, W2 300 appends of 30 events. W3: 500 reads of a W2 stream (30 events). W4: everything in the database, in global order, 1 000 a batch. Raw: the same rows into a bare table (bigserial, no key, no index, no check), one INSERT per append.`,
     '',

@@ -135,7 +135,15 @@ export class ImportsService {
       const stored = await this.runtime.store.readStreams([...new Set(parsed.map((x) => x.streamId))]);
       const pending = new Map<
         string,
-        { revision: number; state: DeclarationState; ids: Set<string>; events: NewEvent[]; indexes: { index: number; eventId: string }[] }
+        {
+          revision: number;
+          /** The stream's head as read: the store chains the batch on it in the process (planned), not event by event under its lock. */
+          head: { revision: number; lastHash: string } | null;
+          state: DeclarationState;
+          ids: Set<string>;
+          events: NewEvent[];
+          indexes: { index: number; eventId: string }[];
+        }
       >();
       for (const { index, p, eventId, streamId } of parsed) {
         try {
@@ -145,8 +153,10 @@ export class ImportsService {
           let stream = pending.get(streamId);
           if (!stream) {
             const events = stored.get(streamId) ?? [];
+            const last = events.at(-1);
             stream = {
               revision: events.length - 1,
+              head: last ? { revision: last.revision, lastHash: last.hash } : null,
               state: declarationFrom(events.map((e) => defaultUpcasters.upcast(e) as KnownEvent)),
               ids: new Set(events.map((e) => e.eventId)),
               events: [],
@@ -184,7 +194,7 @@ export class ImportsService {
       const requests = [...pending.entries()].filter(([, s]) => s.events.length > 0);
       try {
         await this.runtime.store.appendBatch(
-          requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision })),
+          requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision, head: s.head })),
         );
       } catch (error) {
         if (error instanceof ConcurrencyError && mayRetry(attempt)) {
