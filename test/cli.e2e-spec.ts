@@ -234,7 +234,8 @@ describe('npm run cli', () => {
       const done = await until(async () => ((await row())?.done ? await row() : undefined), 30_000, 'the import finished after the restart');
       expect(done.outcome).toMatchObject({ received: 2, appended: 2, rejectedCount: 0 });
       expect(await system.runtime.store.headPosition()).toBe(head + 2n);
-      expect(readdirSync(join(dataDir, 'pg', 'imports'))).toEqual([]);
+      // The worker marks the job done, then removes its file: waited for, not raced.
+      await until(() => (readdirSync(join(dataDir, 'pg', 'imports')).length === 0 ? true : undefined), 10_000, "the import's file removed once done");
       // Sent again: done already, nothing imported twice.
       const again = await cliAsync(['import', csv, '--source', 'SNDS'], env);
       expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/done already .*nothing imported again/) });

@@ -133,6 +133,7 @@ export function eventStoreDdl(schema: string): string[] {
        pl_prev text[];
        pl_hash text[];
        pl_n bigint[];
+       pl_whole boolean;
      BEGIN
        IF p_max_ahead IS NOT NULL AND p_proposed > clock_timestamp() + p_max_ahead THEN
          RETURN jsonb_build_object('skew', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
@@ -149,13 +150,18 @@ export function eventStoreDdl(schema: string): string[] {
          SELECT array_agg((w.e->>0)::uuid), array_agg(w.stream), array_agg(w.rev), array_agg(w.j->>'type'),
                 array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
                 array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz),
-                array_agg(w.prev), array_agg(w.e->>5), array_agg(w.n)
-           INTO pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n
+                array_agg(w.prev), array_agg(w.e->>5), array_agg(w.n), bool_and(w.n IS NOT NULL)
+           INTO pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n, pl_whole
          FROM (SELECT ev.e, q.req->>'s' AS stream, (ev.e->>7)::bigint AS rev, ev.e->>6 AS prev, (ev.e->>8)::bigint AS n,
                  ((ev.e->>1) || rec_text || (ev.e->>2) || (ev.e->>6) || (ev.e->>3) || (ev.e->>7) || (ev.e->>4))::jsonb AS j
                FROM jsonb_array_elements(p_units) AS u(unit)
                CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
                CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') AS ev(e) OFFSET 0) w;
+         -- A writer of the version before (a rolling restart: its planned events carry no place,
+         -- revision or previous hash) is settled event by event below, from the parts it sent.
+         IF pl_whole IS NOT TRUE THEN
+           p_planned := false;
+         END IF;
        END IF;
        SELECT last_position, last_recorded_at INTO h FROM ${s}.es_head WHERE id = 1 FOR UPDATE;
        rec_text := to_char(greatest(p_proposed, h.last_recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');

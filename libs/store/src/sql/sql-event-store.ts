@@ -158,7 +158,9 @@ export class SqlEventStore implements EventStore {
     this.kind = options.db.dialect === 'pglite' ? 'embedded' : 'postgres';
     this.appended.setMaxListeners(0);
     this.maxClockAheadMs = options.maxClockAheadMs !== undefined ? options.maxClockAheadMs : DEFAULT_MAX_CLOCK_AHEAD_MS;
-    this.maxInFlight = Math.max(1, options.maxGroupsInFlight ?? (options.db.dialect === 'pglite' ? 1 : 2));
+    const inFlight = options.maxGroupsInFlight ?? (options.db.dialect === 'pglite' ? 1 : 2);
+    if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`maxGroupsInFlight must be a positive integer, not ${String(inFlight)}`);
+    this.maxInFlight = inFlight;
   }
 
   static async open(options: SqlEventStoreOptions): Promise<SqlEventStore> {
@@ -266,7 +268,9 @@ export class SqlEventStore implements EventStore {
           const next = this.queue[0]!;
           const own = this.keysOf(next);
           if (own.some((k) => this.busy.has(k))) break;
-          if (group.length > 0 && (events + next.events > MAX_GROUP_EVENTS || own.some((k) => keys.has(k)))) break;
+          // Appends to one stream may share a statement (each chained on the one before); the
+          // same eventId twice may not.
+          if (group.length > 0 && (events + next.events > MAX_GROUP_EVENTS || own.some((k) => k.startsWith('e:') && keys.has(k)))) break;
           group.push(this.queue.shift()!);
           for (const k of own) keys.add(k);
           events += next.events;
@@ -277,6 +281,10 @@ export class SqlEventStore implements EventStore {
         this.writing += 1;
         try {
           await this.writeGroup(group);
+        } catch (error) {
+          // writeGroup answers every unit itself; whatever it did not (a fault past its own
+          // handling) is not left waiting: a unit already answered ignores this.
+          for (const u of group) u.reject(error);
         } finally {
           this.writing -= 1;
           for (const k of keys) {
