@@ -300,6 +300,41 @@ describe('projection runners of several processes on one PostgreSQL', () => {
     await f.drop();
   });
 
+  it('sets the read models up again, with backoff, when the store is lost during the setup', async () => {
+    const f = await fixture(open());
+    const db = open();
+    // The first transaction's backend is terminated by the server as the setup begins (a
+    // PostgreSQL restart, pg_terminate_backend): a real lost connection, not a thrown stand-in.
+    let terminated = 0;
+    const faulty = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'transaction')
+          return <T>(fn: (tx: Parameters<Parameters<PgDatabase['transaction']>[0]>[0]) => Promise<T>) =>
+            target.transaction(async (tx) => {
+              if (terminated === 0) {
+                terminated += 1;
+                await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+              }
+              return fn(tx);
+            });
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const lost: string[] = [];
+    const runner = new ProjectionRunner(f.store, faulty, [auditTrailProjection], f.rmSchema, {
+      onStoreUnavailable: (name) => lost.push(name),
+    });
+    const head = await appendSome(f.store, 5);
+    await runner.start();
+    expect(terminated).toBe(1);
+    expect(lost).toContain('setup');
+    await runner.waitFor(head, 20_000);
+    expect((await f.trail()).map((r) => r.position)).toEqual(['1', '2', '3', '4', '5']);
+    await runner.stop();
+    await f.drop();
+  });
+
   it('runs each projection in one process at a time; another takes it over when the holder dies, with no CheckpointMovedError', async () => {
     const f = await fixture(open());
     const errors: Error[] = [];
