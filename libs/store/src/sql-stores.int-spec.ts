@@ -281,6 +281,77 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
   });
 }
 
+describe('write path: postgres, connections terminated by the server under load', () => {
+  it('loses, duplicates and half-writes nothing with two group statements on their way, and leaves no append waiting', async () => {
+    const db = new PgDatabase({ connectionString: DATABASE_URL, max: 10 });
+    const admin = new PgDatabase({ connectionString: DATABASE_URL, max: 1 });
+    const schema = `es_fault_${runId}`;
+    const store = await SqlEventStore.open({ db, clock: new ManualClock('2024-01-15T09:30:00Z'), schema, ownsDatabase: false, pollIntervalMs: 50 });
+    try {
+      const acknowledged = new Set<string>();
+      let refused = 0;
+      let killed = 0;
+      let writing = true;
+      // Every 40 ms, the server terminates the backends running this store's group statement.
+      const killer = (async () => {
+        while (writing) {
+          await new Promise((r) => setTimeout(r, 40));
+          const { rows } = await admin.query<{ n: string | number }>(
+            `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+             WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE $1`,
+            [`%${quoteIdent(schema)}.es_append_group%`],
+          );
+          killed += Number(rows[0]!.n);
+        }
+      })();
+      const started = Date.now();
+      // Eight writers (half of them 30 events an append, so that the queue is split over two
+      // statements), each on its own stream, until the server has cut at least 5 statements.
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const stream = `declaration-1000000${String(w).padStart(2, '0')}08-2023`;
+          let revision = -1;
+          for (let i = 0; (i < 40 || killed < 5) && Date.now() - started < 60_000; i += 1) {
+            const events = Array.from({ length: w % 2 === 0 ? 30 : 1 }, () => newEvent());
+            try {
+              const r = await store.append(stream, events, { expectedRevision: revision < 0 ? 'no_stream' : revision });
+              revision = r.revision;
+              for (const e of events) acknowledged.add(e.eventId);
+            } catch {
+              // Lost on its way: it may or may not have committed; the stream as stored says.
+              refused += 1;
+              revision = (await store.readStream(stream)).length - 1;
+            }
+          }
+        }),
+      );
+      writing = false;
+      await killer;
+      expect(killed).toBeGreaterThanOrEqual(5);
+      expect(refused).toBeGreaterThan(0);
+      const { rows } = await admin.query<{ n: string | number; ids: string | number; hi: string | number | null }>(
+        `SELECT count(*) AS n, count(DISTINCT event_id) AS ids, max(position) AS hi FROM ${quoteIdent(schema)}.es_events`,
+      );
+      const stored = Number(rows[0]!.n);
+      // Nothing twice, no gap, every acknowledged event stored; the chains and heads verify.
+      expect(Number(rows[0]!.ids)).toBe(stored);
+      expect(Number(rows[0]!.hi)).toBe(stored);
+      const { rows: missing } = await admin.query<{ m: string | number }>(
+        `SELECT count(*) AS m FROM unnest($1::uuid[]) AS id WHERE NOT EXISTS (SELECT 1 FROM ${quoteIdent(schema)}.es_events e WHERE e.event_id = id)`,
+        [[...acknowledged]],
+      );
+      expect(Number(missing[0]!.m)).toBe(0);
+      expect(stored).toBeGreaterThanOrEqual(acknowledged.size);
+      expect((await verifyIntegrity(store)).ok).toBe(true);
+    } finally {
+      await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await admin.close();
+      await db.close();
+    }
+  }, 90_000);
+});
+
 const pgForWrites = new PgDatabase({ connectionString: DATABASE_URL, max: 4 });
 afterAll(() => pgForWrites.close());
 describeWritePath('postgres', () => pgForWrites);
