@@ -241,6 +241,31 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
       expect((await verifyIntegrity(store)).ok).toBe(true);
     });
 
+    it('refuses an eventId given again by an append of another group statement on its way, and writes the rest', async () => {
+      const { store, schema } = await open(new ManualClock('2024-01-15T09:30:00Z'));
+      const shared = newEvent();
+      // 8 appends of 10 events waiting: two statements of 4 on PostgreSQL; the first and the last
+      // append carry the same event, so they are in different statements there.
+      const settled = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) =>
+          store.append(
+            `declaration-1000000${String(i).padStart(2, '0')}08-2023`,
+            [i === 0 || i === 7 ? { ...shared } : newEvent(), ...Array.from({ length: 9 }, () => newEvent())],
+            { expectedRevision: 'no_stream' },
+          ),
+        ),
+      );
+      expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(7);
+      const refused = settled.filter((r) => r.status === 'rejected');
+      expect(refused.map((r) => r.reason instanceof InvalidEventError)).toEqual([true]);
+      const { rows } = await database().query<{ n: string | number; hi: string | number }>(
+        `SELECT count(*) FILTER (WHERE event_id = $1) AS n, max(position) AS hi FROM ${quoteIdent(schema)}.es_events`,
+        [shared.eventId],
+      );
+      expect([Number(rows[0]!.n), Number(rows[0]!.hi)]).toEqual([1, 70]);
+      expect((await verifyIntegrity(store)).ok).toBe(true);
+    });
+
     it('settles, event by event, a planned group from a writer of the version before (no place, revision or previous hash sent)', async () => {
       // A rolling restart: the migration of a newer process replaced the function while an older
       // one still sends planned events as [eventId, part0..part3, hash].

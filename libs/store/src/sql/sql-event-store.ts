@@ -144,7 +144,11 @@ export class SqlEventStore implements EventStore {
   private drainers = 0;
   private writing = 0;
   private readonly maxInFlight: number;
-  /** Streams and eventIds of the groups on their way: a unit touching one waits for that group. */
+  /**
+   * Streams of the groups on their way: a unit touching one waits for that group (one stream's
+   * appends keep their order). An eventId needs no such mark: a statement takes the head lock only
+   * once the one before committed, and refuses an eventId that one stored (INVALID_EVENT).
+   */
   private readonly busy = new Map<string, number>();
   private readonly maxClockAheadMs: number | null;
   /** The latest recordedAt this process was answered. */
@@ -244,8 +248,9 @@ export class SqlEventStore implements EventStore {
   /**
    * One of up to maxInFlight loops: each takes its share of the waiting appends (when they are
    * many events, the queue split over the loops not writing, so that two statements go at once:
-   * one parsed in its backend while the other holds the head lock and flushes). A unit whose streams or eventIds are in a group on
-   * its way waits for it, so that one stream's appends still go in the order they were made.
+   * one parsed in its backend while the other holds the head lock and flushes). A unit whose
+   * streams are in a group on its way waits for it, so that one stream's appends still go in the
+   * order they were made.
    */
   private async drain(): Promise<void> {
     this.drainers += 1;
@@ -263,16 +268,17 @@ export class SqlEventStore implements EventStore {
         // finds them stored and refuses it (INVALID_EVENT) instead of failing the whole group.
         const group: QueuedUnit[] = [];
         const keys = new Set<string>();
+        const ids = new Set<string>();
         let events = 0;
         while (this.queue.length > 0 && group.length < share) {
           const next = this.queue[0]!;
-          const own = this.keysOf(next);
-          if (own.some((k) => this.busy.has(k))) break;
+          if (next.requests.some((r) => this.busy.has(r.streamId))) break;
           // Appends to one stream may share a statement (each chained on the one before); the
           // same eventId twice may not.
-          if (group.length > 0 && (events + next.events > MAX_GROUP_EVENTS || own.some((k) => k.startsWith('e:') && keys.has(k)))) break;
+          if (group.length > 0 && (events + next.events > MAX_GROUP_EVENTS || [...next.eventIds].some((id) => ids.has(id)))) break;
           group.push(this.queue.shift()!);
-          for (const k of own) keys.add(k);
+          for (const r of next.requests) keys.add(r.streamId);
+          for (const id of next.eventIds) ids.add(id);
           events += next.events;
         }
         // The queue's first waits for a group on its way: the loop that writes it drains on.
@@ -299,10 +305,6 @@ export class SqlEventStore implements EventStore {
       // A unit left behind a group that was on its way when this loop broke off.
       if (this.queue.length > 0 && this.drainers === 0) void this.drain();
     }
-  }
-
-  private keysOf(unit: QueuedUnit): string[] {
-    return [...unit.requests.map((r) => `s:${r.streamId}`), ...[...unit.eventIds].map((id) => `e:${id}`)];
   }
 
   private async writeGroup(group: QueuedUnit[]): Promise<void> {
