@@ -136,8 +136,10 @@ export class ImportsService {
       const pending = new Map<
         string,
         {
-          revision: number;
-          /** The stream's head as read: the store chains the batch on it in the process (planned), not event by event under its lock. */
+          /**
+           * The stream's head as read (null: no stream), the expected revision: the store chains the
+           * batch on it in the process (planned), not event by event under its lock.
+           */
           head: { revision: number; lastHash: string } | null;
           state: DeclarationState;
           ids: Set<string>;
@@ -155,7 +157,6 @@ export class ImportsService {
             const events = stored.get(streamId) ?? [];
             const last = events.at(-1);
             stream = {
-              revision: events.length - 1,
               head: last ? { revision: last.revision, lastHash: last.hash } : null,
               state: declarationFrom(events.map((e) => defaultUpcasters.upcast(e) as KnownEvent)),
               ids: new Set(events.map((e) => e.eventId)),
@@ -194,7 +195,7 @@ export class ImportsService {
       const requests = [...pending.entries()].filter(([, s]) => s.events.length > 0);
       try {
         await this.runtime.store.appendBatch(
-          requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.revision < 0 ? 'no_stream' : s.revision, head: s.head })),
+          requests.map(([streamId, s]) => ({ streamId, events: s.events, expectedRevision: s.head ? s.head.revision : 'no_stream', head: s.head })),
         );
       } catch (error) {
         if (error instanceof ConcurrencyError && mayRetry(attempt)) {
