@@ -7,6 +7,7 @@ import {
   isConnectionError,
   quoteIdent,
   type EventStore,
+  type ReadStreamsOptions,
   type SessionLocks,
   type SqlDatabase,
   type Subscription,
@@ -515,7 +516,7 @@ export class ProjectionRunner {
       const shared = store instanceof SqlEventStore && store.db === this.db;
       const context = {
         atHead,
-        readStreams: (ids: string[]) => (shared ? store.readStreams(ids, tx) : store.readStreams(ids)),
+        readStreams: (ids: string[], options?: ReadStreamsOptions) => (shared ? store.readStreams(ids, options, tx) : store.readStreams(ids, options)),
         ...(shared ? { eventsTable: store.eventsTable } : {}),
       };
       for (const projection of projections) {

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@forfait/events';
-import type { SqlExecutor } from '@forfait/store';
+import type { ReadStreamsOptions, SqlExecutor } from '@forfait/store';
 
 /**
  * A read model fed by the event stream: `apply` is `evolve(readModel, events)` written as SQL,
@@ -30,7 +30,7 @@ export interface BatchContext {
   /** The batch ends at the store's head as read just before it: the projection is caught up. */
   atHead: boolean;
   /** Reads streams from the store (in the batch's transaction where the store shares the database). */
-  readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
+  readStreams(streamIds: string[], options?: ReadStreamsOptions): Promise<Map<string, RecordedEvent[]>>;
   /**
    * Where the store's events are in the read models' database (the SQL stores): their table, so
    * that a projection that copies event columns can let the server do it. Absent for EventStoreDB.

@@ -33,6 +33,16 @@ export interface ReadStreamOptions {
   maxCount?: number;
 }
 
+export interface ReadStreamsOptions {
+  /**
+   * More streams, of which only the events of `types` are wanted (the entitlement's earlier years:
+   * the types it reads of them). Their events keep their stored revisions, so a partial stream has
+   * gaps in them; a stream also named whole comes whole. Stores that cannot filter server-side
+   * (EventStoreDB) read these whole and filter in the process.
+   */
+  partial?: { streamIds: readonly string[]; types: readonly string[] };
+}
+
 export interface ReadAllOptions {
   /** Exclusive: events strictly after this position. 0n (the default) reads from the start. */
   after?: bigint;
@@ -86,7 +96,7 @@ export interface EventStore {
   /** The stream's events in revision order; [] for a stream that does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Several streams at once (bulk imports), each in revision order; absent streams are absent keys. */
-  readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
+  readStreams(streamIds: string[], options?: ReadStreamsOptions): Promise<Map<string, RecordedEvent[]>>;
   /** Events of every stream in global order. */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Position of the last committed event (0n for an empty store). */

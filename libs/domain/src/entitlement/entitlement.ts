@@ -1,5 +1,6 @@
 import type {
   DeclaredLap,
+  DomainEventType,
   IndicatorCode,
   JustificatifSubject,
   Measure,
@@ -16,6 +17,24 @@ import { mssReportItems, type PercentTarget, type Ruleset, type Volet1Rule, type
 import { certificationLabel, formatDate, formatParisDay, formatPercent, formatPoints, specialtyLabel } from './format';
 import { lapRequired, onList, paperDated, parisDate, sameProduct, segurInForce, segurSubjects, type SegurFact } from './segur';
 
+/**
+ * What a doctor-year's entitlement reads of the doctor's earlier years: the saisies that make it not
+ * the first year (INT-6, guide §I.1.d; `firstYear`), the Ségur LAP justificatifs sent in those years,
+ * the CPAM's decisions on them and the declarations and pre-fills they prove (guide §I.1 rule 4,
+ * INT-7; `segurJustificatifs`). computeEntitlement leaves the other events of those years aside
+ * (measures, calculations, payments, controls: ~two thirds of a year's bytes), so the projector reads
+ * only these (issue 14). A rule that comes to read another type of an earlier year adds it here.
+ */
+export const EARLIER_YEARS_TYPES: readonly DomainEventType[] = [
+  'IndicatorDeclared',
+  'DeclarationTransmitted',
+  'IndicatorPrefilled',
+  'JustificatifSubmitted',
+  'JustificatifValidated',
+  'JustificatifRejected',
+];
+const EARLIER_YEARS_TYPE_SET: ReadonlySet<string> = new Set(EARLIER_YEARS_TYPES);
+
 /** What the entitlement of one doctor-year is computed from: the streams that concern it. */
 export interface EntitlementInput {
   rpps: string;
@@ -29,7 +48,10 @@ export interface EntitlementInput {
   doctor: readonly KnownEvent[];
   /** `declaration-<rpps>-<year>` */
   declaration: readonly KnownEvent[];
-  /** `declaration-<rpps>-<y>` for earlier years y (first year, carried-over justificatifs). */
+  /**
+   * `declaration-<rpps>-<y>` for earlier years y (first year, carried-over justificatifs): of them
+   * only the events of EARLIER_YEARS_TYPES count, so a reader may pass those alone.
+   */
   earlier?: readonly KnownEvent[];
   /** `campaign-<y>` for earlier years y: an earlier campaign recorded here with none of the doctor's declarations is a year the doctor was not there (INT-6). */
   earlierCampaigns?: readonly KnownEvent[];
@@ -160,7 +182,8 @@ export function computeEntitlement(input: EntitlementInput): Entitlement {
   const campaignEvents = knownAt(input.campaign, at);
   const declaration = knownAt(input.declaration, at);
   const doctor = knownAt(input.doctor, at);
-  const earlier = knownAt(input.earlier ?? [], at);
+  // Whatever the reader passed, only these: a whole read and a partial one compute the same.
+  const earlier = knownAt(input.earlier ?? [], at).filter((e) => EARLIER_YEARS_TYPE_SET.has(e.type));
   const earlierCampaigns = ofType(knownAt(input.earlierCampaigns ?? [], at), 'CampaignOpened').filter((e) => e.data.year < input.year);
 
   const campaign = campaignFrom(campaignEvents);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { PGlite } from '@electric-sql/pglite';
 import { defaultUpcasters, streams, type Actor, type Channel, type DomainEvent } from '@forfait/events';
-import { computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
+import { EARLIER_YEARS_TYPES, computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
 import { ManualClock } from '@forfait/platform';
 import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
 import { ProjectionRunner } from '../projection-runner';
@@ -465,6 +465,156 @@ describe('the entitlement read model follows the earlier years', () => {
       const after = await readEntitlement(db, 'rm', rpps, YEAR);
       expect(after).toEqual(await expected());
       expect(after!.volet1.indicators.find((i) => i.code === 'V1_SEGUR_LAP')!.reason).not.toMatch(/première année/);
+    } finally {
+      await runner.stop();
+      await store.close();
+      await db.close();
+    }
+  }, 60_000);
+
+  it('reads of the earlier years only the types the entitlement reads, and computes what their whole streams give (issue 14)', async () => {
+    const db = new PGliteDatabase(await PGlite.create());
+    const clock = new ManualClock('2023-12-12T08:00:00Z');
+    const store = await SqlEventStore.open({ db, clock, schema: 'es', ownsDatabase: false, pollIntervalMs: 20 });
+    const rpps = DOCTORS[1]!;
+    const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
+    const admin: Actor = { sub: 'admin', role: 'admin' };
+    const append = async (stream: string, event: DomainEvent, actor: Actor = system, channel: Channel = 'import') => {
+      clock.advance(3_600_000);
+      const [written] = (
+        await store.append(
+          stream,
+          [
+            {
+              eventId: randomUUID(),
+              type: event.type,
+              schemaVersion: 1,
+              data: event.data,
+              metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null },
+            },
+          ],
+          { expectedRevision: 'any' },
+        )
+      ).events;
+      return written!;
+    };
+    const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
+    // What the whole streams give, at the instant of the latest event of the types counted.
+    const expected = async () => {
+      const [campaign, profile, declaration, earlier, earlierCampaigns] = await Promise.all([
+        read(streams.campaign(YEAR)),
+        read(streams.doctor(rpps)),
+        read(streams.declaration(rpps, YEAR)),
+        read(streams.declaration(rpps, YEAR - 1)),
+        read(streams.campaign(YEAR - 1)),
+      ]);
+      const counted = earlier.filter((e) => EARLIER_YEARS_TYPES.includes(e.type));
+      const knownAt = [...campaign, ...profile, ...declaration, ...counted, ...earlierCampaigns].reduce(
+        (m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m),
+        '',
+      );
+      return toEntitlementView(
+        computeEntitlement({ rpps, year: YEAR, ruleset: FS_2023, knownAt, campaign, doctor: profile, declaration, earlier, earlierCampaigns }),
+      );
+    };
+    const runner = new ProjectionRunner(store, db, [entitlementProjection], 'rm', { batchSize: 5 });
+    try {
+      for (const y of [YEAR - 1, YEAR]) {
+        await append(
+          streams.campaign(y),
+          {
+            type: 'CampaignOpened',
+            data: { year: y, ruleset: 'FS-2023', rulesetVersion: '1', opensAt: `${y}-12-11T00:00:00+01:00`, closesAt: `${y + 1}-02-04T23:59:59.999+01:00` },
+          },
+          admin,
+          'back-office',
+        );
+      }
+      await append(streams.doctor(rpps), { type: 'DoctorProfileRecorded', data: { rpps, specialty: 'medecine-generale', caisse: '441', department: '44' } });
+      // 2022: a Ségur LAP declaration and its justificatif, validated (rule 4 carries it over), and
+      // what the 2023 entitlement does not read: measures.
+      const before = { rpps, year: YEAR - 1 };
+      const segurSoftware = { editor: 'E', name: 'N', version: '1', acquiredOn: '2022-05-01', kind: 'cabinet' as const };
+      const segurValue = { segurSoftware, lapCertified: true, lap: { editor: 'L', name: 'LAP', certification: 'definitive' as const } };
+      await append(
+        streams.declaration(rpps, YEAR - 1),
+        { type: 'IndicatorDeclared', data: { ...before, indicator: 'V1_SEGUR_LAP', value: segurValue, attestation: true } },
+        doctor,
+        'amelipro',
+      );
+      const justificatifId = `jf-${YEAR - 1}-${rpps}-${'0'.repeat(12)}`;
+      const submitted = await append(
+        streams.declaration(rpps, YEAR - 1),
+        {
+          type: 'JustificatifSubmitted',
+          data: {
+            ...before,
+            justificatifId,
+            indicator: 'V1_SEGUR_LAP',
+            sha256: 'b'.repeat(64),
+            size: 10,
+            mediaType: 'application/pdf',
+            subjects: ['SEGUR', 'LAP'],
+            proves: null,
+          },
+        },
+        doctor,
+        'amelipro',
+      );
+      await append(
+        streams.declaration(rpps, YEAR - 1),
+        { type: 'JustificatifValidated', data: { ...before, justificatifId, indicator: 'V1_SEGUR_LAP' } },
+        system,
+        'back-office',
+      );
+      for (const indicator of RATES)
+        await append(streams.declaration(rpps, YEAR - 1), {
+          type: 'MeasureRecorded',
+          data: { ...before, indicator, source: 'S', measure: { kind: 'rate', numerator: 3, denominator: 4 } },
+        });
+      // 2023: the doctor declares again.
+      await append(
+        streams.declaration(rpps, YEAR),
+        {
+          type: 'IndicatorDeclared',
+          data: {
+            rpps,
+            year: YEAR,
+            indicator: 'V1_SEGUR_LAP',
+            value: { ...segurValue, segurSoftware: { ...segurSoftware, acquiredOn: '2023-05-01' } },
+            attestation: true,
+          },
+        },
+        doctor,
+        'amelipro',
+      );
+      await append(
+        streams.declaration(rpps, YEAR),
+        { type: 'IndicatorDeclared', data: { rpps, year: YEAR, indicator: 'V2_VIDEO', value: { answer: true }, attestation: true } },
+        doctor,
+        'amelipro',
+      );
+      await runner.start();
+      await runner.waitFor(await store.headPosition());
+      const first = await readEntitlement(db, 'rm', rpps, YEAR);
+      expect(first).toEqual(await expected());
+      // The 2022 justificatif was read (partially, with its year's declaration and decision) and counts.
+      expect(JSON.stringify(first)).toContain(submitted.eventId);
+
+      // Then a 2022 payment, recorded after everything: both years recomputed in one round, 2022
+      // read whole; the 2023 view the same, and still known at its own latest event.
+      const paid = await append(
+        streams.declaration(rpps, YEAR - 1),
+        { type: 'PaymentRecorded', data: { ...before, amountCents: 12_345, paidAt: clock.now().toISOString() } },
+        system,
+        'system',
+      );
+      await runner.waitFor(await store.headPosition());
+      const after = await readEntitlement(db, 'rm', rpps, YEAR);
+      expect(after).toEqual(await expected());
+      expect(after).toEqual(first);
+      expect(Date.parse(after!.knownAt)).toBeLessThan(Date.parse(paid.metadata.recordedAt));
+      expect((await readEntitlement(db, 'rm', rpps, YEAR - 1))!.knownAt).toBe(new Date(paid.metadata.recordedAt).toISOString());
     } finally {
       await runner.stop();
       await store.close();

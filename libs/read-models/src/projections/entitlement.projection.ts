@@ -1,5 +1,5 @@
 import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
-import { FIRST_CAMPAIGN_YEAR, computeEntitlement, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
+import { EARLIER_YEARS_TYPES, FIRST_CAMPAIGN_YEAR, computeEntitlement, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
 import { resolveCampaign } from '@forfait/application';
 import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
 import type { BatchContext, Projection } from '../projection';
@@ -15,7 +15,8 @@ import { doctorOfStream } from './audit-trail.projection';
 export const entitlementProjection: Projection = {
   name: 'entitlement',
   // 3: the row is the view GET …/entitlement answers, and nothing else (nothing read the columns that repeated it).
-  version: 3,
+  // 4: the view's knownAt is the latest of the events it is computed from, the earlier years' of EARLIER_YEARS_TYPES only.
+  version: 4,
   tables: ['entitlement_keys', 'entitlements', 'entitlement_dirty'],
   // A batch only marks doctor-years dirty (by stream); the recompute reads the streams whole.
   fullTypes: () => [],
@@ -84,6 +85,8 @@ export const entitlementProjection: Projection = {
   },
 };
 
+const earlierTypes: ReadonlySet<string> = new Set(EARLIER_YEARS_TYPES);
+
 /** Doctor-years recomputed per round: memory is bounded by this, not by the number waiting. */
 const RECOMPUTE_CHUNK = 500;
 
@@ -108,13 +111,16 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
   };
   // One query per round, sent before the previous round computes: the doctor's profile, each
   // declaration year from the first the engine knows (spec, "Other years": 2017), the campaigns.
+  // A year recomputed is read whole; a year only earlier than one, of EARLIER_YEARS_TYPES only.
   const load = async (keys: { year: number; rpps: string }[]) => {
     const maxYear = new Map<string, number>();
     for (const k of keys) maxYear.set(k.rpps, Math.max(maxYear.get(k.rpps) ?? 0, k.year));
     const ids = new Set<string>();
+    for (const k of keys) ids.add(streams.declaration(k.rpps, k.year));
+    const partial: string[] = [];
     for (const [rpps, max] of maxYear) {
       ids.add(streams.doctor(rpps));
-      for (let y = fromYear; y <= max; y += 1) ids.add(streams.declaration(rpps, y));
+      for (let y = fromYear; y < max; y += 1) if (!ids.has(streams.declaration(rpps, y))) partial.push(streams.declaration(rpps, y));
     }
     // Each year's campaign and the earlier ones (INT-6).
     const campaignYears = [...new Set(keys.flatMap((k) => Array.from({ length: k.year - FIRST_CAMPAIGN_YEAR + 1 }, (_, i) => FIRST_CAMPAIGN_YEAR + i)))].filter(
@@ -124,7 +130,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       requested.add(y);
       ids.add(streams.campaign(y));
     }
-    const read = await context.readStreams([...ids]);
+    const read = await context.readStreams([...ids], { partial: { streamIds: partial, types: EARLIER_YEARS_TYPES } });
     for (const y of campaignYears) campaigns.set(y, known(read.get(streams.campaign(y)), last));
     return { keys, read };
   };
@@ -149,7 +155,9 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       const doctor = known(round.read.get(streams.doctor(rpps)), last);
       const declaration = known(round.read.get(streams.declaration(rpps, year)), last);
       const earlier: KnownEvent[] = [];
-      for (let y = fromYear; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last));
+      // The same events whether the year was read whole (recomputed too) or partly.
+      for (let y = fromYear; y < year; y += 1)
+        earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last).filter((e) => earlierTypes.has(e.type)));
       const earlierCampaigns: KnownEvent[] = [];
       for (let y = FIRST_CAMPAIGN_YEAR; y < year; y += 1) earlierCampaigns.push(...(campaigns.get(y) ?? []));
       const knownAt = [...campaign, ...doctor, ...declaration, ...earlier, ...earlierCampaigns].reduce(

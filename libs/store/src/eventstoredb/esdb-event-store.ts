@@ -32,6 +32,7 @@ import {
   type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type ReadStreamsOptions,
   type SubscribeOptions,
   type Subscription,
 } from '../port';
@@ -249,13 +250,19 @@ export class EsdbEventStore implements EventStore {
     return recorded.map((e) => ({ ...e, position }));
   }
 
-  async readStreams(streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+  async readStreams(whole: string[], options: ReadStreamsOptions = {}): Promise<Map<string, RecordedEvent[]>> {
+    const wholeIds = new Set(whole);
+    const partial = (options.partial?.streamIds ?? []).filter((id) => !wholeIds.has(id));
+    const streamIds = [...wholeIds, ...new Set(partial)];
+    const types = new Set(options.partial?.types ?? []);
     const found = new Array<RecordedEvent[] | undefined>(streamIds.length);
     let next = 0;
     const worker = async () => {
       while (next < streamIds.length) {
         const i = next++;
-        found[i] = await this.readStream(streamIds[i]!);
+        const events = await this.readStream(streamIds[i]!);
+        // The server cannot leave events of other types behind: read whole, filtered here.
+        found[i] = i < wholeIds.size ? events : events.filter((e) => types.has(e.type));
       }
     };
     await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, streamIds.length) }, worker));

@@ -10,6 +10,7 @@ import type {
   ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,
+  ReadStreamsOptions,
   SubscribeOptions,
   Subscription,
 } from '../port';
@@ -44,8 +45,12 @@ class NamespacedStore implements EventStore {
     const results = await this.inner.appendBatch(requests.map((r) => ({ ...r, streamId: this.out(r.streamId) })));
     return results.map((r, i) => ({ ...r, streamId: requests[i]!.streamId, events: r.events.map(this.back) }));
   }
-  async readStreams(ids: string[]) {
-    const inner = await this.inner.readStreams(ids.map((id) => this.out(id)));
+  async readStreams(ids: string[], o?: ReadStreamsOptions) {
+    const partial = o?.partial ? { partial: { streamIds: o.partial.streamIds.map((id) => this.out(id)), types: o.partial.types } } : {};
+    const inner = await this.inner.readStreams(
+      ids.map((id) => this.out(id)),
+      partial,
+    );
     return new Map([...inner].map(([id, events]) => [this.back({ streamId: id } as RecordedEvent).streamId, events.map(this.back)]));
   }
   async readStream(streamId: string, o?: ReadStreamOptions) {

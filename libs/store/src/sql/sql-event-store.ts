@@ -22,6 +22,7 @@ import {
   type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type ReadStreamsOptions,
   type StoreKind,
   type SubscribeOptions,
   type Subscription,
@@ -473,12 +474,18 @@ export class SqlEventStore implements EventStore {
    * `executor`: a transaction of the same database to read in (a projection reading the store
    * inside its batch: PGlite has one connection, which that transaction holds).
    */
-  async readStreams(streamIds: string[], executor: SqlExecutor = this.options.db): Promise<Map<string, RecordedEvent[]>> {
+  async readStreams(streamIds: string[], options: ReadStreamsOptions = {}, executor: SqlExecutor = this.options.db): Promise<Map<string, RecordedEvent[]>> {
     const out = new Map<string, RecordedEvent[]>();
-    if (streamIds.length === 0) return out;
+    const partial = options.partial?.streamIds ?? [];
+    if (streamIds.length === 0 && partial.length === 0) return out;
+    // The partial streams' other events stay in the server (neither read nor sent).
     const { rows } = await executor.query<EventRow>(
-      `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
-      [streamIds],
+      partial.length === 0
+        ? `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`
+        : `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events
+           WHERE stream_id = ANY($1::text[]) OR (stream_id = ANY($2::text[]) AND type = ANY($3::text[]))
+           ORDER BY stream_id, revision`,
+      partial.length === 0 ? [streamIds] : [streamIds, [...partial], [...options.partial!.types]],
     );
     for (const row of rows) {
       const list = out.get(row.stream_id) ?? [];

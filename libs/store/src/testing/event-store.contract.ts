@@ -254,6 +254,30 @@ export function describeEventStoreContract(target: ContractTarget): void {
       expect(several.get(a)).toEqual(streamA);
     });
 
+    it('reads some streams whole and, of others, only the events of the types asked for, with their stored revisions', async () => {
+      const whole = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
+      const part = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
+      const measure = (n: number) => newEvent({ type: 'MeasureRecorded', data: { n } });
+      await h.store.append(whole, [measure(0), newEvent()], { expectedRevision: 'no_stream' });
+      await h.store.append(part, [measure(0), newEvent(), measure(1), newEvent({ type: 'JustificatifValidated', data: { n: 2 } }), measure(3)], {
+        expectedRevision: 'no_stream',
+      });
+      const types = ['IndicatorDeclared', 'JustificatifValidated'];
+      const read = await h.store.readStreams([whole], { partial: { streamIds: [part, whole, `${part}-none`], types } });
+      expect([...read.keys()].sort()).toEqual([part, whole].sort());
+      // Named whole as well: whole.
+      expect(read.get(whole)).toEqual(await h.store.readStream(whole));
+      const stored = await h.store.readStream(part);
+      expect(read.get(part)).toEqual(stored.filter((e) => types.includes(e.type)));
+      expect(read.get(part)!.map((e) => [e.revision, e.type])).toEqual([
+        [1, 'IndicatorDeclared'],
+        [3, 'JustificatifValidated'],
+      ]);
+      // A partial stream with none of the types is absent, as an absent stream is.
+      const none = await h.store.readStreams([], { partial: { streamIds: [part], types: ['PaymentRecorded'] } });
+      expect(none.size).toBe(0);
+    });
+
     it('refuses a batch that names a stream twice, and writes nothing of it', async () => {
       const stream = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
       const head = await h.store.headPosition();
