@@ -608,7 +608,7 @@ async function main(): Promise<void> {
       doctors: { type: 'string', default: '120000' },
       'embedded-doctors': { type: 'string', default: '10000' },
       'memory-doctors': { type: 'string', default: '30000' },
-      /** --only store: doctors of the embedded API's dataset. */
+      /** --only store, embedded-api, postgres-api: doctors of the API's dataset. */
       'api-doctors': { type: 'string', default: '4000' },
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
@@ -675,6 +675,25 @@ async function main(): Promise<void> {
       return 'uptime unavailable';
     }
   };
+  if (values.only === 'postgres-api') {
+    // The HTTP figure on PostgreSQL alone (the API in its process, no projector), on a generated
+    // dataset of --api-doctors: for working on it; prints the figures, writes nothing to the page.
+    const name = `bench_${stamp}_pg_api`;
+    const env = envFor('postgres', name, work);
+    const doctors = Number(values['api-doctors']);
+    log(`postgres API: generating ${doctors} doctors`);
+    await generate(env, doctors);
+    await settle(env, 'postgres', name);
+    const floors: Awaited<ReturnType<typeof httpFloor>>[] = [];
+    for (let run = 0; run < runs; run += 1) floors.push(await httpFloor(300, 5));
+    log(`  bare server: ${JSON.stringify(floors)}`);
+    try {
+      await http(env, doctors, 300, 15, runs);
+    } finally {
+      await dropTarget('postgres', name, work);
+    }
+    return;
+  }
   const runStore = async () => {
     const before = uptime();
     const figures: WorkloadFigures =

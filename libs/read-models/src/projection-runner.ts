@@ -527,14 +527,17 @@ export class ProjectionRunner {
           if (error instanceof StoreUnavailableError || isConnectionError(error)) throw error;
           throw new ApplyFailure(projection.name, error as Error);
         }
-        const { rows } = await tx.query(
-          `UPDATE ${quoteIdent(this.schema)}.projection_checkpoints SET position = $2, updated_at = now()
-           WHERE name = $1 AND position = $3 RETURNING name`,
-          [projection.name, to.toString(), from.toString()],
-        );
-        if (rows.length !== 1) {
-          throw new CheckpointMovedError(`checkpoint of ${projection.name} is no longer at ${from}: another runner is applying it`);
-        }
+      }
+      // Every checkpoint of the batch moved in one statement (live together: one for all of them).
+      const names = projections.map((p) => p.name);
+      const { rows } = await tx.query<{ name: string }>(
+        `UPDATE ${quoteIdent(this.schema)}.projection_checkpoints SET position = $2, updated_at = now()
+         WHERE name = ANY($1::text[]) AND position = $3 RETURNING name`,
+        [names, to.toString(), from.toString()],
+      );
+      if (rows.length !== names.length) {
+        const moved = names.filter((n) => !rows.some((r) => r.name === n));
+        throw new CheckpointMovedError(`checkpoint of ${moved.join(', ')} is no longer at ${from}: another runner is applying it`);
       }
     });
   }

@@ -52,22 +52,18 @@ export const entitlementProjection: Projection = {
       ]);
     }
     if (declarations.size > 0) {
-      const keys = JSON.stringify([...declarations.values()]);
+      // One statement: the doctor-years known from now on, and dirty with the later years of their
+      // doctors (a year's declarations count in the later years too: first year, carried-over
+      // justificatifs, `earlier`). The later years are keys stored before (the CTE's rows are not
+      // seen by the outer statement); one added in this batch is in x itself.
       await tx.query(
-        `INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`,
-        [keys],
-      );
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON CONFLICT DO NOTHING`,
-        [keys],
-      );
-    }
-    if (declarations.size > 0) {
-      // A year's declarations count in the later years too (first year, carried-over justificatifs: `earlier`).
-      const keys = JSON.stringify([...declarations.values()]);
-      await tx.query(
-        `INSERT INTO ${s}.entitlement_dirty (year, rpps) SELECT k.year, k.rpps FROM ${s}.entitlement_keys k JOIN jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text) ON k.rpps = x.rpps AND k.year > x.year ON CONFLICT DO NOTHING`,
-        [keys],
+        `WITH x AS (SELECT year, rpps FROM jsonb_to_recordset($1::jsonb) AS x(year integer, rpps text)),
+              added AS (INSERT INTO ${s}.entitlement_keys (year, rpps) SELECT year, rpps FROM x ON CONFLICT DO NOTHING)
+         INSERT INTO ${s}.entitlement_dirty (year, rpps)
+         SELECT year, rpps FROM x
+         UNION SELECT k.year, k.rpps FROM ${s}.entitlement_keys k JOIN x ON k.rpps = x.rpps AND k.year > x.year
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify([...declarations.values()])],
       );
     }
     if (profiles.size > 0) {
@@ -143,7 +139,8 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
   let loading: Promise<Awaited<ReturnType<typeof load>>> | undefined = load(first);
   while (loading) {
     const round: Awaited<ReturnType<typeof load>> = await loading;
-    const next = await keysAfter(round.keys[round.keys.length - 1]);
+    // A round shorter than the chunk was the last (nothing is marked dirty meanwhile: this transaction marks them).
+    const next = round.keys.length < RECOMPUTE_CHUNK ? [] : await keysAfter(round.keys[round.keys.length - 1]);
     loading = next.length > 0 ? load(next) : undefined;
     loading?.catch(() => undefined);
     const views: Record<string, unknown>[] = [];
