@@ -610,6 +610,8 @@ async function main(): Promise<void> {
       'memory-doctors': { type: 'string', default: '30000' },
       /** --only store, embedded-api, postgres-api: doctors of the API's dataset. */
       'api-doctors': { type: 'string', default: '4000' },
+      /** --only store, embedded-api, postgres-api: the declarations asked a second (300: the target's; more shows what is left beyond it). */
+      'api-rate': { type: 'string', default: '300' },
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       out: { type: 'string', default: 'docs/benchmarks.md' },
@@ -688,7 +690,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < runs; run += 1) floors.push(await httpFloor(300, 5));
     log(`  bare server: ${JSON.stringify(floors)}`);
     try {
-      await http(env, doctors, 300, 15, runs);
+      await http(env, doctors, Number(values['api-rate']), 15, runs);
     } finally {
       await dropTarget('postgres', name, work);
     }
@@ -706,10 +708,11 @@ async function main(): Promise<void> {
       log(`embedded API: generating ${doctors} doctors`);
       await generate(env, doctors);
       const seconds = 10;
-      const out = await http(env, doctors, 300, seconds, runs);
+      const rate = Number(values['api-rate']);
+      const out = await http(env, doctors, rate, seconds, runs);
       figures.embeddedApi = {
         doctors,
-        rate: 300,
+        rate,
         seconds,
         catchUpMs: out.catchUpMs,
         p50: out.map((r) => r.p50),

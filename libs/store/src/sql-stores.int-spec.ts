@@ -83,7 +83,11 @@ describe('embedded adapter (PGlite)', () => {
 function describeWritePath(name: string, database: () => SqlDatabase): void {
   describe(`write path: ${name}`, () => {
     const opened: { store: SqlEventStore; schema: string }[] = [];
-    const open = async (clock: ManualClock, schema = `es_write_${runId}_${(counter += 1)}`, extra: { maxClockAheadMs?: number | null } = {}) => {
+    const open = async (
+      clock: ManualClock,
+      schema = `es_write_${runId}_${(counter += 1)}`,
+      extra: { maxClockAheadMs?: number | null; coalesceMs?: number } = {},
+    ) => {
       const store = await SqlEventStore.open({ db: database(), clock, schema, ownsDatabase: false, pollIntervalMs: 50, ...extra });
       opened.push({ store, schema });
       return { store, schema };
@@ -302,6 +306,28 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
       const { store: unbounded } = await open(new ManualClock('2031-02-01T09:00:00Z'), undefined, { maxClockAheadMs: null });
       const later = await unbounded.append('declaration-10000000008-2031', [newEvent()], { expectedRevision: 'any' });
       expect(later.events[0]!.metadata.recordedAt).toBe('2031-02-01T09:00:00.000Z');
+    });
+
+    it('lets appends gather for coalesceMs before a caught-up subscription reads them, and stops at once meanwhile', async () => {
+      const { store } = await open(new ManualClock('2024-01-15T09:30:00Z'), undefined, { coalesceMs: 1_500 });
+      await store.append('declaration-10000000008-2023', [newEvent()], { expectedRevision: 'no_stream' });
+      const batches: number[][] = [];
+      const sub = store.subscribeAll({ after: 0n, batchSize: 100 }, (events) => {
+        batches.push(events.map((e) => Number(e.position)));
+        return Promise.resolve();
+      });
+      try {
+        while (batches.length === 0) await new Promise((r) => setTimeout(r, 10));
+        // Three appends one after the other, each committed (and signalled) before the next is sent.
+        for (let i = 0; i < 3; i += 1) await store.append(`declaration-1000000${i}018-2023`, [newEvent()], { expectedRevision: 'no_stream' });
+        while (batches.flat().length < 4) await new Promise((r) => setTimeout(r, 10));
+        expect(batches).toEqual([[1], [2, 3, 4]]);
+      } finally {
+        // In the middle of a pause (the last batch was short): stop() does not wait for its end.
+        const asked = Date.now();
+        await sub.stop();
+        expect(Date.now() - asked).toBeLessThan(1_000);
+      }
     });
   });
 }

@@ -5,6 +5,12 @@ export interface PollingSubscriptionOptions {
   after: bigint;
   batchSize: number;
   pollIntervalMs: number;
+  /**
+   * Once caught up, how long to let appends gather before reading them (0: read at once). The
+   * embedded store runs its readers in the writers' one thread: each read and batch costs the
+   * commands' CPU, so appends that come a few milliseconds apart are better read together.
+   */
+  coalesceMs?: number;
   read: (after: bigint, maxCount: number) => Promise<RecordedEvent[]>;
   /** Registers a wake-up listener (an append happened); returns its removal. */
   onSignal: (listener: () => void) => () => void;
@@ -22,6 +28,7 @@ export class PollingSubscription implements Subscription {
   private stopped = false;
   private signalled = false;
   private wake: (() => void) | undefined;
+  private interrupt: (() => void) | undefined;
 
   constructor(private readonly options: PollingSubscriptionOptions) {
     this.current = options.after;
@@ -35,6 +42,7 @@ export class PollingSubscription implements Subscription {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    this.interrupt?.();
     await this.done.catch(() => undefined);
   }
 
@@ -60,21 +68,40 @@ export class PollingSubscription implements Subscription {
           }
           await this.options.handler(batch);
           this.current = batch[batch.length - 1]!.position;
+          // A short batch: the read reached the head; what comes next is let gather first.
+          if (!ahead) await this.gather();
           continue;
         }
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the listener sets it while the handler awaits
         if (this.signalled) continue;
+        const woken = { bySignal: false };
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.pollIntervalMs);
           this.wake = () => {
+            woken.bySignal = true;
             clearTimeout(timer);
             resolve();
           };
         });
         this.wake = undefined;
+        if (woken.bySignal) await this.gather();
       }
     } finally {
       removeListener();
     }
+  }
+
+  /** Waits coalesceMs (stop() cuts it short); signals meanwhile are remembered as always. */
+  private async gather(): Promise<void> {
+    const ms = this.options.coalesceMs ?? 0;
+    if (ms <= 0 || this.stopped) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.interrupt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.interrupt = undefined;
   }
 }

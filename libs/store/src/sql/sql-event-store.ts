@@ -39,6 +39,11 @@ export interface SqlEventStoreOptions {
   maxEventBytes?: number;
   /** How long a caught-up subscription waits before looking again without a signal. */
   pollIntervalMs?: number;
+  /**
+   * How long a caught-up subscription lets appends gather before reading them (default 0 on
+   * PostgreSQL; on PGlite, EMBEDDED_COALESCE_MS: its readers share the writers' thread).
+   */
+  coalesceMs?: number;
   /** Test seam: awaited inside the append transaction, just before COMMIT. */
   hooks?: { beforeCommit?: (streamId: string) => Promise<void> };
   /**
@@ -58,6 +63,11 @@ export interface SqlEventStoreOptions {
 }
 
 const DEFAULT_MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000;
+/**
+ * Embedded: a caught-up reader waits this long for appends to gather (issue 14: each batch costs its
+ * reads, transaction and checkpoints in the commands' one thread; the read models lag by as much).
+ */
+export const EMBEDDED_COALESCE_MS = 20;
 /** Events per group statement beyond the first unit (an import's batch goes alone when larger). */
 const MAX_GROUP_EVENTS = 5000;
 const MAX_REMEMBERED_HEADS = 100_000;
@@ -540,6 +550,7 @@ export class SqlEventStore implements EventStore {
       after: options.after,
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: this.options.pollIntervalMs ?? 1000,
+      coalesceMs: this.options.coalesceMs ?? (this.options.db.dialect === 'pglite' ? EMBEDDED_COALESCE_MS : 0),
       read: (after, maxCount) => this.readAll({ after, maxCount, ...(options.fullTypes ? { fullTypes: options.fullTypes } : {}) }),
       onSignal: (listener) => {
         this.appended.on('appended', listener);
