@@ -18,7 +18,7 @@ export const entitlementProjection: Projection = {
   // 4: the view's knownAt is the latest of the events it is computed from, the earlier years' of EARLIER_YEARS_TYPES only.
   version: 4,
   tables: ['entitlement_keys', 'entitlements', 'entitlement_dirty'],
-  // A batch only marks doctor-years dirty (by stream); the recompute reads the streams whole.
+  // A batch only marks doctor-years dirty (by stream); the recompute reads the streams itself (earlier years in part).
   fullTypes: () => [],
   async setup(tx, schema) {
     const s = quoteIdent(schema);
