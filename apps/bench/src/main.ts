@@ -685,6 +685,8 @@ async function main(): Promise<void> {
     const doctors = Number(values['api-doctors']);
     log(`postgres API: generating ${doctors} doctors`);
     await generate(env, doctors);
+    // The read models built, as the full run has them by then (the API waits for them to be caught up).
+    await rebuild(env);
     await settle(env, 'postgres', name);
     const floors: Awaited<ReturnType<typeof httpFloor>>[] = [];
     for (let run = 0; run < runs; run += 1) floors.push(await httpFloor(300, 5));
