@@ -35,6 +35,11 @@ export const EARLIER_YEARS_TYPES: readonly DomainEventType[] = [
 ];
 const EARLIER_YEARS_TYPE_SET: ReadonlySet<string> = new Set(EARLIER_YEARS_TYPES);
 
+/** Whether an event of an earlier year counts in a later year's entitlement (its type is one of EARLIER_YEARS_TYPES). */
+export function countsInEarlierYears(e: { type: string }): boolean {
+  return EARLIER_YEARS_TYPE_SET.has(e.type);
+}
+
 /** What the entitlement of one doctor-year is computed from: the streams that concern it. */
 export interface EntitlementInput {
   rpps: string;
@@ -183,7 +188,7 @@ export function computeEntitlement(input: EntitlementInput): Entitlement {
   const declaration = knownAt(input.declaration, at);
   const doctor = knownAt(input.doctor, at);
   // Whatever the reader passed, only these: a whole read and a partial one compute the same.
-  const earlier = knownAt(input.earlier ?? [], at).filter((e) => EARLIER_YEARS_TYPE_SET.has(e.type));
+  const earlier = knownAt(input.earlier ?? [], at).filter(countsInEarlierYears);
   const earlierCampaigns = ofType(knownAt(input.earlierCampaigns ?? [], at), 'CampaignOpened').filter((e) => e.data.year < input.year);
 
   const campaign = campaignFrom(campaignEvents);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { PGlite } from '@electric-sql/pglite';
 import { defaultUpcasters, streams, type Actor, type Channel, type DomainEvent } from '@forfait/events';
-import { EARLIER_YEARS_TYPES, computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
+import { countsInEarlierYears, computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
 import { ManualClock } from '@forfait/platform';
 import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
 import { ProjectionRunner } from '../projection-runner';
@@ -377,6 +377,25 @@ describe('the entitlement and audit trail read models equal the pure function an
   }, 120_000);
 });
 
+/** One event appended an hour after the last, effective when recorded; the event as stored. */
+async function appendNow(store: SqlEventStore, clock: ManualClock, stream: string, event: DomainEvent, actor: Actor, channel: Channel) {
+  clock.advance(3_600_000);
+  const { events } = await store.append(
+    stream,
+    [
+      {
+        eventId: randomUUID(),
+        type: event.type,
+        schemaVersion: 1,
+        data: event.data,
+        metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null },
+      },
+    ],
+    { expectedRevision: 'any' },
+  );
+  return events[0]!;
+}
+
 describe('the entitlement read model follows the earlier years', () => {
   it('recomputes a doctor-year when an earlier year of the doctor changes (INT-6: no longer a first year)', async () => {
     const db = new PGliteDatabase(await PGlite.create());
@@ -384,22 +403,7 @@ describe('the entitlement read model follows the earlier years', () => {
     const store = await SqlEventStore.open({ db, clock, schema: 'es', ownsDatabase: false, pollIntervalMs: 20 });
     const rpps = DOCTORS[0]!;
     const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
-    const append = async (stream: string, event: DomainEvent, actor: Actor, channel: Channel) => {
-      clock.advance(3_600_000);
-      await store.append(
-        stream,
-        [
-          {
-            eventId: randomUUID(),
-            type: event.type,
-            schemaVersion: 1,
-            data: event.data,
-            metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null },
-          },
-        ],
-        { expectedRevision: 'any' },
-      );
-    };
+    const append = (stream: string, event: DomainEvent, actor: Actor, channel: Channel) => appendNow(store, clock, stream, event, actor, channel);
     const expected = async () => {
       const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
       const [campaign, profile, declaration, earlier] = await Promise.all([
@@ -479,25 +483,8 @@ describe('the entitlement read model follows the earlier years', () => {
     const rpps = DOCTORS[1]!;
     const doctor: Actor = { sub: `d-${rpps}`, role: 'doctor', rpps };
     const admin: Actor = { sub: 'admin', role: 'admin' };
-    const append = async (stream: string, event: DomainEvent, actor: Actor = system, channel: Channel = 'import') => {
-      clock.advance(3_600_000);
-      const [written] = (
-        await store.append(
-          stream,
-          [
-            {
-              eventId: randomUUID(),
-              type: event.type,
-              schemaVersion: 1,
-              data: event.data,
-              metadata: { effectiveAt: clock.now().toISOString(), actor, channel, correlationId: 'c', causationId: null },
-            },
-          ],
-          { expectedRevision: 'any' },
-        )
-      ).events;
-      return written!;
-    };
+    const append = (stream: string, event: DomainEvent, actor: Actor = system, channel: Channel = 'import') =>
+      appendNow(store, clock, stream, event, actor, channel);
     const read = async (id: string) => (await store.readStream(id)).map((e) => defaultUpcasters.upcast(e) as KnownEvent);
     // What the whole streams give, at the instant of the latest event of the types counted.
     const expected = async () => {
@@ -508,7 +495,7 @@ describe('the entitlement read model follows the earlier years', () => {
         read(streams.declaration(rpps, YEAR - 1)),
         read(streams.campaign(YEAR - 1)),
       ]);
-      const counted = earlier.filter((e) => EARLIER_YEARS_TYPES.includes(e.type));
+      const counted = earlier.filter(countsInEarlierYears);
       const knownAt = [...campaign, ...profile, ...declaration, ...counted, ...earlierCampaigns].reduce(
         (m, e) => (e.metadata.recordedAt > m ? e.metadata.recordedAt : m),
         '',

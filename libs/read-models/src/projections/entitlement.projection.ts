@@ -1,5 +1,13 @@
 import { defaultUpcasters, streams, type RecordedEvent } from '@forfait/events';
-import { EARLIER_YEARS_TYPES, FIRST_CAMPAIGN_YEAR, computeEntitlement, toEntitlementView, type EntitlementView, type KnownEvent } from '@forfait/domain';
+import {
+  EARLIER_YEARS_TYPES,
+  FIRST_CAMPAIGN_YEAR,
+  countsInEarlierYears,
+  computeEntitlement,
+  toEntitlementView,
+  type EntitlementView,
+  type KnownEvent,
+} from '@forfait/domain';
 import { resolveCampaign } from '@forfait/application';
 import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
 import type { BatchContext, Projection } from '../projection';
@@ -81,8 +89,6 @@ export const entitlementProjection: Projection = {
   },
 };
 
-const earlierTypes: ReadonlySet<string> = new Set(EARLIER_YEARS_TYPES);
-
 /** Doctor-years recomputed per round: memory is bounded by this, not by the number waiting. */
 const RECOMPUTE_CHUNK = 500;
 
@@ -153,8 +159,7 @@ async function recomputeDirty(tx: SqlExecutor, schema: string, last: bigint, con
       const declaration = known(round.read.get(streams.declaration(rpps, year)), last);
       const earlier: KnownEvent[] = [];
       // The same events whether the year was read whole (recomputed too) or partly.
-      for (let y = fromYear; y < year; y += 1)
-        earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last).filter((e) => earlierTypes.has(e.type)));
+      for (let y = fromYear; y < year; y += 1) earlier.push(...known(round.read.get(streams.declaration(rpps, y)), last).filter(countsInEarlierYears));
       const earlierCampaigns: KnownEvent[] = [];
       for (let y = FIRST_CAMPAIGN_YEAR; y < year; y += 1) earlierCampaigns.push(...(campaigns.get(y) ?? []));
       const knownAt = [...campaign, ...doctor, ...declaration, ...earlier, ...earlierCampaigns].reduce(
