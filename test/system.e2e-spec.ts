@@ -100,7 +100,7 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
         readModels: {
           ok: true,
           projections: [
-            { name: 'audit_trail', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'audit_trail', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'entitlement', version: 4, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
@@ -324,7 +324,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       projector = await start(PROJECTOR, env, /projecting audit_trail/);
       const after = await untilReady(api.url);
       expect(after.readModels.projections).toEqual([
-        { name: 'audit_trail', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'audit_trail', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'entitlement', version: 4, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },

@@ -7,7 +7,7 @@ import { newEvent } from '../../store/src/testing/event-store.contract';
 import type { Projection } from './projection';
 import { CheckpointMovedError, ProjectionApplyError, ProjectionRunner, projectionFailures, projectionStatus } from './projection-runner';
 import { rebuildProjections } from './rebuild';
-import { auditTrailProjection } from './projections/audit-trail.projection';
+import { auditTrailProjection, doctorOfStream, doctorTrail } from './projections/audit-trail.projection';
 
 const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
 let n = 0;
@@ -56,11 +56,30 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
         expectedRevision: 'any',
       });
       await f.store.append('campaign-x', [newEvent()], { expectedRevision: 'any' });
+      // Near misses of doctorOfStream's forms: the server's SQL (no regular expression) must tell them as it does.
+      const nearMisses = [
+        'declaration-1000000000-2023',
+        'declaration-100000000091-2023',
+        'declaration-10000000009-202',
+        'declaration-1000000000a-2023',
+        'declaration-10000000009_2023',
+        'doctor-1000000000',
+        'doctor-1000000000x',
+        'access-100000000099',
+        'campaign-20233',
+        'campaign-2o23',
+        'campaigns-2023',
+        'declarations-10000000009-2023',
+        'campaign-2025',
+        'access-10000000001',
+      ];
+      for (const id of nearMisses) await f.store.append(id, [newEvent()], { expectedRevision: 'any' });
       const all = await f.store.readAll({ maxCount: 100 });
       const full = async (schema: string) =>
         (
           await db.query(
-            `SELECT position::text, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata FROM ${quoteIdent(schema)}.audit_trail ORDER BY position`,
+            `SELECT position::text, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata,
+               recorded_at::text, effective_at::text FROM ${quoteIdent(schema)}.audit_trail ORDER BY audit_trail.position`,
           )
         ).rows;
       for (const [schema, context] of [
@@ -74,8 +93,15 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
         });
       }
       const server = await full(f.rmSchema);
-      expect(server).toHaveLength(11);
+      expect(server).toHaveLength(11 + nearMisses.length);
       expect(server).toEqual(await full(`${f.rmSchema}_b`));
+      // Both as doctorOfStream names them (the Node path calls it; the server's path is its SQL).
+      expect(server.map((r) => ({ rpps: r.rpps, year: r.year }))).toEqual(all.map((e) => doctorOfStream(e.streamId)));
+      // GET …/history reads the metadata back whole, its times included, as the store does.
+      for (const schema of [f.rmSchema, `${f.rmSchema}_b`]) {
+        const trail = await doctorTrail(db, schema, '10000000009');
+        expect(trail).toEqual(all.filter((e) => e.streamId === 'doctor-10000000009' || /^declaration-10000000009-\d{4}$/.test(e.streamId)));
+      }
       await f.drop();
     });
 
@@ -91,7 +117,7 @@ function runnerSuite(name: string, open: () => Promise<SqlDatabase>, close: (db:
       expect(rows[1]).toMatchObject({ rpps: '10000000009', year: null });
       expect(rows[2]).toMatchObject({ rpps: '10000000009', year: 2023 });
       const status = await projectionStatus(db, f.store, f.rmSchema);
-      expect(status).toEqual([{ name: 'audit_trail', version: 2, checkpoint: last.toString(), lagEvents: 0, behind: false }]);
+      expect(status).toEqual([{ name: 'audit_trail', version: 3, checkpoint: last.toString(), lagEvents: 0, behind: false }]);
       await runner.stop();
       await f.drop();
     });
