@@ -82,6 +82,8 @@ export const auditTrailProjection: Projection = {
     }
     const rows = events.map((e) => {
       const { rpps, year } = doctorOfStream(e.streamId);
+      // The metadata as the SQL stores keep it: its times are columns.
+      const { recordedAt, effectiveAt, ...metadata } = e.metadata;
       return {
         position: e.position.toString(),
         rpps,
@@ -94,10 +96,9 @@ export const auditTrailProjection: Projection = {
         prev_hash: e.prevHash,
         schema_version: e.schemaVersion,
         data: e.data,
-        // The metadata as the SQL stores keep it: its times are columns.
-        metadata: { ...e.metadata, recordedAt: undefined, effectiveAt: undefined },
-        recorded_at: e.metadata.recordedAt,
-        effective_at: e.metadata.effectiveAt,
+        metadata,
+        recorded_at: recordedAt,
+        effective_at: effectiveAt,
       };
     });
     await tx.query(
