@@ -384,7 +384,7 @@ describe('issue 11: money and data stay safe (API on PostgreSQL)', () => {
     const after = await api('GET', '/health/ready', tokens.auditor!);
     expect({ status: after.status, failing: after.body.readModels.failing }).toEqual({ status: 200, failing: [] });
     // The payment is in the entitlement now, with those before it.
-    expect((await q(`SELECT view->>'paidCents' AS paid FROM ${rm}.entitlements WHERE rpps = $1 AND year = $2`, [CARDIO, YEAR]))[0]).toEqual({
+    expect((await q(`SELECT view::jsonb->>'paidCents' AS paid FROM ${rm}.entitlements WHERE rpps = $1 AND year = $2`, [CARDIO, YEAR]))[0]).toEqual({
       paid: (
         await q<{ n: string }>(`SELECT sum((data->>'amountCents')::bigint)::text AS n FROM $S.es_events WHERE stream_id = $1 AND type = 'PaymentRecorded'`, [
           `declaration-${CARDIO}-${YEAR}`,

@@ -102,7 +102,7 @@ describe('npm start on the embedded default (no PostgreSQL needed)', () => {
           projections: [
             { name: 'audit_trail', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
-            { name: 'entitlement', version: 4, checkpoint: '25', lagEvents: 0, behind: false },
+            { name: 'entitlement', version: 5, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
             { name: 'worklists', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
           ],
@@ -326,7 +326,7 @@ describe('STORE=postgres with the projector in its own process', () => {
       expect(after.readModels.projections).toEqual([
         { name: 'audit_trail', version: 3, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'campaign_deadlines', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
-        { name: 'entitlement', version: 4, checkpoint: '25', lagEvents: 0, behind: false },
+        { name: 'entitlement', version: 5, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'registry', version: 2, checkpoint: '25', lagEvents: 0, behind: false },
         { name: 'worklists', version: 1, checkpoint: '25', lagEvents: 0, behind: false },
       ]);

@@ -41,6 +41,13 @@ export interface ReadStreamsOptions {
    * (EventStoreDB) read these whole and filter in the process.
    */
   partial?: { streamIds: readonly string[]; types: readonly string[] };
+  /**
+   * Less of each event, for a reader that computes from the events and keeps nothing of their
+   * envelope (the entitlement's recompute): the metadata with `metadataKeys` only, besides the times;
+   * the data of the `withoutDataOf` types as `{}`; `prevHash` and `hash` as ''. Stores that cannot
+   * narrow server-side (EventStoreDB) return the whole events.
+   */
+  narrow?: { metadataKeys: readonly string[]; withoutDataOf: readonly string[] };
 }
 
 export interface ReadAllOptions {

@@ -35,6 +35,20 @@ export const EARLIER_YEARS_TYPES: readonly DomainEventType[] = [
 ];
 const EARLIER_YEARS_TYPE_SET: ReadonlySet<string> = new Set(EARLIER_YEARS_TYPES);
 
+/**
+ * What computeEntitlement (and resolveCampaign before it) read of an event beyond its type, schema
+ * version, id, stream and times: of the metadata, the channel (the paper route, INT-8; the route of
+ * the hours, guide §I.1 rule 2); the data of every type but EntitlementCalculated (a calculation's
+ * own result, a third of a doctor-year's bytes, is never an input). A reader that only computes an
+ * entitlement may ask the store for no more (issue 14, the rebuild's second read); a rule that comes
+ * to read another metadata key or a calculation's data adds it here, and the equality test of the
+ * projection against the whole streams (generated histories) tells when it was forgotten.
+ */
+export const ENTITLEMENT_READS: { readonly metadataKeys: readonly string[]; readonly withoutDataOf: readonly DomainEventType[] } = {
+  metadataKeys: ['channel'],
+  withoutDataOf: ['EntitlementCalculated'],
+};
+
 /** Whether an event of an earlier year counts in a later year's entitlement (its type is one of EARLIER_YEARS_TYPES). */
 export function countsInEarlierYears(e: { type: string }): boolean {
   return EARLIER_YEARS_TYPE_SET.has(e.type);

@@ -140,6 +140,22 @@ interface EventRow {
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 const READ_COLUMNS = `position, event_id, stream_id, revision, type, schema_version, data, metadata, ${ISO('recorded_at')}, ${ISO('effective_at')}, prev_hash, hash`;
 
+/**
+ * READ_COLUMNS less what a narrowed read leaves in the server (ReadStreamsOptions.narrow): the
+ * hashes, the metadata's other keys (absent keys stay absent), the data of some types. Its
+ * parameters are added to `params`.
+ */
+function narrowColumns(narrow: NonNullable<ReadStreamsOptions['narrow']>, params: unknown[]): string {
+  const without = `$${params.push([...narrow.withoutDataOf])}::text[]`;
+  const keys = narrow.metadataKeys.map((key) => {
+    const k = `$${params.push(key)}::text`;
+    return `${k}, metadata->${k}`;
+  });
+  const metadata = keys.length === 0 ? `'{}'::jsonb` : `jsonb_strip_nulls(jsonb_build_object(${keys.join(', ')}))`;
+  return `position, event_id, stream_id, revision, type, schema_version, CASE WHEN type = ANY(${without}) THEN '{}'::jsonb ELSE data END AS data,
+    ${metadata} AS metadata, ${ISO('recorded_at')}, ${ISO('effective_at')}, '' AS prev_hash, '' AS hash`;
+}
+
 /** The PostgreSQL event store; the embedded store is the same SQL on PGlite. */
 export class SqlEventStore implements EventStore {
   readonly kind: StoreKind;
@@ -489,13 +505,15 @@ export class SqlEventStore implements EventStore {
     const partial = options.partial?.streamIds ?? [];
     if (streamIds.length === 0 && partial.length === 0) return out;
     // The partial streams' other events stay in the server (neither read nor sent).
+    const params: unknown[] = partial.length === 0 ? [streamIds] : [streamIds, [...partial], [...options.partial!.types]];
+    const columns = options.narrow ? narrowColumns(options.narrow, params) : READ_COLUMNS;
     const { rows } = await executor.query<EventRow>(
       partial.length === 0
-        ? `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`
-        : `SELECT ${READ_COLUMNS} FROM ${this.s}.es_events
+        ? `SELECT ${columns} FROM ${this.s}.es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`
+        : `SELECT ${columns} FROM ${this.s}.es_events
            WHERE stream_id = ANY($1::text[]) OR (stream_id = ANY($2::text[]) AND type = ANY($3::text[]))
            ORDER BY stream_id, revision`,
-      partial.length === 0 ? [streamIds] : [streamIds, [...partial], [...options.partial!.types]],
+      params,
     );
     for (const row of rows) {
       const list = out.get(row.stream_id) ?? [];

@@ -278,6 +278,48 @@ export function describeEventStoreContract(target: ContractTarget): void {
       expect(none.size).toBe(0);
     });
 
+    it('reads narrowed events: id, stream, revision, position, type, times and the metadata keys asked for as stored; no data of the types named (issue 14)', async () => {
+      const stream = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
+      await h.store.append(stream, [newEvent({ type: 'MeasureRecorded', data: { n: 0 } }), newEvent({ type: 'EntitlementCalculated', data: { n: 1 } })], {
+        expectedRevision: 'no_stream',
+      });
+      const stored = await h.store.readStream(stream);
+      const narrow = { metadataKeys: ['channel', 'no-such-key'], withoutDataOf: ['EntitlementCalculated'] };
+      const read = (await h.store.readStreams([stream], { narrow })).get(stream)!;
+      const facts = (e: RecordedEvent) => [
+        e.eventId,
+        e.streamId,
+        e.revision,
+        e.position,
+        e.type,
+        e.schemaVersion,
+        e.metadata.recordedAt,
+        e.metadata.effectiveAt,
+        e.metadata.channel,
+      ];
+      expect(read.map(facts)).toEqual(stored.map(facts));
+      expect(read[0]!.data).toEqual({ n: 0 });
+      // With a partial stream too (the entitlement's earlier years): the same narrowing.
+      const partial = (await h.store.readStreams([], { partial: { streamIds: [stream], types: ['EntitlementCalculated'] }, narrow })).get(stream)!;
+      expect(partial.map(facts)).toEqual([facts(stored[1]!)]);
+      if (h.store.kind === 'eventstore') {
+        // It cannot narrow in the server: whole events, which hold what was asked for.
+        expect(read).toEqual(stored);
+      } else {
+        expect(read[1]!.data).toEqual({});
+        expect(partial[0]!.data).toEqual({});
+        // Absent keys stay absent; the actor, the correlation and the hashes stay in the server.
+        expect(read.map((e) => Object.keys(e.metadata).sort())).toEqual([
+          ['channel', 'effectiveAt', 'recordedAt'],
+          ['channel', 'effectiveAt', 'recordedAt'],
+        ]);
+        expect(read.map((e) => [e.prevHash, e.hash])).toEqual([
+          ['', ''],
+          ['', ''],
+        ]);
+      }
+    });
+
     it('refuses a batch that names a stream twice, and writes nothing of it', async () => {
       const stream = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
       const head = await h.store.headPosition();
