@@ -111,7 +111,7 @@ export class ProjectionRunner {
   private readonly attempts = new Map<string, number>();
   private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
   /** What this runner means to run (key: subscription), whether it holds the lock yet or not. */
-  private readonly wanted = new Map<string, { projections: readonly Projection[]; fullTypes?: readonly string[] }>();
+  private readonly wanted = new Map<string, { projections: readonly Projection[]; fullTypes?: readonly string[]; placesOnly?: boolean }>();
   private readonly claimAttempts = new Map<string, number>();
   private locks: SessionLocks | undefined;
   /** Projections with a recorded failure (projection_failures), cleared once they apply past it. */
@@ -204,7 +204,7 @@ export class ProjectionRunner {
         for (const f of await projectionFailures(this.db, this.schema)) if (wanted.projections.some((p) => p.name === f.name)) this.failing.add(f.name);
         if (this.wanted.get(key) !== wanted)
           await this.locks?.release(this.lockName(key)); // stopped meanwhile
-        else if (!this.subscriptions.has(key)) this.subscribe(key, wanted.projections, checkpoint, wanted.fullTypes);
+        else if (!this.subscriptions.has(key)) this.subscribe(key, wanted.projections, checkpoint, wanted);
         this.claimAttempts.delete(key);
         return;
       }
@@ -289,7 +289,9 @@ export class ProjectionRunner {
     const wanted = projections.map((p) => (p.fullTypes ? p.fullTypes(shared) : 'all'));
     const fullTypes = wanted.includes('all') ? undefined : [...new Set(wanted.flatMap((w) => w as readonly string[]))];
     const key = `${TOGETHER}:${projections.map((p) => p.name).join(',')}`;
-    this.wanted.set(key, { projections, ...(fullTypes ? { fullTypes } : {}) });
+    // Projections the database applies alone (copies of event columns) need each batch's bounds only.
+    const placesOnly = projections.every((p) => p.serverSide?.(shared) === true);
+    this.wanted.set(key, { projections, ...(fullTypes ? { fullTypes } : {}), ...(placesOnly ? { placesOnly } : {}) });
     return this.claim(key);
   }
 
@@ -299,9 +301,11 @@ export class ProjectionRunner {
    * holds. That checkpoint moved in the same transaction as the read models, so a batch whose
    * commit was lost is applied again only if it did not commit: never twice, never skipped.
    */
-  private subscribe(key: string, projections: readonly Projection[], after: bigint, fullTypes?: readonly string[]): void {
-    const subscription = this.store.subscribeAll({ after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}) }, (batch) =>
-      this.applyBatch(projections, batch, key),
+  private subscribe(key: string, projections: readonly Projection[], after: bigint, read: { fullTypes?: readonly string[]; placesOnly?: boolean } = {}): void {
+    const { fullTypes, placesOnly } = read;
+    const subscription = this.store.subscribeAll(
+      { after, batchSize: this.options.batchSize ?? 500, ...(fullTypes ? { fullTypes } : {}), ...(placesOnly ? { placesOnly } : {}) },
+      (batch) => this.applyBatch(projections, batch, key),
     );
     const startedAt = Date.now();
     this.subscriptions.set(key, subscription);
@@ -315,7 +319,7 @@ export class ProjectionRunner {
           if (this.subscriptions.get(key) !== subscription) return;
           this.checkpointOf(projections[0]!.name).then(
             (checkpoint) => {
-              if (this.subscriptions.get(key) === subscription) this.subscribe(key, projections, checkpoint, fullTypes);
+              if (this.subscriptions.get(key) === subscription) this.subscribe(key, projections, checkpoint, read);
             },
             (e: unknown) => {
               if (this.subscriptions.get(key) !== subscription) return;

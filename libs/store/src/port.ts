@@ -61,6 +61,13 @@ export interface ReadAllOptions {
    * leave the payload behind (EventStoreDB) send every event whole.
    */
   fullTypes?: readonly string[];
+  /**
+   * Only where each event is (position, id, stream, revision, type, schema version): times and
+   * hashes '', `data` null, `metadata` holding the two empty times. For a reader that lets the database copy the events
+   * themselves (a server-side projection: it needs each batch's bounds, not its events). Stores that
+   * cannot leave the rest behind (EventStoreDB) send every event whole.
+   */
+  placesOnly?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -70,6 +77,8 @@ export interface SubscribeOptions {
   batchSize?: number;
   /** As in ReadAllOptions. */
   fullTypes?: readonly string[];
+  /** As in ReadAllOptions. */
+  placesOnly?: boolean;
 }
 
 /**

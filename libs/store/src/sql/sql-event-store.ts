@@ -140,6 +140,10 @@ interface EventRow {
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 const READ_COLUMNS = `position, event_id, stream_id, revision, type, schema_version, data, metadata, ${ISO('recorded_at')}, ${ISO('effective_at')}, prev_hash, hash`;
 
+/** Where an event is and nothing else (ReadAllOptions.placesOnly), in the shape of READ_COLUMNS. */
+const PLACE_COLUMNS = `position, event_id, stream_id, revision, type, schema_version, NULL::jsonb AS data, '{}'::jsonb AS metadata,
+  '' AS recorded_at, '' AS effective_at, '' AS prev_hash, '' AS hash`;
+
 /**
  * READ_COLUMNS less what a narrowed read leaves in the server (ReadStreamsOptions.narrow): the
  * hashes, the metadata's other keys (absent keys stay absent), the data of some types. Its
@@ -542,6 +546,13 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    if (options.placesOnly) {
+      const { rows } = await this.options.db.query<EventRow>(
+        `SELECT ${PLACE_COLUMNS} FROM ${this.s}.es_events WHERE position > $1 ORDER BY position LIMIT $2`,
+        [(options.after ?? 0n).toString(), options.maxCount],
+      );
+      return rows.map(toRecorded);
+    }
     const whole = options.fullTypes === undefined;
     const { rows } = await this.options.db.query<EventRow>(
       whole
@@ -569,7 +580,8 @@ export class SqlEventStore implements EventStore {
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: this.options.pollIntervalMs ?? 1000,
       coalesceMs: this.options.coalesceMs ?? (this.options.db.dialect === 'pglite' ? EMBEDDED_COALESCE_MS : 0),
-      read: (after, maxCount) => this.readAll({ after, maxCount, ...(options.fullTypes ? { fullTypes: options.fullTypes } : {}) }),
+      read: (after, maxCount) =>
+        this.readAll({ after, maxCount, ...(options.fullTypes ? { fullTypes: options.fullTypes } : {}), ...(options.placesOnly ? { placesOnly: true } : {}) }),
       onSignal: (listener) => {
         this.appended.on('appended', listener);
         return () => this.appended.off('appended', listener);

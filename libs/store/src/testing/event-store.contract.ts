@@ -382,6 +382,33 @@ export function describeEventStoreContract(target: ContractTarget): void {
       }
     });
 
+    it('reads only where the events are when placesOnly is given (a server-side copy needs its batch bounds)', async () => {
+      const stream = `declaration-10000000008-${randomUUID().slice(0, 8)}`;
+      const head = await h.store.headPosition();
+      await h.store.append(stream, [newEvent(), newEvent({ type: 'MeasureRecorded' })], { expectedRevision: 'no_stream' });
+      const whole = await h.store.readAll({ after: head, maxCount: 10 });
+      const places = await h.store.readAll({ after: head, maxCount: 10, placesOnly: true });
+      const place = (e: RecordedEvent) => [e.position, e.eventId, e.streamId, e.revision, e.type, e.schemaVersion];
+      expect(places.map(place)).toEqual(whole.map(place));
+      if (h.store.kind === 'eventstore') expect(places).toEqual(whole);
+      else
+        expect(places.map((e) => [e.data, e.metadata, e.prevHash, e.hash])).toEqual([
+          [null, { recordedAt: '', effectiveAt: '' }, '', ''],
+          [null, { recordedAt: '', effectiveAt: '' }, '', ''],
+        ]);
+      // The same through a subscription.
+      const seen: RecordedEvent[] = [];
+      const subscription = h.store.subscribeAll({ after: head, placesOnly: true }, async (batch) => {
+        seen.push(...batch);
+      });
+      try {
+        for (let i = 0; seen.length < 2 && i < 200; i += 1) await new Promise((r) => setTimeout(r, 25));
+      } finally {
+        await subscription.stop();
+      }
+      expect(seen.slice(0, 2).map(place)).toEqual(whole.map(place));
+    });
+
     it('writes nothing of a batch when one request is stale, where batches are atomic', async () => {
       const tag = randomUUID().slice(0, 8);
       const [a, b] = [`declaration-10000000008-${tag}a`, `declaration-10000000008-${tag}b`];
