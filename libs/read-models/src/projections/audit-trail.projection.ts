@@ -1,8 +1,6 @@
 import type { EventMetadata, RecordedEvent } from '@forfait/events';
-import { quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
+import { isoOf, quoteIdent, type SqlDatabase, type SqlExecutor } from '@forfait/store';
 import type { BatchContext, Projection } from '../projection';
-
-const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const COLUMNS = 'position, rpps, year, stream_id, revision, event_id, type, hash, prev_hash, schema_version, data, metadata, recorded_at, effective_at';
 
@@ -132,7 +130,7 @@ export async function doctorTrail(db: SqlDatabase, schema: string, rpps: string,
     prev_hash: string;
   }>(
     `SELECT position::text AS position, stream_id, revision::text AS revision, event_id::text AS event_id, type, schema_version, data, hash, prev_hash,
-       metadata || jsonb_build_object('recordedAt', ${ISO('recorded_at')}, 'effectiveAt', ${ISO('effective_at')}) AS metadata
+       metadata || jsonb_build_object('recordedAt', ${isoOf('recorded_at')}, 'effectiveAt', ${isoOf('effective_at')}) AS metadata
      FROM ${quoteIdent(schema)}.audit_trail
      WHERE rpps = $1 AND (stream_id = $2 OR (NOT $4::boolean AND stream_id LIKE 'declaration-%' AND ($3::integer IS NULL OR year = $3)))
      ORDER BY audit_trail.position`,

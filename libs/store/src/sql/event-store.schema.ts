@@ -1,4 +1,4 @@
-import { assertSchemaName, quoteIdent, type SqlDatabase } from './sql-client';
+import { assertSchemaName, isoOf, quoteIdent, type SqlDatabase } from './sql-client';
 
 /**
  * The event-store tables. `es_head` is a single row locked by every append: positions are taken
@@ -136,7 +136,7 @@ export function eventStoreDdl(schema: string): string[] {
        pl_whole boolean;
      BEGIN
        IF p_max_ahead IS NOT NULL AND p_proposed > clock_timestamp() + p_max_ahead THEN
-         RETURN jsonb_build_object('skew', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+         RETURN jsonb_build_object('skew', ${isoOf('clock_timestamp()')});
        END IF;
        SELECT array_agg((ev.e->>0)::uuid) INTO ids
          FROM jsonb_array_elements(p_units) AS u(unit)
@@ -146,7 +146,7 @@ export function eventStoreDdl(schema: string): string[] {
          -- The planned rows, parsed before the lock (only the positions wait for it). Each row
          -- carries its place, revision and previous hash: no window or sort over the group (they
          -- were half of this statement's time for 4 × 30 events).
-         rec_text := to_char(p_proposed AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+         rec_text := ${isoOf('p_proposed')};
          SELECT array_agg((w.e->>0)::uuid), array_agg(w.stream), array_agg(w.rev), array_agg(w.j->>'type'),
                 array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
                 array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz),

@@ -337,6 +337,14 @@ export class PGliteDatabase implements SqlDatabase {
   }
 }
 
+/**
+ * A timestamptz column as the ISO 8601 text of JavaScript's `toISOString()` (UTC, milliseconds),
+ * made by the server: a reader compares and passes instants as that text, with no `Date` per row.
+ */
+export function isoOf(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
