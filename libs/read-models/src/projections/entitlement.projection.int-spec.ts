@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { PGlite } from '@electric-sql/pglite';
-import { defaultUpcasters, streams, type Actor, type Channel, type DomainEvent } from '@forfait/events';
-import { countsInEarlierYears, computeEntitlement, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
+import { UPCASTERS, defaultUpcasters, streams, type Actor, type Channel, type DomainEvent } from '@forfait/events';
+import { countsInEarlierYears, computeEntitlement, ENTITLEMENT_READS, FS_2023, toEntitlementView, type KnownEvent } from '@forfait/domain';
 import { ManualClock } from '@forfait/platform';
 import { PGliteDatabase, PgDatabase, SqlEventStore, quoteIdent, type SqlDatabase } from '@forfait/store';
 import { ProjectionRunner } from '../projection-runner';
@@ -494,6 +494,10 @@ describe('the entitlement read model follows the earlier years', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('leaves out the data of no type that an upcaster reads (the recompute upcasts what it reads)', () => {
+    expect(UPCASTERS.filter((u) => (ENTITLEMENT_READS.withoutDataOf as readonly string[]).includes(u.type)).map((u) => u.type)).toEqual([]);
+  });
 
   it('reads of the earlier years only the types the entitlement reads, and computes what their whole streams give (issue 14)', async () => {
     const db = new PGliteDatabase(await PGlite.create());

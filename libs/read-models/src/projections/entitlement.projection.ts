@@ -35,8 +35,16 @@ export const entitlementProjection: Projection = {
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_keys (year integer NOT NULL, rpps text NOT NULL, PRIMARY KEY (year, rpps))`);
     await tx.query(`CREATE INDEX IF NOT EXISTS entitlement_keys_rpps ON ${s}.entitlement_keys (rpps)`);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlements (rpps text NOT NULL, year integer NOT NULL, view text NOT NULL, PRIMARY KEY (year, rpps))`);
-    // lz4 where the server has it (PostgreSQL 14+ built with it; not PGlite): a view is compressed several times faster than by pglz.
-    await tx.query(`DO $$ BEGIN ALTER TABLE ${s}.entitlements ALTER COLUMN view SET COMPRESSION lz4; EXCEPTION WHEN feature_not_supported THEN NULL; END $$`);
+    // lz4 where the server has it (PostgreSQL 14+ built with it; not PGlite): a view is compressed
+    // several times faster than by pglz. Only while the column is not lz4 yet: the ALTER locks the
+    // table (every read of it would wait for this setup's transaction on each start).
+    await tx.query(
+      `DO $$ BEGIN
+         IF (SELECT attcompression FROM pg_attribute WHERE attrelid = '${s}.entitlements'::regclass AND attname = 'view') IS DISTINCT FROM 'l' THEN
+           ALTER TABLE ${s}.entitlements ALTER COLUMN view SET COMPRESSION lz4;
+         END IF;
+       EXCEPTION WHEN feature_not_supported THEN NULL; END $$`,
+    );
     // Keyed by doctor first: a round recomputes all the years of its doctors, reading each stream once.
     await tx.query(`CREATE TABLE IF NOT EXISTS ${s}.entitlement_dirty (rpps text NOT NULL, year integer NOT NULL, PRIMARY KEY (rpps, year))`);
   },

@@ -151,11 +151,13 @@ const PLACE_COLUMNS = `position, event_id, stream_id, revision, type, schema_ver
  */
 function narrowEvent(narrow: NonNullable<ReadStreamsOptions['narrow']>, params: unknown[]): string {
   const without = `$${params.push([...narrow.withoutDataOf])}::text[]`;
-  const keys = narrow.metadataKeys.map((key) => {
-    const k = `$${params.push(key)}::text`;
-    return `${k}, metadata->${k}`;
-  });
-  const metadata = keys.length === 0 ? `'{}'::jsonb` : `jsonb_strip_nulls(jsonb_build_object(${keys.join(', ')}))`;
+  // The keys asked for, each as stored (a null stays null; an absent key stays absent).
+  const metadata = narrow.metadataKeys
+    .map((key) => {
+      const k = `$${params.push(key)}::text`;
+      return `CASE WHEN metadata ? ${k} THEN jsonb_build_object(${k}, metadata->${k}) ELSE '{}'::jsonb END`;
+    })
+    .reduce((all, one) => `${all} || ${one}`, `'{}'::jsonb`);
   // One JSON array an event, aggregated by stream: the reader parses one document a stream, not a dozen fields a row.
   return `json_build_array(position::text, event_id, revision, type, schema_version, CASE WHEN type = ANY(${without}) THEN '{}'::jsonb ELSE data END,
     ${metadata}, ${isoOf('recorded_at')}, ${isoOf('effective_at')})`;
