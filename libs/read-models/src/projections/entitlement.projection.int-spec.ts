@@ -48,6 +48,8 @@ const doctorFacts = (rpps: string) =>
       ),
       control: fc.option(fc.constantFrom('invalidated', 'reversed')),
       paid: fc.option(fc.nat(900_000)),
+      // A calculation recorded before the payment: the recompute reads no data of it (ENTITLEMENT_READS).
+      calculated: fc.option(fc.nat(900_000)),
     })
     .map((r): Write[] => {
       const decl = streams.declaration(rpps, YEAR);
@@ -135,6 +137,26 @@ const doctorFacts = (rpps: string) =>
       }
       for (const [indicator, answer, day, channel] of r.declarations)
         out.push(w({ type: 'IndicatorDeclared', data: { ...dy, indicator, value: { answer }, attestation: true } }, day, channel, doctor));
+      if (r.calculated !== null)
+        out.push(
+          w(
+            {
+              type: 'EntitlementCalculated',
+              data: {
+                ...dy,
+                ruleset: 'FS-2023',
+                rulesetVersion: '1',
+                rulesetHash: 'c'.repeat(64),
+                totalPoints: '1',
+                amountCents: r.calculated,
+                indicators: [{ code: 'V2_VIDEO', met: true, points: '1' }],
+                lastPosition: '1',
+              },
+            },
+            110,
+            'back-office',
+          ),
+        );
       if (r.paid !== null) out.push(w({ type: 'PaymentRecorded', data: { ...dy, amountCents: r.paid, paidAt: at(120) } }, 120, 'system'));
       if (r.control) {
         const ref = { controlId: `c-${rpps}`, ...dy };
