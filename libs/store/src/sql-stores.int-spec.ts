@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { ConcurrencyError, InvalidEventError, canonicalEventParts, normaliseNewEvent } from '@forfait/events';
 import { ManualClock } from '@forfait/platform';
 import { verifyIntegrity } from './integrity';
+import { StoreUnavailableError } from './errors';
 import { PGliteDatabase, PgDatabase, quoteIdent, type SqlDatabase } from './sql/sql-client';
 import { SqlEventStore } from './sql/sql-event-store';
 import { describeEventStoreContract, newEvent, type ContractHarness, type HarnessOptions } from './testing/event-store.contract';
@@ -369,9 +370,18 @@ describe('write path: postgres, connections terminated by the server under load'
               revision = r.revision;
               for (const e of events) acknowledged.add(e.eventId);
             } catch {
-              // Lost on its way: it may or may not have committed; the stream as stored says.
+              // Lost on its way: it may or may not have committed; the stream as stored says. That
+              // read may be cut too (the killer saw this backend still running the group statement
+              // it had just finished): read again, as a client retries a 503.
               refused += 1;
-              revision = (await store.readStream(stream)).length - 1;
+              for (let attempt = 0; ; attempt += 1) {
+                try {
+                  revision = (await store.readStream(stream)).length - 1;
+                  break;
+                } catch (error) {
+                  if (!(error instanceof StoreUnavailableError) || attempt >= 20) throw error;
+                }
+              }
             }
           }
         }),
