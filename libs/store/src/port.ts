@@ -70,15 +70,12 @@ export interface ReadAllOptions {
   placesOnly?: boolean;
 }
 
-export interface SubscribeOptions {
+/** What a subscription reads of each event is what readAll reads (`fullTypes`, `placesOnly`). */
+export interface SubscribeOptions extends Pick<ReadAllOptions, 'fullTypes' | 'placesOnly'> {
   /** Exclusive checkpoint: the position of the last event already handled (0n: from the start). */
   after: bigint;
   /** Largest batch handed to the handler at once. */
   batchSize?: number;
-  /** As in ReadAllOptions. */
-  fullTypes?: readonly string[];
-  /** As in ReadAllOptions. */
-  placesOnly?: boolean;
 }
 
 /**

@@ -616,8 +616,7 @@ export class SqlEventStore implements EventStore {
       batchSize: options.batchSize ?? 500,
       pollIntervalMs: this.options.pollIntervalMs ?? 1000,
       coalesceMs: this.options.coalesceMs ?? (this.options.db.dialect === 'pglite' ? EMBEDDED_COALESCE_MS : 0),
-      read: (after, maxCount) =>
-        this.readAll({ after, maxCount, ...(options.fullTypes ? { fullTypes: options.fullTypes } : {}), ...(options.placesOnly ? { placesOnly: true } : {}) }),
+      read: (after, maxCount) => this.readAll({ ...options, after, maxCount }),
       onSignal: (listener) => {
         this.appended.on('appended', listener);
         return () => this.appended.off('appended', listener);
