@@ -47,6 +47,7 @@ export function eventStoreDdl(schema: string): string[] {
     `DROP INDEX IF EXISTS ${s}.es_events_type`,
     `DROP INDEX IF EXISTS ${s}.es_events_correlation`,
     `DROP FUNCTION IF EXISTS ${s}.es_append(jsonb, jsonb, timestamptz, text)`,
+    `DROP FUNCTION IF EXISTS ${s}.es_append_group(jsonb, timestamptz, interval, integer, text)`,
     // The append of a group (issue 14), in one statement: one lock, one flush, one round trip for
     // every append a process had waiting (sql-event-store.ts). Under the head lock it
     //  - refuses the whole group, writing nothing, when the writer's clock is more than
@@ -62,31 +63,52 @@ export function eventStoreDdl(schema: string): string[] {
     //    sends it cut around recordedAt, prevHash and revision), checks its size, chains its hash
     //    (hash.ts: SHA-256 of prevHash followed by the canonical JSON), and writes every event,
     //    the streams' heads and the global head.
-    // p_units: [[{s: stream, x: expected ('any' | 'no_stream' | 'stream_exists' | '<revision>'),
-    //   p: 1-based index (over all requests of the group) of the group's previous request on
-    //   the same stream or null, e: [[eventId, part0, part1, part2, part3], ...] or, planned,
-    //   [[eventId, part0, part1, part2, part3, hash, prevHash, revision, n (the event's 1-based
-    //   place in the group: its position is the head's + n)], ...],
-    //   r0, h0: the planned head (revision, -1 for none; hash, null for none)}, ...], ...].
+    // The group comes as lists, one element a request or one an event (a JSON document of the
+    // group cost 1.3 ms to take apart for 60 events, three times the parse of their texts):
+    //  - per request, in order, as arrays: p_stream, p_expected ('any' | 'no_stream' |
+    //    'stream_exists' | '<revision>'), p_prev (the 1-based index of the group's previous
+    //    request on the same stream, or null), p_unit (the 1-based index of its unit: a unit's
+    //    requests are adjacent), p_count (its events: each request's are the next p_count of the
+    //    event lists), and, planned, p_r0, p_h0 (the head it was chained on: revision, -1 for
+    //    none; hash, null);
+    //  - per event, in order, each list one text of its elements joined by U+0001, which no
+    //    element holds (canonical JSON writes every control character escaped, RFC 8785 §3.2.2.2;
+    //    ids, hashes and revisions are hex and digits), so nothing is escaped to be sent or
+    //    unescaped to be read (the writer's array literals cost it a third more CPU): p_id, the
+    //    four parts p_part0..p_part3, and, planned, p_hash, p_prevhash, p_rev (its place in the
+    //    lists gives its position: the head's + place).
     // p_planned: the writer chained every event itself, on heads it knows (its own last writes,
     // the caller's head hints) and recordedAt = p_proposed. When every planned head is the real
     // one, no event is stored yet, and p_proposed is not before the last recorded time, the group
     // is written set-based as planned (the common case: one writer process); otherwise the
     // statement settles it event by event below, in the same lock.
-    `DROP FUNCTION IF EXISTS ${s}.es_append_group(jsonb, timestamptz, interval, integer, text)`,
-    // jit off: the planner guesses 100 rows per jsonb_array_elements, a million for three levels,
-    // and JIT-compiles a statement of a few rows (35–100 ms measured, for under 1 ms of work). The
-    // same guess would hash-join a seq scan of es_streams: heads are read by index, one lateral
-    // lookup per request (OFFSET 0 keeps the planner from flattening it into a join). Each event's
-    // text is parsed once: without OFFSET 0 on the subquery that parses it, the planner pulls it up
-    // and parses the text again for every column taken from it (8.7 ms for a group of 4 × 30 events
-    // measured in the function, 4.4 ms with it).
-    `CREATE OR REPLACE FUNCTION ${s}.es_append_group(p_units jsonb, p_planned boolean, p_proposed timestamptz, p_max_ahead interval, p_max_bytes integer, p_channel text)
+    // jit off: the planner's row guesses would JIT-compile a statement of a few rows (35–100 ms
+    // measured, for under 1 ms of work). Heads are read by index, one lateral lookup per request
+    // (OFFSET 0 keeps the planner from flattening it into a hash join over es_streams). Each
+    // event's text is parsed once: without OFFSET 0 on the subquery that parses it, the planner
+    // pulls it up and parses the text again for every column taken from it.
+    `CREATE OR REPLACE FUNCTION ${s}.es_append_group(
+       p_stream text[], p_expected text[], p_prev integer[], p_unit integer[], p_count integer[], p_r0 bigint[], p_h0 text[],
+       p_ids text, p_parts0 text, p_parts1 text, p_parts2 text, p_parts3 text, p_hashes text, p_prevhashes text, p_revs text,
+       p_planned boolean, p_proposed timestamptz, p_max_ahead interval, p_max_bytes integer, p_channel text)
      RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $fn$
      DECLARE
        h record;
        rec timestamptz;
        rec_text text;
+       p_id uuid[] := string_to_array(p_ids, chr(1))::uuid[];
+       p_part0 text[] := string_to_array(p_parts0, chr(1));
+       p_part1 text[] := string_to_array(p_parts1, chr(1));
+       p_part2 text[] := string_to_array(p_parts2, chr(1));
+       p_part3 text[] := string_to_array(p_parts3, chr(1));
+       p_hash text[] := string_to_array(p_hashes, chr(1));
+       p_prevhash text[] := string_to_array(p_prevhashes, chr(1));
+       p_rev bigint[] := string_to_array(p_revs, chr(1))::bigint[];
+       n_req integer := coalesce(cardinality(p_stream), 0);
+       n_all integer := coalesce(cardinality(p_id), 0);
+       req_first integer[] := '{}';
+       req_last integer[] := '{}';
+       ev_of_stream text[] := '{}';
        base_rev bigint[];
        base_hash text[];
        out_rev bigint[] := '{}';
@@ -94,7 +116,6 @@ export function eventStoreDdl(schema: string): string[] {
        start_rev bigint[] := '{}';
        start_hash text[] := '{}';
        unit_out jsonb[] := '{}';
-       ids uuid[];
        dup jsonb;
        ev_pos bigint[] := '{}';
        ev_id uuid[] := '{}';
@@ -108,11 +129,11 @@ export function eventStoreDdl(schema: string): string[] {
        st_hash text[] := '{}';
        n_ev integer := 0;
        n_st integer := 0;
-       unit jsonb;
-       r jsonb;
-       e jsonb;
+       n_units integer := 0;
        x text;
-       k integer := 0;
+       i integer := 0;
+       k integer;
+       ku integer;
        fi integer;
        cur_rev bigint;
        cur_hash text;
@@ -122,70 +143,60 @@ export function eventStoreDdl(schema: string): string[] {
        failed jsonb;
        full_text text;
        pos bigint;
-       pl_id uuid[];
-       pl_stream text[];
-       pl_rev bigint[];
        pl_type text[];
        pl_sv integer[];
        pl_data jsonb[];
        pl_meta jsonb[];
        pl_eff timestamptz[];
-       pl_prev text[];
-       pl_hash text[];
-       pl_n bigint[];
-       pl_whole boolean;
      BEGIN
        IF p_max_ahead IS NOT NULL AND p_proposed > clock_timestamp() + p_max_ahead THEN
          RETURN jsonb_build_object('skew', ${isoOf('clock_timestamp()')});
        END IF;
-       SELECT array_agg((ev.e->>0)::uuid) INTO ids
-         FROM jsonb_array_elements(p_units) AS u(unit)
-         CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
-         CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') AS ev(e);
+       -- Where each request's events are in the event arrays, and each event's stream.
+       FOR k IN 1 .. n_req LOOP
+         req_first[k] := i + 1;
+         FOR j IN 1 .. p_count[k] LOOP
+           i := i + 1;
+           ev_of_stream[i] := p_stream[k];
+         END LOOP;
+         req_last[k] := i;
+       END LOOP;
+       IF i <> n_all THEN
+         RAISE EXCEPTION 'es_append_group: the requests count % events, % were sent', i, n_all;
+       END IF;
+       IF p_planned AND (coalesce(cardinality(p_hash), 0) <> n_all OR coalesce(cardinality(p_prevhash), 0) <> n_all
+           OR coalesce(cardinality(p_rev), 0) <> n_all OR coalesce(cardinality(p_r0), 0) <> n_req) THEN
+         p_planned := false;
+       END IF;
        IF p_planned THEN
-         -- The planned rows, parsed before the lock (only the positions wait for it). Each row
-         -- carries its place, revision and previous hash: no window or sort over the group (they
-         -- were half of this statement's time for 4 × 30 events).
+         -- The planned rows, parsed before the lock (only the positions wait for it).
          rec_text := ${isoOf('p_proposed')};
-         SELECT array_agg((w.e->>0)::uuid), array_agg(w.stream), array_agg(w.rev), array_agg(w.j->>'type'),
-                array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
-                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz),
-                array_agg(w.prev), array_agg(w.e->>5), array_agg(w.n), bool_and(w.n IS NOT NULL)
-           INTO pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n, pl_whole
-         FROM (SELECT ev.e, q.req->>'s' AS stream, (ev.e->>7)::bigint AS rev, ev.e->>6 AS prev, (ev.e->>8)::bigint AS n,
-                 ((ev.e->>1) || rec_text || (ev.e->>2) || (ev.e->>6) || (ev.e->>3) || (ev.e->>7) || (ev.e->>4))::jsonb AS j
-               FROM jsonb_array_elements(p_units) AS u(unit)
-               CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
-               CROSS JOIN LATERAL jsonb_array_elements(q.req->'e') AS ev(e) OFFSET 0) w;
-         -- A writer of the version before (a rolling restart: its planned events carry no place,
-         -- revision or previous hash) is settled event by event below, from the parts it sent.
-         IF pl_whole IS NOT TRUE THEN
-           p_planned := false;
-         END IF;
+         SELECT array_agg(w.j->>'type'), array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
+                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz)
+           INTO pl_type, pl_sv, pl_data, pl_meta, pl_eff
+         FROM (SELECT (t.a || rec_text || t.b || t.ph || t.c || t.rv::text || t.d)::jsonb AS j
+               FROM unnest(p_part0, p_part1, p_part2, p_part3, p_prevhash, p_rev) AS t(a, b, c, d, ph, rv) OFFSET 0) w;
        END IF;
        SELECT last_position, last_recorded_at INTO h FROM ${s}.es_head WHERE id = 1 FOR UPDATE;
        rec_text := to_char(greatest(p_proposed, h.last_recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
        rec := rec_text::timestamptz;
        IF p_planned AND rec = p_proposed
-          AND NOT EXISTS (SELECT 1 FROM ${s}.es_events WHERE event_id = ANY(ids))
+          AND NOT EXISTS (SELECT 1 FROM ${s}.es_events WHERE event_id = ANY(p_id))
           AND NOT EXISTS (
-            SELECT 1 FROM jsonb_array_elements(p_units) AS u(unit)
-            CROSS JOIN LATERAL jsonb_array_elements(u.unit) AS q(req)
-            LEFT JOIN LATERAL (SELECT revision, last_hash FROM ${s}.es_streams WHERE stream_id = q.req->>'s' OFFSET 0) st ON true
-            WHERE q.req->>'p' IS NULL
-              AND (coalesce(st.revision, -1) <> (q.req->>'r0')::bigint OR st.last_hash IS DISTINCT FROM q.req->>'h0')) THEN
+            SELECT 1 FROM unnest(p_stream, p_prev, p_r0, p_h0) AS q(s, p, r0, h0)
+            LEFT JOIN LATERAL (SELECT revision, last_hash FROM ${s}.es_streams WHERE stream_id = q.s OFFSET 0) st ON true
+            WHERE q.p IS NULL AND (coalesce(st.revision, -1) <> q.r0 OR st.last_hash IS DISTINCT FROM q.h0)) THEN
          INSERT INTO ${s}.es_events (position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash)
          SELECT h.last_position + t.n, t.id, t.stream, t.rev, t.type, t.sv, t.data, t.meta, rec, t.eff, t.prev, t.hsh
-         FROM unnest(pl_id, pl_stream, pl_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, pl_prev, pl_hash, pl_n)
+         FROM unnest(p_id, ev_of_stream, p_rev, pl_type, pl_sv, pl_data, pl_meta, pl_eff, p_prevhash, p_hash) WITH ORDINALITY
            AS t(id, stream, rev, type, sv, data, meta, eff, prev, hsh, n);
          GET DIAGNOSTICS n_ev = ROW_COUNT;
          IF n_ev > 0 THEN
            INSERT INTO ${s}.es_streams (stream_id, revision, last_hash)
-           SELECT DISTINCT ON (q.req->>'s') q.req->>'s', (q.req->>'r0')::bigint + jsonb_array_length(q.req->'e'), q.req->'e'->-1->>5
-           FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
-           CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS q(req, j)
-           WHERE jsonb_array_length(q.req->'e') > 0
-           ORDER BY q.req->>'s', u.i DESC, q.j DESC
+           SELECT DISTINCT ON (q.s) q.s, q.r0 + q.c, p_hash[q.last]
+           FROM unnest(p_stream, p_r0, p_count, req_last) WITH ORDINALITY AS q(s, r0, c, last, k)
+           WHERE q.c > 0
+           ORDER BY q.s, q.k DESC
            ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision, last_hash = EXCLUDED.last_hash;
            UPDATE ${s}.es_head SET last_position = h.last_position + n_ev, last_recorded_at = rec WHERE id = 1;
            IF p_channel IS NOT NULL THEN
@@ -194,62 +205,62 @@ export function eventStoreDdl(schema: string): string[] {
          END IF;
          RETURN jsonb_build_object('planned', true, 'recordedAt', rec_text, 'first', (h.last_position + 1)::text, 'head', (h.last_position + n_ev)::text);
        END IF;
-       SELECT array_agg(st.revision ORDER BY u.i, q.j), array_agg(st.last_hash ORDER BY u.i, q.j)
+       SELECT array_agg(st.revision ORDER BY q.k), array_agg(st.last_hash ORDER BY q.k)
          INTO base_rev, base_hash
-         FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
-         CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS q(req, j)
-         LEFT JOIN LATERAL (SELECT revision, last_hash FROM ${s}.es_streams WHERE stream_id = q.req->>'s' OFFSET 0) st ON true;
-       SELECT jsonb_object_agg(event_id::text, true) INTO dup FROM ${s}.es_events WHERE event_id = ANY(ids);
+         FROM unnest(p_stream) WITH ORDINALITY AS q(s, k)
+         LEFT JOIN LATERAL (SELECT revision, last_hash FROM ${s}.es_streams WHERE stream_id = q.s OFFSET 0) st ON true;
+       SELECT jsonb_object_agg(event_id::text, true) INTO dup FROM ${s}.es_events WHERE event_id = ANY(p_id);
        pos := h.last_position;
-       FOR ui IN 0 .. jsonb_array_length(p_units) - 1 LOOP
-         unit := p_units->ui;
+       k := 1;
+       WHILE k <= n_req LOOP
+         -- The unit: requests k .. ku.
+         ku := k;
+         WHILE ku < n_req AND p_unit[ku + 1] = p_unit[k] LOOP
+           ku := ku + 1;
+         END LOOP;
          failed := NULL;
          -- Every request of the unit is checked before any is written.
-         FOR ri IN 0 .. jsonb_array_length(unit) - 1 LOOP
-           r := unit->ri;
-           fi := k + ri + 1;
-           IF r->>'p' IS NULL THEN
+         FOR fi IN k .. ku LOOP
+           IF p_prev[fi] IS NULL THEN
              cur_rev := base_rev[fi];
              cur_hash := base_hash[fi];
            ELSE
-             cur_rev := out_rev[(r->>'p')::integer];
-             cur_hash := out_hash[(r->>'p')::integer];
+             cur_rev := out_rev[p_prev[fi]];
+             cur_hash := out_hash[p_prev[fi]];
            END IF;
            out_rev[fi] := cur_rev;
            out_hash[fi] := cur_hash;
            start_rev[fi] := coalesce(cur_rev, -1);
            start_hash[fi] := coalesce(cur_hash, repeat('0', 64));
-           x := r->>'x';
+           x := p_expected[fi];
            IF failed IS NULL AND NOT (CASE x WHEN 'any' THEN true WHEN 'no_stream' THEN cur_rev IS NULL
                WHEN 'stream_exists' THEN cur_rev IS NOT NULL ELSE cur_rev IS NOT DISTINCT FROM x::bigint END) THEN
-             failed := jsonb_build_object('conflict', r->>'s', 'expected', x, 'actual', coalesce(cur_rev::text, 'no_stream'));
+             failed := jsonb_build_object('conflict', p_stream[fi], 'expected', x, 'actual', coalesce(cur_rev::text, 'no_stream'));
            END IF;
            IF failed IS NULL AND dup IS NOT NULL THEN
-             SELECT jsonb_build_object('duplicate', r->>'s', 'eventIds', jsonb_agg(ev.e->>0)) INTO failed
-               FROM jsonb_array_elements(r->'e') AS ev(e) WHERE dup ? (ev.e->>0) HAVING count(*) > 0;
+             SELECT jsonb_build_object('duplicate', p_stream[fi], 'eventIds', jsonb_agg(d.id)) INTO failed
+               FROM unnest(p_id[req_first[fi]:req_last[fi]]) AS d(id) WHERE dup ? d.id::text HAVING count(*) > 0;
            END IF;
          END LOOP;
          unit_pos := pos;
          unit_ev := n_ev;
          unit_st := n_st;
          IF failed IS NULL THEN
-           FOR ri IN 0 .. jsonb_array_length(unit) - 1 LOOP
-             r := unit->ri;
-             fi := k + ri + 1;
+           FOR fi IN k .. ku LOOP
              cur_rev := start_rev[fi];
              cur_hash := start_hash[fi];
-             FOR e IN SELECT value FROM jsonb_array_elements(r->'e') LOOP
+             FOR ei IN req_first[fi] .. req_last[fi] LOOP
                cur_rev := cur_rev + 1;
-               full_text := (e->>1) || rec_text || (e->>2) || cur_hash || (e->>3) || cur_rev::text || (e->>4);
+               full_text := p_part0[ei] || rec_text || p_part1[ei] || cur_hash || p_part2[ei] || cur_rev::text || p_part3[ei];
                IF octet_length(full_text) > p_max_bytes THEN
-                 failed := jsonb_build_object('tooLarge', r->>'s', 'eventId', e->>0, 'type', full_text::jsonb->>'type', 'bytes', octet_length(full_text));
+                 failed := jsonb_build_object('tooLarge', p_stream[fi], 'eventId', p_id[ei], 'type', full_text::jsonb->>'type', 'bytes', octet_length(full_text));
                  EXIT;
                END IF;
                pos := pos + 1;
                n_ev := n_ev + 1;
                ev_pos[n_ev] := pos;
-               ev_id[n_ev] := (e->>0)::uuid;
-               ev_stream[n_ev] := r->>'s';
+               ev_id[n_ev] := p_id[ei];
+               ev_stream[n_ev] := p_stream[fi];
                ev_rev[n_ev] := cur_rev;
                ev_full[n_ev] := full_text;
                ev_prev[n_ev] := cur_hash;
@@ -257,30 +268,31 @@ export function eventStoreDdl(schema: string): string[] {
                ev_hash[n_ev] := cur_hash;
              END LOOP;
              EXIT WHEN failed IS NOT NULL;
-             IF jsonb_array_length(r->'e') > 0 THEN
+             IF p_count[fi] > 0 THEN
                out_rev[fi] := cur_rev;
                out_hash[fi] := cur_hash;
                n_st := n_st + 1;
-               st_stream[n_st] := r->>'s';
+               st_stream[n_st] := p_stream[fi];
                st_rev[n_st] := cur_rev;
                st_hash[n_st] := cur_hash;
              END IF;
            END LOOP;
          END IF;
+         n_units := n_units + 1;
          IF failed IS NOT NULL THEN
            -- Nothing of a failed unit is written: its events and heads are taken back.
            pos := unit_pos;
            n_ev := unit_ev;
            n_st := unit_st;
-           FOR ri IN 0 .. jsonb_array_length(unit) - 1 LOOP
-             out_rev[k + ri + 1] := nullif(start_rev[k + ri + 1], -1);
-             out_hash[k + ri + 1] := CASE WHEN start_rev[k + ri + 1] = -1 THEN NULL ELSE start_hash[k + ri + 1] END;
+           FOR fi IN k .. ku LOOP
+             out_rev[fi] := nullif(start_rev[fi], -1);
+             out_hash[fi] := CASE WHEN start_rev[fi] = -1 THEN NULL ELSE start_hash[fi] END;
            END LOOP;
-           unit_out[ui + 1] := failed;
+           unit_out[n_units] := failed;
          ELSE
-           unit_out[ui + 1] := jsonb_build_object('ok', true);
+           unit_out[n_units] := jsonb_build_object('ok', true);
          END IF;
-         k := k + jsonb_array_length(unit);
+         k := ku + 1;
        END LOOP;
        IF n_ev > 0 THEN
          INSERT INTO ${s}.es_events (position, event_id, stream_id, revision, type, schema_version, data, metadata, recorded_at, effective_at, prev_hash, hash)
@@ -301,6 +313,43 @@ export function eventStoreDdl(schema: string): string[] {
        END IF;
        RETURN jsonb_build_object('recordedAt', rec_text, 'first', (h.last_position + 1)::text, 'head', pos::text, 'units', to_jsonb(unit_out),
          'startRev', to_jsonb(start_rev), 'startHash', to_jsonb(start_hash), 'hashes', to_jsonb(ev_hash[1:n_ev]));
+     END
+     $fn$`,
+    // The group as one JSON document, as the writers of the versions before sent it (a rolling
+    // restart: this migration replaces the function while an older process still calls it):
+    // taken apart into the arrays above. p_units: [[{s, x, p, r0, h0, e: [[eventId, part0, part1,
+    // part2, part3] or, planned, [eventId, part0..part3, hash, prevHash, revision, place]]}]]; a
+    // planned event without its place (the version before that) makes the group settled event by
+    // event.
+    `CREATE OR REPLACE FUNCTION ${s}.es_append_group(p_units jsonb, p_planned boolean, p_proposed timestamptz, p_max_ahead interval, p_max_bytes integer, p_channel text)
+     RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $fn$
+     DECLARE
+       q record;
+       e record;
+     BEGIN
+       SELECT array_agg(r.req->>'s' ORDER BY r.i, r.j) AS stream, array_agg(r.req->>'x' ORDER BY r.i, r.j) AS expected,
+              array_agg((r.req->>'p')::integer ORDER BY r.i, r.j) AS prev, array_agg(r.i::integer ORDER BY r.i, r.j) AS unit,
+              array_agg(jsonb_array_length(r.req->'e') ORDER BY r.i, r.j) AS count,
+              array_agg((r.req->>'r0')::bigint ORDER BY r.i, r.j) AS r0, array_agg(r.req->>'h0' ORDER BY r.i, r.j) AS h0
+         INTO q
+         FROM (SELECT u.i, t.j, t.req FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
+               CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS t(req, j)) r;
+       SELECT array_agg((v.e->>0)::uuid ORDER BY v.i, v.j, v.k) AS id, array_agg(v.e->>1 ORDER BY v.i, v.j, v.k) AS part0,
+              array_agg(v.e->>2 ORDER BY v.i, v.j, v.k) AS part1, array_agg(v.e->>3 ORDER BY v.i, v.j, v.k) AS part2,
+              array_agg(v.e->>4 ORDER BY v.i, v.j, v.k) AS part3, array_agg(v.e->>5 ORDER BY v.i, v.j, v.k) AS hash,
+              array_agg(v.e->>6 ORDER BY v.i, v.j, v.k) AS prevhash, array_agg((v.e->>7)::bigint ORDER BY v.i, v.j, v.k) AS rev,
+              bool_and(v.e->>8 IS NOT NULL) AS placed
+         INTO e
+         FROM (SELECT u.i, t.j, x.k, x.e FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
+               CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS t(req, j)
+               CROSS JOIN LATERAL jsonb_array_elements(t.req->'e') WITH ORDINALITY AS x(e, k)) v;
+       p_planned := p_planned AND coalesce(e.placed, false);
+       RETURN ${s}.es_append_group(q.stream, q.expected, q.prev, q.unit, q.count, q.r0, q.h0,
+         array_to_string(e.id, chr(1)), array_to_string(e.part0, chr(1)), array_to_string(e.part1, chr(1)),
+         array_to_string(e.part2, chr(1)), array_to_string(e.part3, chr(1)),
+         CASE WHEN p_planned THEN array_to_string(e.hash, chr(1)) END, CASE WHEN p_planned THEN array_to_string(e.prevhash, chr(1)) END,
+         CASE WHEN p_planned THEN array_to_string(e.rev, chr(1)) END,
+         p_planned, p_proposed, p_max_ahead, p_max_bytes, p_channel);
      END
      $fn$`,
   ];

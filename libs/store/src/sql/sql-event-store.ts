@@ -77,6 +77,11 @@ const MAX_REMEMBERED_HEADS = 100_000;
  * 8 or 32 writers of 1 event, one statement of all is faster than two halves, each flushing).
  */
 const SPLIT_EVENTS = 64;
+/**
+ * Joins the elements of a group's per-event lists (es_append_group): canonical JSON writes every
+ * control character escaped (RFC 8785 §3.2.2.2), and ids, hashes and revisions are hex and digits.
+ */
+const UNIT_SEPARATOR = '\u0001';
 
 interface QueuedUnit {
   requests: {
@@ -359,33 +364,79 @@ export class SqlEventStore implements EventStore {
     // recordedAt never goes backwards: the writer proposes its clock, or the last time it saw.
     const proposed = new Date(Math.max(this.options.clock.now().getTime(), this.highWater)).toISOString();
     const planned = this.plan(group, proposed, maxBytes);
+    // The group as lists, one element a request or one an event (event-store.schema.ts); the
+    // events' lists as texts of their elements joined by U+0001, which none holds.
+    const stream: string[] = [];
+    const expected: string[] = [];
+    const prev: (number | null)[] = [];
+    const unitOf: number[] = [];
+    const count: number[] = [];
+    const r0: number[] = [];
+    const h0: (string | null)[] = [];
+    const id: string[] = [];
+    const part0: string[] = [];
+    const part1: string[] = [];
+    const part2: string[] = [];
+    const part3: string[] = [];
+    const hash: string[] = [];
+    const prevHash: string[] = [];
+    const revision: number[] = [];
     const lastOfStream = new Map<string, number>();
-    let index = 0;
-    let place = 0;
-    const units = group.map((u) =>
-      u.requests.map((r) => {
-        index += 1;
-        const p = lastOfStream.get(r.streamId) ?? null;
-        lastOfStream.set(r.streamId, index);
-        return {
-          s: r.streamId,
-          x: String(r.expectedRevision),
-          p,
-          ...(planned ? { r0: r.plan!.revision, h0: r.plan!.lastHash } : {}),
-          e: r.events.map((e) => (planned ? [e.event.eventId, ...e.parts, e.hash, e.prev, String(e.revision), (place += 1)] : [e.event.eventId, ...e.parts])),
-        };
-      }),
-    );
+    group.forEach((u, i) => {
+      for (const r of u.requests) {
+        stream.push(r.streamId);
+        expected.push(String(r.expectedRevision));
+        prev.push(lastOfStream.get(r.streamId) ?? null);
+        lastOfStream.set(r.streamId, stream.length);
+        unitOf.push(i + 1);
+        count.push(r.events.length);
+        if (planned) {
+          r0.push(r.plan!.revision);
+          h0.push(r.plan!.lastHash);
+        }
+        for (const e of r.events) {
+          id.push(e.event.eventId);
+          part0.push(e.parts[0]);
+          part1.push(e.parts[1]);
+          part2.push(e.parts[2]);
+          part3.push(e.parts[3]);
+          if (planned) {
+            hash.push(e.hash!);
+            prevHash.push(e.prev!);
+            revision.push(e.revision!);
+          }
+        }
+      }
+    });
     const call = (executor: SqlExecutor) =>
-      executor.query<{ r: GroupOutcome }>(`SELECT ${this.s}.es_append_group($1::jsonb, $2, $3::timestamptz, $4::interval, $5, $6) AS r`, [
-        JSON.stringify(units),
-        planned,
-        proposed,
-        // A clock set on purpose (CLOCK=…, a demo's or a test's) is ahead by its setting, not skewed.
-        this.maxClockAheadMs === null ? null : `${this.maxClockAheadMs + Math.max(0, Math.round(this.options.clock.offsetMs?.() ?? 0))} milliseconds`,
-        maxBytes,
-        this.options.db.dialect === 'postgres' ? this.channel : null,
-      ]);
+      executor.query<{ r: GroupOutcome }>(
+        `SELECT ${this.s}.es_append_group($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::bigint[], $7::text[],
+           $8::text, $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text,
+           $16, $17::timestamptz, $18::interval, $19, $20) AS r`,
+        [
+          stream,
+          expected,
+          prev,
+          unitOf,
+          count,
+          planned ? r0 : null,
+          planned ? h0 : null,
+          id.join(UNIT_SEPARATOR),
+          part0.join(UNIT_SEPARATOR),
+          part1.join(UNIT_SEPARATOR),
+          part2.join(UNIT_SEPARATOR),
+          part3.join(UNIT_SEPARATOR),
+          planned ? hash.join(UNIT_SEPARATOR) : null,
+          planned ? prevHash.join(UNIT_SEPARATOR) : null,
+          planned ? revision.join(UNIT_SEPARATOR) : null,
+          planned,
+          proposed,
+          // A clock set on purpose (CLOCK=…, a demo's or a test's) is ahead by its setting, not skewed.
+          this.maxClockAheadMs === null ? null : `${this.maxClockAheadMs + Math.max(0, Math.round(this.options.clock.offsetMs?.() ?? 0))} milliseconds`,
+          maxBytes,
+          this.options.db.dialect === 'postgres' ? this.channel : null,
+        ],
+      );
     let outcome: GroupOutcome;
     try {
       const hook = this.options.hooks?.beforeCommit;
