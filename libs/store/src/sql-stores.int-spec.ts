@@ -471,3 +471,50 @@ beforeAll(async () => {
 });
 afterAll(() => pgliteForWrites?.close());
 describeWritePath('embedded', () => pgliteForWrites!);
+
+describe('embedded database: what autovacuum does on a server', () => {
+  it('vacuums and analyses the tables grown by a fifth since their statistics, and leaves the others', async () => {
+    const db = new PGliteDatabase(await PGlite.create(), { maintenanceIntervalMs: null });
+    try {
+      await db.query('CREATE SCHEMA app');
+      await db.query('CREATE TABLE app.grown (id integer PRIMARY KEY, v text)');
+      await db.query('CREATE TABLE app.small (id integer PRIMARY KEY)');
+      await db.query(`INSERT INTO app.grown SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g`);
+      await db.query('INSERT INTO app.small VALUES (1)');
+      const stats = async () =>
+        (await db.query<{ relpages: number; reltuples: number }>(`SELECT relpages, reltuples FROM pg_class WHERE oid = 'app.grown'::regclass`)).rows[0]!;
+      expect((await stats()).relpages).toBe(0);
+      expect(await db.maintain()).toEqual(['app.grown']);
+      expect(await stats()).toMatchObject({ reltuples: 20000 });
+      // Analysed too (never before), from a small sample: statistics target 10, 11 bounds at most.
+      const { rows: bounds } = await db.query<{ n: number }>(
+        `SELECT cardinality(histogram_bounds::text::text[]) AS n FROM pg_stats WHERE schemaname = 'app' AND tablename = 'grown' AND attname = 'id'`,
+      );
+      expect(bounds[0]!.n).toBeGreaterThan(1);
+      expect(bounds[0]!.n).toBeLessThanOrEqual(11);
+      expect((await db.query('SHOW default_statistics_target')).rows).toEqual([{ default_statistics_target: '100' }]);
+      // Nothing grew since: nothing to do.
+      expect(await db.maintain()).toEqual([]);
+      await db.query(`INSERT INTO app.grown SELECT g, repeat('x', 100) FROM generate_series(20001, 30000) g`);
+      expect(await db.maintain()).toEqual(['app.grown']);
+      expect(await stats()).toMatchObject({ reltuples: 30000 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('runs by itself every maintenanceIntervalMs, and close() waits for a run on its way', async () => {
+    const db = new PGliteDatabase(await PGlite.create(), { maintenanceIntervalMs: 50 });
+    await db.query('CREATE TABLE grown (id integer PRIMARY KEY)');
+    await db.query('INSERT INTO grown SELECT generate_series(1, 20000)');
+    const started = Date.now();
+    let pages = 0;
+    while (pages === 0 && Date.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 20));
+      pages = (await db.query<{ relpages: number }>(`SELECT relpages FROM pg_class WHERE relname = 'grown'`)).rows[0]!.relpages;
+    }
+    expect(pages).toBeGreaterThan(10);
+    await db.close();
+    expect(db.db.closed).toBe(true);
+  });
+});

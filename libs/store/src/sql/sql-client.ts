@@ -305,15 +305,70 @@ class PgListener {
 }
 
 /** PGlite runs in this process with one connection: there is no other connection to notify. */
+/** How often the embedded database looks for tables that have grown since their statistics (PGliteDatabase.maintain). */
+export const PGLITE_MAINTENANCE_INTERVAL_MS = 5_000;
+
 export class PGliteDatabase implements SqlDatabase {
   readonly dialect = 'pglite' as const;
+  private readonly maintenance: NodeJS.Timeout | undefined;
+  private maintaining: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly db: PGlite) {}
+  /**
+   * `maintenanceIntervalMs`: how often to run maintain() (null: never; a test's short-lived
+   * database, or a caller that runs it itself).
+   */
+  constructor(
+    readonly db: PGlite,
+    { maintenanceIntervalMs = PGLITE_MAINTENANCE_INTERVAL_MS }: { maintenanceIntervalMs?: number | null } = {},
+  ) {
+    if (maintenanceIntervalMs !== null) {
+      this.maintenance = setInterval(() => {
+        this.maintaining = this.maintain().catch(() => undefined);
+      }, maintenanceIntervalMs);
+      this.maintenance.unref();
+    }
+  }
 
-  static async open(dataDir?: string): Promise<PGliteDatabase> {
+  static async open(dataDir?: string, options?: { maintenanceIntervalMs?: number | null }): Promise<PGliteDatabase> {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-    return new PGliteDatabase(db);
+    return new PGliteDatabase(db, options);
+  }
+
+  /**
+   * What autovacuum does on a PostgreSQL server, which PGlite has not (one backend, no launcher,
+   * and its activity counters are not kept). Without it the planner keeps the plans it made on
+   * near-empty tables: 200 single-event appends to the embedded store took 2.1 s at 30 000 events,
+   * 0.28 s once its tables were vacuumed, 0.18 s once analysed too (issue 14).
+   * - Every table grown by a fifth (and ten pages) since it was last vacuumed is vacuumed: its
+   *   size is recorded and the plans made on it are made again (about 30 ms at 30 000 events;
+   *   an append-only table's pages already seen are skipped).
+   * - Its statistics are taken again when its size has doubled since (or never were), from a
+   *   sample of 3 000 rows (statistics target 10: about 120 ms however large the table; the
+   *   default, 30 000 rows, took a second).
+   * It runs between the others' queries (PGlite takes one at a time; VACUUM cannot run in a
+   * transaction), and answers the tables it vacuumed.
+   */
+  async maintain(): Promise<string[]> {
+    if (this.db.closed) return [];
+    const { rows } = await this.db.query<{ t: string; relpages: number; reltuples: number; pages: number }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS t, c.relpages, c.reltuples::float8 AS reltuples,
+              (pg_relation_size(c.oid) / current_setting('block_size')::integer)::integer AS pages
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+         AND pg_relation_size(c.oid) / current_setting('block_size')::integer > 10 + 1.2 * greatest(c.relpages, 0)`,
+    );
+    // close() waits for this run before it closes the database.
+    for (const { t, relpages, reltuples, pages } of rows) {
+      await this.db.exec(`VACUUM ${t}`);
+      if (reltuples < 0 || Math.floor(Math.log2(pages)) > Math.floor(Math.log2(Math.max(1, relpages)))) {
+        await this.db.transaction(async (tx) => {
+          await tx.exec('SET LOCAL default_statistics_target = 10');
+          await tx.exec(`ANALYZE ${t}`);
+        });
+      }
+    }
+    return rows.map((r) => r.t);
   }
 
   async query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
@@ -333,6 +388,8 @@ export class PGliteDatabase implements SqlDatabase {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.maintenance);
+    await this.maintaining;
     if (!this.db.closed) await this.db.close();
   }
 }
