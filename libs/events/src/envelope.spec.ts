@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidEventError } from './errors';
-import { assertStreamId, normaliseInstant, normaliseNewEvent, type NewEvent } from './envelope';
+import fc from 'fast-check';
+import { assertStreamId, isCalendarDate, normaliseInstant, normaliseNewEvent, type NewEvent } from './envelope';
 
 const event = (): NewEvent => ({
   eventId: randomUUID().toUpperCase(),
@@ -20,6 +21,47 @@ describe('event envelope', () => {
   it('normalises instants with an offset to UTC milliseconds', () => {
     expect(normaliseInstant('2024-02-11T23:59:59+01:00')).toBe('2024-02-11T22:59:59.000Z');
     expect(normaliseInstant('2024-02-11T22:59:59.5Z')).toBe('2024-02-11T22:59:59.500Z');
+  });
+
+  it('takes an instant already in the stored form as it is exactly when the full check would (the fast path)', () => {
+    // The full check alone, as it was before the fast path: the reference.
+    const full = (value: string): string => {
+      const ok =
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+        !Number.isNaN(Date.parse(value)) &&
+        isCalendarDate(value.slice(0, 10));
+      return ok ? new Date(value).toISOString() : 'refused';
+    };
+    const mine = (value: string): string => {
+      try {
+        return normaliseInstant(value);
+      } catch {
+        return 'refused';
+      }
+    };
+    const edges = [
+      '2024-02-29T10:00:00.000Z',
+      '2023-02-29T10:00:00.000Z',
+      '2024-02-31T10:00:00.000Z',
+      '2024-13-01T10:00:00.000Z',
+      '0050-01-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '0100-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+      '2024-02-11T24:00:00.000Z',
+      '2024-02-11T23:60:00.000Z',
+      '2024-02-11T23:59:60.000Z',
+    ];
+    for (const value of edges) expect([value, mine(value)]).toEqual([value, full(value)]);
+    // Each field a little beyond its range on both sides, so that dates roll over.
+    const field = (max: number, width: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+    fc.assert(
+      fc.property(fc.tuple(field(9999, 4), field(13, 2), field(32, 2), field(25, 2), field(61, 2), field(61, 2), field(999, 3)), ([y, mo, d, h, mi, s, ms]) => {
+        const value = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+        expect(mine(value)).toBe(full(value));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 
   it('refuses an instant without an offset or that is not a date', () => {

@@ -75,8 +75,15 @@ export function isCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
+/** The stored form of an instant: UTC, milliseconds (`Date.prototype.toISOString`). */
+const STORED_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** Normalises an ISO-8601 instant with offset to UTC with milliseconds (the stored form). */
 export function normaliseInstant(value: string, field = 'instant'): string {
+  // Already in the stored form (what the system itself writes, on every event it appends): its own
+  // normal form when Date reads it back the same; a date that rolls over (2024-02-31) does not.
+  // Years 0–99 take the full check below, which refuses them (Date.UTC reads them as 1900–1999).
+  if (STORED_INSTANT.test(value) && !value.startsWith('00') && new Date(value).toISOString() === value) return value;
   if (!isInstantWithOffset(value)) {
     throw new InvalidEventError(`${field} must be an ISO-8601 instant with an offset, got "${value}"`, {
       field,
@@ -125,5 +132,10 @@ export function normaliseNewEvent(event: NewEvent): NewEvent {
 }
 
 function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
