@@ -35,7 +35,9 @@ describe('event envelope', () => {
     const mine = (value: string): string => {
       try {
         return normaliseInstant(value);
-      } catch {
+      } catch (error) {
+        // Refused as bad input, never as a crash (RangeError, TypeError).
+        expect(error).toBeInstanceOf(InvalidEventError);
         return 'refused';
       }
     };
@@ -62,6 +64,19 @@ describe('event envelope', () => {
       }),
       { numRuns: 5_000 },
     );
+  });
+
+  it('refuses what is not a string with InvalidEventError, even when it reads as an instant', () => {
+    expect(() => normaliseInstant(['2024-02-11T22:59:59.000Z'] as unknown as string)).toThrow(InvalidEventError);
+    expect(() => normaliseInstant(undefined as unknown as string)).toThrow(InvalidEventError);
+  });
+
+  it('keeps an own "__proto__" key of the actor as a key, not as the prototype of the copy', () => {
+    const e = event();
+    const actor = JSON.parse('{"sub":"a","role":"agent","caisse":"441","__proto__":{"role":"admin"}}') as NewEvent['metadata']['actor'];
+    const n = normaliseNewEvent({ ...e, metadata: { ...e.metadata, actor } });
+    expect(Object.getPrototypeOf(n.metadata.actor)).toBe(Object.prototype);
+    expect(Object.keys(n.metadata.actor)).toEqual(['sub', 'role', 'caisse', '__proto__']);
   });
 
   it('refuses an instant without an offset or that is not a date', () => {

@@ -83,7 +83,11 @@ export function normaliseInstant(value: string, field = 'instant'): string {
   // Already in the stored form (what the system itself writes, on every event it appends): its own
   // normal form when Date reads it back the same; a date that rolls over (2024-02-31) does not.
   // Years 0–99 take the full check below, which refuses them (Date.UTC reads them as 1900–1999).
-  if (STORED_INSTANT.test(value) && !value.startsWith('00') && new Date(value).toISOString() === value) return value;
+  if (typeof value === 'string' && STORED_INSTANT.test(value) && !value.startsWith('00')) {
+    const time = Date.parse(value);
+    // NaN (2024-13-01, 23:60) goes on to the full check, which refuses it as an InvalidEventError.
+    if (!Number.isNaN(time) && new Date(time).toISOString() === value) return value;
+  }
   if (!isInstantWithOffset(value)) {
     throw new InvalidEventError(`${field} must be an ISO-8601 instant with an offset, got "${value}"`, {
       field,
@@ -135,7 +139,11 @@ function dropUndefined<T extends object>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[key] = v;
+    if (v === undefined) continue;
+    // An own "__proto__" key (JSON.parse makes one) stays a key, as Object.fromEntries keeps it,
+    // instead of setting the copy's prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
   }
   return out as T;
 }

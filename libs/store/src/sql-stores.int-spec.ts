@@ -342,6 +342,50 @@ function describeWritePath(name: string, database: () => SqlDatabase): void {
       expect((await verifyIntegrity(a)).ok).toBe(true);
     });
 
+    it('answers an empty batch queued among other appends, on the planned and on the settled path, each unit with its own answer', async () => {
+      const clock = new ManualClock('2024-01-15T09:30:00Z');
+      const { store: a, schema } = await open(clock);
+      const { store: b } = await open(clock, schema);
+      const known = 'declaration-10000000008-2023';
+      await b.append(known, [newEvent()], { expectedRevision: 'no_stream' });
+      // a has not written `known`: 'any' without a head makes the group settled under the lock.
+      const settled = await Promise.all([
+        a.append(known, [newEvent()], { expectedRevision: 'any' }),
+        a.appendBatch([]),
+        a.append('declaration-10000000016-2023', [newEvent()], { expectedRevision: 'no_stream' }),
+      ]);
+      expect([settled[0].revision, settled[1], settled[2].revision]).toEqual([1, [], 0]);
+      // Every head known now (a wrote them): planned.
+      const planned = await Promise.all([
+        a.append(known, [newEvent()], { expectedRevision: 1 }),
+        a.appendBatch([]),
+        a.append('declaration-10000000024-2023', [newEvent()], { expectedRevision: 'no_stream' }),
+      ]);
+      expect([planned[0].revision, planned[1], planned[2].revision]).toEqual([2, [], 0]);
+      // A stale append after an empty batch: settled, the stale one fails alone.
+      const mixed = await Promise.allSettled([
+        a.appendBatch([]),
+        a.append(known, [newEvent()], { expectedRevision: 0 }),
+        a.append('declaration-10000000040-2023', [newEvent()], { expectedRevision: 'no_stream' }),
+      ]);
+      expect(mixed.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).constructor.name))).toEqual([
+        [],
+        'ConcurrencyError',
+        expect.objectContaining({ revision: 0 }),
+      ]);
+      expect((await a.readStream(known)).map((e) => e.revision)).toEqual([0, 1, 2]);
+      // The JSON form (writers of earlier versions) with an empty unit first.
+      const stream = 'declaration-10000000032-2023';
+      const event = normaliseNewEvent(newEvent());
+      const parts = canonicalEventParts({ ...event, streamId: stream, metadata: event.metadata });
+      const { rows } = await database().query<{ r: { units?: unknown[] } }>(
+        `SELECT ${quoteIdent(schema)}.es_append_group($1::jsonb, false, $2::timestamptz, NULL, 1048576, NULL) AS r`,
+        [JSON.stringify([[], [{ s: stream, x: 'no_stream', p: null, e: [[event.eventId, ...parts]] }]]), '2024-01-15T09:30:00.000Z'],
+      );
+      expect(rows[0]!.r.units).toEqual([{ ok: true }, { ok: true }]);
+      expect((await verifyIntegrity(a)).ok).toBe(true);
+    });
+
     it('refuses a writer whose clock is far ahead of the database, with CLOCK_SKEW, and writes nothing', async () => {
       const future = new ManualClock(new Date(Date.now() + 60 * 60 * 1000));
       const { store } = await open(future, undefined, { maxClockAheadMs: 60_000 });

@@ -48,6 +48,14 @@ export function eventStoreDdl(schema: string): string[] {
     `DROP INDEX IF EXISTS ${s}.es_events_correlation`,
     `DROP FUNCTION IF EXISTS ${s}.es_append(jsonb, jsonb, timestamptz, text)`,
     `DROP FUNCTION IF EXISTS ${s}.es_append_group(jsonb, timestamptz, interval, integer, text)`,
+    // The lists' first version named each request's unit (p_unit) and lost the empty ones; the
+    // same types, so it goes before its replacement is created (in the migration's transaction).
+    `DO $do$ BEGIN
+       IF EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = '${s}'::regnamespace AND proname = 'es_append_group' AND 'p_unit' = ANY(proargnames)) THEN
+         DROP FUNCTION ${s}.es_append_group(text[], text[], integer[], integer[], integer[], bigint[], text[], text, text, text, text, text, text, text, text,
+           boolean, timestamptz, interval, integer, text);
+       END IF;
+     END $do$`,
     // The append of a group (issue 14), in one statement: one lock, one flush, one round trip for
     // every append a process had waiting (sql-event-store.ts). Under the head lock it
     //  - refuses the whole group, writing nothing, when the writer's clock is more than
@@ -57,8 +65,8 @@ export function eventStoreDdl(schema: string): string[] {
     //    because another one's clock was ahead);
     //  - takes each unit (one append, or one all-or-nothing appendBatch) in order: checks every
     //    request's expected revision on the stream's head as the earlier units left it, and that
-    //    none of its events is already stored; a unit that fails is reported ({conflict} or
-    //    {duplicate}) and the others are written;
+    //    none of its events is already stored; a unit that fails is reported ({conflict},
+    //    {duplicate} or {tooLarge}) and the others are written;
     //  - completes each event's canonical JSON (canonical.ts, canonicalEventParts: the writer
     //    sends it cut around recordedAt, prevHash and revision), checks its size, chains its hash
     //    (hash.ts: SHA-256 of prevHash followed by the canonical JSON), and writes every event,
@@ -67,10 +75,11 @@ export function eventStoreDdl(schema: string): string[] {
     // group cost 1.3 ms to take apart for 60 events, three times the parse of their texts):
     //  - per request, in order, as arrays: p_stream, p_expected ('any' | 'no_stream' |
     //    'stream_exists' | '<revision>'), p_prev (the 1-based index of the group's previous
-    //    request on the same stream, or null), p_unit (the 1-based index of its unit: a unit's
-    //    requests are adjacent), p_count (its events: each request's are the next p_count of the
-    //    event lists), and, planned, p_r0, p_h0 (the head it was chained on: revision, -1 for
-    //    none; hash, null);
+    //    request on the same stream, or null), p_count (its events: each request's are the next
+    //    p_count of the event lists), and, planned, p_r0, p_h0 (the head it was chained on:
+    //    revision, -1 for none; hash, null);
+    //  - per unit, in order: p_unit_requests, how many of the requests are its own (the next ones;
+    //    none for an empty batch, which is answered ok);
     //  - per event, in order, each list one text of its elements joined by U+0001, which no
     //    element holds (canonical JSON writes every control character escaped, RFC 8785 §3.2.2.2;
     //    ids, hashes and revisions are hex and digits), so nothing is escaped to be sent or
@@ -88,7 +97,7 @@ export function eventStoreDdl(schema: string): string[] {
     // event's text is parsed once: without OFFSET 0 on the subquery that parses it, the planner
     // pulls it up and parses the text again for every column taken from it.
     `CREATE OR REPLACE FUNCTION ${s}.es_append_group(
-       p_stream text[], p_expected text[], p_prev integer[], p_unit integer[], p_count integer[], p_r0 bigint[], p_h0 text[],
+       p_stream text[], p_expected text[], p_prev integer[], p_unit_requests integer[], p_count integer[], p_r0 bigint[], p_h0 text[],
        p_ids text, p_parts0 text, p_parts1 text, p_parts2 text, p_parts3 text, p_hashes text, p_prevhashes text, p_revs text,
        p_planned boolean, p_proposed timestamptz, p_max_ahead interval, p_max_bytes integer, p_channel text)
      RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $fn$
@@ -129,7 +138,7 @@ export function eventStoreDdl(schema: string): string[] {
        st_hash text[] := '{}';
        n_ev integer := 0;
        n_st integer := 0;
-       n_units integer := 0;
+       n_units integer := coalesce(cardinality(p_unit_requests), 0);
        x text;
        i integer := 0;
        k integer;
@@ -164,6 +173,9 @@ export function eventStoreDdl(schema: string): string[] {
        IF i <> n_all THEN
          RAISE EXCEPTION 'es_append_group: the requests count % events, % were sent', i, n_all;
        END IF;
+       IF coalesce((SELECT sum(n) FROM unnest(p_unit_requests) AS n), 0) <> n_req THEN
+         RAISE EXCEPTION 'es_append_group: the units count other than the % requests sent', n_req;
+       END IF;
        IF p_planned AND (coalesce(cardinality(p_hash), 0) <> n_all OR coalesce(cardinality(p_prevhash), 0) <> n_all
            OR coalesce(cardinality(p_rev), 0) <> n_all OR coalesce(cardinality(p_r0), 0) <> n_req) THEN
          p_planned := false;
@@ -171,11 +183,13 @@ export function eventStoreDdl(schema: string): string[] {
        IF p_planned THEN
          -- The planned rows, parsed before the lock (only the positions wait for it).
          rec_text := ${isoOf('p_proposed')};
-         SELECT array_agg(w.j->>'type'), array_agg((w.j->>'schemaVersion')::integer), array_agg(w.j->'data'),
-                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt'), array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz)
+         -- In the lists' order (ORDER BY: array_agg keeps its input's order only in practice).
+         SELECT array_agg(w.j->>'type' ORDER BY w.o), array_agg((w.j->>'schemaVersion')::integer ORDER BY w.o), array_agg(w.j->'data' ORDER BY w.o),
+                array_agg((w.j->'metadata') - 'recordedAt' - 'effectiveAt' ORDER BY w.o),
+                array_agg((w.j->'metadata'->>'effectiveAt')::timestamptz ORDER BY w.o)
            INTO pl_type, pl_sv, pl_data, pl_meta, pl_eff
-         FROM (SELECT (t.a || rec_text || t.b || t.ph || t.c || t.rv::text || t.d)::jsonb AS j
-               FROM unnest(p_part0, p_part1, p_part2, p_part3, p_prevhash, p_rev) AS t(a, b, c, d, ph, rv) OFFSET 0) w;
+         FROM (SELECT t.o, (t.a || rec_text || t.b || t.ph || t.c || t.rv::text || t.d)::jsonb AS j
+               FROM unnest(p_part0, p_part1, p_part2, p_part3, p_prevhash, p_rev) WITH ORDINALITY AS t(a, b, c, d, ph, rv, o) OFFSET 0) w;
        END IF;
        SELECT last_position, last_recorded_at INTO h FROM ${s}.es_head WHERE id = 1 FOR UPDATE;
        rec_text := to_char(greatest(p_proposed, h.last_recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
@@ -212,12 +226,9 @@ export function eventStoreDdl(schema: string): string[] {
        SELECT jsonb_object_agg(event_id::text, true) INTO dup FROM ${s}.es_events WHERE event_id = ANY(p_id);
        pos := h.last_position;
        k := 1;
-       WHILE k <= n_req LOOP
-         -- The unit: requests k .. ku.
-         ku := k;
-         WHILE ku < n_req AND p_unit[ku + 1] = p_unit[k] LOOP
-           ku := ku + 1;
-         END LOOP;
+       FOR ui IN 1 .. n_units LOOP
+         -- The unit: requests k .. ku (none when ku < k).
+         ku := k + p_unit_requests[ui] - 1;
          failed := NULL;
          -- Every request of the unit is checked before any is written.
          FOR fi IN k .. ku LOOP
@@ -278,7 +289,6 @@ export function eventStoreDdl(schema: string): string[] {
              END IF;
            END LOOP;
          END IF;
-         n_units := n_units + 1;
          IF failed IS NOT NULL THEN
            -- Nothing of a failed unit is written: its events and heads are taken back.
            pos := unit_pos;
@@ -288,9 +298,9 @@ export function eventStoreDdl(schema: string): string[] {
              out_rev[fi] := nullif(start_rev[fi], -1);
              out_hash[fi] := CASE WHEN start_rev[fi] = -1 THEN NULL ELSE start_hash[fi] END;
            END LOOP;
-           unit_out[n_units] := failed;
+           unit_out[ui] := failed;
          ELSE
-           unit_out[n_units] := jsonb_build_object('ok', true);
+           unit_out[ui] := jsonb_build_object('ok', true);
          END IF;
          k := ku + 1;
        END LOOP;
@@ -326,10 +336,10 @@ export function eventStoreDdl(schema: string): string[] {
      DECLARE
        q record;
        e record;
+       unit_requests integer[];
      BEGIN
        SELECT array_agg(r.req->>'s' ORDER BY r.i, r.j) AS stream, array_agg(r.req->>'x' ORDER BY r.i, r.j) AS expected,
-              array_agg((r.req->>'p')::integer ORDER BY r.i, r.j) AS prev, array_agg(r.i::integer ORDER BY r.i, r.j) AS unit,
-              array_agg(jsonb_array_length(r.req->'e') ORDER BY r.i, r.j) AS count,
+              array_agg((r.req->>'p')::integer ORDER BY r.i, r.j) AS prev, array_agg(jsonb_array_length(r.req->'e') ORDER BY r.i, r.j) AS count,
               array_agg((r.req->>'r0')::bigint ORDER BY r.i, r.j) AS r0, array_agg(r.req->>'h0' ORDER BY r.i, r.j) AS h0
          INTO q
          FROM (SELECT u.i, t.j, t.req FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i)
@@ -344,7 +354,8 @@ export function eventStoreDdl(schema: string): string[] {
                CROSS JOIN LATERAL jsonb_array_elements(u.unit) WITH ORDINALITY AS t(req, j)
                CROSS JOIN LATERAL jsonb_array_elements(t.req->'e') WITH ORDINALITY AS x(e, k)) v;
        p_planned := p_planned AND coalesce(e.placed, false);
-       RETURN ${s}.es_append_group(q.stream, q.expected, q.prev, q.unit, q.count, q.r0, q.h0,
+       SELECT array_agg(jsonb_array_length(u.unit) ORDER BY u.i) INTO unit_requests FROM jsonb_array_elements(p_units) WITH ORDINALITY AS u(unit, i);
+       RETURN ${s}.es_append_group(q.stream, q.expected, q.prev, unit_requests, q.count, q.r0, q.h0,
          array_to_string(e.id, chr(1)), array_to_string(e.part0, chr(1)), array_to_string(e.part1, chr(1)),
          array_to_string(e.part2, chr(1)), array_to_string(e.part3, chr(1)),
          CASE WHEN p_planned THEN array_to_string(e.hash, chr(1)) END, CASE WHEN p_planned THEN array_to_string(e.prevhash, chr(1)) END,

@@ -304,10 +304,10 @@ class PgListener {
   }
 }
 
-/** PGlite runs in this process with one connection: there is no other connection to notify. */
-/** How often the embedded database looks for tables that have grown since their statistics (PGliteDatabase.maintain). */
+/** How often the embedded database looks for tables that have grown since they were last vacuumed (PGliteDatabase.maintain). */
 export const PGLITE_MAINTENANCE_INTERVAL_MS = 5_000;
 
+/** PGlite runs in this process with one connection: there is no other connection to notify. */
 export class PGliteDatabase implements SqlDatabase {
   readonly dialect = 'pglite' as const;
   private readonly maintenance: NodeJS.Timeout | undefined;
@@ -322,8 +322,14 @@ export class PGliteDatabase implements SqlDatabase {
     { maintenanceIntervalMs = PGLITE_MAINTENANCE_INTERVAL_MS }: { maintenanceIntervalMs?: number | null } = {},
   ) {
     if (maintenanceIntervalMs !== null) {
+      let running = false;
       this.maintenance = setInterval(() => {
-        this.maintaining = this.maintain().catch(() => undefined);
+        // One run at a time (a run may outlast the interval); close() waits for the one running.
+        if (running) return;
+        running = true;
+        this.maintaining = this.maintain()
+          .catch(() => undefined)
+          .finally(() => (running = false));
       }, maintenanceIntervalMs);
       this.maintenance.unref();
     }
@@ -343,8 +349,8 @@ export class PGliteDatabase implements SqlDatabase {
    * - Every table grown by a fifth (and ten pages) since it was last vacuumed is vacuumed: its
    *   size is recorded and the plans made on it are made again (about 30 ms at 30 000 events;
    *   an append-only table's pages already seen are skipped).
-   * - Its statistics are taken again when its size has doubled since (or never were), from a
-   *   sample of 3 000 rows (statistics target 10: about 120 ms however large the table; the
+   * - Its statistics are taken again when its size in pages has crossed a power of two since it
+   *   was last vacuumed (so about each doubling; or when they never were), from a sample of 3 000 rows (statistics target 10: about 120 ms however large the table; the
    *   default, 30 000 rows, took a second).
    * It runs between the others' queries (PGlite takes one at a time; VACUUM cannot run in a
    * transaction), and answers the tables it vacuumed.

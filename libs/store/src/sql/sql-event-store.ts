@@ -369,7 +369,7 @@ export class SqlEventStore implements EventStore {
     const stream: string[] = [];
     const expected: string[] = [];
     const prev: (number | null)[] = [];
-    const unitOf: number[] = [];
+    const unitRequests: number[] = [];
     const count: number[] = [];
     const r0: number[] = [];
     const h0: (string | null)[] = [];
@@ -382,13 +382,13 @@ export class SqlEventStore implements EventStore {
     const prevHash: string[] = [];
     const revision: number[] = [];
     const lastOfStream = new Map<string, number>();
-    group.forEach((u, i) => {
+    for (const u of group) {
+      unitRequests.push(u.requests.length);
       for (const r of u.requests) {
         stream.push(r.streamId);
         expected.push(String(r.expectedRevision));
         prev.push(lastOfStream.get(r.streamId) ?? null);
         lastOfStream.set(r.streamId, stream.length);
-        unitOf.push(i + 1);
         count.push(r.events.length);
         if (planned) {
           r0.push(r.plan!.revision);
@@ -407,7 +407,7 @@ export class SqlEventStore implements EventStore {
           }
         }
       }
-    });
+    }
     const call = (executor: SqlExecutor) =>
       executor.query<{ r: GroupOutcome }>(
         `SELECT ${this.s}.es_append_group($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::bigint[], $7::text[],
@@ -417,7 +417,7 @@ export class SqlEventStore implements EventStore {
           stream,
           expected,
           prev,
-          unitOf,
+          unitRequests,
           count,
           planned ? r0 : null,
           planned ? h0 : null,
