@@ -311,7 +311,8 @@ export const PGLITE_MAINTENANCE_INTERVAL_MS = 5_000;
 export class PGliteDatabase implements SqlDatabase {
   readonly dialect = 'pglite' as const;
   private readonly maintenance: NodeJS.Timeout | undefined;
-  private maintaining: Promise<unknown> = Promise.resolve();
+  /** The maintenance run on its way: one at a time, and close() waits for it. */
+  private maintaining: Promise<string[]> | undefined;
 
   /**
    * `maintenanceIntervalMs`: how often to run maintain() (null: never; a test's short-lived
@@ -322,15 +323,7 @@ export class PGliteDatabase implements SqlDatabase {
     { maintenanceIntervalMs = PGLITE_MAINTENANCE_INTERVAL_MS }: { maintenanceIntervalMs?: number | null } = {},
   ) {
     if (maintenanceIntervalMs !== null) {
-      let running = false;
-      this.maintenance = setInterval(() => {
-        // One run at a time (a run may outlast the interval); close() waits for the one running.
-        if (running) return;
-        running = true;
-        this.maintaining = this.maintain()
-          .catch(() => undefined)
-          .finally(() => (running = false));
-      }, maintenanceIntervalMs);
+      this.maintenance = setInterval(() => void this.maintain().catch(() => undefined), maintenanceIntervalMs);
       this.maintenance.unref();
     }
   }
@@ -350,12 +343,19 @@ export class PGliteDatabase implements SqlDatabase {
    *   size is recorded and the plans made on it are made again (about 30 ms at 30 000 events;
    *   an append-only table's pages already seen are skipped).
    * - Its statistics are taken again when its size in pages has crossed a power of two since it
-   *   was last vacuumed (so about each doubling; or when they never were), from a sample of 3 000 rows (statistics target 10: about 120 ms however large the table; the
-   *   default, 30 000 rows, took a second).
+   *   was last vacuumed (so about each doubling; or when they never were), from a sample of
+   *   3 000 rows (statistics target 10: about 120 ms however large the table; the default,
+   *   30 000 rows, took a second).
    * It runs between the others' queries (PGlite takes one at a time; VACUUM cannot run in a
-   * transaction), and answers the tables it vacuumed.
+   * transaction), and answers the tables it vacuumed. A call while a run is on its way answers
+   * that run (a run may outlast the interval).
    */
-  async maintain(): Promise<string[]> {
+  maintain(): Promise<string[]> {
+    this.maintaining ??= this.vacuumGrown().finally(() => (this.maintaining = undefined));
+    return this.maintaining;
+  }
+
+  private async vacuumGrown(): Promise<string[]> {
     if (this.db.closed) return [];
     const { rows } = await this.db.query<{ t: string; relpages: number; reltuples: number; pages: number }>(
       `SELECT format('%I.%I', n.nspname, c.relname) AS t, c.relpages, c.reltuples::float8 AS reltuples,
@@ -395,7 +395,7 @@ export class PGliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     clearInterval(this.maintenance);
-    await this.maintaining;
+    await this.maintaining?.catch(() => undefined);
     if (!this.db.closed) await this.db.close();
   }
 }
